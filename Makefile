@@ -1,0 +1,97 @@
+# smimepub — the only build entry. Dependencies are found with pkg-config.
+#   make            build build/smimepub (and the other programs as they land)
+#   make check      install missing Debian packages, build, run every test
+#   make check SANITIZE=1   the same under AddressSanitizer + UBSan
+#   make install PREFIX=/usr/local
+.POSIX:
+.SUFFIXES:
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+SANITIZE ?= 0
+BUILD    ?= build
+
+CC      ?= cc
+PKGS     = ldap libcrypto libconfig lmdb
+CPPFLAGS += -D_GNU_SOURCE -I.
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -fstack-protector-strong \
+	   -D_FORTIFY_SOURCE=2 $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -llber -lpthread
+
+ifeq ($(SANITIZE),1)
+BUILD    = build-san
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all -U_FORTIFY_SOURCE
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+COMMON_SRC = $(wildcard common/*.c)
+LDAP_SRC   = $(wildcard ldap/*.c)
+CA_SRC     = $(wildcard ca/*.c)
+CLI_SRC    = $(wildcard cli/*.c)
+UNIT_SRC   = $(wildcard tests/unit/test_*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBS = $(BUILD)/libsmimepub.a
+PROGS = $(BUILD)/smimepub
+UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TEST_HELPERS = $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
+
+all: $(PROGS)
+
+$(BUILD)/obj/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# One archive for the lower layers; link order is resolved by the archive index.
+$(BUILD)/libsmimepub.a: $(call obj,$(COMMON_SRC) $(LDAP_SRC) $(CA_SRC))
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/smimepub: $(call obj,$(CLI_SRC)) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBS) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags check) $(LDFLAGS) -o $@ $< $(LIBS) \
+		$(shell pkg-config --libs check) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/helpers/%.c $(LIBS) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+
+deps:
+	@sh scripts/deps.sh
+
+tests: $(PROGS) $(UNIT_BINS) $(TEST_HELPERS)
+
+# check installs what is missing first, then builds in a second make so the
+# pkg-config lookups above see the freshly installed packages.
+check: deps
+	@$(MAKE) --no-print-directory tests SANITIZE=$(SANITIZE)
+	@BUILD=$(BUILD) sh tests/run.sh
+
+demo: deps
+	@echo "make demo: the sync service and lookup daemon have not landed yet;" >&2
+	@echo "see README.md for what works today (publish/show/unpublish)." >&2
+	@exit 1
+
+bench: all
+	@echo "make bench: no benchmark has landed yet" >&2
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/smimepub/schema \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/doc/smimepub
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 schema/smimepub.schema schema/smimepub.ldif schema/README.md \
+		$(DESTDIR)$(PREFIX)/share/smimepub/schema/
+	install -m 0644 etc/smimepub.conf $(DESTDIR)$(PREFIX)/share/doc/smimepub/smimepub.conf.sample
+	for m in docs/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/; done; true
+	for m in docs/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all deps tests check demo bench install clean

@@ -1,0 +1,101 @@
+/*
+ * cfg.h — the one configuration file of all three programs (libconfig),
+ * loaded into a typed struct and validated: an unknown key, a wrong type, a
+ * missing required key or an out-of-range value is an error naming the file,
+ * the line and the key. The key names are a stable interface (DESIGN.md).
+ */
+#ifndef SMIMEPUB_CFG_H
+#define SMIMEPUB_CFG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define CFG_DEFAULT_PATH	"/etc/smimepub/smimepub.conf"
+
+enum cfg_flavour { CFG_FLAVOUR_OPENLDAP = 0, CFG_FLAVOUR_AD };
+
+struct cfg_directory {
+	char		*uri;		/* ldap://, ldaps://, ldapi:// */
+	int		 starttls;
+	char		*tls_ca_file;
+	char		*tls_cert_file;	/* client certificate (SASL EXTERNAL) */
+	char		*tls_key_file;
+	char		*bind_dn;
+	char		*bind_password_file;
+	char		*sasl_mech;	/* "EXTERNAL" or NULL for simple bind */
+	char		*base;
+	char		*filter;
+	char		*mail_attribute;
+	char		*trigger_attribute;
+	char		*status_attribute;
+	enum cfg_flavour flavour;
+	int		 timeout;	/* seconds, every operation */
+	int		 page_size;	/* RFC 2696; AD caps at 1000 */
+};
+
+struct cfg_ca_local {
+	char		*dir;
+	int		 validity_days;
+	char		*key_type;
+};
+
+struct cfg_ca {
+	char		*driver;
+	struct cfg_ca_local local;
+};
+
+struct cfg_keys {
+	char		*type;
+	char		*delivery_dir;
+	char		*delivery_command;
+	char		**escrow_certs;	/* NULL-terminated */
+	size_t		 n_escrow_certs;
+	int		 pkcs12_iterations;
+};
+
+struct cfg_sync {
+	char		*state_dir;
+	int		 interval;
+	int		 renew_before_days;
+	char		*on_leave;	/* revoke | unpublish | keep */
+};
+
+struct cfg_lookup {
+	char		*listen;
+	int		 cache_ttl;
+	int		 negative_ttl;
+};
+
+struct cfg_log {
+	char		*level;
+	char		*audit_file;
+	int		 syslog;
+};
+
+struct cfg {
+	char		*path;		/* the file it came from */
+	struct cfg_directory directory;
+	struct cfg_ca	 ca;
+	struct cfg_keys	 keys;
+	struct cfg_sync	 sync;
+	struct cfg_lookup lookup;
+	struct cfg_log	 log;
+};
+
+/* Load and validate path. NULL on any error, each reported with file:line. */
+struct cfg	*cfg_load(const char *path);
+void		 cfg_free(struct cfg *);
+/* The effective configuration (defaults filled in) in libconfig syntax. */
+void		 cfg_print(const struct cfg *, FILE *);
+
+/*
+ * Read a secret from path into a NUL-terminated buffer the caller frees with
+ * cfg_secret_free() (which cleanses it). Refuses a file that is not a regular
+ * file or that its group or others may read, saying why. One trailing
+ * newline is stripped. what names the config key for the message.
+ */
+int		 cfg_secret_read(const char *path, const char *what, char **out,
+		    size_t *outlen);
+void		 cfg_secret_free(char *secret, size_t len);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * log.c — the one place that writes diagnostics, to stderr or syslog.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <openssl/err.h>
+
+#include "common/log.h"
+
+static const char	*log_prog = "smimepub";
+static int		 log_syslog;
+static enum log_level	 log_max = LOG_LVL_INFO;
+
+void
+log_init(const char *progname, int use_syslog, enum log_level level)
+{
+	log_prog = progname;
+	log_syslog = use_syslog;
+	log_max = level;
+	if (use_syslog)
+		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_set_level(enum log_level level)
+{
+	log_max = level;
+}
+
+int
+log_level_parse(const char *name)
+{
+	static const char *const names[] = { "err", "warn", "info", "debug" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+log_vemit(enum log_level lvl, const char *fmt, va_list ap)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const char *const tag[] = { "error", "warning", "info", "debug" };
+
+	if (lvl > log_max)
+		return;
+	if (log_syslog) {
+		vsyslog(prio[lvl], fmt, ap);
+		return;
+	}
+	fprintf(stderr, "%s: %s: ", log_prog, tag[lvl]);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+#define LOG_FN(name, lvl)				\
+void							\
+name(const char *fmt, ...)				\
+{							\
+	va_list ap;					\
+	va_start(ap, fmt);				\
+	log_vemit(lvl, fmt, ap);			\
+	va_end(ap);					\
+}
+LOG_FN(log_err, LOG_LVL_ERR)
+LOG_FN(log_warn, LOG_LVL_WARN)
+LOG_FN(log_info, LOG_LVL_INFO)
+LOG_FN(log_debug, LOG_LVL_DEBUG)
+
+void
+log_ssl(const char *fmt, ...)
+{
+	va_list ap;
+	unsigned long e;
+	char buf[256];
+
+	va_start(ap, fmt);
+	log_vemit(LOG_LVL_ERR, fmt, ap);
+	va_end(ap);
+	while ((e = ERR_get_error()) != 0) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		log_err("  openssl: %s", buf);
+	}
+}

@@ -1,0 +1,23 @@
+/*
+ * log.h — logging to stderr or syslog, with levels.
+ * Every program calls log_init() once; modules report a failure once, where
+ * its reason is known, naming the input at fault.
+ */
+#ifndef SMIMEPUB_LOG_H
+#define SMIMEPUB_LOG_H
+
+enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+void	log_init(const char *progname, int use_syslog, enum log_level level);
+void	log_set_level(enum log_level level);
+/* "err", "warn", "info", "debug" -> level; -1 if unknown. */
+int	log_level_parse(const char *name);
+
+void	log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_err() followed by OpenSSL's error queue, which it empties. */
+void	log_ssl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

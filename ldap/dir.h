@@ -1,0 +1,114 @@
+/*
+ * dir.h — the directory client (OpenLDAP libldap): connect over ldap://,
+ * ldaps:// or ldapi:// (optionally StartTLS), verify the server, bind,
+ * search people page by page (RFC 2696), find one person by mail with the
+ * value escaped (RFC 4515 §3), and publish/unpublish certificates by the
+ * rules of DESIGN.md "What is in the directory".
+ * Every OpenLDAP/AD difference lives in one table, in flavour.c.
+ */
+#ifndef SMIMEPUB_DIR_H
+#define SMIMEPUB_DIR_H
+
+#include <stddef.h>
+
+#include <openssl/x509.h>
+
+#include "common/cfg.h"
+
+struct dir;	/* opaque: one connection and its settings */
+
+/* One column of the flavour table (flavour.c). */
+struct dir_flavour {
+	const char	*name;		 /* "openldap", "ad" */
+	const char	*attr_usercert;	 /* how userCertificate is spelled */
+	const char	*attr_smime;	 /* how userSMIMECertificate is spelled */
+	const char	*attr_id;	 /* stable identity: entryUUID, objectGUID */
+	int		 id_is_binary;	 /* objectGUID is 16 raw bytes */
+	const char	*attr_disabled;	 /* NULL, or userAccountControl */
+	unsigned long	 disabled_bit;	 /* 0x2 ACCOUNTDISABLE on AD */
+	const char	*attr_guard;	 /* entryCSN / uSNChanged: lost-update guard */
+	const char	*default_filter;
+	int		 max_page;	 /* AD's MaxPageSize is 1000 */
+};
+const struct dir_flavour *dir_flavour_get(enum cfg_flavour);
+
+/* One value of an attribute, bytes as read. */
+struct dir_val {
+	unsigned char	*data;
+	size_t		 len;
+};
+
+/* One person as read from the directory. */
+struct dir_person {
+	char		*dn;
+	char		*id;		/* entryUUID, or objectGUID in string form */
+	char		*mail;		/* as stored (first value) */
+	char		*display_name;	/* displayName, else cn; may be NULL */
+	int		 disabled;
+	struct dir_val	*usercert;	/* userCertificate values in order */
+	size_t		 n_usercert;
+	struct dir_val	*smime;		/* userSMIMECertificate values in order */
+	size_t		 n_smime;
+};
+void	dir_person_free(struct dir_person *);
+
+/*
+ * dir_new borrows cfg (it must outlive the dir). It does not connect:
+ * dir_connect does, and every operation reconnects (with backoff) when the
+ * server has gone away. Errors are logged naming the URI/DN/input at fault.
+ */
+struct dir	*dir_new(const struct cfg_directory *cfg);
+int		 dir_connect(struct dir *);
+void		 dir_free(struct dir *);
+
+/*
+ * Page through base/filter (filter NULL = cfg filter), calling cb for each
+ * person; the result is never held whole. cb returns 0 to go on, -1 to stop
+ * (dir_search_people then returns -1). The person is freed after cb returns.
+ */
+typedef int	(*dir_person_cb)(const struct dir_person *, void *arg);
+int		 dir_search_people(struct dir *, const char *filter,
+		    dir_person_cb cb, void *arg);
+
+/*
+ * Find the one person under base whose mail equals addr (canonical). Returns
+ * 0 and *out, or -1 if there is none, more than one (both DNs logged), or an
+ * error. addr is escaped before it enters the filter.
+ */
+int		 dir_find_by_mail(struct dir *, const char *addr,
+		    struct dir_person **out);
+
+/*
+ * RFC 4515 §3 escaping of an assertion value: '*', '(', ')', '\\', NUL
+ * (and every byte outside printable ASCII) become \XX. Returns a malloc'd
+ * string or NULL on allocation failure.
+ */
+char		*dir_filter_escape(const char *val, size_t len);
+
+/*
+ * Decides whether a certificate on an entry is one smimepub published (by
+ * issuer and serial, from the journal). 1 ours, 0 not.
+ */
+typedef int	(*dir_is_ours_fn)(X509 *cert, void *arg);
+
+/*
+ * Publish leaf (+ chain) on the one person with mail addr: in one modify,
+ * our certificate becomes the first value of userCertificate and its
+ * certs-only bundle the first value of userSMIMECertificate; every other value
+ * of ours (is_ours) is removed; foreign values follow, byte for byte, in
+ * their order. A concurrent change makes the modify fail as a whole; it is
+ * retried from a fresh read. If person_out is not NULL it receives the entry
+ * as read before the change.
+ */
+int		 dir_publish(struct dir *, const char *addr, X509 *leaf,
+		    STACK_OF(X509) *chain, dir_is_ours_fn is_ours, void *arg,
+		    struct dir_person **person_out);
+/*
+ * Remove every value of ours from both attributes of the person with mail
+ * addr; foreign values stay. *removed (may be NULL) gets the number of
+ * certificates of ours taken off.
+ */
+int		 dir_unpublish(struct dir *, const char *addr,
+		    dir_is_ours_fn is_ours, void *arg, size_t *removed);
+
+#endif
