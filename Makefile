@@ -59,7 +59,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBS) $(wildcard */*.h)
 
 $(BUILD)/tests/%: tests/helpers/%.c $(LIBS) $(wildcard */*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags check) $(LDFLAGS) -o $@ $< $(LIBS) \
+		$(shell pkg-config --libs check) $(LDLIBS)
 
 deps:
 	@sh scripts/deps.sh
