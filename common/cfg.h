@@ -34,9 +34,17 @@ struct cfg_directory {
 };
 
 struct cfg_ca_local {
-	char		*dir;
-	int		 validity_days;
-	char		*key_type;
+	char		*dir;		/* CA key, certificate, index, CRL */
+	int		 validity_days;	/* 1..825 (CA/B Forum S/MIME BR) */
+	char		*key_type;	/* CA key: rsa:3072 default, ec:P-384 */
+	char		*subject_cn;	/* the CA certificate's CN */
+	int		 ca_validity_days;
+	char		*crl_url;	/* CRL distribution point, optional */
+	char		*aia_url;	/* caIssuers URL, optional */
+	char		**policies;	/* certificate policy OIDs, NULL-terminated */
+	size_t		 n_policies;
+	int		 subject_email;	/* also put emailAddress in the subject */
+	int		 crl_days;	/* nextUpdate of the CRL */
 };
 
 struct cfg_ca {
