@@ -3,7 +3,6 @@
 #   make check      install missing Debian packages, build, run every test
 #   make check SANITIZE=1   the same under AddressSanitizer + UBSan
 #   make install PREFIX=/usr/local
-.POSIX:
 .SUFFIXES:
 
 PREFIX   ?= /usr/local

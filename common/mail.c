@@ -1,0 +1,143 @@
+/*
+ * mail.c — the one validation every mail address passes before it is used
+ * in a filter, a certificate or a file name (see mail.h for the rules).
+ */
+#include <string.h>
+
+#include "common/mail.h"
+
+/* RFC 5322 §3.2.3 atext, without ALPHA and DIGIT. */
+static const char mail_atext[] = "!#$%&'*+-/=?^_`{|}~";
+
+static int
+mail_is_atext(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	return c != '\0' && strchr(mail_atext, c) != NULL;
+}
+
+static int
+mail_is_ldh(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-';
+}
+
+int
+mail_canon(const char *in, size_t len, char *out, const char **why)
+{
+	const char *at = NULL;
+	size_t i, local, lablen, dots;
+	unsigned char c;
+
+	*why = NULL;
+	if (len == 0) {
+		*why = "empty address";
+		return -1;
+	}
+	if (len > MAIL_MAX) {
+		*why = "longer than 254 bytes (RFC 5321 4.5.3.1.3)";
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)in[i];
+		if (c == '\0') {
+			*why = "contains a NUL byte";
+			return -1;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			*why = "contains a control character";
+			return -1;
+		}
+		if (c == ' ') {
+			*why = "contains a space";
+			return -1;
+		}
+		if (c >= 0x80) {
+			*why = "contains a non-ASCII byte";
+			return -1;
+		}
+		if (c == '@') {
+			if (at != NULL) {
+				*why = "more than one '@'";
+				return -1;
+			}
+			at = in + i;
+		}
+	}
+	if (at == NULL) {
+		*why = "no '@'";
+		return -1;
+	}
+	local = (size_t)(at - in);
+	if (local == 0) {
+		*why = "empty local part";
+		return -1;
+	}
+	if (local > MAIL_LOCAL_MAX) {
+		*why = "local part longer than 64 bytes (RFC 5321 4.5.3.1.1)";
+		return -1;
+	}
+	/* dot-atom: atext runs separated by single dots (RFC 5322 3.2.3) */
+	for (i = 0; i < local; i++) {
+		c = (unsigned char)in[i];
+		if (c == '.') {
+			if (i == 0 || i == local - 1 || in[i - 1] == '.') {
+				*why = "local part has a leading, trailing or "
+				    "double dot";
+				return -1;
+			}
+		} else if (!mail_is_atext(c)) {
+			*why = "local part has a character outside dot-atom";
+			return -1;
+		}
+	}
+	/* domain: LDH labels of 1..63 (RFC 1035 2.3.4), at least one dot */
+	lablen = 0;
+	dots = 0;
+	for (i = local + 1; i < len; i++) {
+		c = (unsigned char)in[i];
+		if (c == '.') {
+			if (lablen == 0 || in[i - 1] == '-') {
+				*why = "domain has an empty label or one ending "
+				    "in '-'";
+				return -1;
+			}
+			dots++;
+			lablen = 0;
+			continue;
+		}
+		if (!mail_is_ldh(c)) {
+			*why = "domain has a character other than letters, "
+			    "digits, '-' and '.'";
+			return -1;
+		}
+		if (lablen == 0 && c == '-') {
+			*why = "domain label starts with '-'";
+			return -1;
+		}
+		if (++lablen > 63) {
+			*why = "domain label longer than 63 bytes";
+			return -1;
+		}
+	}
+	if (lablen == 0 || in[len - 1] == '-') {
+		*why = local + 1 == len ? "empty domain" :
+		    "domain ends in '.' or '-'";
+		return -1;
+	}
+	if (dots == 0) {
+		*why = "domain has no dot";
+		return -1;
+	}
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)in[i];
+		if (i > local && c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		out[i] = (char)c;
+	}
+	out[len] = '\0';
+	return 0;
+}
