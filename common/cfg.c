@@ -468,6 +468,11 @@ cfg_print(const struct cfg *c, FILE *fp)
 		}
 		name = strrchr(k->path, '.');
 		name = name != NULL ? name + 1 : k->path;
+		if (k->type == T_STR && *(char *const *)(base + k->off) == NULL) {
+			fprintf(fp, "%*s# %s is unset\n", (int)depth * 2, "",
+			    name);
+			continue;
+		}
 		fprintf(fp, "%*s%s = ", (int)depth * 2, "", name);
 		switch (k->type) {
 		case T_GROUP:
@@ -476,14 +481,8 @@ cfg_print(const struct cfg *c, FILE *fp)
 			continue;
 		case T_STR:
 			v = *(char *const *)(base + k->off);
-			if (v == NULL)
-				fputs("\"\"", fp);
-			else
-				cfg_print_str(fp, v);
-			if (v == NULL)
-				fputs(";  # unset", fp);
-			else
-				fputc(';', fp);
+			cfg_print_str(fp, v);
+			fputc(';', fp);
 			break;
 		case T_BOOL:
 			fprintf(fp, "%s;", *(const int *)(base + k->off) ?

@@ -1,0 +1,26 @@
+/*
+ * cli.h — the commands of the smimepub admin CLI, one file per group.
+ * Each returns the exit status: 0 success, 1 the operation failed (reason
+ * on stderr, naming the input), 2 usage or configuration error.
+ */
+#ifndef SMIMEPUB_CLI_H
+#define SMIMEPUB_CLI_H
+
+#include "common/cfg.h"
+
+#define EXIT_OK		0
+#define EXIT_FAIL	1
+#define EXIT_USAGE	2
+
+/* argv[0] is the command name ("publish", "show", ...). */
+int	cmd_check_config(struct cfg *, int argc, char **argv);
+int	cmd_publish(struct cfg *, int argc, char **argv);
+int	cmd_unpublish(struct cfg *, int argc, char **argv);
+int	cmd_show(struct cfg *, int argc, char **argv);
+/* argv[0] is "init", "list" or "crl". */
+int	cmd_ca(struct cfg *, int argc, char **argv);
+
+/* Validate a mail address from the command line into out (MAIL_MAX + 1). */
+int	cli_mail_arg(const char *arg, char *out);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * cmd_config.c — `smimepub check-config`: the file was already loaded and
+ * validated by main(); also check the secrets it points to, then print the
+ * effective configuration (secrets are only ever named by path).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/cfg.h"
+#include "common/log.h"
+
+int
+cmd_check_config(struct cfg *cfg, int argc, char **argv)
+{
+	char *secret = NULL;
+	size_t len = 0;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: smimepub [-f FILE] check-config\n");
+		return EXIT_USAGE;
+	}
+	if (cfg->directory.bind_password_file != NULL) {
+		if (cfg_secret_read(cfg->directory.bind_password_file,
+		    "directory.bind_password_file", &secret, &len) == -1)
+			return EXIT_USAGE;
+		cfg_secret_free(secret, len);
+	}
+	cfg_print(cfg, stdout);
+	fprintf(stderr, "%s: configuration OK\n", cfg->path);
+	return EXIT_OK;
+}

@@ -1,0 +1,258 @@
+/*
+ * cmd_publish.c — `smimepub publish MAIL CERT.pem`, `unpublish MAIL` and
+ * `show MAIL`: publishing by hand, through the same directory code and the
+ * same journal as the sync service, so the journal stays the truth about
+ * which certificates on an entry are ours.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "cli/cli.h"
+#include "common/jrnl.h"
+#include "common/log.h"
+#include "common/mail.h"
+#include "common/x509.h"
+#include "ldap/dir.h"
+
+/* dir_is_ours_fn over the journal. A journal error counts as foreign:
+ * that can only keep a value on the entry, never remove one. */
+static int
+cli_is_ours(X509 *cert, void *arg)
+{
+	return jrnl_cert_is_ours(arg, cert) == 1;
+}
+
+/* Mark every certificate of ours on the entry as read, other than keep. */
+static void
+cli_mark_removed(struct jrnl *j, const struct dir_person *p, X509 *keep)
+{
+	X509 *c;
+	size_t i;
+
+	for (i = 0; i < p->n_usercert; i++) {
+		c = x509_from_der(p->usercert[i].data, p->usercert[i].len);
+		if (c == NULL)
+			continue;
+		if ((keep == NULL || X509_cmp(c, keep) != 0) &&
+		    jrnl_cert_is_ours(j, c) == 1)
+			(void)jrnl_cert_put(j, c, p->mail, p->id,
+			    JRNL_CERT_UNPUBLISHED);
+		X509_free(c);
+	}
+}
+
+static int
+cli_open(struct cfg *cfg, struct jrnl **j, struct dir **d)
+{
+	if ((*j = jrnl_open(cfg->sync.state_dir)) == NULL)
+		return -1;
+	if ((*d = dir_new(&cfg->directory)) == NULL)
+		return -1;
+	return dir_connect(*d);
+}
+
+int
+cmd_publish(struct cfg *cfg, int argc, char **argv)
+{
+	char mail[MAIL_MAX + 1], *serial = NULL;
+	STACK_OF(X509) *certs = NULL, *chain = NULL;
+	struct dir_person *before = NULL, *p = NULL;
+	struct jrnl *j = NULL;
+	struct dir *d = NULL;
+	const char *why = NULL;
+	X509 *leaf;
+	int i, rc = EXIT_FAIL;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: smimepub [-f FILE] publish MAIL "
+		    "CERT.pem\n");
+		return EXIT_USAGE;
+	}
+	if (cli_mail_arg(argv[1], mail) == -1)
+		return EXIT_USAGE;
+	if ((certs = x509_load_file(argv[2])) == NULL)
+		goto out;
+	leaf = sk_X509_value(certs, 0);
+	if (!x509_usable(leaf, mail, time(NULL), &why)) {
+		log_err("%s: not published: the first certificate is not "
+		    "usable for mail to %s: %s", argv[2], mail, why);
+		goto out;
+	}
+	if ((chain = sk_X509_new_null()) == NULL)
+		goto out;
+	for (i = 1; i < sk_X509_num(certs); i++)
+		if (!sk_X509_push(chain, sk_X509_value(certs, i)))
+			goto out;
+	if (cli_open(cfg, &j, &d) == -1)
+		goto out;
+	if (dir_find_by_mail(d, mail, &p) == -1)
+		goto out;
+	/* Ours before it is on the entry: a crash after the modify must not
+	 * leave a certificate of ours that the journal calls foreign. */
+	if (jrnl_cert_put(j, leaf, mail, p->id, JRNL_CERT_ISSUED) == -1)
+		goto out;
+	if (dir_publish(d, mail, leaf, chain, cli_is_ours, j, &before) == -1)
+		goto out;
+	if (jrnl_cert_put(j, leaf, mail, p->id, JRNL_CERT_PUBLISHED) == -1)
+		goto out;
+	cli_mark_removed(j, before, leaf);
+	serial = x509_serial_hex(leaf);
+	printf("published serial %s on %s\n", serial ? serial : "?", p->dn);
+	rc = EXIT_OK;
+out:
+	free(serial);
+	dir_person_free(before);
+	dir_person_free(p);
+	dir_free(d);
+	jrnl_close(j);
+	sk_X509_free(chain);
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
+int
+cmd_unpublish(struct cfg *cfg, int argc, char **argv)
+{
+	char mail[MAIL_MAX + 1];
+	struct dir_person *p = NULL;
+	struct jrnl *j = NULL;
+	struct dir *d = NULL;
+	size_t removed = 0;
+	int rc = EXIT_FAIL;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: smimepub [-f FILE] unpublish MAIL\n");
+		return EXIT_USAGE;
+	}
+	if (cli_mail_arg(argv[1], mail) == -1)
+		return EXIT_USAGE;
+	if (cli_open(cfg, &j, &d) == -1)
+		goto out;
+	if (dir_find_by_mail(d, mail, &p) == -1)
+		goto out;
+	if (dir_unpublish(d, mail, cli_is_ours, j, &removed) == -1)
+		goto out;
+	cli_mark_removed(j, p, NULL);
+	printf("removed %zu certificate%s of ours from %s\n", removed,
+	    removed == 1 ? "" : "s", p->dn);
+	rc = EXIT_OK;
+out:
+	dir_person_free(p);
+	dir_free(d);
+	jrnl_close(j);
+	return rc;
+}
+
+static void
+show_time(const char *label, const ASN1_TIME *t)
+{
+	struct tm tm;
+	char buf[32];
+
+	if (ASN1_TIME_to_tm(t, &tm) == 1 &&
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
+		printf("  %s: %s\n", label, buf);
+	else
+		printf("  %s: (unreadable)\n", label);
+}
+
+static void
+show_cert(X509 *c, const char *mail, struct jrnl *j)
+{
+	char fp[X509_SHA256_HEX], *subj, *iss, *sn;
+	const char *why = NULL;
+
+	subj = x509_name_str(X509_get_subject_name(c));
+	iss = x509_name_str(X509_get_issuer_name(c));
+	sn = x509_serial_hex(c);
+	if (x509_sha256_hex(c, fp) == -1)
+		strcpy(fp, "?");
+	printf("  subject: %s\n  issuer: %s\n  serial: %s\n",
+	    subj ? subj : "?", iss ? iss : "?", sn ? sn : "?");
+	show_time("not_before", X509_get0_notBefore(c));
+	show_time("not_after", X509_get0_notAfter(c));
+	printf("  sha256: %s\n", fp);
+	printf("  published_by: %s\n", jrnl_cert_is_ours(j, c) == 1 ?
+	    "smimepub" : "other");
+	if (x509_usable(c, mail, time(NULL), &why))
+		printf("  usable: yes\n");
+	else
+		printf("  usable: no (%s)\n", why);
+	free(subj);
+	free(iss);
+	free(sn);
+}
+
+int
+cmd_show(struct cfg *cfg, int argc, char **argv)
+{
+	char mail[MAIL_MAX + 1], fp[X509_SHA256_HEX], fp0[X509_SHA256_HEX];
+	const struct dir_flavour *fl;
+	STACK_OF(X509) *bundle = NULL;
+	struct dir_person *p = NULL;
+	struct jrnl *j = NULL;
+	struct dir *d = NULL;
+	X509 *c;
+	size_t i;
+	int rc = EXIT_FAIL;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: smimepub [-f FILE] show MAIL\n");
+		return EXIT_USAGE;
+	}
+	if (cli_mail_arg(argv[1], mail) == -1)
+		return EXIT_USAGE;
+	if (cli_open(cfg, &j, &d) == -1)
+		goto out;
+	if (dir_find_by_mail(d, mail, &p) == -1)
+		goto out;
+	fl = dir_flavour_get(cfg->directory.flavour);
+	printf("dn: %s\nid: %s\nmail: %s\n", p->dn, p->id ? p->id : "?",
+	    p->mail ? p->mail : mail);
+	fp0[0] = '\0';
+	for (i = 0; i < p->n_usercert; i++) {
+		printf("%s[%zu]:\n", fl->attr_usercert, i);
+		if ((c = x509_from_der(p->usercert[i].data,
+		    p->usercert[i].len)) == NULL) {
+			printf("  (not a DER certificate, %zu bytes)\n",
+			    p->usercert[i].len);
+			continue;
+		}
+		show_cert(c, mail, j);
+		if (i == 0 && x509_sha256_hex(c, fp0) == -1)
+			fp0[0] = '\0';
+		X509_free(c);
+	}
+	for (i = 0; i < p->n_smime; i++) {
+		printf("%s[%zu]:", fl->attr_smime, i);
+		bundle = x509_certsonly_parse(p->smime[i].data, p->smime[i].len);
+		if (bundle == NULL || sk_X509_num(bundle) == 0) {
+			printf(" (not a certs-only bundle, %zu bytes)\n",
+			    p->smime[i].len);
+		} else {
+			c = sk_X509_value(bundle, 0);
+			if (x509_sha256_hex(c, fp) == -1)
+				strcpy(fp, "?");
+			printf(" certs-only bundle of %d certificate%s\n"
+			    "  first sha256: %s\n  matches %s[0]: %s\n",
+			    sk_X509_num(bundle),
+			    sk_X509_num(bundle) == 1 ? "" : "s", fp,
+			    fl->attr_usercert, strcmp(fp, fp0) == 0 ? "yes" :
+			    "no");
+		}
+		sk_X509_pop_free(bundle, X509_free);
+		bundle = NULL;
+	}
+	if (p->n_usercert == 0 && p->n_smime == 0)
+		printf("no certificate published\n");
+	rc = EXIT_OK;
+out:
+	dir_person_free(p);
+	dir_free(d);
+	jrnl_close(j);
+	return rc;
+}

@@ -1,0 +1,111 @@
+/*
+ * main.c — smimepub, the admin CLI: parse -f, load the configuration, and
+ * dispatch to one command. Usage errors and configuration errors exit 2.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/log.h"
+#include "common/mail.h"
+
+struct cli_cmd {
+	const char	*name;
+	int		(*fn)(struct cfg *, int, char **);
+	const char	*usage;
+};
+
+static const struct cli_cmd cli_cmds[] = {
+	{ "check-config", cmd_check_config, "check-config" },
+	{ "publish", cmd_publish, "publish MAIL CERT.pem" },
+	{ "unpublish", cmd_unpublish, "unpublish MAIL" },
+	{ "show", cmd_show, "show MAIL" },
+	{ "ca", cmd_ca, "ca init | ca list | ca crl [--out FILE]" },
+};
+#define NCMDS	(sizeof(cli_cmds) / sizeof(cli_cmds[0]))
+
+static void
+usage(void)
+{
+	size_t i;
+
+	fprintf(stderr, "usage: smimepub [-v] [-f FILE] COMMAND ...\n");
+	for (i = 0; i < NCMDS; i++)
+		fprintf(stderr, "       smimepub [-f FILE] %s\n",
+		    cli_cmds[i].usage);
+	fprintf(stderr, "FILE defaults to %s\n", CFG_DEFAULT_PATH);
+}
+
+int
+cli_mail_arg(const char *arg, char *out)
+{
+	const char *why = NULL;
+
+	if (mail_canon(arg, strlen(arg), out, &why) == -1) {
+		log_err("invalid mail address \"%s\": %s", arg, why);
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *path = CFG_DEFAULT_PATH;
+	const struct cli_cmd *cmd = NULL;
+	struct cfg *cfg = NULL;
+	int ch, verbose = 0, rc = EXIT_USAGE, lvl;
+	size_t i;
+
+	log_init("smimepub", 0, LOG_LVL_INFO);
+	/* "+": stop at the command so its own options are left to it */
+	while ((ch = getopt(argc, argv, "+f:hv")) != -1) {
+		switch (ch) {
+		case 'f':
+			path = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage();
+			return EXIT_OK;
+		default:
+			usage();
+			return EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage();
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < NCMDS; i++)
+		if (strcmp(argv[0], cli_cmds[i].name) == 0)
+			cmd = &cli_cmds[i];
+	if (cmd == NULL) {
+		log_err("unknown command \"%s\"", argv[0]);
+		usage();
+		return EXIT_USAGE;
+	}
+	if ((cfg = cfg_load(path)) == NULL)
+		return EXIT_USAGE;
+	lvl = log_level_parse(cfg->log.level);
+	log_set_level(verbose ? LOG_LVL_DEBUG : (enum log_level)lvl);
+	if (strcmp(cmd->name, "ca") == 0) {
+		argc--;
+		argv++;
+		if (argc < 1) {
+			fprintf(stderr, "usage: smimepub [-f FILE] %s\n",
+			    cmd->usage);
+			goto out;
+		}
+	}
+	rc = cmd->fn(cfg, argc, argv);
+out:
+	cfg_free(cfg);
+	return rc;
+}

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Run every test: the check unit tests, then the integration tests (each
+# starts its own real servers on loopback). Prints one closing line,
+# "N passed, N failed", and exits non-zero if anything failed.
+set -u
+BUILD=${BUILD:-build}
+SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+export BUILD SRCDIR
+cd "$SRCDIR" || exit 2
+
+pass=0
+fail=0
+failed=""
+run() {
+	name=$1
+	shift
+	echo "=== $name"
+	if "$@"; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		failed="$failed $name"
+		echo "=== FAILED: $name"
+	fi
+}
+
+for t in "$BUILD"/tests/test_*; do
+	[ -x "$t" ] || continue
+	run "unit/$(basename "$t")" "$t"
+done
+for t in tests/integration/*.sh; do
+	[ -e "$t" ] || continue
+	run "integration/$(basename "$t" .sh)" sh "$t"
+done
+
+echo "=== suites failed:${failed:- none}"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

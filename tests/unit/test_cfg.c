@@ -1,0 +1,287 @@
+/*
+ * test_cfg.c — configuration loading: every error path names file, line
+ * and key; defaults; secrets from files with safe modes only.
+ */
+#include <sys/stat.h>
+
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cfg.h"
+#include "common/log.h"
+
+static char tmpdir[] = "/tmp/test_cfg.XXXXXX";
+static char errbuf[8192];
+
+#define MINIMAL "directory = { uri = \"ldap://127.0.0.1:389\"; " \
+	"base = \"dc=example,dc=com\"; };\n"
+
+static void
+setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+teardown(void)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+	strcpy(tmpdir, "/tmp/test_cfg.XXXXXX");
+}
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *fp;
+
+	unlink(path);
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	fputs(text, fp);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* Load text as a config file; stderr is captured into errbuf. */
+static struct cfg *
+load(const char *text, char *path, size_t pathsz)
+{
+	struct cfg *c;
+	int saved, fd;
+	ssize_t n;
+	char errpath[256];
+
+	snprintf(path, pathsz, "%s/smimepub.conf", tmpdir);
+	snprintf(errpath, sizeof(errpath), "%s/stderr", tmpdir);
+	write_file(path, text, 0644);
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(errpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	dup2(fd, 2);
+	c = cfg_load(path);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, errbuf, sizeof(errbuf) - 1);
+	errbuf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return c;
+}
+
+static void
+expect_error(const char *text, const char *want)
+{
+	char path[256];
+	struct cfg *c = load(text, path, sizeof(path));
+
+	ck_assert_msg(c == NULL, "accepted: %s", text);
+	ck_assert_msg(strstr(errbuf, want) != NULL,
+	    "error \"%s\" does not contain \"%s\"", errbuf, want);
+	ck_assert_msg(strstr(errbuf, path) != NULL,
+	    "error \"%s\" does not name the file", errbuf);
+}
+
+START_TEST(test_minimal_defaults)
+{
+	char path[256];
+	struct cfg *c = load(MINIMAL, path, sizeof(path));
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->directory.uri, "ldap://127.0.0.1:389");
+	ck_assert_int_eq(c->directory.flavour, CFG_FLAVOUR_OPENLDAP);
+	ck_assert_str_eq(c->directory.filter,
+	    "(&(objectClass=inetOrgPerson)(mail=*))");
+	ck_assert_int_eq(c->directory.timeout, 10);
+	ck_assert_str_eq(c->ca.driver, "local");
+	ck_assert_int_eq(c->ca.local.validity_days, 365);
+	ck_assert_str_eq(c->keys.type, "rsa:3072");
+	ck_assert_int_eq(c->sync.renew_before_days, 30);
+	ck_assert_int_eq(c->sync.interval, 300);
+	ck_assert_str_eq(c->sync.on_leave, "revoke");
+	ck_assert_int_eq(c->lookup.cache_ttl, 300);
+	ck_assert_int_eq(c->lookup.negative_ttl, 60);
+	ck_assert_int_ge(c->keys.pkcs12_iterations, 10000);
+	ck_assert_uint_eq(c->keys.n_escrow_certs, 0);
+	cfg_free(c);
+}
+END_TEST
+
+START_TEST(test_full_design_example)
+{
+	/* The example of DESIGN.md "Configuration", verbatim keys. */
+	static const char text[] =
+	    "directory = {\n"
+	    "  uri = \"ldap://127.0.0.1:389\";\n"
+	    "  starttls = false;\n"
+	    "  tls_ca_file = \"/etc/ssl/certs/ca-certificates.crt\";\n"
+	    "  bind_dn = \"cn=smimepub,ou=services,dc=example,dc=com\";\n"
+	    "  bind_password_file = \"/etc/smimepub/bind.secret\";\n"
+	    "  base = \"ou=people,dc=example,dc=com\";\n"
+	    "  filter = \"(&(objectClass=inetOrgPerson)(mail=*))\";\n"
+	    "  flavour = \"openldap\";\n"
+	    "};\n"
+	    "ca = {\n"
+	    "  driver = \"local\";\n"
+	    "  local = { dir = \"/var/lib/smimepub/ca\"; validity_days = 365; };\n"
+	    "};\n"
+	    "keys = {\n"
+	    "  type = \"rsa:3072\";\n"
+	    "  delivery_dir = \"/var/lib/smimepub/delivery\";\n"
+	    "  delivery_command = \"/usr/local/libexec/hand-over\";\n"
+	    "  escrow_certs = [ \"/etc/smimepub/kra1.pem\", \"/etc/smimepub/kra2.pem\" ];\n"
+	    "};\n"
+	    "sync = { state_dir = \"/var/lib/smimepub/state\"; interval = 300; "
+	    "renew_before_days = 30; on_leave = \"revoke\"; };\n"
+	    "lookup = { listen = \"127.0.0.1:8080\"; cache_ttl = 300; negative_ttl = 60; };\n"
+	    "log = { level = \"info\"; audit_file = \"/var/log/smimepub/audit.jsonl\"; };\n";
+	char path[256];
+	struct cfg *c = load(text, path, sizeof(path));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	ck_assert_msg(c != NULL, "%s", errbuf);
+	ck_assert_str_eq(c->directory.bind_dn,
+	    "cn=smimepub,ou=services,dc=example,dc=com");
+	ck_assert_uint_eq(c->keys.n_escrow_certs, 2);
+	ck_assert_str_eq(c->keys.escrow_certs[1], "/etc/smimepub/kra2.pem");
+	ck_assert_ptr_null(c->keys.escrow_certs[2]);
+	ck_assert_str_eq(c->log.audit_file, "/var/log/smimepub/audit.jsonl");
+
+	/* the printed form is itself a valid configuration */
+	fp = open_memstream(&buf, &len);
+	cfg_print(c, fp);
+	fclose(fp);
+	ck_assert_ptr_nonnull(strstr(buf, "uri = \"ldap://127.0.0.1:389\";"));
+	ck_assert_ptr_nonnull(strstr(buf, "escrow_certs = [ "
+	    "\"/etc/smimepub/kra1.pem\", \"/etc/smimepub/kra2.pem\" ];"));
+	cfg_free(c);
+	c = load(buf, path, sizeof(path));
+	ck_assert_msg(c != NULL, "printed config does not load: %s", errbuf);
+	ck_assert_uint_eq(c->keys.n_escrow_certs, 2);
+	cfg_free(c);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+	expect_error(MINIMAL "bogus = 1;\n", ":2: bogus: unknown key");
+	expect_error("directory = { uri = \"ldap://x\"; base = \"dc=x\";\n"
+	    "  colour = \"blue\"; };\n", ":2: directory.colour: unknown key");
+	expect_error(MINIMAL "sync = {\n interval = \"300\"; };\n",
+	    ":3: sync.interval: must be an integer");
+	expect_error(MINIMAL "directory2 = 1;\n", "directory2: unknown key");
+	expect_error("directory = { base = \"dc=x\"; };\n",
+	    "directory.uri: required key is missing");
+	expect_error("directory = { uri = \"ldap://x\"; };\n",
+	    "directory.base: required key is missing");
+	expect_error(MINIMAL "ca = { local = {\n validity_days = 826; }; };\n",
+	    ":3: ca.local.validity_days: 826 is out of range (1..825)");
+	expect_error(MINIMAL "sync = { renew_before_days = 0; };\n",
+	    "sync.renew_before_days: 0 is out of range");
+	expect_error(MINIMAL "keys = { pkcs12_iterations = 1000; };\n",
+	    "keys.pkcs12_iterations: 1000 is out of range");
+	expect_error("directory = { uri = \"http://x\"; base = \"dc=x\"; };\n",
+	    "directory.uri: \"http://x\" is not an ldap://");
+	expect_error("directory = { uri = \"ldaps://x\"; base = \"dc=x\"; "
+	    "starttls = true; };\n", "directory.starttls: StartTLS needs");
+	expect_error("directory = { uri = \"ldap://x\"; base = \"dc=x\"; "
+	    "flavour = \"novell\"; };\n", "directory.flavour: \"novell\"");
+	expect_error("directory = { uri = \"ldap://x\"; base = \"dc=x\"; "
+	    "bind_dn = \"cn=a\"; };\n", "directory.bind_dn: needs "
+	    "directory.bind_password_file");
+	expect_error("directory = { uri = \"ldap://x\"; base = \"dc=x\"; "
+	    "filter = \"mail=*\"; };\n", "directory.filter:");
+	expect_error("directory = { uri = \"ldap://x\"; base = \"dc=x\"; "
+	    "starttls = 1; };\n", "directory.starttls: must be a boolean");
+	expect_error("directory = { uri = \"\"; base = \"dc=x\"; };\n",
+	    "directory.uri: must not be empty");
+	expect_error(MINIMAL "ca = { driver = \"acme\"; };\n",
+	    "ca.driver: \"acme\" is not");
+	expect_error(MINIMAL "sync = { on_leave = \"delete\"; };\n",
+	    "sync.on_leave: \"delete\"");
+	expect_error(MINIMAL "sync = { state_dir = \"state\"; };\n",
+	    "sync.state_dir: \"state\" must be an absolute path");
+	expect_error(MINIMAL "keys = { escrow_certs = [ 1, 2 ]; };\n",
+	    "keys.escrow_certs: element 1 must be a string");
+	expect_error(MINIMAL "keys = \"x\";\n", "keys: must be a group");
+	expect_error(MINIMAL "log = { level = \"loud\"; };\n",
+	    "log.level: \"loud\"");
+	expect_error(MINIMAL "lookup = { negative_ttl = 600; };\n",
+	    "lookup.negative_ttl: 600 is longer");
+	/* syntax errors name the line too */
+	expect_error(MINIMAL "sync = { interval = ; };\n", ":2: syntax error");
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	struct cfg *c;
+
+	c = cfg_load("/nonexistent/smimepub.conf");
+	ck_assert_ptr_null(c);
+}
+END_TEST
+
+START_TEST(test_secret_modes)
+{
+	char path[256], *s = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "%s/secret", tmpdir);
+	write_file(path, "hunter2\n", 0600);
+	ck_assert_int_eq(cfg_secret_read(path, "k", &s, &len), 0);
+	ck_assert_str_eq(s, "hunter2");
+	ck_assert_uint_eq(len, 7);
+	cfg_secret_free(s, len);
+
+	write_file(path, "hunter2", 0400);
+	ck_assert_int_eq(cfg_secret_read(path, "k", &s, &len), 0);
+	cfg_secret_free(s, len);
+
+	write_file(path, "hunter2", 0644);
+	ck_assert_int_eq(cfg_secret_read(path, "k", &s, &len), -1);
+	ck_assert_ptr_null(s);
+	write_file(path, "hunter2", 0640);
+	ck_assert_int_eq(cfg_secret_read(path, "k", &s, &len), -1);
+	write_file(path, "hunter2", 0604);
+	ck_assert_int_eq(cfg_secret_read(path, "k", &s, &len), -1);
+	write_file(path, "", 0600);
+	ck_assert_int_eq(cfg_secret_read(path, "k", &s, &len), -1);
+	ck_assert_int_eq(cfg_secret_read(tmpdir, "k", &s, &len), -1);
+	snprintf(path, sizeof(path), "%s/none", tmpdir);
+	ck_assert_int_eq(cfg_secret_read(path, "k", &s, &len), -1);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("cfg");
+	TCase *tc = tcase_create("load");
+	SRunner *sr;
+	int nf;
+
+	log_init("test_cfg", 0, LOG_LVL_ERR);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_minimal_defaults);
+	tcase_add_test(tc, test_full_design_example);
+	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_secret_modes);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
