@@ -36,6 +36,7 @@ LIBS = $(BUILD)/libsmimepub.a
 PROGS = $(BUILD)/smimepub
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TEST_HELPERS = $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
+FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 all: $(PROGS)
 
@@ -61,10 +62,15 @@ $(BUILD)/tests/%: tests/helpers/%.c $(LIBS) $(wildcard */*.h)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags check) $(LDFLAGS) -o $@ $< $(LIBS) \
 		$(shell pkg-config --libs check) $(LDLIBS)
 
+# Fuzz targets, linked with a deterministic driver so `make check` runs them.
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c $(LIBS) $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/driver.c $(LIBS) $(LDLIBS)
+
 deps:
 	@sh scripts/deps.sh
 
-tests: $(PROGS) $(UNIT_BINS) $(TEST_HELPERS)
+tests: $(PROGS) $(UNIT_BINS) $(TEST_HELPERS) $(FUZZ_BINS)
 
 # check installs what is missing first, then builds in a second make so the
 # pkg-config lookups above see the freshly installed packages.

@@ -28,6 +28,13 @@ for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run "unit/$(basename "$t")" "$t"
 done
+# Fuzz targets: seeds from tests/fuzz/seeds/NAME/, then bounded mutations.
+for t in "$BUILD"/fuzz/fuzz_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	run "fuzz/$name" sh -c '"$1" "${FUZZ_ITERS:-20000}" $(ls tests/fuzz/seeds/"$2"/* 2>/dev/null) 2>/dev/null' \
+	    sh "$t" "${name#fuzz_}"
+done
 for t in tests/integration/*.sh; do
 	[ -e "$t" ] || continue
 	run "integration/$(basename "$t" .sh)" sh "$t"
