@@ -27,6 +27,7 @@ endif
 COMMON_SRC = $(wildcard common/*.c)
 LDAP_SRC   = $(wildcard ldap/*.c)
 CA_SRC     = $(wildcard ca/*.c)
+SYNC_SRC   = $(wildcard sync/*.c)
 CLI_SRC    = $(wildcard cli/*.c)
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 
@@ -44,8 +45,9 @@ $(BUILD)/obj/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-# One archive for the lower layers; link order is resolved by the archive index.
-$(BUILD)/libsmimepub.a: $(call obj,$(COMMON_SRC) $(LDAP_SRC) $(CA_SRC))
+# One archive for the libraries of every layer; a program links only what
+# it references (the layering is kept by what each file includes).
+$(BUILD)/libsmimepub.a: $(call obj,$(COMMON_SRC) $(LDAP_SRC) $(CA_SRC) $(SYNC_SRC))
 	@rm -f $@
 	ar rcs $@ $^
 
