@@ -17,6 +17,7 @@ int	cmd_check_config(struct cfg *, int argc, char **argv);
 int	cmd_publish(struct cfg *, int argc, char **argv);
 int	cmd_unpublish(struct cfg *, int argc, char **argv);
 int	cmd_show(struct cfg *, int argc, char **argv);
+int	cmd_recover(struct cfg *, int argc, char **argv);
 /* argv[0] is "init", "list" or "crl". */
 int	cmd_ca(struct cfg *, int argc, char **argv);
 

@@ -22,6 +22,8 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "publish", cmd_publish, "publish MAIL CERT.pem" },
 	{ "unpublish", cmd_unpublish, "unpublish MAIL" },
 	{ "show", cmd_show, "show MAIL" },
+	{ "recover", cmd_recover, "recover MAIL --kra-key KEY [--kra-cert CERT] "
+	    "[--out FILE]" },
 	{ "ca", cmd_ca, "ca init | ca list | ca crl [--out FILE]" },
 };
 #define NCMDS	(sizeof(cli_cmds) / sizeof(cli_cmds[0]))

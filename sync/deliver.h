@@ -45,6 +45,8 @@ int	dlv_escrow(const struct cfg *, EVP_PKEY *key, X509 *cert);
  * Open the escrowed key of cert with a recovery officer's key and
  * certificate (PEM files) and return it.
  */
+/* The certificate stored beside the escrowed key of serial (hex). */
+X509	*dlv_escrow_cert(const struct cfg *, const char *serial);
 EVP_PKEY *dlv_escrow_open(const struct cfg *, X509 *cert,
 	    const char *kra_key_path, const char *kra_cert_path);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/cms.h>
@@ -84,6 +85,14 @@ dlv_escrow(const struct cfg *cfg, EVP_PKEY *key, X509 *cert)
 	}
 	if (escrow_path(cfg, cert, path, sizeof(path), 1) == -1)
 		goto out;
+	if (file_write_atomic(path, der, (size_t)len, 0600) == -1)
+		goto out;
+	/* the certificate beside it, so recovery can rebuild a PKCS#12 */
+	OPENSSL_free(der);
+	der = NULL;
+	if ((len = i2d_X509(cert, &der)) <= 0)
+		goto out;
+	memcpy(path + strlen(path) - 4, ".crt", 4);
 	rc = file_write_atomic(path, der, (size_t)len, 0600);
 out:
 	BIO_free(in);
@@ -154,4 +163,29 @@ out:
 	CMS_ContentInfo_free(cms);
 	free(der);
 	return key;
+}
+
+X509 *
+dlv_escrow_cert(const struct cfg *cfg, const char *serial)
+{
+	char path[PATH_MAX];
+	unsigned char *der = NULL;
+	size_t len = 0;
+	X509 *cert = NULL;
+
+	if (snprintf(path, sizeof(path), "%s/escrow/%s.crt",
+	    cfg->sync.state_dir, serial) >= (int)sizeof(path)) {
+		log_err("sync.state_dir %s: path too long", cfg->sync.state_dir);
+		return NULL;
+	}
+	if (access(path, F_OK) == -1) {
+		log_debug("%s: no escrowed key for serial %s", path, serial);
+		return NULL;
+	}
+	if (file_read_all(path, ESCROW_MAX, &der, &len) == -1)
+		return NULL;
+	if ((cert = x509_from_der(der, len)) == NULL)
+		log_err("%s: not a DER certificate", path);
+	free(der);
+	return cert;
 }

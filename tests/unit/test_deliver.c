@@ -1,0 +1,218 @@
+/*
+ * test_deliver.c — key delivery and escrow: the PKCS#12 opens with the
+ * passphrase the delivery command received and holds the same key, with
+ * AES-256/PBKDF2 and a SHA-256 MAC, mode 0600; a failing command is an
+ * error; escrow round-trips with the key-recovery key and only with it.
+ */
+#include <sys/stat.h>
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "common/cfg.h"
+#include "common/log.h"
+#include "sync/deliver.h"
+
+static char tmpdir[] = "/tmp/test_deliver.XXXXXX";
+
+static X509 *
+selfsigned(EVP_PKEY *k, const char *cn, long serial)
+{
+	X509 *x = X509_new();
+
+	ck_assert_ptr_nonnull(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+	    MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, k);
+	ck_assert_int_gt(X509_sign(x, k, EVP_sha256()), 0);
+	return x;
+}
+
+static void
+write_pem(const char *path, EVP_PKEY *k, X509 *x)
+{
+	FILE *fp = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(fp);
+	if (k != NULL)
+		ck_assert_int_eq(PEM_write_PrivateKey(fp, k, NULL, NULL, 0,
+		    NULL, NULL), 1);
+	if (x != NULL)
+		ck_assert_int_eq(PEM_write_X509(fp, x), 1);
+	fclose(fp);
+}
+
+static void
+setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+teardown(void)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+	strcpy(tmpdir, "/tmp/test_deliver.XXXXXX");
+}
+
+START_TEST(test_deliver_p12)
+{
+	char script[512], dir[512], cmd[512], got[256], envf[512];
+	struct cfg_keys k;
+	EVP_PKEY *key = EVP_EC_gen("P-256"), *pk = NULL;
+	X509 *cert = selfsigned(key, "alice", 0x1234), *pc = NULL;
+	STACK_OF(X509) *ca = NULL;
+	char *path = NULL;
+	const X509_ALGOR *macalg = NULL;
+	const ASN1_INTEGER *iter = NULL;
+	const ASN1_OBJECT *obj = NULL;
+	struct stat st;
+	PKCS12 *p12;
+	FILE *fp;
+
+	snprintf(dir, sizeof(dir), "%s/delivery", tmpdir);
+	snprintf(script, sizeof(script), "%s/hand-over", tmpdir);
+	snprintf(envf, sizeof(envf), "%s/env", tmpdir);
+	fp = fopen(script, "w");
+	fprintf(fp, "#!/bin/sh\ncat > %s/pass\n"
+	    "echo \"$SMIMEPUB_MAIL $SMIMEPUB_P12\" > %s\n", tmpdir, envf);
+	fclose(fp);
+	chmod(script, 0700);
+
+	memset(&k, 0, sizeof(k));
+	k.delivery_dir = dir;
+	k.delivery_command = script;
+	k.pkcs12_iterations = 10000;
+	ck_assert_int_eq(dlv_deliver(&k, "alice/x@example.com", key, cert,
+	    NULL, &path), 0);
+	ck_assert_ptr_nonnull(path);
+	/* the slash of the (valid) local part never reaches the path */
+	ck_assert_ptr_nonnull(strstr(path, "/alice_x@example.com.1234.p12"));
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+
+	snprintf(cmd, sizeof(cmd), "%s/pass", tmpdir);
+	fp = fopen(cmd, "r");
+	ck_assert_ptr_nonnull(fgets(got, sizeof(got), fp));
+	fclose(fp);
+	got[strcspn(got, "\n")] = '\0';
+	ck_assert_uint_eq(strlen(got), DLV_PASS_LEN);
+	fp = fopen(envf, "r");
+	ck_assert_ptr_nonnull(fgets(cmd, sizeof(cmd), fp));
+	fclose(fp);
+	ck_assert_ptr_nonnull(strstr(cmd, "alice/x@example.com "));
+	ck_assert_ptr_nonnull(strstr(cmd, path));
+
+	fp = fopen(path, "rb");
+	p12 = d2i_PKCS12_fp(fp, NULL);
+	fclose(fp);
+	ck_assert_ptr_nonnull(p12);
+	ck_assert_int_eq(PKCS12_verify_mac(p12, "wrong", -1), 0);
+	ck_assert_int_eq(PKCS12_verify_mac(p12, got, -1), 1);
+	PKCS12_get0_mac(NULL, &macalg, NULL, &iter, p12);
+	X509_ALGOR_get0(&obj, NULL, NULL, macalg);
+	ck_assert_int_eq(OBJ_obj2nid(obj), NID_sha256);
+	ck_assert_int_eq(ASN1_INTEGER_get(iter), 10000);
+	ck_assert_int_eq(PKCS12_parse(p12, got, &pk, &pc, &ca), 1);
+	ck_assert_int_eq(EVP_PKEY_eq(pk, key), 1);
+	ck_assert_int_eq(X509_cmp(pc, cert), 0);
+
+	/* a failing delivery command is a failure */
+	fp = fopen(script, "w");
+	fprintf(fp, "#!/bin/sh\ncat >/dev/null\nexit 3\n");
+	fclose(fp);
+	ck_assert_int_eq(dlv_deliver(&k, "alice@example.com", key, cert, NULL,
+	    NULL), -1);
+	k.delivery_command = "/nonexistent/hand-over";
+	ck_assert_int_eq(dlv_deliver(&k, "alice@example.com", key, cert, NULL,
+	    NULL), -1);
+
+	free(path);
+	PKCS12_free(p12);
+	EVP_PKEY_free(pk);
+	X509_free(pc);
+	sk_X509_pop_free(ca, X509_free);
+	EVP_PKEY_free(key);
+	X509_free(cert);
+}
+END_TEST
+
+START_TEST(test_escrow)
+{
+	char krakey[512], kracert[512], otherkey[512], state[512];
+	char *escrow[2] = { kracert, NULL };
+	struct cfg cfg;
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	EVP_PKEY *kra = EVP_RSA_gen(2048), *other = EVP_RSA_gen(2048), *back;
+	X509 *cert = selfsigned(key, "alice", 77);
+	X509 *kc = selfsigned(kra, "KRA", 1);
+
+	snprintf(krakey, sizeof(krakey), "%s/kra.key", tmpdir);
+	snprintf(kracert, sizeof(kracert), "%s/kra.pem", tmpdir);
+	snprintf(otherkey, sizeof(otherkey), "%s/other.key", tmpdir);
+	snprintf(state, sizeof(state), "%s/state", tmpdir);
+	write_pem(krakey, kra, NULL);
+	write_pem(kracert, NULL, kc);
+	write_pem(otherkey, other, NULL);
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.sync.state_dir = state;
+	/* nothing configured: nothing written, no error */
+	ck_assert_int_eq(dlv_escrow(&cfg, key, cert), 0);
+	cfg.keys.escrow_certs = escrow;
+	cfg.keys.n_escrow_certs = 1;
+	ck_assert_int_eq(dlv_escrow(&cfg, key, cert), 0);
+	back = dlv_escrow_open(&cfg, cert, krakey, kracert);
+	ck_assert_ptr_nonnull(back);
+	ck_assert_int_eq(EVP_PKEY_eq(back, key), 1);
+	EVP_PKEY_free(back);
+	back = dlv_escrow_open(&cfg, cert, krakey, NULL);
+	ck_assert_ptr_nonnull(back);
+	EVP_PKEY_free(back);
+	ck_assert_ptr_null(dlv_escrow_open(&cfg, cert, otherkey, NULL));
+
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(kra);
+	EVP_PKEY_free(other);
+	X509_free(cert);
+	X509_free(kc);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("deliver");
+	TCase *tc = tcase_create("deliver");
+	SRunner *sr;
+	int nf;
+
+	log_init("test_deliver", 0, LOG_LVL_ERR);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_deliver_p12);
+	tcase_add_test(tc, test_escrow);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
