@@ -26,6 +26,7 @@
 struct jrnl {
 	MDB_env		*env;
 	MDB_dbi		 certs;
+	MDB_dbi		 der;		/* same key: the certificate's DER */
 	char		*dir;
 };
 
@@ -81,7 +82,8 @@ jrnl_open(const char *state_dir)
 		goto out;
 	}
 	if ((rc = mdb_txn_begin(j->env, NULL, 0, &txn)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "certs", MDB_CREATE, &j->certs)) != 0) {
+	    (rc = mdb_dbi_open(txn, "certs", MDB_CREATE, &j->certs)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "certder", MDB_CREATE, &j->der)) != 0) {
 		jrnl_lmdb_err(j, "open certs", rc);
 		goto out;
 	}
@@ -191,11 +193,12 @@ jrnl_cert_put(struct jrnl *j, X509 *cert, const char *mail,
 	unsigned char key[JRNL_KEYMAX];
 	struct jrnl_cert r;
 	char rec[1024], *serial = NULL, *issuer = NULL;
+	unsigned char *der = NULL;
 	size_t keylen;
 	MDB_txn *txn = NULL;
-	MDB_val k, v;
+	MDB_val k, v, dv;
 	struct tm tm;
-	int n, rc, ret = -1;
+	int n, dlen, rc, ret = -1;
 
 	memset(&r, 0, sizeof(r));
 	if (jrnl_cert_key(cert, key, &keylen) == -1)
@@ -225,8 +228,15 @@ jrnl_cert_put(struct jrnl *j, X509 *cert, const char *mail,
 	k.mv_size = keylen;
 	v.mv_data = rec;
 	v.mv_size = (size_t)n;
+	if ((dlen = i2d_X509(cert, &der)) <= 0) {
+		log_err("journal: cannot encode the certificate for %s", mail);
+		goto out;
+	}
+	dv.mv_data = der;
+	dv.mv_size = (size_t)dlen;
 	if ((rc = mdb_txn_begin(j->env, NULL, 0, &txn)) != 0 ||
-	    (rc = mdb_put(txn, j->certs, &k, &v, 0)) != 0) {
+	    (rc = mdb_put(txn, j->certs, &k, &v, 0)) != 0 ||
+	    (rc = mdb_put(txn, j->der, &k, &dv, 0)) != 0) {
 		jrnl_lmdb_err(j, "write", rc);
 		goto out;
 	}
@@ -240,6 +250,7 @@ jrnl_cert_put(struct jrnl *j, X509 *cert, const char *mail,
 out:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
+	OPENSSL_free(der);
 	free(serial);
 	free(issuer);
 	return ret;
@@ -269,8 +280,11 @@ jrnl_cert_get(struct jrnl *j, X509 *cert, struct jrnl_cert *out)
 		jrnl_lmdb_err(j, "read", rc);
 	else if (jrnl_cert_parse(v.mv_data, v.mv_size, out) == -1)
 		log_err("journal %s: unreadable certificate record", j->dir);
-	else
+	else {
+		memcpy(out->key, key, keylen);
+		out->keylen = keylen;
 		ret = 0;
+	}
 	mdb_txn_abort(txn);
 	return ret;
 }
@@ -306,11 +320,14 @@ jrnl_cert_each(struct jrnl *j, int (*cb)(const struct jrnl_cert *, void *),
 		goto out;
 	}
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-		if (jrnl_cert_parse(v.mv_data, v.mv_size, &r) == -1) {
+		if (jrnl_cert_parse(v.mv_data, v.mv_size, &r) == -1 ||
+		    k.mv_size > sizeof(r.key)) {
 			log_err("journal %s: unreadable certificate record",
 			    j->dir);
 			goto out;
 		}
+		memcpy(r.key, k.mv_data, k.mv_size);
+		r.keylen = k.mv_size;
 		if (cb(&r, arg) == -1)
 			goto out;
 	}
@@ -325,4 +342,28 @@ out:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	return ret;
+}
+
+X509 *
+jrnl_cert_x509(struct jrnl *j, const struct jrnl_cert *r)
+{
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	X509 *cert = NULL;
+	int rc;
+
+	k.mv_data = (void *)r->key;
+	k.mv_size = r->keylen;
+	if ((rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		jrnl_lmdb_err(j, "read", rc);
+		return NULL;
+	}
+	if ((rc = mdb_get(txn, j->der, &k, &v)) != 0)
+		log_err("journal %s: no certificate recorded for serial %s of "
+		    "%s", j->dir, r->serial, r->mail);
+	else if ((cert = x509_from_der(v.mv_data, v.mv_size)) == NULL)
+		log_err("journal %s: unreadable certificate for serial %s",
+		    j->dir, r->serial);
+	mdb_txn_abort(txn);
+	return cert;
 }

@@ -31,6 +31,8 @@ struct jrnl_cert {
 	enum jrnl_cert_state state;
 	time_t		 not_after;
 	time_t		 updated;
+	unsigned char	 key[96];	/* index key, for jrnl_cert_x509() */
+	size_t		 keylen;
 };
 
 /* Open (creating state_dir 0700 and the database if needed). */
@@ -44,6 +46,8 @@ int		 jrnl_cert_put(struct jrnl *, X509 *cert, const char *mail,
 int		 jrnl_cert_is_ours(struct jrnl *, X509 *cert);
 /* Fill *out for cert; 0 found, 1 not found, -1 error. */
 int		 jrnl_cert_get(struct jrnl *, X509 *cert, struct jrnl_cert *out);
+/* The certificate itself, as recorded; NULL logged if missing. */
+X509		*jrnl_cert_x509(struct jrnl *, const struct jrnl_cert *);
 /* Call cb for each record (in key order); cb returns -1 to stop. */
 int		 jrnl_cert_each(struct jrnl *,
 		    int (*cb)(const struct jrnl_cert *, void *), void *arg);
