@@ -22,6 +22,9 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "publish", cmd_publish, "publish MAIL CERT.pem" },
 	{ "unpublish", cmd_unpublish, "unpublish MAIL" },
 	{ "show", cmd_show, "show MAIL" },
+	{ "enrol", cmd_enrol, "enrol MAIL" },
+	{ "renew", cmd_enrol, "renew MAIL" },
+	{ "revoke", cmd_revoke, "revoke MAIL [--reason R]" },
 	{ "recover", cmd_recover, "recover MAIL --kra-key KEY [--kra-cert CERT] "
 	    "[--out FILE]" },
 	{ "ca", cmd_ca, "ca init | ca list | ca crl [--out FILE]" },

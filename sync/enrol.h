@@ -1,0 +1,33 @@
+/*
+ * enrol.h — one person's enrolment, renewal and revocation, step by step
+ * through the journal: key, CSR, CA, check, record, escrow, deliver,
+ * publish. The CLI's enrol/renew/revoke use it; the sync service will run
+ * it from its worker pool.
+ */
+#ifndef SMIMEPUB_ENROL_H
+#define SMIMEPUB_ENROL_H
+
+#include "ca/ca.h"
+#include "common/cfg.h"
+#include "common/jrnl.h"
+#include "ldap/dir.h"
+
+struct enr_ctx {
+	const struct cfg *cfg;		/* borrowed, like the rest */
+	struct dir	*dir;
+	struct ca	*ca;
+	struct jrnl	*jrnl;
+};
+
+enum enr_outcome {
+	ENR_DONE = 0,		/* issued, delivered and published */
+	ENR_PENDING,		/* the CA will answer later */
+	ENR_FAILED,		/* reason logged; nothing unchecked published */
+};
+
+/* Enrol (or renew: same steps, the new certificate replaces ours). */
+enum enr_outcome enr_enrol(struct enr_ctx *, const char *mail);
+/* Revoke every certificate of ours for mail at the CA and unpublish it. */
+enum enr_outcome enr_revoke(struct enr_ctx *, const char *mail, int reason);
+
+#endif
