@@ -1,0 +1,31 @@
+/*
+ * keys.h — a person's key pair and the PKCS#10 request (RFC 2986) that
+ * carries its public half to a CA. The private key stays in memory: it is
+ * handed only to key delivery and escrow (sync/deliver.h), which write it
+ * encrypted; EVP_PKEY_free() clears the key material of OpenSSL's keys.
+ */
+#ifndef SMIMEPUB_KEYS_H
+#define SMIMEPUB_KEYS_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#define KEYS_DEFAULT_TYPE	"rsa:3072"
+#define KEYS_CN_MAX		64	/* RFC 5280 App. A: ub-common-name */
+
+/* 1 if type is one of rsa:2048, rsa:3072, rsa:4096, ec:P-256, ec:P-384. */
+int		 keys_type_valid(const char *type);
+/* A fresh key pair of type (NULL: the default); NULL logged on failure. */
+EVP_PKEY	*keys_generate(const char *type);
+/*
+ * A CSR for key, signed with SHA-256: subject CN = display_name (NULL or
+ * empty: the address; cut to 64 characters), extensionRequest (RFC 2985
+ * §5.4.2) with subjectAltName rfc822Name = mail. A display name with a
+ * control character or invalid UTF-8 is refused. NULL logged on failure.
+ */
+X509_REQ	*keys_csr_new(EVP_PKEY *key, const char *mail,
+		    const char *display_name);
+/* The digest a key of this kind signs with: SHA-384 for P-384, else SHA-256. */
+const EVP_MD	*keys_sig_md(EVP_PKEY *key);
+
+#endif
