@@ -1,0 +1,117 @@
+/*
+ * ca.h — one interface for every certificate authority: enrol a PKCS#10
+ * CSR (issued, pending with a transaction id and a retry time, or rejected
+ * with a reason), poll a pending request, revoke a certificate. One driver
+ * per file (local.c; cmp, est, cfssl and exec to come), chosen by ca.driver.
+ * Every certificate a driver returns is checked (ca_check_issued) by
+ * ca_enrol() and ca_poll() before the caller sees it as issued.
+ */
+#ifndef SMIMEPUB_CA_H
+#define SMIMEPUB_CA_H
+
+#include <stdio.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "common/cfg.h"
+
+#define CA_MAX_VALIDITY_DAYS	825	/* CA/B Forum S/MIME BR §6.3.2 */
+
+enum ca_status { CA_ISSUED, CA_PENDING, CA_REJECTED };
+
+struct ca_result {
+	enum ca_status	 status;
+	X509		*cert;		/* CA_ISSUED: the certificate */
+	STACK_OF(X509)	*chain;		/* CA_ISSUED: issuer(s), may be NULL */
+	char		*txid;		/* CA_PENDING: what to poll with */
+	time_t		 retry_after;	/* CA_PENDING: not before this time */
+	char		*reason;	/* CA_REJECTED: why, for the journal */
+};
+
+/* Free what a result holds and zero it (safe on a zeroed result). */
+void	ca_result_clear(struct ca_result *);
+
+/*
+ * A driver. Each function returns 0 when the CA answered (the answer in the
+ * result) and -1, logged, when it could not be asked or its answer could not
+ * be read. ctx is what new() returned.
+ */
+struct ca_driver {
+	const char	*name;		/* the value of ca.driver */
+	void		*(*new)(const struct cfg *);
+	int		 (*enrol)(void *ctx, X509_REQ *csr, const char *mail,
+			    struct ca_result *);
+	int		 (*poll)(void *ctx, const char *txid,
+			    struct ca_result *);
+	/* RFC 5280 §5.3.1 CRLReason; revoking twice is not an error */
+	int		 (*revoke)(void *ctx, X509 *cert, int reason);
+	/* The anchors its certificates must chain to (owned by ctx). */
+	X509_STORE	*(*trust)(void *ctx);
+	void		 (*free)(void *ctx);
+};
+
+/* The drivers built in (ca.c lists them for ca_new()). */
+extern const struct ca_driver ca_driver_local;
+
+struct ca;
+
+/* The driver named by cfg->ca.driver, ready; NULL logged. */
+struct ca	*ca_new(const struct cfg *);
+void		 ca_free(struct ca *);
+const char	*ca_name(const struct ca *);
+/*
+ * Enrol csr for mail (canonical; the address the certificate must name,
+ * whatever the CSR says). An issued certificate that fails ca_check_issued()
+ * turns the answer into CA_REJECTED with the reason, keeps res->cert for
+ * the journal and revocation, and returns -1. The caller publishes only
+ * on 0 with CA_ISSUED.
+ */
+int		 ca_enrol(struct ca *, X509_REQ *csr, const char *mail,
+		    struct ca_result *);
+/* Poll a pending request; csr and mail as given to ca_enrol(). */
+int		 ca_poll(struct ca *, const char *txid, X509_REQ *csr,
+		    const char *mail, struct ca_result *);
+int		 ca_revoke(struct ca *, X509 *cert, int reason);
+
+/* RFC 5280 §5.3.1 CRLReason values smimepub uses. */
+#define CA_REASON_UNSPECIFIED		0
+#define CA_REASON_KEY_COMPROMISE	1
+#define CA_REASON_AFFILIATION_CHANGED	3
+#define CA_REASON_SUPERSEDED		4
+#define CA_REASON_CESSATION		5
+#define CA_REASON_PRIVILEGE_WITHDRAWN	9
+/* "keyCompromise" etc. (RFC 5280 names) -> code; -1 if unknown. */
+int		 ca_reason_parse(const char *name);
+const char	*ca_reason_str(int reason);
+
+/*
+ * Check a certificate a CA returned for csr and mail at time now: public key
+ * equal to the CSR's, rfc822Name equal to mail (and no other), EKU
+ * emailProtection, key usage fit for encryption (RSA keyEncipherment, EC
+ * keyAgreement), valid at now, validity period at most 825 days, and a
+ * chain (through chain, may be NULL) to an anchor in trust, verified for
+ * the S/MIME encryption purpose. 0 if it passes; -1 with *why a string
+ * naming what failed (caller frees).
+ */
+int	ca_check_issued(X509 *cert, STACK_OF(X509) *chain, X509_REQ *csr,
+	    const char *mail, X509_STORE *trust, time_t now, char **why);
+
+/*
+ * Local CA administration (ca/local.c), for `smimepub ca ...`. Each
+ * returns 0, or -1 with the reason logged naming the file or key.
+ */
+/* Create ca.local.dir (0700), the CA key (0600) and certificate, the index. */
+int	ca_local_init(const struct cfg *);
+/* One line per certificate: SERIAL MAIL STATUS NOT_AFTER (ISO 8601 UTC). */
+int	ca_local_list(const struct cfg *, FILE *);
+/* Write the CRL (PEM) to out_path, or ca.local.dir/crl.pem when NULL. */
+int	ca_local_crl(const struct cfg *, const char *out_path);
+
+/* File names inside ca.local.dir. */
+#define CA_LOCAL_KEY	"ca.key"
+#define CA_LOCAL_CERT	"ca.pem"
+#define CA_LOCAL_CRL	"crl.pem"
+#define CA_LOCAL_INDEX	"index"
+
+#endif

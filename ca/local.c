@@ -1,0 +1,650 @@
+/*
+ * local.c — the embedded CA (ca.driver = "local"): `smimepub ca init`
+ * makes its key and self-signed certificate in ca.local.dir; it issues
+ * certificates to the CA/Browser Forum S/MIME Baseline Requirements'
+ * mailbox-validated strict profile (§7.1.2.3), records each in its index
+ * (local_index.c), revokes, lists, and writes CRLs (RFC 5280 §5).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "ca/ca.h"
+#include "ca/local.h"
+#include "common/file.h"
+#include "common/keys.h"
+#include "common/log.h"
+#include "common/mail.h"
+
+#define SERIAL_BYTES	16	/* 128 bits; S/MIME BR §7.1: >= 64 from a CSPRNG */
+#define DAY		86400
+#define PEM_MAX		(1 << 20)
+
+int
+local_path(const struct cfg_ca_local *lc, const char *name, char *buf)
+{
+	if (snprintf(buf, PATH_MAX, "%s/%s", lc->dir, name) >= PATH_MAX) {
+		log_err("ca.local.dir %s: path too long", lc->dir);
+		return -1;
+	}
+	return 0;
+}
+
+int
+local_serial_hex(const ASN1_INTEGER *sn, char out[])
+{
+	BIGNUM *bn = NULL;
+	char *hex = NULL;
+	int rc = -1;
+
+	if ((bn = ASN1_INTEGER_to_BN(sn, NULL)) != NULL &&
+	    (hex = BN_bn2hex(bn)) != NULL && strlen(hex) < LIDX_SERIAL_MAX) {
+		strcpy(out, hex);
+		rc = 0;
+	}
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return rc;
+}
+
+/* A URL for a certificate extension: http:// (S/MIME BR §7.1.2.3), IA5. */
+static int
+url_ok(const char *url, const char *key)
+{
+	const unsigned char *p;
+
+	if (strncmp(url, "http://", 7) != 0) {
+		log_err("%s: \"%s\" is not an http:// URL", key, url);
+		return -1;
+	}
+	for (p = (const unsigned char *)url; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f) {
+			log_err("%s: \"%s\" holds a space, control or non-ASCII "
+			    "character", key, url);
+			return -1;
+		}
+	return 0;
+}
+
+/* The profile settings beyond their type, checked before any signing. */
+int
+local_cfg_ok(const struct cfg_ca_local *lc)
+{
+	ASN1_OBJECT *obj;
+	size_t i;
+
+	if (lc->validity_days < 1 || lc->validity_days > CA_MAX_VALIDITY_DAYS) {
+		log_err("ca.local.validity_days: %d is not 1..%d",
+		    lc->validity_days, CA_MAX_VALIDITY_DAYS);
+		return -1;
+	}
+	if ((lc->crl_url && url_ok(lc->crl_url, "ca.local.crl_url") == -1) ||
+	    (lc->aia_url && url_ok(lc->aia_url, "ca.local.aia_url") == -1))
+		return -1;
+	for (i = 0; i < lc->n_policies; i++) {
+		if ((obj = OBJ_txt2obj(lc->policies[i], 1)) == NULL) {
+			log_err("ca.local.policies: \"%s\" is not an OID in "
+			    "dotted form", lc->policies[i]);
+			return -1;
+		}
+		ASN1_OBJECT_free(obj);
+	}
+	return 0;
+}
+
+static GENERAL_NAME *
+gen_ia5(int type, const char *value)
+{
+	GENERAL_NAME *gen = NULL;
+	ASN1_IA5STRING *s = NULL;
+
+	if ((gen = GENERAL_NAME_new()) == NULL ||
+	    (s = ASN1_IA5STRING_new()) == NULL ||
+	    !ASN1_STRING_set(s, value, -1)) {
+		GENERAL_NAME_free(gen);
+		ASN1_IA5STRING_free(s);
+		return NULL;
+	}
+	GENERAL_NAME_set0_value(gen, type, s);
+	return gen;
+}
+
+static GENERAL_NAMES *
+gens_one(int type, const char *value)
+{
+	GENERAL_NAMES *gens = NULL;
+	GENERAL_NAME *gen = NULL;
+
+	if ((gens = GENERAL_NAMES_new()) == NULL ||
+	    (gen = gen_ia5(type, value)) == NULL ||
+	    !sk_GENERAL_NAME_push(gens, gen)) {
+		GENERAL_NAME_free(gen);
+		GENERAL_NAMES_free(gens);
+		return NULL;
+	}
+	return gens;
+}
+
+/* SKI by RFC 5280 §4.2.1.2 method (1): SHA-1 of subjectPublicKey. */
+int
+local_add_ski(X509 *x)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	ASN1_OCTET_STRING *ski = NULL;
+	int ok;
+
+	ok = X509_pubkey_digest(x, EVP_sha1(), md, &len) &&
+	    (ski = ASN1_OCTET_STRING_new()) != NULL &&
+	    ASN1_OCTET_STRING_set(ski, md, (int)len) &&
+	    X509_add1_ext_i2d(x, NID_subject_key_identifier, ski, 0,
+	    X509V3_ADD_REPLACE) == 1;
+	ASN1_OCTET_STRING_free(ski);
+	return ok ? 0 : -1;
+}
+
+AUTHORITY_KEYID *
+local_aki(X509 *issuer)
+{
+	AUTHORITY_KEYID *aki = NULL;
+
+	/* decoded, not X509_get0_subject_key_id(): issuer may be unsigned */
+	if ((aki = AUTHORITY_KEYID_new()) == NULL ||
+	    (aki->keyid = X509_get_ext_d2i(issuer, NID_subject_key_identifier,
+	    NULL, NULL)) == NULL) {
+		AUTHORITY_KEYID_free(aki);
+		return NULL;
+	}
+	return aki;
+}
+
+int
+local_add_basic(X509 *x, int ca)
+{
+	BASIC_CONSTRAINTS *bc = NULL;
+	int ok;
+
+	ok = (bc = BASIC_CONSTRAINTS_new()) != NULL;
+	if (ok && ca) {
+		bc->ca = 0xff;
+		/* pathLenConstraint 0: no CA below this one */
+		ok = (bc->pathlen = ASN1_INTEGER_new()) != NULL &&
+		    ASN1_INTEGER_set(bc->pathlen, 0);
+	}
+	ok = ok && X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1,
+	    X509V3_ADD_REPLACE) == 1;
+	BASIC_CONSTRAINTS_free(bc);
+	return ok ? 0 : -1;
+}
+
+int
+local_add_ku(X509 *x, int b1, int b2)
+{
+	ASN1_BIT_STRING *ku = NULL;
+	int ok;
+
+	ok = (ku = ASN1_BIT_STRING_new()) != NULL &&
+	    ASN1_BIT_STRING_set_bit(ku, b1, 1) &&
+	    ASN1_BIT_STRING_set_bit(ku, b2, 1) &&
+	    X509_add1_ext_i2d(x, NID_key_usage, ku, 1, X509V3_ADD_REPLACE) == 1;
+	ASN1_BIT_STRING_free(ku);
+	return ok ? 0 : -1;
+}
+
+/* A random positive non-zero serial of SERIAL_BYTES (RFC 5280 §4.1.2.2). */
+static int
+set_serial(X509 *x)
+{
+	unsigned char buf[SERIAL_BYTES];
+	BIGNUM *bn = NULL;
+	ASN1_INTEGER *sn = NULL;
+	int ok;
+
+	do {
+		if (RAND_bytes(buf, sizeof(buf)) != 1)
+			return -1;
+		buf[0] &= 0x7f;		/* positive in two's complement */
+		BN_free(bn);
+		if ((bn = BN_bin2bn(buf, sizeof(buf), NULL)) == NULL)
+			return -1;
+	} while (BN_is_zero(bn));
+	ok = (sn = BN_to_ASN1_INTEGER(bn, NULL)) != NULL &&
+	    X509_set_serialNumber(x, sn);
+	ASN1_INTEGER_free(sn);
+	BN_free(bn);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return ok ? 0 : -1;
+}
+
+/* v3, serial, names, key, validity [now, now + days) (RFC 5280 §4.1.2.5). */
+X509 *
+local_cert_base(const X509_NAME *subj, const X509_NAME *issuer, EVP_PKEY *pub,
+    time_t now, int days)
+{
+	X509 *x = NULL;
+
+	if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3) ||
+	    set_serial(x) == -1 || !X509_set_subject_name(x, subj) ||
+	    !X509_set_issuer_name(x, issuer) || !X509_set_pubkey(x, pub) ||
+	    X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &now) == NULL ||
+	    X509_time_adj_ex(X509_getm_notAfter(x), days, -1, &now) == NULL) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+void
+local_close(struct local *l)
+{
+	if (l == NULL)
+		return;
+	lidx_close(l->idx);
+	X509_STORE_free(l->store);
+	X509_free(l->cert);
+	EVP_PKEY_free(l->key);
+	free(l);
+}
+
+/* The CA key must be private to us: 0600 or 0400, a regular file. */
+static EVP_PKEY *
+load_key(const char *path)
+{
+	EVP_PKEY *key = NULL;
+	struct stat st;
+	BIO *b = NULL;
+	FILE *fp = NULL;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		log_err("%s: %s%s", path, strerror(errno), errno == ENOENT ?
+		    " (run smimepub ca init)" : "");
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 077) != 0) {
+		log_err("%s: CA key must be a regular file of mode 0600 or "
+		    "0400", path);
+		close(fd);
+		return NULL;
+	}
+	if ((fp = fdopen(fd, "r")) == NULL) {
+		log_err("%s: %s", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if ((b = BIO_new_fp(fp, BIO_CLOSE)) == NULL) {
+		fclose(fp);
+		log_ssl("%s: cannot read", path);
+		return NULL;
+	}
+	if ((key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) == NULL)
+		log_ssl("%s: not a PEM private key", path);
+	BIO_free(b);
+	return key;
+}
+
+static X509 *
+load_cert(const char *path)
+{
+	X509 *x = NULL;
+	BIO *b;
+
+	if ((b = BIO_new_file(path, "r")) == NULL) {
+		log_ssl("%s: cannot open (run smimepub ca init)", path);
+		return NULL;
+	}
+	if ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL)
+		log_ssl("%s: not a PEM certificate", path);
+	BIO_free(b);
+	return x;
+}
+
+struct local *
+local_open(const struct cfg *cfg)
+{
+	const struct cfg_ca_local *lc = &cfg->ca.local;
+	char path[PATH_MAX];
+	struct local *l = NULL;
+	int ok = 0;
+
+	if (local_cfg_ok(lc) == -1)
+		return NULL;
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		log_err("ca.local.dir %s: out of memory", lc->dir);
+		return NULL;
+	}
+	l->lc = lc;
+	if (local_path(lc, CA_LOCAL_KEY, path) == -1 ||
+	    (l->key = load_key(path)) == NULL ||
+	    local_path(lc, CA_LOCAL_CERT, path) == -1 ||
+	    (l->cert = load_cert(path)) == NULL)
+		goto out;
+	if (X509_check_private_key(l->cert, l->key) != 1) {
+		log_ssl("ca.local.dir %s: %s does not belong to %s", lc->dir,
+		    CA_LOCAL_KEY, CA_LOCAL_CERT);
+		goto out;
+	}
+	if ((l->store = X509_STORE_new()) == NULL ||
+	    !X509_STORE_add_cert(l->store, l->cert)) {
+		log_ssl("ca.local.dir %s: out of memory", lc->dir);
+		goto out;
+	}
+	if ((l->idx = lidx_open(lc->dir, 0)) == NULL)
+		goto out;
+	ok = 1;
+out:
+	if (!ok) {
+		local_close(l);
+		l = NULL;
+	}
+	return l;
+}
+
+/* S/MIME BR §6.1.5: RSA of at least 2048 bits, EC P-256, P-384 or P-521. */
+static const char *
+key_refused(EVP_PKEY *pk)
+{
+	char group[32];
+	size_t len = 0;
+	int bits = EVP_PKEY_get_bits(pk);
+
+	if (EVP_PKEY_is_a(pk, "RSA"))
+		return bits >= 2048 && bits <= 8192 && bits % 8 == 0 ? NULL :
+		    "RSA key size not 2048..8192 bits in whole octets";
+	if (EVP_PKEY_is_a(pk, "EC")) {
+		if (EVP_PKEY_get_utf8_string_param(pk, "group", group,
+		    sizeof(group), &len) != 1)
+			return "EC key without a named curve";
+		if (strcmp(group, "prime256v1") == 0 ||
+		    strcmp(group, "secp384r1") == 0 ||
+		    strcmp(group, "secp521r1") == 0)
+			return NULL;
+		return "EC curve is not P-256, P-384 or P-521";
+	}
+	return "key type is neither RSA nor EC";
+}
+
+static int
+reject(struct ca_result *res, const char *mail, const char *why)
+{
+	log_warn("local CA: request for %s refused: %s", mail, why);
+	res->status = CA_REJECTED;
+	if ((res->reason = strdup(why)) == NULL) {
+		log_err("local CA: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* The extensions of the mailbox-validated strict profile (BR §7.1.2.3). */
+static int
+leaf_exts(struct local *l, X509 *x, EVP_PKEY *pk, const char *mail,
+    int san_critical)
+{
+	const struct cfg_ca_local *lc = l->lc;
+	EXTENDED_KEY_USAGE *eku = NULL;
+	GENERAL_NAMES *san = NULL;
+	AUTHORITY_KEYID *aki = NULL;
+	CRL_DIST_POINTS *dps = NULL;
+	DIST_POINT *dp = NULL;
+	AUTHORITY_INFO_ACCESS *aia = NULL;
+	ACCESS_DESCRIPTION *ad = NULL;
+	CERTIFICATEPOLICIES *pols = NULL;
+	POLICYINFO *pi = NULL;
+	size_t i;
+	int rsa = EVP_PKEY_is_a(pk, "RSA"), ok = 0;
+
+	if (local_add_basic(x, 0) == -1 ||
+	    local_add_ku(x, KU_BIT_DIGITAL_SIGNATURE, rsa ? KU_BIT_KEY_ENCIPHERMENT :
+	    KU_BIT_KEY_AGREEMENT) == -1)
+		goto out;
+	if ((eku = sk_ASN1_OBJECT_new_null()) == NULL ||
+	    !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_email_protect)) ||
+	    X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0, 0) != 1)
+		goto out;
+	if ((san = gens_one(GEN_EMAIL, mail)) == NULL ||
+	    X509_add1_ext_i2d(x, NID_subject_alt_name, san, san_critical, 0) != 1)
+		goto out;
+	if (local_add_ski(x) == -1 || (aki = local_aki(l->cert)) == NULL ||
+	    X509_add1_ext_i2d(x, NID_authority_key_identifier, aki, 0, 0) != 1)
+		goto out;
+	if (lc->crl_url != NULL) {
+		if ((dps = sk_DIST_POINT_new_null()) == NULL ||
+		    (dp = DIST_POINT_new()) == NULL ||
+		    (dp->distpoint = DIST_POINT_NAME_new()) == NULL ||
+		    (dp->distpoint->name.fullname = gens_one(GEN_URI,
+		    lc->crl_url)) == NULL || !sk_DIST_POINT_push(dps, dp))
+			goto out;
+		dp->distpoint->type = 0;	/* fullName */
+		dp = NULL;
+		if (X509_add1_ext_i2d(x, NID_crl_distribution_points, dps, 0,
+		    0) != 1)
+			goto out;
+	}
+	if (lc->aia_url != NULL) {
+		if ((aia = sk_ACCESS_DESCRIPTION_new_null()) == NULL ||
+		    (ad = ACCESS_DESCRIPTION_new()) == NULL)
+			goto out;
+		ASN1_OBJECT_free(ad->method);
+		ad->method = OBJ_nid2obj(NID_ad_ca_issuers);
+		GENERAL_NAME_free(ad->location);
+		if ((ad->location = gen_ia5(GEN_URI, lc->aia_url)) == NULL ||
+		    !sk_ACCESS_DESCRIPTION_push(aia, ad))
+			goto out;
+		ad = NULL;
+		if (X509_add1_ext_i2d(x, NID_info_access, aia, 0, 0) != 1)
+			goto out;
+	}
+	if (lc->n_policies > 0) {
+		if ((pols = sk_POLICYINFO_new_null()) == NULL)
+			goto out;
+		for (i = 0; i < lc->n_policies; i++) {
+			if ((pi = POLICYINFO_new()) == NULL)
+				goto out;
+			ASN1_OBJECT_free(pi->policyid);
+			if ((pi->policyid = OBJ_txt2obj(lc->policies[i],
+			    1)) == NULL || !sk_POLICYINFO_push(pols, pi))
+				goto out;
+			pi = NULL;
+		}
+		if (X509_add1_ext_i2d(x, NID_certificate_policies, pols, 0, 0) != 1)
+			goto out;
+	}
+	ok = 1;
+out:
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	GENERAL_NAMES_free(san);
+	AUTHORITY_KEYID_free(aki);
+	DIST_POINT_free(dp);
+	CRL_DIST_POINTS_free(dps);
+	ACCESS_DESCRIPTION_free(ad);
+	AUTHORITY_INFO_ACCESS_free(aia);
+	POLICYINFO_free(pi);
+	CERTIFICATEPOLICIES_free(pols);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Subject: CN = the address (BR §7.1.4.2.2: a mailbox-validated CN holds
+ * only the mailbox) when it fits ub-common-name, plus emailAddress if
+ * configured. *empty when nothing fits: the SAN is then critical.
+ */
+static X509_NAME *
+leaf_subject(const struct cfg_ca_local *lc, const char *mail, int *empty)
+{
+	X509_NAME *n = NULL;
+
+	if ((n = X509_NAME_new()) == NULL)
+		return NULL;
+	if (strlen(mail) <= KEYS_CN_MAX && !X509_NAME_add_entry_by_NID(n,
+	    NID_commonName, MBSTRING_UTF8, (const unsigned char *)mail, -1,
+	    -1, 0))
+		goto err;
+	if (lc->subject_email && !X509_NAME_add_entry_by_NID(n,
+	    NID_pkcs9_emailAddress, MBSTRING_ASC, (const unsigned char *)mail,
+	    -1, -1, 0))
+		goto err;
+	*empty = X509_NAME_entry_count(n) == 0;
+	return n;
+err:
+	X509_NAME_free(n);
+	return NULL;
+}
+
+#define SERIAL_TRIES	4	/* a 127-bit collision is not expected even once */
+
+static int
+local_enrol(void *ctx, X509_REQ *csr, const char *mail,
+    struct ca_result *res)
+{
+	struct local *l = ctx;
+	char canon[MAIL_MAX + 1], serial[LIDX_SERIAL_MAX];
+	const char *why = NULL;
+	EVP_PKEY *pk;
+	X509_NAME *subj = NULL;
+	X509 *x = NULL;
+	unsigned char *der = NULL;
+	time_t now = time(NULL);
+	int empty = 0, len, tries, rc = -1, added = 1;
+
+	if (mail == NULL || mail_canon(mail, strlen(mail), canon, &why) == -1)
+		return reject(res, mail ? mail : "(null)", why ? why :
+		    "no address");
+	if ((pk = X509_REQ_get0_pubkey(csr)) == NULL)
+		return reject(res, canon, "CSR without a readable public key");
+	/* proof of possession: the CSR is signed by its own key */
+	if (X509_REQ_verify(csr, pk) != 1) {
+		ERR_clear_error();
+		return reject(res, canon, "CSR signature does not verify");
+	}
+	if ((why = key_refused(pk)) != NULL)
+		return reject(res, canon, why);
+	if ((subj = leaf_subject(l->lc, canon, &empty)) == NULL) {
+		log_ssl("local CA: subject for %s", canon);
+		goto out;
+	}
+	for (tries = 0; added == 1 && tries < SERIAL_TRIES; tries++) {
+		X509_free(x);
+		OPENSSL_free(der);
+		der = NULL;
+		if ((x = local_cert_base(subj, X509_get_subject_name(l->cert), pk,
+		    now, l->lc->validity_days)) == NULL ||
+		    leaf_exts(l, x, pk, canon, empty) == -1 ||
+		    X509_sign(x, l->key, keys_sig_md(l->key)) <= 0 ||
+		    (len = i2d_X509(x, &der)) <= 0 ||
+		    local_serial_hex(X509_get0_serialNumber(x), serial) == -1) {
+			log_ssl("local CA: cannot issue for %s", canon);
+			goto out;
+		}
+		if ((added = lidx_add(l->idx, serial, canon, now +
+		    (time_t)l->lc->validity_days * DAY - 1, der,
+		    (size_t)len)) == -1)
+			goto out;
+	}
+	if (added != 0) {
+		log_err("local CA: no free serial after %d tries", tries);
+		goto out;
+	}
+	if ((res->chain = sk_X509_new_null()) == NULL ||
+	    !sk_X509_push(res->chain, l->cert)) {
+		log_err("local CA: out of memory");
+		goto out;
+	}
+	X509_up_ref(l->cert);
+	res->status = CA_ISSUED;
+	res->cert = x;
+	x = NULL;
+	log_info("local CA: issued serial %s to %s", serial, canon);
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	X509_free(x);
+	X509_NAME_free(subj);
+	return rc;
+}
+
+static int
+local_poll(void *ctx, const char *txid, struct ca_result *res)
+{
+	(void)ctx;
+	(void)res;
+	log_err("local CA: request %s: the local CA never leaves a request "
+	    "pending", txid);
+	return -1;
+}
+
+static int
+local_revoke(void *ctx, X509 *cert, int reason)
+{
+	struct local *l = ctx;
+	char serial[LIDX_SERIAL_MAX];
+	unsigned char *der = NULL;
+	int len, rc = -1;
+
+	if (local_serial_hex(X509_get0_serialNumber(cert), serial) == -1 ||
+	    (len = i2d_X509(cert, &der)) <= 0) {
+		log_ssl("local CA: revoke: unreadable certificate");
+		goto out;
+	}
+	switch (lidx_revoke(l->idx, serial, der, (size_t)len, time(NULL),
+	    reason)) {
+	case 0:
+		log_info("local CA: revoked serial %s (%s)", serial,
+		    ca_reason_str(reason));
+		rc = 0;
+		break;
+	case 1:
+		log_info("local CA: serial %s was revoked already", serial);
+		rc = 0;
+		break;
+	default:
+		break;
+	}
+out:
+	OPENSSL_free(der);
+	return rc;
+}
+
+static X509_STORE *
+local_trust(void *ctx)
+{
+	return ((struct local *)ctx)->store;
+}
+
+static void *
+local_new(const struct cfg *cfg)
+{
+	return local_open(cfg);
+}
+
+static void
+local_free(void *ctx)
+{
+	local_close(ctx);
+}
+
+const struct ca_driver ca_driver_local = {
+	.name = "local",
+	.new = local_new,
+	.enrol = local_enrol,
+	.poll = local_poll,
+	.revoke = local_revoke,
+	.trust = local_trust,
+	.free = local_free,
+};

@@ -1,0 +1,89 @@
+/*
+ * local.h — internal to the local CA driver (ca/local.c): its issuance
+ * index, an LMDB environment in ca.local.dir/index (ca/local_index.c).
+ * One record per certificate, keyed by the serial in upper-case hex.
+ */
+#ifndef SMIMEPUB_CA_LOCAL_H
+#define SMIMEPUB_CA_LOCAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "common/cfg.h"
+#include "common/mail.h"
+
+#define LIDX_SERIAL_MAX	(2 * 20 + 1)	/* RFC 5280 §4.1.2.2: <= 20 octets */
+
+struct lidx;
+
+/* The local CA, loaded from ca.local.dir (local.c). */
+struct local {
+	const struct cfg_ca_local *lc;
+	EVP_PKEY	*key;
+	X509		*cert;
+	X509_STORE	*store;		/* the CA certificate, as trust anchor */
+	struct lidx	*idx;
+};
+
+/* Load key (0600 or 0400 only), certificate and index; NULL logged. */
+struct local	*local_open(const struct cfg *);
+void		 local_close(struct local *);
+/* ca.local.dir/name into buf (PATH_MAX); -1 logged if too long. */
+int		 local_path(const struct cfg_ca_local *, const char *name,
+		    char *buf);
+/* The ca.local settings beyond their type (URLs, policy OIDs); logged. */
+int		 local_cfg_ok(const struct cfg_ca_local *);
+/* Certificate building blocks shared by the CA and the leaf profile. */
+X509		*local_cert_base(const X509_NAME *subj, const X509_NAME *issuer,
+		    EVP_PKEY *pub, time_t now, int days);
+int		 local_add_basic(X509 *, int ca);
+int		 local_add_ku(X509 *, int bit1, int bit2);
+int		 local_add_ski(X509 *);
+/* keyUsage bits, RFC 5280 §4.2.1.3 */
+#define KU_BIT_DIGITAL_SIGNATURE	0
+#define KU_BIT_KEY_ENCIPHERMENT		2
+#define KU_BIT_KEY_AGREEMENT		4
+#define KU_BIT_KEY_CERT_SIGN		5
+#define KU_BIT_CRL_SIGN			6
+
+/* Serial in upper-case hex, whole octets (as `openssl x509 -serial`). */
+int		 local_serial_hex(const ASN1_INTEGER *, char out[]);
+/* AKI keyIdentifier = the issuer's SKI (RFC 5280 §4.2.1.1). */
+AUTHORITY_KEYID	*local_aki(X509 *issuer);
+
+struct lidx_rec {
+	const char		*serial;
+	char			 mail[MAIL_MAX + 1];
+	int			 revoked;
+	time_t			 not_after;
+	time_t			 rev_time;	/* when revoked */
+	int			 reason;	/* RFC 5280 §5.3.1 CRLReason */
+	const unsigned char	*der;		/* valid during the callback */
+	size_t			 derlen;
+};
+
+/* Open ca_dir/index; create it only if create. NULL logged. */
+struct lidx	*lidx_open(const char *ca_dir, int create);
+void		 lidx_close(struct lidx *);
+/* Add a new certificate: 0, 1 if the serial is taken, -1 logged. */
+int		 lidx_add(struct lidx *, const char *serial, const char *mail,
+		    time_t not_after, const unsigned char *der, size_t len);
+/*
+ * Mark the certificate (serial, and der to be sure it is that one) revoked:
+ * 0 done, 1 was revoked already (left as it was), -1 logged (unknown).
+ */
+int		 lidx_revoke(struct lidx *, const char *serial,
+		    const unsigned char *der, size_t len, time_t when,
+		    int reason);
+/* Call fn for each record in serial order; stops at the first -1. */
+int		 lidx_each(struct lidx *, int (*fn)(const struct lidx_rec *,
+		    void *), void *arg);
+/* Increment and commit the stored CRL number (RFC 5280 §5.2.3). */
+int		 lidx_crl_number_next(struct lidx *, uint64_t *out);
+
+#endif
