@@ -12,6 +12,7 @@
 #include <libconfig.h>
 
 #include "common/cfg.h"
+#include "common/keys.h"
 #include "common/log.h"
 
 enum cfg_type { T_GROUP, T_STR, T_BOOL, T_INT, T_STRLIST, T_FLAVOUR };
@@ -68,6 +69,39 @@ static const struct cfg_key cfg_keys[] = {
 	LIST("ca.local.policies", ca.local.policies, ca.local.n_policies),
 	BOOL("ca.local.subject_email", ca.local.subject_email, 0),
 	INT("ca.local.crl_days", ca.local.crl_days, 1, 3650, 7),
+	GROUP("ca.exec"),
+	STR("ca.exec.command", ca.exec.command, 0, NULL),
+	INT("ca.exec.timeout", ca.exec.timeout, 1, 3600, 60),
+	STR("ca.exec.ca_cert", ca.exec.ca_cert, 0, NULL),
+	GROUP("ca.cfssl"),
+	STR("ca.cfssl.url", ca.cfssl.url, 0, NULL),
+	STR("ca.cfssl.profile", ca.cfssl.profile, 0, NULL),
+	STR("ca.cfssl.label", ca.cfssl.label, 0, NULL),
+	STR("ca.cfssl.auth_key_file", ca.cfssl.auth_key_file, 0, NULL),
+	STR("ca.cfssl.tls_ca_file", ca.cfssl.tls_ca_file, 0, NULL),
+	STR("ca.cfssl.ca_cert", ca.cfssl.ca_cert, 0, NULL),
+	INT("ca.cfssl.timeout", ca.cfssl.timeout, 1, 3600, 30),
+	GROUP("ca.cmp"),
+	STR("ca.cmp.url", ca.cmp.url, 0, NULL),
+	STR("ca.cmp.reference", ca.cmp.reference, 0, NULL),
+	STR("ca.cmp.secret_file", ca.cmp.secret_file, 0, NULL),
+	STR("ca.cmp.client_cert", ca.cmp.client_cert, 0, NULL),
+	STR("ca.cmp.client_key", ca.cmp.client_key, 0, NULL),
+	STR("ca.cmp.server_cert", ca.cmp.server_cert, 0, NULL),
+	STR("ca.cmp.trusted", ca.cmp.trusted, 0, NULL),
+	STR("ca.cmp.tls_ca_file", ca.cmp.tls_ca_file, 0, NULL),
+	STR("ca.cmp.ca_cert", ca.cmp.ca_cert, 0, NULL),
+	BOOL("ca.cmp.implicit_confirm", ca.cmp.implicit_confirm, 0),
+	INT("ca.cmp.timeout", ca.cmp.timeout, 1, 3600, 30),
+	GROUP("ca.est"),
+	STR("ca.est.url", ca.est.url, 0, NULL),
+	STR("ca.est.tls_ca_file", ca.est.tls_ca_file, 0, NULL),
+	STR("ca.est.user", ca.est.user, 0, NULL),
+	STR("ca.est.password_file", ca.est.password_file, 0, NULL),
+	STR("ca.est.client_cert", ca.est.client_cert, 0, NULL),
+	STR("ca.est.client_key", ca.est.client_key, 0, NULL),
+	STR("ca.est.ca_cert", ca.est.ca_cert, 0, NULL),
+	INT("ca.est.timeout", ca.est.timeout, 1, 3600, 30),
 
 	GROUP("keys"),
 	STR("keys.type", keys.type, 0, "rsa:3072"),
@@ -335,6 +369,20 @@ cfg_check(struct cfg *c, config_t *lc, const char *file)
 	    strcmp(c->ca.driver, "exec") != 0)
 		KEYERR("ca.driver", "\"%s\" is not local, cmp, est, cfssl or "
 		    "exec", c->ca.driver);
+	if (strcmp(c->ca.driver, "exec") == 0 && c->ca.exec.command == NULL)
+		KEYERR("ca.driver", "%s", "\"exec\" needs ca.exec.command");
+	if (strcmp(c->ca.driver, "cfssl") == 0 && c->ca.cfssl.url == NULL)
+		KEYERR("ca.driver", "%s", "\"cfssl\" needs ca.cfssl.url");
+	if (strcmp(c->ca.driver, "cmp") == 0 && c->ca.cmp.url == NULL)
+		KEYERR("ca.driver", "%s", "\"cmp\" needs ca.cmp.url");
+	if (strcmp(c->ca.driver, "est") == 0 && c->ca.est.url == NULL)
+		KEYERR("ca.driver", "%s", "\"est\" needs ca.est.url");
+	if (!keys_type_valid(c->keys.type))
+		KEYERR("keys.type", "\"%s\" is not rsa:2048, rsa:3072, "
+		    "rsa:4096, ec:P-256 or ec:P-384", c->keys.type);
+	if (!keys_type_valid(c->ca.local.key_type))
+		KEYERR("ca.local.key_type", "\"%s\" is not rsa:2048, rsa:3072, "
+		    "rsa:4096, ec:P-256 or ec:P-384", c->ca.local.key_type);
 	if (c->lookup.negative_ttl > c->lookup.cache_ttl &&
 	    c->lookup.cache_ttl > 0)
 		KEYERR("lookup.negative_ttl", "%d is longer than "

@@ -47,9 +47,58 @@ struct cfg_ca_local {
 	int		 crl_days;	/* nextUpdate of the CRL */
 };
 
+/* ca.exec: a certmonger-style helper (CSR on stdin, chain on stdout). */
+struct cfg_ca_exec {
+	char		*command;
+	int		 timeout;	/* seconds before it is killed */
+	char		*ca_cert;	/* anchor its certificates chain to */
+};
+
+/* ca.cfssl: cfssl's HTTP API. */
+struct cfg_ca_cfssl {
+	char		*url;		/* e.g. http://127.0.0.1:8888 */
+	char		*profile;
+	char		*label;
+	char		*auth_key_file;	/* hex HMAC key: /authsign */
+	char		*tls_ca_file;	/* for https:// */
+	char		*ca_cert;
+	int		 timeout;
+};
+
+/* ca.cmp: RFC 4210/9480 CMP through OpenSSL's client. */
+struct cfg_ca_cmp {
+	char		*url;		/* http(s)://host:port/path */
+	char		*reference;	/* MAC protection: sender reference */
+	char		*secret_file;	/* MAC protection: shared secret */
+	char		*client_cert;	/* signature protection */
+	char		*client_key;
+	char		*server_cert;	/* pinned CMP server certificate */
+	char		*trusted;	/* or a trust store for its messages */
+	char		*tls_ca_file;	/* for https:// */
+	char		*ca_cert;
+	int		 implicit_confirm;
+	int		 timeout;
+};
+
+/* ca.est: RFC 7030 EST over HTTPS. */
+struct cfg_ca_est {
+	char		*url;		/* https://host:port/.well-known/est */
+	char		*tls_ca_file;
+	char		*user;		/* HTTP Basic */
+	char		*password_file;
+	char		*client_cert;	/* TLS client authentication */
+	char		*client_key;
+	char		*ca_cert;
+	int		 timeout;
+};
+
 struct cfg_ca {
 	char		*driver;
 	struct cfg_ca_local local;
+	struct cfg_ca_exec exec;
+	struct cfg_ca_cfssl cfssl;
+	struct cfg_ca_cmp cmp;
+	struct cfg_ca_est est;
 };
 
 struct cfg_keys {

@@ -218,6 +218,12 @@ START_TEST(test_errors)
 	    "log.level: \"loud\"");
 	expect_error(MINIMAL "lookup = { negative_ttl = 600; };\n",
 	    "lookup.negative_ttl: 600 is longer");
+	expect_error(MINIMAL "keys = { type = \"dsa:1024\"; };\n",
+	    "keys.type: \"dsa:1024\" is not");
+	expect_error(MINIMAL "ca = { driver = \"exec\"; };\n",
+	    "\"exec\" needs ca.exec.command");
+	expect_error(MINIMAL "ca = { cmp = { colour = 1; }; };\n",
+	    "ca.cmp.colour: unknown key");
 	/* syntax errors name the line too */
 	expect_error(MINIMAL "sync = { interval = ; };\n", ":2: syntax error");
 }
