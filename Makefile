@@ -11,7 +11,7 @@ SANITIZE ?= 0
 BUILD    ?= build
 
 CC      ?= cc
-PKGS     = ldap libcrypto libconfig lmdb
+PKGS     = ldap libcrypto libssl libconfig lmdb libcurl jansson libmicrohttpd
 CPPFLAGS += -D_GNU_SOURCE -I.
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -fstack-protector-strong \
