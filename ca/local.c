@@ -62,51 +62,6 @@ local_serial_hex(const ASN1_INTEGER *sn, char out[])
 	return rc;
 }
 
-/* A URL for a certificate extension: http:// (S/MIME BR §7.1.2.3), IA5. */
-static int
-url_ok(const char *url, const char *key)
-{
-	const unsigned char *p;
-
-	if (strncmp(url, "http://", 7) != 0) {
-		log_err("%s: \"%s\" is not an http:// URL", key, url);
-		return -1;
-	}
-	for (p = (const unsigned char *)url; *p != '\0'; p++)
-		if (*p <= 0x20 || *p >= 0x7f) {
-			log_err("%s: \"%s\" holds a space, control or non-ASCII "
-			    "character", key, url);
-			return -1;
-		}
-	return 0;
-}
-
-/* The profile settings beyond their type, checked before any signing. */
-int
-local_cfg_ok(const struct cfg_ca_local *lc)
-{
-	ASN1_OBJECT *obj;
-	size_t i;
-
-	if (lc->validity_days < 1 || lc->validity_days > CA_MAX_VALIDITY_DAYS) {
-		log_err("ca.local.validity_days: %d is not 1..%d",
-		    lc->validity_days, CA_MAX_VALIDITY_DAYS);
-		return -1;
-	}
-	if ((lc->crl_url && url_ok(lc->crl_url, "ca.local.crl_url") == -1) ||
-	    (lc->aia_url && url_ok(lc->aia_url, "ca.local.aia_url") == -1))
-		return -1;
-	for (i = 0; i < lc->n_policies; i++) {
-		if ((obj = OBJ_txt2obj(lc->policies[i], 1)) == NULL) {
-			log_err("ca.local.policies: \"%s\" is not an OID in "
-			    "dotted form", lc->policies[i]);
-			return -1;
-		}
-		ASN1_OBJECT_free(obj);
-	}
-	return 0;
-}
-
 static GENERAL_NAME *
 gen_ia5(int type, const char *value)
 {

@@ -485,6 +485,42 @@ START_TEST(refuses_bad_requests)
 }
 END_TEST
 
+/* An address longer than ub-common-name: empty subject, critical SAN. */
+START_TEST(long_address)
+{
+	static const char longmail[] = "a.very.long.local.part.for.testing."
+	    "purposes@subdomain.example.com";
+	struct ca_result res;
+	struct ca *ca;
+	EVP_PKEY *key;
+	X509_REQ *csr;
+	X509 *cax;
+	X509_STORE *st;
+	char *why = NULL;
+
+	ck_assert_uint_gt(strlen(longmail), 64);
+	ck_assert_int_eq(ca_local_init(&cfg), 0);
+	ck_assert_ptr_nonnull(ca = ca_new(&cfg));
+	ck_assert_ptr_nonnull(key = keys_generate("ec:P-256"));
+	ck_assert_ptr_nonnull(csr = keys_csr_new(key, longmail, NULL));
+	ck_assert_int_eq(ca_enrol(ca, csr, longmail, &res), 0);
+	ck_assert_int_eq(res.status, CA_ISSUED);
+	ck_assert_int_eq(X509_NAME_entry_count(X509_get_subject_name(
+	    res.cert)), 0);
+	ext(res.cert, NID_subject_alt_name, 1);
+	cax = ca_cert();
+	st = store_of(cax);
+	ck_assert_msg(ca_check_issued(res.cert, res.chain, csr, longmail, st,
+	    time(NULL), &why) == 0, "check: %s", why);
+	X509_STORE_free(st);
+	X509_free(cax);
+	ca_result_clear(&res);
+	X509_REQ_free(csr);
+	EVP_PKEY_free(key);
+	ca_free(ca);
+}
+END_TEST
+
 START_TEST(revoke_crl_list)
 {
 	struct ca *ca;
@@ -616,6 +652,7 @@ main(void)
 	tcase_add_loop_test(tc, profile, 0, 2);
 	tcase_add_test(tc, check_rejects);
 	tcase_add_test(tc, refuses_bad_requests);
+	tcase_add_test(tc, long_address);
 	tcase_add_test(tc, revoke_crl_list);
 	tcase_add_test(tc, command);
 	suite_add_tcase(s, tc);
