@@ -20,15 +20,7 @@
 #include "common/log.h"
 #include "common/x509.h"
 
-#define JRNL_MAPSIZE	(1UL << 30)	/* 1 GiB address space, grows on disk */
-#define JRNL_KEYMAX	(32 + 64)	/* SHA-256(issuer) || serial (RFC 5280 §4.1.2.2: <= 20 octets) */
-
-struct jrnl {
-	MDB_env		*env;
-	MDB_dbi		 certs;
-	MDB_dbi		 der;		/* same key: the certificate's DER */
-	char		*dir;
-};
+#include "common/jrnl_priv.h"
 
 static const char *const jrnl_state_names[] = {
 	"?", "issued", "published", "unpublished", "revoked",
@@ -43,7 +35,7 @@ jrnl_cert_state_str(enum jrnl_cert_state s)
 	return jrnl_state_names[s];
 }
 
-static void
+void
 jrnl_lmdb_err(const struct jrnl *j, const char *what, int rc)
 {
 	log_err("journal %s: %s: %s", j->dir, what, mdb_strerror(rc));
@@ -83,7 +75,9 @@ jrnl_open(const char *state_dir)
 	}
 	if ((rc = mdb_txn_begin(j->env, NULL, 0, &txn)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "certs", MDB_CREATE, &j->certs)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "certder", MDB_CREATE, &j->der)) != 0) {
+	    (rc = mdb_dbi_open(txn, "certder", MDB_CREATE, &j->der)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "enrol", MDB_CREATE, &j->enr)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "history", MDB_CREATE, &j->hist)) != 0) {
 		jrnl_lmdb_err(j, "open certs", rc);
 		goto out;
 	}

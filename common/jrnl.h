@@ -53,4 +53,49 @@ int		 jrnl_cert_each(struct jrnl *,
 		    int (*cb)(const struct jrnl_cert *, void *), void *arg);
 const char	*jrnl_cert_state_str(enum jrnl_cert_state);
 
+/*
+ * Enrolment records (jrnl_enr.c): one per person, keyed by the stable id
+ * (entryUUID / objectGUID), moving through the state machine of DESIGN.md.
+ * Every jrnl_enr_put() is one committed transaction that also appends the
+ * transition to the person's history, so `smimepub status MAIL` can show it.
+ */
+enum jrnl_state {
+	JRNL_PLANNED = 1,
+	JRNL_KEY_READY,
+	JRNL_SUBMITTED,
+	JRNL_ISSUED,
+	JRNL_DELIVERED,
+	JRNL_PUBLISHED,
+	JRNL_REVOKE_PENDING,
+	JRNL_REVOKED,
+	JRNL_UNPUBLISHED,
+	JRNL_FAILED,
+};
+
+struct jrnl_enr {
+	char		 person_id[80];
+	char		 mail[256];
+	enum jrnl_state	 state;
+	enum jrnl_state	 failed_in;	/* FAILED: the step that failed */
+	char		 serial[80];	/* current certificate, "" if none */
+	time_t		 not_after;
+	char		 reason[256];	/* last error, "" if none */
+	int		 attempts;
+	time_t		 next_retry;
+	char		 txid[128];	/* CA transaction of a pending request */
+	time_t		 updated;
+};
+
+const char	*jrnl_state_str(enum jrnl_state);
+/* 0 found, 1 not found, -1 error. */
+int		 jrnl_enr_get(struct jrnl *, const char *person_id,
+		    struct jrnl_enr *out);
+/* Store e (e->updated is set to now) and append it to the history. */
+int		 jrnl_enr_put(struct jrnl *, struct jrnl_enr *e);
+int		 jrnl_enr_each(struct jrnl *,
+		    int (*cb)(const struct jrnl_enr *, void *), void *arg);
+/* The history of one person, oldest first. */
+int		 jrnl_enr_history(struct jrnl *, const char *person_id,
+		    int (*cb)(const struct jrnl_enr *, void *), void *arg);
+
 #endif

@@ -1,0 +1,178 @@
+/*
+ * test_jrnl.c — the journal: certificate index (ours by issuer and serial,
+ * DER kept), enrolment records and their history, surviving a reopen.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "common/jrnl.h"
+#include "common/log.h"
+
+static char tmpdir[] = "/tmp/test_jrnl.XXXXXX";
+
+static X509 *
+mkcert(EVP_PKEY *k, const char *issuer, long serial)
+{
+	X509 *x = X509_new();
+
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+	    MBSTRING_ASC, (const unsigned char *)"alice", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(X509_get_issuer_name(x), "CN",
+	    MBSTRING_ASC, (const unsigned char *)issuer, -1, -1, 0);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, k);
+	ck_assert_int_gt(X509_sign(x, k, EVP_sha256()), 0);
+	return x;
+}
+
+static void
+setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void
+teardown(void)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+	strcpy(tmpdir, "/tmp/test_jrnl.XXXXXX");
+}
+
+static int
+count_cb(const struct jrnl_cert *r, void *arg)
+{
+	(void)r;
+	(*(int *)arg)++;
+	return 0;
+}
+
+START_TEST(test_certs)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *ours = mkcert(k, "CA one", 42), *same_serial = mkcert(k, "CA two",
+	    42), *back;
+	struct jrnl_cert r;
+	struct jrnl *j;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(j = jrnl_open(tmpdir));
+	ck_assert_int_eq(jrnl_cert_is_ours(j, ours), 0);
+	ck_assert_int_eq(jrnl_cert_put(j, ours, "alice@example.com", "uuid-1",
+	    JRNL_CERT_PUBLISHED), 0);
+	ck_assert_int_eq(jrnl_cert_is_ours(j, ours), 1);
+	/* same serial from another issuer is not ours */
+	ck_assert_int_eq(jrnl_cert_is_ours(j, same_serial), 0);
+	jrnl_close(j);
+
+	ck_assert_ptr_nonnull(j = jrnl_open(tmpdir));
+	ck_assert_int_eq(jrnl_cert_get(j, ours, &r), 0);
+	ck_assert_str_eq(r.mail, "alice@example.com");
+	ck_assert_str_eq(r.person_id, "uuid-1");
+	ck_assert_str_eq(r.serial, "2A");
+	ck_assert_int_eq(r.state, JRNL_CERT_PUBLISHED);
+	ck_assert_ptr_nonnull(back = jrnl_cert_x509(j, &r));
+	ck_assert_int_eq(X509_cmp(back, ours), 0);
+	X509_free(back);
+	ck_assert_int_eq(jrnl_cert_put(j, ours, "alice@example.com", "uuid-1",
+	    JRNL_CERT_REVOKED), 0);
+	ck_assert_int_eq(jrnl_cert_get(j, ours, &r), 0);
+	ck_assert_int_eq(r.state, JRNL_CERT_REVOKED);
+	ck_assert_str_eq(jrnl_cert_state_str(r.state), "revoked");
+	ck_assert_int_eq(jrnl_cert_each(j, count_cb, &n), 0);
+	ck_assert_int_eq(n, 1);
+	jrnl_close(j);
+	X509_free(ours);
+	X509_free(same_serial);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+static int
+hist_cb(const struct jrnl_enr *e, void *arg)
+{
+	char *s = arg;
+
+	strcat(s, jrnl_state_str(e->state));
+	strcat(s, " ");
+	return 0;
+}
+
+START_TEST(test_enrolments)
+{
+	struct jrnl_enr e, got;
+	struct jrnl *j;
+	char hist[512] = "";
+	static const enum jrnl_state path[] = { JRNL_PLANNED, JRNL_KEY_READY,
+	    JRNL_SUBMITTED, JRNL_ISSUED, JRNL_DELIVERED, JRNL_PUBLISHED };
+	size_t i;
+
+	ck_assert_ptr_nonnull(j = jrnl_open(tmpdir));
+	ck_assert_int_eq(jrnl_enr_get(j, "uuid-1", &got), 1);
+	memset(&e, 0, sizeof(e));
+	strcpy(e.person_id, "uuid-1");
+	strcpy(e.mail, "alice@example.com");
+	for (i = 0; i < sizeof(path) / sizeof(path[0]); i++) {
+		e.state = path[i];
+		if (path[i] == JRNL_ISSUED) {
+			strcpy(e.serial, "0ABC");
+			e.not_after = 1900000000;
+		}
+		ck_assert_int_eq(jrnl_enr_put(j, &e), 0);
+	}
+	/* another person's history does not mix in ("uuid-10" shares a prefix) */
+	strcpy(e.person_id, "uuid-10");
+	e.state = JRNL_FAILED;
+	e.failed_in = JRNL_SUBMITTED;
+	e.attempts = 3;
+	strcpy(e.reason, "CA down: connection refused\tand a tab");
+	ck_assert_int_eq(jrnl_enr_put(j, &e), 0);
+	jrnl_close(j);
+
+	ck_assert_ptr_nonnull(j = jrnl_open(tmpdir));
+	ck_assert_int_eq(jrnl_enr_get(j, "uuid-1", &got), 0);
+	ck_assert_int_eq(got.state, JRNL_PUBLISHED);
+	ck_assert_str_eq(got.serial, "0ABC");
+	ck_assert_int_eq(got.not_after, 1900000000);
+	ck_assert_int_eq(jrnl_enr_history(j, "uuid-1", hist_cb, hist), 0);
+	ck_assert_str_eq(hist, "PLANNED KEY_READY SUBMITTED ISSUED DELIVERED "
+	    "PUBLISHED ");
+	ck_assert_int_eq(jrnl_enr_get(j, "uuid-10", &got), 0);
+	ck_assert_int_eq(got.state, JRNL_FAILED);
+	ck_assert_int_eq(got.failed_in, JRNL_SUBMITTED);
+	ck_assert_int_eq(got.attempts, 3);
+	ck_assert_str_eq(got.reason, "CA down: connection refused and a tab");
+	ck_assert_int_eq(jrnl_enr_get(j, "", &got), -1);
+	jrnl_close(j);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("jrnl");
+	TCase *tc = tcase_create("jrnl");
+	SRunner *sr;
+	int nf;
+
+	log_init("test_jrnl", 0, LOG_LVL_ERR);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_certs);
+	tcase_add_test(tc, test_enrolments);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
