@@ -13,6 +13,19 @@
 static const char	*log_prog = "smimepub";
 static int		 log_syslog;
 static enum log_level	 log_max = LOG_LVL_INFO;
+static _Thread_local char log_last[256];
+
+const char *
+log_last_err(void)
+{
+	return log_last;
+}
+
+void
+log_clear_err(void)
+{
+	log_last[0] = '\0';
+}
 
 void
 log_init(const char *progname, int use_syslog, enum log_level level)
@@ -47,7 +60,13 @@ log_vemit(enum log_level lvl, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	static const char *const tag[] = { "error", "warning", "info", "debug" };
+	va_list cp;
 
+	if (lvl == LOG_LVL_ERR) {
+		va_copy(cp, ap);
+		vsnprintf(log_last, sizeof(log_last), fmt, cp);
+		va_end(cp);
+	}
 	if (lvl > log_max)
 		return;
 	if (log_syslog) {
@@ -85,6 +104,9 @@ log_ssl(const char *fmt, ...)
 	va_end(ap);
 	while ((e = ERR_get_error()) != 0) {
 		ERR_error_string_n(e, buf, sizeof(buf));
-		log_err("  openssl: %s", buf);
+		if (log_syslog)
+			syslog(LOG_ERR, "  openssl: %s", buf);
+		else
+			fprintf(stderr, "%s:   openssl: %s\n", log_prog, buf);
 	}
 }

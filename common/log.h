@@ -17,6 +17,12 @@ void	log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The last error this thread logged (log_err/log_ssl), for the journal's
+ * "reason" and the status attribute; "" if none. log_clear_err() forgets it.
+ */
+const char *log_last_err(void);
+void	log_clear_err(void);
 /* log_err() followed by OpenSSL's error queue, which it empties. */
 void	log_ssl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -6,6 +6,7 @@
  * foreign. The private key lives only in memory between keys_generate() and
  * delivery, and is freed (cleansed) on every path.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +18,44 @@
 #include "common/x509.h"
 #include "sync/deliver.h"
 #include "sync/enrol.h"
+
+/* Commit the next state before the side effect that follows it. */
+static int
+enr_step(struct enr_ctx *e, struct jrnl_enr *r, enum jrnl_state st)
+{
+	r->state = st;
+	if (st != JRNL_FAILED) {
+		r->reason[0] = '\0';
+		r->failed_in = 0;
+	}
+	return jrnl_enr_put(e->jrnl, r);
+}
+
+/* Record the failure of the step r was in, with the last logged error. */
+static void
+enr_fail(struct enr_ctx *e, struct jrnl_enr *r)
+{
+	if (r->person_id[0] == '\0')
+		return;
+	r->failed_in = r->state;
+	r->attempts++;
+	snprintf(r->reason, sizeof(r->reason), "%s", log_last_err()[0] ?
+	    log_last_err() : "failed");
+	(void)enr_step(e, r, JRNL_FAILED);
+}
+
+static void
+enr_record_init(struct jrnl_enr *r, const struct dir_person *p,
+    const char *mail, struct jrnl *j)
+{
+	struct jrnl_enr old;
+
+	memset(r, 0, sizeof(*r));
+	if (jrnl_enr_get(j, p->id, &old) == 0)
+		*r = old;	/* keeps attempts and the current serial */
+	snprintf(r->person_id, sizeof(r->person_id), "%s", p->id);
+	snprintf(r->mail, sizeof(r->mail), "%s", mail);
+}
 
 static int
 enr_is_ours(X509 *cert, void *arg)
@@ -43,10 +82,21 @@ enr_mark_replaced(struct jrnl *j, const struct dir_person *p, X509 *keep,
 	}
 }
 
+static time_t
+enr_not_after(X509 *cert)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1)
+		return 0;
+	return timegm(&tm);
+}
+
 enum enr_outcome
 enr_enrol(struct enr_ctx *e, const char *mail)
 {
 	struct ca_result res;
+	struct jrnl_enr r;
 	struct dir_person *p = NULL, *before = NULL;
 	EVP_PKEY *key = NULL;
 	X509_REQ *csr = NULL;
@@ -54,11 +104,19 @@ enr_enrol(struct enr_ctx *e, const char *mail)
 	enum enr_outcome rc = ENR_FAILED;
 
 	memset(&res, 0, sizeof(res));
+	memset(&r, 0, sizeof(r));
+	log_clear_err();
 	if (dir_find_by_mail(e->dir, mail, &p) == -1)
+		goto out;
+	enr_record_init(&r, p, mail, e->jrnl);
+	if (enr_step(e, &r, JRNL_PLANNED) == -1)
 		goto out;
 	if ((key = keys_generate(e->cfg->keys.type)) == NULL)
 		goto out;
 	if ((csr = keys_csr_new(key, mail, p->display_name)) == NULL)
+		goto out;
+	if (enr_step(e, &r, JRNL_KEY_READY) == -1 ||
+	    enr_step(e, &r, JRNL_SUBMITTED) == -1)
 		goto out;
 	if (ca_enrol(e->ca, csr, mail, &res) == -1) {
 		if (res.status == CA_REJECTED && res.cert != NULL) {
@@ -83,12 +141,19 @@ enr_enrol(struct enr_ctx *e, const char *mail)
 		log_err("%s: CA %s answered pending (transaction %s); pending "
 		    "requests are not supported by the command line yet", mail,
 		    ca_name(e->ca), res.txid ? res.txid : "?");
+		snprintf(r.txid, sizeof(r.txid), "%s", res.txid ? res.txid : "");
+		r.next_retry = res.retry_after;
+		(void)enr_step(e, &r, JRNL_SUBMITTED);
 		rc = ENR_PENDING;
 		goto out;
 	}
 	serial = x509_serial_hex(res.cert);
 	if (jrnl_cert_put(e->jrnl, res.cert, mail, p->id,
 	    JRNL_CERT_ISSUED) == -1)
+		goto out;
+	snprintf(r.serial, sizeof(r.serial), "%s", serial ? serial : "");
+	r.not_after = enr_not_after(res.cert);
+	if (enr_step(e, &r, JRNL_ISSUED) == -1)
 		goto out;
 	if (dlv_escrow(e->cfg, key, res.cert) == -1)
 		goto out;
@@ -97,17 +162,24 @@ enr_enrol(struct enr_ctx *e, const char *mail)
 		goto out;
 	EVP_PKEY_free(key);	/* delivered: no copy of it stays here */
 	key = NULL;
+	if (enr_step(e, &r, JRNL_DELIVERED) == -1)
+		goto out;
 	if (dir_publish(e->dir, mail, res.cert, res.chain, enr_is_ours,
 	    e->jrnl, &before) == -1)
 		goto out;
 	if (jrnl_cert_put(e->jrnl, res.cert, mail, p->id,
 	    JRNL_CERT_PUBLISHED) == -1)
 		goto out;
+	r.attempts = 0;
+	if (enr_step(e, &r, JRNL_PUBLISHED) == -1)
+		goto out;
 	enr_mark_replaced(e->jrnl, before, res.cert, JRNL_CERT_UNPUBLISHED);
 	log_info("%s: issued serial %s by %s, delivered to %s, published on "
 	    "%s", mail, serial ? serial : "?", ca_name(e->ca), p12, p->dn);
 	rc = ENR_DONE;
 out:
+	if (rc == ENR_FAILED)
+		enr_fail(e, &r);
 	EVP_PKEY_free(key);
 	X509_REQ_free(csr);
 	ca_result_clear(&res);
@@ -154,32 +226,45 @@ enr_revoke(struct enr_ctx *e, const char *mail, int reason)
 {
 	struct enr_revoke_arg a;
 	struct dir_person *p = NULL;
+	struct jrnl_enr r;
 	size_t removed = 0;
 	enum enr_outcome rc = ENR_FAILED;
 
 	memset(&a, 0, sizeof(a));
+	memset(&r, 0, sizeof(r));
 	a.e = e;
 	a.mail = mail;
 	a.reason = reason;
-	/* Unpublish first: a revoked certificate must not stay on the entry
-	 * even if the CA cannot be reached right now. */
+	log_clear_err();
 	if (dir_find_by_mail(e->dir, mail, &p) == 0) {
-		if (dir_unpublish(e->dir, mail, enr_is_ours, e->jrnl,
-		    &removed) == -1)
+		enr_record_init(&r, p, mail, e->jrnl);
+		if (enr_step(e, &r, JRNL_REVOKE_PENDING) == -1)
 			goto out;
 	} else
 		log_warn("%s: not in the directory; revoking from the journal "
 		    "only", mail);
-	if (jrnl_cert_each(e->jrnl, enr_revoke_one, &a) == -1)
+	if (jrnl_cert_each(e->jrnl, enr_revoke_one, &a) == -1 || a.failed > 0)
 		goto out;
-	if (a.failed > 0)
+	if (r.person_id[0] != '\0' && enr_step(e, &r, JRNL_REVOKED) == -1)
 		goto out;
-	if (a.n == 0 && removed == 0) {
-		log_err("%s: no certificate of ours to revoke", mail);
-		goto out;
+	if (p != NULL) {
+		if (dir_unpublish(e->dir, mail, enr_is_ours, e->jrnl,
+		    &removed) == -1)
+			goto out;
+		r.serial[0] = '\0';
+		r.not_after = 0;
+		if (enr_step(e, &r, JRNL_UNPUBLISHED) == -1)
+			goto out;
 	}
 	rc = ENR_DONE;
+	if (a.n == 0 && removed == 0) {
+		/* not a failure of the person's record: there was nothing */
+		log_err("%s: no certificate of ours to revoke", mail);
+		rc = ENR_NOTHING;
+	}
 out:
+	if (rc == ENR_FAILED && p != NULL)
+		enr_fail(e, &r);
 	dir_person_free(p);
 	return rc;
 }

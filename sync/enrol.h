@@ -23,6 +23,7 @@ enum enr_outcome {
 	ENR_DONE = 0,		/* issued, delivered and published */
 	ENR_PENDING,		/* the CA will answer later */
 	ENR_FAILED,		/* reason logged; nothing unchecked published */
+	ENR_NOTHING,		/* revoke: no certificate of ours to revoke */
 };
 
 /* Enrol (or renew: same steps, the new certificate replaces ours). */
