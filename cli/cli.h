@@ -21,6 +21,7 @@ int	cmd_recover(struct cfg *, int argc, char **argv);
 /* enrol and renew share one implementation. */
 int	cmd_enrol(struct cfg *, int argc, char **argv);
 int	cmd_revoke(struct cfg *, int argc, char **argv);
+int	cmd_status(struct cfg *, int argc, char **argv);
 /* argv[0] is "init", "list" or "crl". */
 int	cmd_ca(struct cfg *, int argc, char **argv);
 

@@ -25,6 +25,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "enrol", cmd_enrol, "enrol MAIL" },
 	{ "renew", cmd_enrol, "renew MAIL" },
 	{ "revoke", cmd_revoke, "revoke MAIL [--reason R]" },
+	{ "status", cmd_status, "status [MAIL]" },
 	{ "recover", cmd_recover, "recover MAIL --kra-key KEY [--kra-cert CERT] "
 	    "[--out FILE]" },
 	{ "ca", cmd_ca, "ca init | ca list | ca crl [--out FILE]" },

@@ -1,0 +1,99 @@
+/*
+ * cmd_status.c — `smimepub status [MAIL]`: the journal, one line per person
+ * (address, state, serial, notAfter, last error), or the whole history of
+ * one person. Reads only the journal, never the directory or the CA.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "common/jrnl.h"
+#include "common/log.h"
+#include "common/mail.h"
+
+static void
+status_time(char *buf, size_t sz, time_t t)
+{
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, sz, "-");
+}
+
+static int
+status_line(const struct jrnl_enr *e, void *arg)
+{
+	char na[32], up[32];
+
+	(void)arg;
+	status_time(na, sizeof(na), e->not_after);
+	status_time(up, sizeof(up), e->updated);
+	printf("%s\t%s\t%s\t%s\t%s", e->mail, jrnl_state_str(e->state),
+	    e->serial[0] ? e->serial : "-", na, up);
+	if (e->state == JRNL_FAILED)
+		printf("\tfailed in %s (attempt %d): %s",
+		    jrnl_state_str(e->failed_in), e->attempts, e->reason);
+	putchar('\n');
+	return 0;
+}
+
+struct status_find {
+	const char	*mail;
+	char		 ids[8][80];
+	int		 n;
+};
+
+static int
+status_find_cb(const struct jrnl_enr *e, void *arg)
+{
+	struct status_find *f = arg;
+
+	if (strcmp(e->mail, f->mail) == 0 && f->n < 8)
+		snprintf(f->ids[f->n++], sizeof(f->ids[0]), "%s", e->person_id);
+	return 0;
+}
+
+int
+cmd_status(struct cfg *cfg, int argc, char **argv)
+{
+	char mail[MAIL_MAX + 1];
+	struct status_find f;
+	struct jrnl *j = NULL;
+	int i, rc = EXIT_FAIL;
+
+	if (argc > 2) {
+		fprintf(stderr, "usage: smimepub [-f FILE] status [MAIL]\n");
+		return EXIT_USAGE;
+	}
+	if (argc == 2 && cli_mail_arg(argv[1], mail) == -1)
+		return EXIT_USAGE;
+	if ((j = jrnl_open(cfg->sync.state_dir)) == NULL)
+		goto out;
+	if (argc == 1) {
+		printf("# mail\tstate\tserial\tnot_after\tupdated\tlast error\n");
+		if (jrnl_enr_each(j, status_line, NULL) == -1)
+			goto out;
+		rc = EXIT_OK;
+		goto out;
+	}
+	memset(&f, 0, sizeof(f));
+	f.mail = mail;
+	if (jrnl_enr_each(j, status_find_cb, &f) == -1)
+		goto out;
+	if (f.n == 0) {
+		log_err("%s: no enrolment in the journal %s", mail,
+		    cfg->sync.state_dir);
+		goto out;
+	}
+	for (i = 0; i < f.n; i++) {
+		printf("# person %s\n", f.ids[i]);
+		if (jrnl_enr_history(j, f.ids[i], status_line, NULL) == -1)
+			goto out;
+	}
+	rc = EXIT_OK;
+out:
+	jrnl_close(j);
+	return rc;
+}
