@@ -110,6 +110,12 @@ t_contains "the CRL lists the revoked serial" "$(printf '%s' "$crl" | tr -d ' :'
 t_eq "the entry holds no certificate of ours" \
     "$(ldap_root ldapsearch -LLL -b "$(slapd_people_dn alice)" -s base '(objectClass=*)' \
     'userCertificate;binary' userSMIMECertificate | grep -c -i '^user' || true)" 0
+t_ok "status lists alice" "$SMIMEPUB" -f "$C" status
+t_contains "status: alice unpublished" "$T_OUT" "alice@example.com	UNPUBLISHED"
+t_ok "status alice shows her history" "$SMIMEPUB" -f "$C" status alice@example.com
+hist=$(printf '%s\n' "$T_OUT" | grep -v '^#' | cut -f2 | tr '\n' ' ')
+t_eq "the states in order" "$hist" \
+    "PLANNED KEY_READY SUBMITTED ISSUED DELIVERED PUBLISHED PLANNED KEY_READY SUBMITTED ISSUED DELIVERED PUBLISHED REVOKE_PENDING REVOKED UNPUBLISHED "
 t_exit "revoking again finds nothing to revoke" 1 "$SMIMEPUB" -f "$C" revoke alice@example.com
 t_exit "enrol an unknown person fails" 1 "$SMIMEPUB" -f "$C" enrol nobody@example.com
 t_exit "an unknown revocation reason is a usage error" 2 "$SMIMEPUB" -f "$C" revoke bob@example.com --reason because
