@@ -27,14 +27,14 @@ endif
 COMMON_SRC = $(wildcard common/*.c)
 LDAP_SRC   = $(wildcard ldap/*.c)
 CA_SRC     = $(wildcard ca/*.c)
-SYNC_SRC   = $(wildcard sync/*.c)
+SYNC_SRC   = $(filter-out sync/main.c,$(wildcard sync/*.c))
 CLI_SRC    = $(wildcard cli/*.c)
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIBS = $(BUILD)/libsmimepub.a
-PROGS = $(BUILD)/smimepub
+PROGS = $(BUILD)/smimepub $(BUILD)/smimepub-sync
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TEST_HELPERS = $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -52,6 +52,9 @@ $(BUILD)/libsmimepub.a: $(call obj,$(COMMON_SRC) $(LDAP_SRC) $(CA_SRC) $(SYNC_SR
 	ar rcs $@ $^
 
 $(BUILD)/smimepub: $(call obj,$(CLI_SRC)) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/smimepub-sync: $(call obj,sync/main.c) $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBS) $(wildcard */*.h)

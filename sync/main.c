@@ -1,0 +1,181 @@
+/*
+ * main.c — smimepub-sync, the sync service: run reconcile passes every
+ * sync.interval seconds (or once with --once), in the background with a pid
+ * file or in the foreground for systemd. SIGTERM finishes the current step
+ * and exits; SIGHUP reloads the configuration, keeping the old one if the
+ * new one is bad.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ca/ca.h"
+#include "common/cfg.h"
+#include "common/file.h"
+#include "common/jrnl.h"
+#include "common/log.h"
+#include "ldap/dir.h"
+#include "sync/sync.h"
+
+static volatile sig_atomic_t sync_quit, sync_reload;
+
+static void
+sync_sig(int sig)
+{
+	if (sig == SIGHUP)
+		sync_reload = 1;
+	else
+		sync_quit = 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: smimepub-sync [-f FILE] [--once] "
+	    "[--foreground] [--pid-file FILE]\n");
+	exit(2);
+}
+
+static int
+sync_open(const struct cfg *cfg, struct enr_ctx *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->cfg = cfg;
+	if ((e->jrnl = jrnl_open(cfg->sync.state_dir)) == NULL ||
+	    (e->ca = ca_new(cfg)) == NULL ||
+	    (e->dir = dir_new(&cfg->directory)) == NULL)
+		return -1;
+	return dir_connect(e->dir);
+}
+
+static void
+sync_close(struct enr_ctx *e)
+{
+	dir_free(e->dir);
+	ca_free(e->ca);
+	jrnl_close(e->jrnl);
+	memset(e, 0, sizeof(*e));
+}
+
+static int
+write_pid(const char *path)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	return file_write_atomic(path, buf, (size_t)n, 0644);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "once", no_argument, NULL, 'o' },
+		{ "foreground", no_argument, NULL, 'F' },
+		{ "pid-file", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = CFG_DEFAULT_PATH, *pidfile = NULL;
+	struct cfg *cfg = NULL, *ncfg;
+	struct sync_stats st;
+	struct sigaction sa;
+	struct enr_ctx e;
+	char summary[256];
+	int ch, once = 0, fg = 0, rc = 1;
+	time_t next;
+
+	memset(&e, 0, sizeof(e));
+	log_init("smimepub-sync", 0, LOG_LVL_INFO);
+	while ((ch = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			path = optarg;
+			break;
+		case 'o':
+			once = 1;
+			break;
+		case 'F':
+			fg = 1;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if ((cfg = cfg_load(path)) == NULL)
+		return 2;
+	log_set_level((enum log_level)log_level_parse(cfg->log.level));
+	if (!once && !fg) {
+		if (daemon(0, 0) == -1) {
+			log_err("daemon: %s", strerror(errno));
+			goto out;
+		}
+		log_init("smimepub-sync", 1,
+		    (enum log_level)log_level_parse(cfg->log.level));
+	}
+	if (pidfile != NULL && write_pid(pidfile) == -1)
+		goto out;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sync_sig;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	if (sync_open(cfg, &e) == -1)
+		goto out;
+	for (;;) {
+		if (sync_pass(&e, &st) == -1) {
+			if (once)
+				goto out;
+		} else {
+			sync_stats_str(&st, summary, sizeof(summary));
+			if (once)
+				printf("%s\n", summary);
+			log_info("pass done: %s", summary);
+			if (once) {
+				rc = st.failed > 0 ? 1 : 0;
+				goto out;
+			}
+		}
+		next = time(NULL) + cfg->sync.interval;
+		while (!sync_quit && !sync_reload && time(NULL) < next)
+			sleep(1);
+		if (sync_quit)
+			break;
+		if (sync_reload) {
+			sync_reload = 0;
+			if ((ncfg = cfg_load(path)) == NULL) {
+				log_err("%s: the new configuration is bad; "
+				    "keeping the old one", path);
+				continue;
+			}
+			sync_close(&e);
+			cfg_free(cfg);
+			cfg = ncfg;
+			log_info("%s: configuration reloaded", path);
+			if (sync_open(cfg, &e) == -1)
+				log_err("reconnect after reload failed; "
+				    "retrying next pass");
+		}
+	}
+	rc = 0;
+out:
+	sync_close(&e);
+	if (pidfile != NULL)
+		unlink(pidfile);
+	cfg_free(cfg);
+	return rc;
+}

@@ -1,0 +1,340 @@
+/*
+ * reconcile.c — one sync pass: read the people page by page, compare each
+ * with the journal and plan; then carry the plan out. Planning holds only
+ * the actions (id and addresses), never the entries, and no directory write
+ * happens while the paged search is still open.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "common/log.h"
+#include "common/mail.h"
+#include "common/x509.h"
+#include "sync/sync.h"
+
+enum sync_act { ACT_ENROL, ACT_RENEW, ACT_REENROL, ACT_REPUBLISH, ACT_LEAVE };
+
+struct sync_item {
+	enum sync_act	 act;
+	char		 id[80];
+	char		 mail[MAIL_MAX + 1];
+	char		 old_mail[MAIL_MAX + 1];
+	char		 serial[80];
+};
+
+struct sync_plan {
+	struct enr_ctx	*e;
+	struct sync_stats *st;
+	struct sync_item *items;
+	size_t		 n, cap;
+	char		(*seen)[80];
+	size_t		 nseen, capseen;
+	time_t		 now;
+};
+
+static int
+plan_add(struct sync_plan *pl, enum sync_act act, const char *id,
+    const char *mail, const char *old_mail, const char *serial)
+{
+	struct sync_item *it;
+
+	if (pl->n == pl->cap) {
+		size_t cap = pl->cap ? pl->cap * 2 : 64;
+
+		if ((it = reallocarray(pl->items, cap, sizeof(*it))) == NULL) {
+			log_err("sync: out of memory planning the pass");
+			return -1;
+		}
+		pl->items = it;
+		pl->cap = cap;
+	}
+	it = &pl->items[pl->n++];
+	memset(it, 0, sizeof(*it));
+	it->act = act;
+	snprintf(it->id, sizeof(it->id), "%s", id);
+	snprintf(it->mail, sizeof(it->mail), "%s", mail);
+	snprintf(it->old_mail, sizeof(it->old_mail), "%s", old_mail ? old_mail : "");
+	snprintf(it->serial, sizeof(it->serial), "%s", serial ? serial : "");
+	return 0;
+}
+
+static int
+seen_add(struct sync_plan *pl, const char *id)
+{
+	char (*s)[80];
+
+	if (pl->nseen == pl->capseen) {
+		size_t cap = pl->capseen ? pl->capseen * 2 : 256;
+
+		if ((s = reallocarray(pl->seen, cap, sizeof(*s))) == NULL) {
+			log_err("sync: out of memory planning the pass");
+			return -1;
+		}
+		pl->seen = s;
+		pl->capseen = cap;
+	}
+	snprintf(pl->seen[pl->nseen++], 80, "%s", id);
+	return 0;
+}
+
+static int
+seen_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Serial of the first userCertificate value, "" if none or unreadable. */
+static void
+first_serial(const struct dir_person *p, char *out, size_t sz)
+{
+	X509 *c;
+	char *s;
+
+	out[0] = '\0';
+	if (p->n_usercert == 0 || (c = x509_from_der(p->usercert[0].data,
+	    p->usercert[0].len)) == NULL)
+		return;
+	if ((s = x509_serial_hex(c)) != NULL)
+		snprintf(out, sz, "%s", s);
+	free(s);
+	X509_free(c);
+}
+
+static int
+plan_person(const struct dir_person *p, void *arg)
+{
+	struct sync_plan *pl = arg;
+	char mail[MAIL_MAX + 1], first[80];
+	const char *why = NULL;
+	struct jrnl_enr r;
+	int renew_s = pl->e->cfg->sync.renew_before_days * 86400;
+
+	if (p->id == NULL || p->mail == NULL) {
+		log_warn("sync: %s has no %s or no mail; skipped", p->dn,
+		    "identity attribute");
+		pl->st->skipped++;
+		return 0;
+	}
+	if (seen_add(pl, p->id) == -1)
+		return -1;
+	if (mail_canon(p->mail, strlen(p->mail), mail, &why) == -1) {
+		log_warn("sync: %s: mail \"%s\" is not a valid address (%s); "
+		    "skipped", p->dn, p->mail, why);
+		pl->st->skipped++;
+		return 0;
+	}
+	switch (jrnl_enr_get(pl->e->jrnl, p->id, &r)) {
+	case 1:
+		return p->disabled ? 0 : plan_add(pl, ACT_ENROL, p->id, mail,
+		    NULL, NULL);
+	case 0:
+		break;
+	default:
+		return -1;
+	}
+	if (p->disabled) {
+		if (r.state == JRNL_PUBLISHED || r.state == JRNL_DELIVERED ||
+		    r.state == JRNL_REVOKE_PENDING)
+			return plan_add(pl, ACT_LEAVE, p->id, r.mail, NULL, NULL);
+		pl->st->unchanged++;
+		return 0;
+	}
+	switch (r.state) {
+	case JRNL_FAILED:
+		if (r.next_retry > pl->now) {
+			pl->st->skipped++;
+			return 0;
+		}
+		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL);
+	case JRNL_PUBLISHED:
+	case JRNL_DELIVERED:
+		if (strcmp(r.mail, mail) != 0)
+			return plan_add(pl, ACT_REENROL, p->id, mail, r.mail,
+			    NULL);
+		if (r.not_after - pl->now < renew_s)
+			return plan_add(pl, ACT_RENEW, p->id, mail, NULL, NULL);
+		first_serial(p, first, sizeof(first));
+		if (r.state == JRNL_DELIVERED || strcmp(first, r.serial) != 0)
+			return plan_add(pl, ACT_REPUBLISH, p->id, mail, NULL,
+			    r.serial);
+		pl->st->unchanged++;
+		return 0;
+	case JRNL_REVOKE_PENDING:
+	case JRNL_REVOKED:
+	case JRNL_UNPUBLISHED:
+		/* back in the filter after leaving: a new enrolment */
+	default:
+		/* PLANNED, KEY_READY, SUBMITTED, ISSUED: a crash in between;
+		 * the key only ever lived in memory, so start again */
+		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL);
+	}
+}
+
+/* Journal records of people not seen in this pass: they left. */
+static int
+plan_leaver(const struct jrnl_enr *r, void *arg)
+{
+	struct sync_plan *pl = arg;
+
+	if (r->state != JRNL_PUBLISHED && r->state != JRNL_DELIVERED &&
+	    r->state != JRNL_REVOKE_PENDING)
+		return 0;
+	if (bsearch(r->person_id, pl->seen, pl->nseen, sizeof(pl->seen[0]),
+	    seen_cmp) != NULL)
+		return 0;
+	return plan_add(pl, ACT_LEAVE, r->person_id, r->mail, NULL, NULL);
+}
+
+struct find_cert {
+	const char	*serial, *mail;
+	struct jrnl	*j;
+	X509		*cert;
+};
+
+static int
+find_cert_cb(const struct jrnl_cert *r, void *arg)
+{
+	struct find_cert *f = arg;
+
+	if (f->cert != NULL || strcmp(r->serial, f->serial) != 0 ||
+	    strcmp(r->mail, f->mail) != 0)
+		return 0;
+	f->cert = jrnl_cert_x509(f->j, r);
+	return 0;
+}
+
+static int
+sync_is_ours(X509 *cert, void *arg)
+{
+	return jrnl_cert_is_ours(arg, cert) == 1;
+}
+
+static int
+do_republish(struct enr_ctx *e, const struct sync_item *it)
+{
+	struct find_cert f;
+	struct jrnl_enr r;
+	int rc = -1;
+
+	memset(&f, 0, sizeof(f));
+	f.serial = it->serial;
+	f.mail = it->mail;
+	f.j = e->jrnl;
+	if (jrnl_cert_each(e->jrnl, find_cert_cb, &f) == -1)
+		return -1;
+	if (f.cert == NULL) {
+		log_err("%s: certificate %s is not in the journal", it->mail,
+		    it->serial);
+		return -1;
+	}
+	if (dir_publish(e->dir, it->mail, f.cert, NULL, sync_is_ours, e->jrnl,
+	    NULL) == 0 && jrnl_enr_get(e->jrnl, it->id, &r) == 0) {
+		r.state = JRNL_PUBLISHED;
+		rc = jrnl_enr_put(e->jrnl, &r);
+	}
+	X509_free(f.cert);
+	return rc;
+}
+
+static int
+do_leave(struct enr_ctx *e, const struct sync_item *it)
+{
+	const char *how = e->cfg->sync.on_leave;
+	struct jrnl_enr r;
+	size_t removed = 0;
+	enum enr_outcome o;
+
+	if (strcmp(how, "keep") == 0) {
+		log_info("%s: left; keeping the certificate (sync.on_leave = "
+		    "keep)", it->mail);
+		return 0;
+	}
+	if (strcmp(how, "revoke") == 0) {
+		o = enr_revoke(e, it->mail, CA_REASON_AFFILIATION_CHANGED);
+		return (o == ENR_DONE || o == ENR_NOTHING) ? 0 : -1;
+	}
+	/* unpublish only; the person may no longer match the filter */
+	if (dir_unpublish(e->dir, it->mail, sync_is_ours, e->jrnl,
+	    &removed) == -1)
+		log_warn("%s: left, and is not found to unpublish", it->mail);
+	if (jrnl_enr_get(e->jrnl, it->id, &r) != 0)
+		return -1;
+	r.state = JRNL_UNPUBLISHED;
+	return jrnl_enr_put(e->jrnl, &r);
+}
+
+int
+sync_pass(struct enr_ctx *e, struct sync_stats *st)
+{
+	struct sync_plan pl;
+	struct sync_item *it;
+	size_t i;
+	int rc = -1, ok;
+
+	memset(&pl, 0, sizeof(pl));
+	memset(st, 0, sizeof(*st));
+	pl.e = e;
+	pl.st = st;
+	pl.now = time(NULL);
+	if (dir_search_people(e->dir, NULL, plan_person, &pl) == -1) {
+		log_err("sync: the directory search failed; no action taken");
+		goto out;
+	}
+	qsort(pl.seen, pl.nseen, sizeof(pl.seen[0]), seen_cmp);
+	if (jrnl_enr_each(e->jrnl, plan_leaver, &pl) == -1)
+		goto out;
+	for (i = 0; i < pl.n; i++) {
+		it = &pl.items[i];
+		switch (it->act) {
+		case ACT_ENROL:
+		case ACT_RENEW:
+			ok = enr_enrol(e, it->mail) == ENR_DONE;
+			if (ok && it->act == ACT_RENEW)
+				st->renewed++;
+			else if (ok)
+				st->enrolled++;
+			break;
+		case ACT_REENROL:
+			/* the old address's certificate goes with the new one's
+			 * publish (it is ours); revoke it at the CA too */
+			ok = enr_enrol(e, it->mail) == ENR_DONE;
+			if (ok) {
+				(void)enr_revoke(e, it->old_mail,
+				    CA_REASON_SUPERSEDED);
+				st->enrolled++;
+			}
+			break;
+		case ACT_REPUBLISH:
+			ok = do_republish(e, it) == 0;
+			if (ok)
+				st->republished++;
+			break;
+		case ACT_LEAVE:
+		default:
+			ok = do_leave(e, it) == 0;
+			if (ok)
+				st->revoked++;
+			break;
+		}
+		if (!ok)
+			st->failed++;
+	}
+	rc = 0;
+out:
+	free(pl.items);
+	free(pl.seen);
+	return rc;
+}
+
+void
+sync_stats_str(const struct sync_stats *st, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "enrolled %d, renewed %d, revoked %d, republished "
+	    "%d, failed %d, unchanged %d, skipped %d", st->enrolled,
+	    st->renewed, st->revoked, st->republished, st->failed,
+	    st->unchanged, st->skipped);
+}

@@ -1,0 +1,27 @@
+/*
+ * sync.h — smimepub-sync's reconcile pass: page through the people, compare
+ * each with the journal, plan (enrol, renew, republish, re-enrol on a new
+ * address, leave), then carry the plan out person by person, so one
+ * person's failure never stops the pass.
+ */
+#ifndef SMIMEPUB_SYNC_H
+#define SMIMEPUB_SYNC_H
+
+#include "sync/enrol.h"
+
+struct sync_stats {
+	int	enrolled;
+	int	renewed;
+	int	republished;
+	int	revoked;	/* leavers handled per sync.on_leave */
+	int	failed;
+	int	unchanged;
+	int	skipped;	/* invalid address, or waiting for a retry */
+};
+
+/* One full pass. -1 only when the pass itself could not run. */
+int	sync_pass(struct enr_ctx *, struct sync_stats *);
+/* "enrolled 3, renewed 0, ..." into buf. */
+void	sync_stats_str(const struct sync_stats *, char *buf, size_t sz);
+
+#endif
