@@ -120,6 +120,28 @@ static const struct cfg_key cfg_keys[] = {
 	STR("lookup.listen", lookup.listen, 0, "127.0.0.1:8080"),
 	INT("lookup.cache_ttl", lookup.cache_ttl, 0, 86400, 300),
 	INT("lookup.negative_ttl", lookup.negative_ttl, 0, 86400, 60),
+	INT("lookup.cache_max", lookup.cache_max, 0, 10000000, 100000),
+	INT("lookup.pool_size", lookup.pool_size, 1, 256, 4),
+	INT("lookup.threads", lookup.threads, 1, 256, 4),
+	INT("lookup.batch_max", lookup.batch_max, 1, 100000, 1000),
+	INT("lookup.rate", lookup.rate, 0, 1000000, 50),
+	INT("lookup.burst", lookup.burst, 1, 1000000, 100),
+	INT("lookup.search_rate", lookup.search_rate, 0, 1000000, 5),
+	INT("lookup.search_burst", lookup.search_burst, 1, 1000000, 10),
+	INT("lookup.max_connections", lookup.max_connections, 1, 1000000, 1024),
+	INT("lookup.timeout", lookup.timeout, 1, 3600, 10),
+	INT("lookup.max_body", lookup.max_body, 1024, 67108864, 1048576),
+	INT("lookup.max_header", lookup.max_header, 4096, 1048576, 16384),
+	INT("lookup.drain_timeout", lookup.drain_timeout, 0, 600, 10),
+	LIST("lookup.crl_files", lookup.crl_files, lookup.n_crl_files),
+	STR("lookup.trust_anchors", lookup.trust_anchors, 0, NULL),
+	STR("lookup.tls_cert", lookup.tls_cert, 0, NULL),
+	STR("lookup.tls_key", lookup.tls_key, 0, NULL),
+	STR("lookup.user", lookup.user, 0, NULL),
+	STR("lookup.pid_file", lookup.pid_file, 0, "/run/smimepub-lookupd.pid"),
+	STR("lookup.admin_socket", lookup.admin_socket, 0, NULL),
+	STR("lookup.bind_dn", lookup.bind_dn, 0, NULL),
+	STR("lookup.bind_password_file", lookup.bind_password_file, 0, NULL),
 
 	GROUP("log"),
 	STR("log.level", log.level, 0, "info"),
@@ -388,6 +410,12 @@ cfg_check(struct cfg *c, config_t *lc, const char *file)
 		KEYERR("lookup.negative_ttl", "%d is longer than "
 		    "lookup.cache_ttl (%d)", c->lookup.negative_ttl,
 		    c->lookup.cache_ttl);
+	if ((c->lookup.tls_cert == NULL) != (c->lookup.tls_key == NULL))
+		KEYERR(c->lookup.tls_cert ? "lookup.tls_cert" :
+		    "lookup.tls_key", "%s", "tls_cert and tls_key go together");
+	if (c->lookup.bind_dn != NULL && c->lookup.bind_password_file == NULL)
+		KEYERR("lookup.bind_dn", "%s", "needs "
+		    "lookup.bind_password_file (secrets come from files)");
 	for (i = 0; i < 4; i++) {
 		static const char *const paths[] = { "ca.local.dir",
 		    "keys.delivery_dir", "sync.state_dir", "log.audit_file" };

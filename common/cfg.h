@@ -118,9 +118,32 @@ struct cfg_sync {
 };
 
 struct cfg_lookup {
-	char		*listen;
+	char		*listen;	/* host:port, [v6]:port or unix:/path */
 	int		 cache_ttl;
 	int		 negative_ttl;
+	int		 cache_max;	/* entries, LRU beyond */
+	int		 pool_size;	/* directory connections */
+	int		 threads;	/* HTTP worker threads */
+	int		 batch_max;	/* recipients per POST /v1/lookup */
+	int		 rate;		/* requests/s per client address, 0 off */
+	int		 burst;
+	int		 search_rate;	/* /v1/search, per client address */
+	int		 search_burst;
+	int		 max_connections;
+	int		 timeout;	/* idle seconds before a client is cut */
+	int		 max_body;	/* bytes, 413 beyond */
+	int		 max_header;	/* bytes for the request line and headers */
+	int		 drain_timeout;	/* seconds SIGTERM waits for requests */
+	char		**crl_files;	/* NULL-terminated, reloaded on change */
+	size_t		 n_crl_files;
+	char		*trust_anchors;	/* PEM file; certificates must chain */
+	char		*tls_cert;
+	char		*tls_key;
+	char		*user;		/* drop to this user after binding */
+	char		*pid_file;
+	char		*admin_socket;	/* unix socket: POST /v1/cache/flush */
+	char		*bind_dn;	/* read-only account, else directory's */
+	char		*bind_password_file;
 };
 
 struct cfg_log {
