@@ -19,6 +19,7 @@ struct ca {
 
 static const struct ca_driver *const ca_drivers[] = {
 	&ca_driver_local,
+	&ca_driver_exec,
 };
 #define NDRIVERS	(sizeof(ca_drivers) / sizeof(ca_drivers[0]))
 

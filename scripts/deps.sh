@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential pkg-config openssl
 libssl-dev libldap2-dev libconfig-dev check liblmdb-dev lmdb-utils
 libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
-slapd ldap-utils groff-base man-db"
+slapd ldap-utils groff-base man-db
+golang-cfssl sqlite3"
 
 missing=""
 for p in $PKGS; do
