@@ -1,8 +1,9 @@
 /*
  * est.c — RFC 7030 Enrollment over Secure Transport (ca.driver = "est")
  * through libcurl. Only HTTPS is spoken (§3.3), the server is verified
- * (peer and host name) against ca.est.tls_ca_file alone, answers are
- * bounded to 1 MiB, and the client authenticates with HTTP Basic
+ * (peer and host name) against ca.est.tls_ca_file alone (the system store
+ * only when it is unset), no redirect is followed, answers are bounded to
+ * 1 MiB, and the client authenticates with HTTP Basic
  * (ca.est.user + password_file, §3.2.3) and/or a TLS client certificate
  * (ca.est.client_cert + client_key, §3.3.2).
  *
@@ -20,8 +21,8 @@
  * self-signed certificates of GET {url}/cacerts (§4.1), which is explicit
  * trust-anchor bootstrapping (§4.1.1) and therefore allowed only when
  * ca.est.tls_ca_file is set, so that the TLS server that sent them was
- * verified against an anchor the operator chose (the system store is never
- * used). Its other certificates are offered as intermediates.
+ * verified against an anchor the operator chose, never the system store.
+ * Its other certificates are offered as intermediates.
  */
 #include <ctype.h>
 #include <stdint.h>
