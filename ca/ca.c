@@ -19,6 +19,7 @@ struct ca {
 
 static const struct ca_driver *const ca_drivers[] = {
 	&ca_driver_local,
+	&ca_driver_cmp,
 	&ca_driver_exec,
 	&ca_driver_est,
 };

@@ -53,6 +53,7 @@ struct ca_driver {
 
 /* The drivers built in (ca.c lists them for ca_new()). */
 extern const struct ca_driver ca_driver_local;
+extern const struct ca_driver ca_driver_cmp;
 extern const struct ca_driver ca_driver_exec;
 extern const struct ca_driver ca_driver_est;
 

@@ -82,7 +82,7 @@ struct jrnl_enr {
 	char		 reason[256];	/* last error, "" if none */
 	int		 attempts;
 	time_t		 next_retry;
-	char		 txid[128];	/* CA transaction of a pending request */
+	char		 txid[4096];	/* CA transaction of a pending request (EST: the CSR) */
 	time_t		 updated;
 };
 

@@ -12,7 +12,7 @@
 #include "common/jrnl_priv.h"
 #include "common/log.h"
 
-#define ENR_LINE	2048
+#define ENR_LINE	8192
 #define ENR_FIELDS	11
 
 static const char *const jrnl_state_names[] = {
@@ -43,7 +43,7 @@ enr_field(char *dst, size_t sz, const char *src)
 static int
 enr_format(const struct jrnl_enr *e, char *buf, size_t sz)
 {
-	char id[80], mail[256], serial[80], txid[128], reason[256];
+	char id[80], mail[256], serial[80], txid[4096], reason[256];
 	int n;
 
 	enr_field(id, sizeof(id), e->person_id);
