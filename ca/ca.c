@@ -21,6 +21,7 @@ static const struct ca_driver *const ca_drivers[] = {
 	&ca_driver_local,
 	&ca_driver_cmp,
 	&ca_driver_exec,
+	&ca_driver_cfssl,
 	&ca_driver_est,
 };
 #define NDRIVERS	(sizeof(ca_drivers) / sizeof(ca_drivers[0]))

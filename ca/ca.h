@@ -55,6 +55,7 @@ struct ca_driver {
 extern const struct ca_driver ca_driver_local;
 extern const struct ca_driver ca_driver_cmp;
 extern const struct ca_driver ca_driver_exec;
+extern const struct ca_driver ca_driver_cfssl;
 extern const struct ca_driver ca_driver_est;
 
 struct ca;
