@@ -34,6 +34,7 @@ struct cmp {
 	OSSL_CMP_CTX		*ctx;
 	SSL_CTX			*ssl;	/* https:// only */
 	char			*host;
+	int			 host_ip;	/* no SNI for an address */
 	X509_STORE		*anchors;	/* ca.cmp.ca_cert */
 };
 
@@ -77,8 +78,8 @@ cmp_tls_cb(BIO *bio, void *arg, int connect, int detail)
 	if (!connect || !detail)
 		return bio;
 	if ((ssl = SSL_new(c->ssl)) == NULL ||
-	    !SSL_set_tlsext_host_name(ssl, c->host) ||
-	    !SSL_set1_host(ssl, c->host) ||
+	    (!c->host_ip && !SSL_set_tlsext_host_name(ssl, c->host)) ||
+	    !SSL_set1_host(ssl, c->host) ||	/* an IP address too */
 	    (sbio = BIO_new(BIO_f_ssl())) == NULL) {
 		SSL_free(ssl);
 		return NULL;
@@ -154,6 +155,7 @@ cmp_url(struct cmp *c)
 {
 	const char *url = c->cc->url;
 	char *port = NULL, *path = NULL;
+	ASN1_OCTET_STRING *ip;
 	int tls = 0, portnum = 0, rc = -1;
 
 	if (strncmp(url, "http://", 7) != 0 &&
@@ -174,6 +176,10 @@ cmp_url(struct cmp *c)
 		goto out;
 	}
 	if (tls) {
+		if ((ip = a2i_IPADDRESS(c->host)) != NULL)
+			c->host_ip = 1;
+		ASN1_OCTET_STRING_free(ip);
+		ERR_clear_error();
 		if ((c->ssl = SSL_CTX_new(TLS_client_method())) == NULL ||
 		    !SSL_CTX_set_min_proto_version(c->ssl, TLS1_2_VERSION)) {
 			log_ssl("ca.cmp.url %s: TLS", url);

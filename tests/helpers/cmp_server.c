@@ -12,7 +12,8 @@
  * cmp_server -c CACERT -k CAKEY -o PORTFILE [-r REF -s SECRETFILE]
  *     [-S SRVCERT -K SRVKEY -T CLIENTTRUST] [-R REVOKEDFILE]
  *     [-m ok|reject|otherkey|garbage|http500] [-p PORT]
- * Binds 127.0.0.1:PORT (0, the default: a free port), writes the port to
+ *     [-t TLSCERT -u TLSKEY]
+ * With -t/-u it serves HTTPS (libmicrohttpd's TLS). Binds 127.0.0.1:PORT (0, the default: a free port), writes the port to
  * PORTFILE once it listens, and serves until SIGTERM or SIGINT.
  */
 #include <sys/socket.h>
@@ -405,12 +406,32 @@ read_secret(const char *path, int *len)
 	return buf;
 }
 
+/* A whole PEM file as a string (for MHD's TLS options). */
+static char *
+read_text(const char *path)
+{
+	FILE *f;
+	char *buf;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	if ((buf = calloc(1, BODY_MAX + 1)) != NULL &&
+	    fread(buf, 1, BODY_MAX, f) == 0) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *cacert = NULL, *cakey = NULL, *portfile = NULL;
 	const char *ref = NULL, *secret = NULL, *srvcert = NULL;
 	const char *srvkey = NULL, *ctrust = NULL;
+	const char *tlscert = NULL, *tlskey = NULL;
+	char *tcpem = NULL, *tkpem = NULL;
 	struct sockaddr_in sin;
 	socklen_t slen = sizeof(sin);
 	struct MHD_Daemon *d;
@@ -423,7 +444,7 @@ main(int argc, char **argv)
 	FILE *f;
 	int ch, fd, one = 1, port = 0, seclen, sig;
 
-	while ((ch = getopt(argc, argv, "c:k:o:r:s:S:K:T:R:m:p:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:k:o:r:s:S:K:T:R:m:p:t:u:")) != -1) {
 		switch (ch) {
 		case 'c': cacert = optarg; break;
 		case 'k': cakey = optarg; break;
@@ -435,6 +456,8 @@ main(int argc, char **argv)
 		case 'T': ctrust = optarg; break;
 		case 'R': S.revoked = optarg; break;
 		case 'p': port = atoi(optarg); break;
+		case 't': tlscert = optarg; break;
+		case 'u': tlskey = optarg; break;
 		case 'm':
 			if (strcmp(optarg, "ok") == 0) S.mode = M_OK;
 			else if (strcmp(optarg, "reject") == 0)
@@ -511,10 +534,24 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
-	    handler, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
+	if (tlscert != NULL) {
+		if (tlskey == NULL || (tcpem = read_text(tlscert)) == NULL ||
+		    (tkpem = read_text(tlskey)) == NULL)
+			die("-t TLSCERT -u TLSKEY");
+		d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+		    MHD_USE_TLS, 0, NULL, NULL, handler, NULL,
+		    MHD_OPTION_LISTEN_SOCKET, fd,
+		    MHD_OPTION_HTTPS_MEM_CERT, tcpem,
+		    MHD_OPTION_HTTPS_MEM_KEY, tkpem,
+		    MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+		    MHD_OPTION_END);
+	} else
+		d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL,
+		    NULL, handler, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+		    MHD_OPTION_NOTIFY_COMPLETED, done, NULL,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+		    MHD_OPTION_END);
 	if (d == NULL)
 		die("MHD_start_daemon");
 	if ((f = fopen(portfile, "w")) == NULL)
@@ -526,5 +563,7 @@ main(int argc, char **argv)
 	OSSL_CMP_SRV_CTX_free(S.srv);
 	X509_free(S.cacert);
 	EVP_PKEY_free(S.cakey);
+	free(tcpem);
+	free(tkpem);
 	return 0;
 }

@@ -3,9 +3,10 @@
 # on OpenSSL's OSSL_CMP_SRV_CTX that really signs the p10cr with a test CA,
 # listening on a free 127.0.0.1 port. Driven by tests/helpers/cmp_drive
 # (ca_new + ca_enrol / ca_revoke with a config file): MAC and signature
-# protection, implicit confirm on and off, revocation, and the failures —
-# wrong MAC secret, a rejecting CA, a certificate for another key, garbage,
-# HTTP 500, a CA that is down, bad configuration.
+# protection, http and https, implicit confirm on and off, revocation, and
+# the failures: wrong MAC secret, an unknown server signer, a TLS server not
+# vouched for, a rejecting CA, a certificate for another key, garbage, HTTP
+# 500, a CA that is down, bad configuration.
 set -eu
 SRCDIR=${SRCDIR:-$(pwd)}
 BUILD=${BUILD:-build}
@@ -42,6 +43,13 @@ for n in srv cli; do
 	    -days 30 -out "$T/$n.pem" -extfile "$T/ee.ext" 2>/dev/null
 done
 chmod 600 "$T/cli.key"
+# the HTTPS certificate of the CMP server, from another CA
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$T/tls.key" -out "$T/tls.csr" -subj "/CN=127.0.0.1" 2>/dev/null
+printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n' \
+    >"$T/tls.ext"
+openssl x509 -req -in "$T/tls.csr" -CA "$T/other.pem" -CAkey "$T/other.key" \
+    -days 30 -out "$T/tls.pem" -extfile "$T/tls.ext" 2>/dev/null
 printf 'correct horse battery staple\n' >"$T/secret"
 printf 'wrong secret\n' >"$T/wrong"
 chmod 600 "$T/secret" "$T/wrong"
@@ -153,6 +161,19 @@ C=$(conf untrusted "$SIG" "trusted = \"$T/other.pem\";")
 t_exit "a server not in the trusted store is an error" 1 \
     "$DRIVE" "$C" enrol erin@example.com "$T/erin"
 t_contains "it says the signer is not trusted" "$T_OUT" "validating protection"
+
+# --- HTTPS ---
+mac_server -t "$T/tls.pem" -u "$T/tls.key"
+HTTPS="url = \"https://127.0.0.1:$PORT/pkix/\"; reference = \"smimepub\"; secret_file = \"$T/secret\"; ca_cert = \"$T/ca.pem\"; timeout = 5;"
+C=$(conf https "$HTTPS" "tls_ca_file = \"$T/other.pem\";")
+t_ok "enrol over https, server verified with tls_ca_file" \
+    "$DRIVE" "$C" enrol judy@example.com "$T/judy"
+t_contains "issued over https" "$T_OUT" "key ours"
+C=$(conf httpsbad "$HTTPS" "tls_ca_file = \"$T/ca.pem\";")
+t_exit "an https server tls_ca_file does not vouch for is an error" 1 \
+    "$DRIVE" "$C" enrol judy@example.com "$T/judy"
+t_contains "it says the TLS verification failed" "$T_OUT" "certificate verify failed"
+t_contains "it names the https URL" "$T_OUT" "https://127.0.0.1:$PORT/pkix/"
 
 # --- a CA that rejects ---
 mac_server -m reject
