@@ -231,24 +231,71 @@ DOWN=$(conf down "url = \"http://127.0.0.1:$DPORT\";" "ca_cert = \"$T/ca.pem\";"
 t_exit "cfssl down: an error" 1 "$DRIVE" "$DOWN" enrol carol@example.com
 t_contains "naming the URL" "$T_OUT" "http://127.0.0.1:$DPORT/api/v1/cfssl/sign"
 t_contains "saying why" "$T_OUT" "connect"
+# A fake server answering whatever $T/ans.status and $T/ans.body hold:
+# every answer that is not a well-formed cfssl success must be an error
+# or a rejection, never a crash or an issued certificate.
 if command -v python3 >/dev/null 2>&1; then
-	DPORT=$(free_port)
-	(cd "$T" && exec python3 -m http.server --bind 127.0.0.1 "$DPORT") \
-	    >"$T/http.log" 2>&1 &
+	cat >"$T/fake.py" <<'EOF'
+import http.server, sys
+d = sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        st = int(open(d + "/ans.status").read())
+        body = open(d + "/ans.body", "rb").read()
+        self.send_response(st)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+EOF
+	# answer STATUS BODY: what the fake server says next
+	answer() { echo "$1" >"$T/ans.status"; printf '%s' "$2" >"$T/ans.body"; }
+	answer 200 '{}'
+	FPORT=$(free_port)
+	python3 "$T/fake.py" "$FPORT" "$T" >"$T/fake.log" 2>&1 &
 	PIDS="$PIDS $!"
 	_i=0
-	until curl -s -o /dev/null "http://127.0.0.1:$DPORT/" || [ $_i -ge 50 ]; do
+	until curl -s -o /dev/null -d x "http://127.0.0.1:$FPORT/" || [ $_i -ge 50 ]; do
 		sleep 0.1
 		_i=$((_i + 1))
 	done
-	NOTCF=$(conf notcf "url = \"http://127.0.0.1:$DPORT\";" \
-	    "ca_cert = \"$T/ca.pem\";")
-	t_exit "an HTTP server that is not cfssl: an error" 1 \
-	    "$DRIVE" "$NOTCF" enrol carol@example.com
+	FAKE=$(conf fake "url = \"http://127.0.0.1:$FPORT\";" \
+	    "ca_cert = \"$T/ca.pem\";" 'timeout = 5;')
+	answer 501 '<html>Unsupported method</html>'
+	t_exit "HTTP 501 in HTML: an error" 1 "$DRIVE" "$FAKE" enrol carol@example.com
 	t_contains "with the HTTP status" "$T_OUT" "HTTP 501"
 	t_contains "saying it is not cfssl's JSON" "$T_OUT" "not cfssl's JSON"
+	t_contains "naming the URL" "$T_OUT" "http://127.0.0.1:$FPORT/api/v1/cfssl/sign"
+	answer 500 '{"success":false,"result":null,"errors":[{"code":5000,"message":"database is locked"}]}'
+	t_exit "HTTP 500 with cfssl's error: rejected" 3 "$DRIVE" "$FAKE" enrol carol@example.com
+	t_contains "with cfssl's message and status" "$T_OUT" \
+	    "HTTP 500: cfssl error 5000: database is locked"
+	for bad in '[]' '{"success":"yes"}' '{"success":true}' \
+	    '{"success":true,"result":{"certificate":5}}' \
+	    '{"success":true,"result":{"certificate":"not PEM"}}' \
+	    '{"success":false,"errors":[{"code":"x","message":7}]}' \
+	    '{"success":false,"errors":"nope"}' '{"success":true,' \
+	    '{"success":true,"success":true,"result":{}}'; do
+		answer 200 "$bad"
+		t_exit "answer $bad: an error" 1 "$DRIVE" "$FAKE" enrol carol@example.com
+	done
+	answer 200 "{\"success\":true,\"result\":{\"certificate\":\"$(awk '{ printf "%s\\n", $0 }' "$T/bob.pem")\"}}"
+	t_exit "a certificate for another key and address: refused by the check" 1 \
+	    "$DRIVE" "$FAKE" enrol carol@example.com
+	t_contains "the check says why" "$T_OUT" "fails the check"
+	head -c 1100000 /dev/zero | tr '\0' ' ' >"$T/ans.body"
+	t_exit "an answer over 1 MiB: an error" 1 "$DRIVE" "$FAKE" enrol carol@example.com
+	t_contains "saying so" "$T_OUT" "larger than"
+	answer 200 '{"success":true,"result":{}}'
+	t_ok "a revoke that cfssl confirms" "$DRIVE" "$FAKE" revoke "$T/bob.pem"
+	answer 200 '{"success":false,"errors":[]}'
+	t_exit "a revoke refused without a message: an error" 1 \
+	    "$DRIVE" "$FAKE" revoke "$T/bob.pem"
 else
-	t_skip "an HTTP server that is not cfssl" "no python3"
+	t_skip "answers of a fake server" "no python3"
 fi
 
 # --- https -------------------------------------------------------------------
