@@ -29,6 +29,7 @@ LDAP_SRC   = $(wildcard ldap/*.c)
 CA_SRC     = $(wildcard ca/*.c)
 SYNC_SRC   = $(filter-out sync/main.c,$(wildcard sync/*.c))
 CLI_SRC    = $(wildcard cli/*.c)
+LOOKUP_SRC = $(wildcard lookup/*.c)
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -52,6 +53,9 @@ $(BUILD)/libsmimepub.a: $(call obj,$(COMMON_SRC) $(LDAP_SRC) $(CA_SRC) $(SYNC_SR
 	ar rcs $@ $^
 
 $(BUILD)/smimepub: $(call obj,$(CLI_SRC)) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/smimepub-lookupd: $(call obj,$(LOOKUP_SRC)) $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/smimepub-sync: $(call obj,sync/main.c) $(LIBS)

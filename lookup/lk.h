@@ -1,0 +1,233 @@
+/*
+ * lk.h — smimepub-lookupd, the lookup daemon: which certificate to encrypt
+ * to for an address, over HTTP (DESIGN.md "smimepub-lookupd").
+ *
+ *   lk_main.c   daemon: flags, pid file, privileges, signals, drain
+ *   lk_http.c   libmicrohttpd: listen sockets, limits, request assembly
+ *   lk_api.c    endpoints, JSON (jansson), metrics
+ *   lk_cache.c  positive/negative TTL, LRU bound, one search per address
+ *   lk_rate.c   per-client token buckets
+ *   lk_certs.c  usable-only filtering (validity, EKU, KU, address, CRL, chain)
+ *   lk_pool.c   a pool of directory connections
+ *
+ * This module reads the directory only. It never includes sync/ or ca/: it
+ * holds no CA secret and no private key.
+ */
+#ifndef SMIMEPUB_LK_H
+#define SMIMEPUB_LK_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "common/cfg.h"
+#include "common/x509.h"
+#include "ldap/dir.h"
+
+/* ---- results (lk_certs.c) ---------------------------------------------- */
+
+/* One usable certificate, with the strings the API serves precomputed. */
+struct lk_cert {
+	X509		*x509;
+	unsigned char	*der;
+	size_t		 der_len;
+	char		*pem;
+	char		 sha256[X509_SHA256_HEX];
+	char		*serial;	/* upper-case hex */
+	char		*issuer;	/* RFC 2253 */
+	char		*subject;
+	char		 not_before[32]; /* RFC 3339, UTC */
+	char		 not_after[32];
+	char		 key[24];	/* "rsa:3072", "ec:P-256" */
+	time_t		 not_after_t;
+};
+
+/*
+ * The answer for one address: its usable certificates, best (latest
+ * notAfter) first; n == 0 is a negative answer. Shared, reference counted,
+ * between the cache and the requests that serve it; immutable once finished.
+ */
+struct lk_res {
+	atomic_int	 refs;
+	char		*mail;
+	struct lk_cert	*certs;
+	size_t		 n;
+	char		*json;		/* GET /v1/certs body */
+	size_t		 json_len;
+	unsigned char	*p7;		/* certs-only bundle of all usable */
+	size_t		 p7_len;
+	char		*pem;		/* PEM of all usable, best first */
+	size_t		 pem_len;
+};
+
+struct lk_res	*lk_res_new(const char *mail);
+/* Add cert (a reference is taken) unless its SHA-256 is already there. */
+int		 lk_res_add(struct lk_res *, X509 *cert);
+/* Sort best first and render the bodies. */
+int		 lk_res_finish(struct lk_res *);
+struct lk_res	*lk_res_ref(struct lk_res *);
+void		 lk_res_unref(struct lk_res *);
+
+/* Why a certificate found in the directory was not served. */
+enum lk_reject {
+	LK_REJ_UNPARSABLE = 0, LK_REJ_EXPIRED, LK_REJ_NOT_YET_VALID,
+	LK_REJ_NO_EKU, LK_REJ_KEY_USAGE, LK_REJ_WRONG_ADDRESS, LK_REJ_REVOKED,
+	LK_REJ_UNTRUSTED, LK_REJ_OTHER, LK_REJ_MAX
+};
+extern const char *const lk_reject_names[LK_REJ_MAX];
+
+struct lk_certs;	/* CRLs and trust anchors, reloaded when they change */
+
+struct lk_certs	*lk_certs_new(char *const *crl_files, const char *anchors);
+void		 lk_certs_free(struct lk_certs *);
+/*
+ * Reload CRLs whose files changed (checked at most once a second) and then
+ * flush cache (may be NULL), whose answers may hold a revoked certificate.
+ */
+struct lk_cache;
+void		 lk_certs_refresh(struct lk_certs *, struct lk_cache *);
+/*
+ * Add to res every usable certificate of p for addr (canonical), reading
+ * both userCertificate and userSMIMECertificate values; count each rejected
+ * one in rej[reason]. Returns the number added, or -1 on allocation failure.
+ */
+int		 lk_certs_collect(struct lk_certs *, const struct dir_person *p,
+		    const char *addr, time_t now, struct lk_res *res,
+		    atomic_ulong rej[LK_REJ_MAX]);
+
+/* ---- cache (lk_cache.c) ------------------------------------------------ */
+
+typedef time_t	(*lk_clock_fn)(void);
+/* Fill res for key: 0 with *out (positive or negative), -1 on error. */
+typedef int	(*lk_fill_fn)(const char *key, void *arg, struct lk_res **out);
+
+enum lk_how { LK_CACHE_HIT, LK_CACHE_MISS, LK_CACHE_SHARED };
+
+struct lk_cache_stats {
+	unsigned long	 hits, misses, shared, evictions, errors;
+	size_t		 entries;
+};
+
+struct lk_cache	*lk_cache_new(size_t max, int ttl, int neg_ttl, lk_clock_fn);
+void		 lk_cache_free(struct lk_cache *);
+/*
+ * The answer for key: from the cache, or from fill, called once however
+ * many threads miss on key at the same time (the others wait for it).
+ * Returns 0 and a reference in *out, -1 when fill failed (nothing cached).
+ */
+int		 lk_cache_get(struct lk_cache *, const char *key, lk_fill_fn,
+		    void *arg, struct lk_res **out, enum lk_how *how);
+void		 lk_cache_flush(struct lk_cache *);
+void		 lk_cache_stats(struct lk_cache *, struct lk_cache_stats *);
+
+/* ---- rate limits (lk_rate.c) ------------------------------------------- */
+
+typedef double	(*lk_dclock_fn)(void);	/* monotonic seconds */
+
+/* rate tokens/s (0 = unlimited), bucket of burst. */
+struct lk_rate	*lk_rate_new(double rate, double burst, lk_dclock_fn);
+void		 lk_rate_free(struct lk_rate *);
+/* Take a token for the client: 1 allowed, 0 limited (*retry_after in s). */
+int		 lk_rate_take(struct lk_rate *, const struct sockaddr *sa,
+		    unsigned *retry_after);
+size_t		 lk_rate_clients(struct lk_rate *);
+double		 lk_monotonic(void);
+
+/* ---- directory pool (lk_pool.c) ---------------------------------------- */
+
+struct lk_pool	*lk_pool_new(const struct cfg_directory *, int size,
+		    int wait_sec);
+void		 lk_pool_free(struct lk_pool *);
+/* A connection for this thread's use, NULL if none came free in time. */
+struct dir	*lk_pool_get(struct lk_pool *);
+void		 lk_pool_put(struct lk_pool *, struct dir *);
+
+/* ---- the daemon's state, endpoints (lk_api.c) -------------------------- */
+
+enum lk_ep {
+	LK_EP_CERTS = 0, LK_EP_LOOKUP, LK_EP_SEARCH, LK_EP_HEALTHZ,
+	LK_EP_METRICS, LK_EP_FLUSH, LK_EP_OTHER, LK_EP_MAX
+};
+#define LK_NSTATUS	10	/* 200 400 404 405 406 413 429 500 503 other */
+#define LK_NBUCKETS	12	/* directory latency histogram */
+
+struct lk_metrics {
+	atomic_ulong	 req[LK_EP_MAX][LK_NSTATUS];
+	atomic_ulong	 rejected[LK_REJ_MAX];
+	atomic_ulong	 dir_bucket[LK_NBUCKETS];	/* cumulative at render */
+	atomic_ulong	 dir_count;
+	atomic_ulong	 dir_usec;
+	atomic_ulong	 dir_errors;
+};
+
+struct lk_ctx {
+	const struct cfg	*cfg;
+	struct cfg_directory	 dircfg;	/* with the read-only bind */
+	struct lk_cache		*cache;
+	struct lk_rate		*rate;
+	struct lk_rate		*search_rate;
+	struct lk_certs		*certs;
+	struct lk_pool		*pool;
+	struct lk_metrics	 m;
+	time_t			 started;
+	pthread_mutex_t		 health_mu;
+	double			 health_at;	/* last directory probe */
+	int			 health_up;
+};
+
+/* One answer: status, body (owned when free_body), content type. */
+struct lk_reply {
+	int		 status;
+	char		*body;
+	size_t		 len;
+	int		 free_body;
+	const char	*ctype;
+	unsigned	 retry_after;	/* 429: Retry-After seconds */
+	enum lk_ep	 ep;
+};
+
+/* One request as lk_http.c assembled it. */
+struct lk_request {
+	const char	*method;
+	const char	*path;
+	const char	*accept;	/* may be NULL */
+	const char	*q;		/* ?q= of /v1/search, may be NULL */
+	const char	*body;
+	size_t		 body_len;
+	const struct sockaddr *peer;	/* may be NULL (unix socket) */
+	int		 admin;		/* came in on the admin socket */
+};
+
+int		 lk_ctx_init(struct lk_ctx *, const struct cfg *);
+void		 lk_ctx_fini(struct lk_ctx *);
+void		 lk_api_handle(struct lk_ctx *, const struct lk_request *,
+		    struct lk_reply *);
+/* Error reply {"error": err, "detail": detail}. */
+void		 lk_api_error(struct lk_reply *, int status, const char *err,
+		    const char *detail);
+/* lk_metrics.c: counters, GET /metrics, GET /healthz. */
+void		 lk_metrics_count(struct lk_metrics *, enum lk_ep, int status);
+void		 lk_api_metrics(struct lk_ctx *, struct lk_reply *);
+void		 lk_api_health(struct lk_ctx *, struct lk_reply *);
+/* Search the directory (a pool connection, timed); -1 on error. */
+int		 lk_dir_search(struct lk_ctx *, const char *filter,
+		    dir_person_cb, void *arg);
+/* A JSON object for one certificate (new reference). */
+struct json_t;
+struct json_t	*lk_api_cert_json(const struct lk_cert *);
+
+/* ---- HTTP (lk_http.c) -------------------------------------------------- */
+
+struct lk_http;
+/* Bind every listen socket (before privileges are dropped). */
+struct lk_http	*lk_http_bind(struct lk_ctx *);
+/* Start the server threads (after fork). */
+int		 lk_http_start(struct lk_http *);
+/* Stop accepting, wait up to drain seconds for requests, stop. */
+void		 lk_http_stop(struct lk_http *, int drain);
+
+#endif

@@ -1,0 +1,550 @@
+/*
+ * lk_api.c — the endpoints of smimepub-lookupd (DESIGN.md table):
+ *   GET  /v1/certs/{mail}   JSON, or DER / certs-only / PEM by Accept
+ *   POST /v1/lookup         batch {"recipients": [...]}
+ *   GET  /v1/search?q=      autocomplete: people with a usable certificate
+ *   GET  /healthz, /metrics (lk_metrics.c)
+ *   POST /v1/cache/flush    admin socket only
+ * Every address is validated with mail_canon() and RFC 4515-escaped before
+ * it enters a filter; /v1/certs and /v1/lookup search for equality only.
+ * Errors are {"error": ..., "detail": ...} with the status that fits.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "common/log.h"
+#include "common/mail.h"
+#include "lookup/lk.h"
+
+#define SEARCH_MIN	3
+#define SEARCH_MAX_Q	64
+#define SEARCH_RESULTS	20
+#define SEARCH_SCAN	200	/* people examined at most per search */
+
+static const char CT_JSON[] = "application/json";
+
+int
+lk_ctx_init(struct lk_ctx *ctx, const struct cfg *cfg)
+{
+	const struct cfg_lookup *l = &cfg->lookup;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->cfg = cfg;
+	ctx->dircfg = cfg->directory;
+	if (l->bind_dn != NULL) {
+		ctx->dircfg.bind_dn = l->bind_dn;
+		ctx->dircfg.bind_password_file = l->bind_password_file;
+	}
+	ctx->started = time(NULL);
+	pthread_mutex_init(&ctx->health_mu, NULL);
+	ctx->health_at = -1e9;
+	if ((ctx->cache = lk_cache_new((size_t)l->cache_max, l->cache_ttl,
+	    l->negative_ttl, NULL)) == NULL ||
+	    (ctx->rate = lk_rate_new(l->rate, l->burst, NULL)) == NULL ||
+	    (ctx->search_rate = lk_rate_new(l->search_rate, l->search_burst,
+	    NULL)) == NULL) {
+		log_err("%s: out of memory", cfg->path);
+		return -1;
+	}
+	if ((ctx->certs = lk_certs_new(l->crl_files, l->trust_anchors)) ==
+	    NULL)
+		return -1;
+	if ((ctx->pool = lk_pool_new(&ctx->dircfg, l->pool_size,
+	    cfg->directory.timeout)) == NULL)
+		return -1;
+	return 0;
+}
+
+void
+lk_ctx_fini(struct lk_ctx *ctx)
+{
+	lk_pool_free(ctx->pool);
+	lk_certs_free(ctx->certs);
+	lk_rate_free(ctx->search_rate);
+	lk_rate_free(ctx->rate);
+	lk_cache_free(ctx->cache);
+	pthread_mutex_destroy(&ctx->health_mu);
+}
+
+/* ---- replies ----------------------------------------------------------- */
+
+static void
+reply_json(struct lk_reply *rp, int status, json_t *o)
+{
+	rp->status = status;
+	rp->ctype = CT_JSON;
+	rp->body = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (rp->body == NULL) {
+		rp->status = 500;
+		rp->body = strdup("{\"error\":\"internal\"}");
+	}
+	rp->len = rp->body != NULL ? strlen(rp->body) : 0;
+	rp->free_body = 1;
+}
+
+void
+lk_api_error(struct lk_reply *rp, int status, const char *err,
+    const char *detail)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "error", json_string(err));
+	if (detail != NULL)
+		json_object_set_new(o, "detail", json_string(detail));
+	reply_json(rp, status, o);
+}
+
+json_t *
+lk_api_cert_json(const struct lk_cert *c)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+	    "pem", c->pem, "sha256", c->sha256, "serial", c->serial,
+	    "issuer", c->issuer, "subject", c->subject,
+	    "not_before", c->not_before, "not_after", c->not_after,
+	    "key", c->key);
+}
+
+/* ---- the directory search behind the cache ----------------------------- */
+
+struct fill_arg {
+	struct lk_ctx	*ctx;
+	struct lk_res	*res;
+	const char	*addr;
+	int		 err;
+};
+
+static int
+fill_cb(const struct dir_person *p, void *arg)
+{
+	struct fill_arg *fa = arg;
+
+	if (p->disabled)
+		return 0;
+	if (lk_certs_collect(fa->ctx->certs, p, fa->addr, time(NULL),
+	    fa->res, fa->ctx->m.rejected) == -1) {
+		fa->err = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+dir_observe(struct lk_metrics *m, double secs, int rc)
+{
+	static const double le[LK_NBUCKETS - 1] = { 0.0005, 0.001, 0.0025,
+	    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1 };
+	int i;
+
+	for (i = 0; i < LK_NBUCKETS - 1 && secs > le[i]; i++)
+		;
+	atomic_fetch_add(&m->dir_bucket[i], 1);
+	atomic_fetch_add(&m->dir_count, 1);
+	atomic_fetch_add(&m->dir_usec, (unsigned long)(secs * 1e6));
+	if (rc == -1)
+		atomic_fetch_add(&m->dir_errors, 1);
+}
+
+int
+lk_dir_search(struct lk_ctx *ctx, const char *filter, dir_person_cb cb,
+    void *arg)
+{
+	struct dir *d;
+	double t0;
+	int rc;
+
+	if ((d = lk_pool_get(ctx->pool)) == NULL) {
+		atomic_fetch_add(&ctx->m.dir_errors, 1);
+		return -1;
+	}
+	t0 = lk_monotonic();
+	rc = dir_search_people(d, filter, cb, arg);
+	dir_observe(&ctx->m, lk_monotonic() - t0, rc);
+	lk_pool_put(ctx->pool, d);
+	return rc;
+}
+
+static int
+lk_fill(const char *addr, void *arg, struct lk_res **out)
+{
+	struct lk_ctx *ctx = arg;
+	struct fill_arg fa = { ctx, NULL, addr, 0 };
+	char *esc = NULL, *filter = NULL;
+	int rc = -1;
+
+	if ((fa.res = lk_res_new(addr)) == NULL ||
+	    (esc = dir_filter_escape(addr, strlen(addr))) == NULL ||
+	    asprintf(&filter, "(&%s(%s=%s))", ctx->cfg->directory.filter,
+	    ctx->cfg->directory.mail_attribute, esc) == -1) {
+		filter = NULL;
+		log_err("%s: out of memory", addr);
+		goto out;
+	}
+	if (lk_dir_search(ctx, filter, fill_cb, &fa) == -1 || fa.err)
+		goto out;
+	if (lk_res_finish(fa.res) == -1) {
+		log_err("%s: cannot render the answer", addr);
+		goto out;
+	}
+	*out = fa.res;
+	fa.res = NULL;
+	rc = 0;
+out:
+	lk_res_unref(fa.res);
+	free(filter);
+	free(esc);
+	return rc;
+}
+
+/* ---- GET /v1/certs/{mail} ---------------------------------------------- */
+
+enum fmt { FMT_JSON, FMT_DER, FMT_P7, FMT_PEM, FMT_NONE };
+
+/* The supported type named earliest in Accept; JSON for none or a wildcard. */
+static enum fmt
+lk_negotiate(const char *accept)
+{
+	static const struct { const char *type; enum fmt f; } types[] = {
+		{ "application/json", FMT_JSON },
+		{ "application/pkix-cert", FMT_DER },
+		{ "application/pkcs7-mime", FMT_P7 },
+		{ "application/x-pkcs7-mime", FMT_P7 },
+		{ "application/x-pem-file", FMT_PEM },
+	};
+	const char *best = NULL, *p;
+	enum fmt f = FMT_NONE;
+	size_t i;
+
+	if (accept == NULL || *accept == '\0')
+		return FMT_JSON;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if ((p = strcasestr(accept, types[i].type)) != NULL &&
+		    (best == NULL || p < best)) {
+			best = p;
+			f = types[i].f;
+		}
+	if (f == FMT_NONE && (strstr(accept, "*/*") != NULL ||
+	    strcasestr(accept, "application/*") != NULL))
+		f = FMT_JSON;
+	return f;
+}
+
+/* The canonical address, or a 400 reply and -1. */
+static int
+lk_addr(const char *in, size_t len, char out[MAIL_MAX + 1],
+    struct lk_reply *rp)
+{
+	const char *why = NULL;
+
+	if (len > MAIL_MAX || mail_canon(in, len, out, &why) == -1) {
+		lk_api_error(rp, 400, "invalid address", len > MAIL_MAX ?
+		    "longer than 254 bytes" : why);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+api_certs(struct lk_ctx *ctx, const struct lk_request *rq, const char *raw,
+    struct lk_reply *rp)
+{
+	char addr[MAIL_MAX + 1];
+	struct lk_res *res = NULL;
+	enum fmt f;
+	char *detail = NULL;
+
+	if (lk_addr(raw, strlen(raw), addr, rp) == -1)
+		return;
+	if ((f = lk_negotiate(rq->accept)) == FMT_NONE) {
+		lk_api_error(rp, 406, "not acceptable", "application/json, "
+		    "application/pkix-cert, application/pkcs7-mime, "
+		    "application/x-pem-file");
+		return;
+	}
+	if (lk_cache_get(ctx->cache, addr, lk_fill, ctx, &res, NULL) == -1) {
+		lk_api_error(rp, 503, "directory unavailable", addr);
+		return;
+	}
+	if (res->n == 0) {
+		if (asprintf(&detail, "no usable certificate for %s", addr) ==
+		    -1)
+			detail = NULL;
+		lk_api_error(rp, 404, "not found", detail);
+		free(detail);
+		goto out;
+	}
+	rp->status = 200;
+	rp->free_body = 1;
+	switch (f) {
+	case FMT_DER:
+		rp->ctype = "application/pkix-cert";
+		rp->len = res->certs[0].der_len;
+		rp->body = malloc(rp->len);
+		if (rp->body != NULL)
+			memcpy(rp->body, res->certs[0].der, rp->len);
+		break;
+	case FMT_P7:
+		rp->ctype = "application/pkcs7-mime; smime-type=certs-only";
+		rp->len = res->p7_len;
+		rp->body = malloc(rp->len);
+		if (rp->body != NULL)
+			memcpy(rp->body, res->p7, rp->len);
+		break;
+	case FMT_PEM:
+		rp->ctype = "application/x-pem-file";
+		rp->len = res->pem_len;
+		rp->body = strdup(res->pem);
+		break;
+	default:
+		rp->ctype = CT_JSON;
+		rp->len = res->json_len;
+		rp->body = strdup(res->json);
+		break;
+	}
+	if (rp->body == NULL)
+		lk_api_error(rp, 500, "internal", "out of memory");
+out:
+	lk_res_unref(res);
+}
+
+/* ---- POST /v1/lookup --------------------------------------------------- */
+
+static void
+api_lookup(struct lk_ctx *ctx, const struct lk_request *rq,
+    struct lk_reply *rp)
+{
+	json_error_t jerr;
+	json_t *in = NULL, *rcpts, *v, *out = NULL, *results, *o, *a;
+	struct lk_res *res;
+	char addr[MAIL_MAX + 1], detail[64];
+	const char *why, *s;
+	size_t i, j, n, down = 0;
+
+	if ((in = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES,
+	    &jerr)) == NULL) {
+		lk_api_error(rp, 400, "malformed JSON", jerr.text);
+		goto out;
+	}
+	if (!json_is_object(in) ||
+	    !json_is_array(rcpts = json_object_get(in, "recipients"))) {
+		lk_api_error(rp, 400, "bad request",
+		    "expected {\"recipients\": [\"addr\", ...]}");
+		goto out;
+	}
+	n = json_array_size(rcpts);
+	if (n > (size_t)ctx->cfg->lookup.batch_max) {
+		snprintf(detail, sizeof(detail), "at most %d recipients",
+		    ctx->cfg->lookup.batch_max);
+		lk_api_error(rp, 413, "too many recipients", detail);
+		goto out;
+	}
+	out = json_object();
+	results = json_array();
+	json_object_set_new(out, "results", results);
+	json_array_foreach(rcpts, i, v) {
+		o = json_object();
+		json_array_append_new(results, o);
+		if (!json_is_string(v)) {
+			json_object_set_new(o, "status", json_string("invalid"));
+			json_object_set_new(o, "detail",
+			    json_string("not a string"));
+			continue;
+		}
+		s = json_string_value(v);
+		json_object_set_new(o, "mail", json_stringn(s,
+		    json_string_length(v)));
+		why = NULL;
+		if (json_string_length(v) > MAIL_MAX || mail_canon(s,
+		    json_string_length(v), addr, &why) == -1) {
+			json_object_set_new(o, "status", json_string("invalid"));
+			json_object_set_new(o, "detail", json_string(why != NULL ?
+			    why : "longer than 254 bytes"));
+			continue;
+		}
+		if (lk_cache_get(ctx->cache, addr, lk_fill, ctx, &res,
+		    NULL) == -1) {
+			down++;
+			json_object_set_new(o, "status",
+			    json_string("unavailable"));
+			continue;
+		}
+		if (res->n == 0)
+			json_object_set_new(o, "status",
+			    json_string("not_found"));
+		else {
+			json_object_set_new(o, "status", json_string("found"));
+			a = json_array();
+			for (j = 0; j < res->n; j++)
+				json_array_append_new(a,
+				    lk_api_cert_json(&res->certs[j]));
+			json_object_set_new(o, "certificates", a);
+		}
+		lk_res_unref(res);
+	}
+	if (down > 0 && down == n) {
+		lk_api_error(rp, 503, "directory unavailable", NULL);
+		goto out;
+	}
+	reply_json(rp, 200, out);
+	out = NULL;
+out:
+	json_decref(out);
+	json_decref(in);
+}
+
+/* ---- GET /v1/search?q= ------------------------------------------------- */
+
+struct search_arg {
+	struct lk_ctx	*ctx;
+	json_t		*results;
+	size_t		 scanned;
+	int		 full;
+};
+
+static int
+search_cb(const struct dir_person *p, void *arg)
+{
+	struct search_arg *sa = arg;
+	atomic_ulong ignored[LK_REJ_MAX];
+	char addr[MAIL_MAX + 1];
+	struct lk_res *res;
+	const char *why;
+	int n;
+
+	if (++sa->scanned > SEARCH_SCAN ||
+	    json_array_size(sa->results) >= SEARCH_RESULTS) {
+		sa->full = 1;
+		return -1;
+	}
+	if (p->disabled || p->mail == NULL ||
+	    mail_canon(p->mail, strlen(p->mail), addr, &why) == -1)
+		return 0;
+	if ((res = lk_res_new(addr)) == NULL)
+		return 0;
+	memset(ignored, 0, sizeof(ignored));
+	n = lk_certs_collect(sa->ctx->certs, p, addr, time(NULL), res,
+	    ignored);
+	lk_res_unref(res);
+	if (n > 0)
+		json_array_append_new(sa->results, json_pack("{s:s?, s:s}",
+		    "name", p->display_name, "mail", addr));
+	return 0;
+}
+
+static void
+api_search(struct lk_ctx *ctx, const char *q, struct lk_reply *rp)
+{
+	struct search_arg sa = { ctx, NULL, 0, 0 };
+	char *esc = NULL, *filter = NULL;
+	json_t *out;
+	size_t i, len = q != NULL ? strlen(q) : 0;
+
+	if (len < SEARCH_MIN || len > SEARCH_MAX_Q) {
+		lk_api_error(rp, 400, "bad query", "q must be 3 to 64 "
+		    "characters");
+		return;
+	}
+	for (i = 0; i < len; i++)
+		if ((unsigned char)q[i] < 0x20 || q[i] == 0x7f) {
+			lk_api_error(rp, 400, "bad query", "control character");
+			return;
+		}
+	if ((esc = dir_filter_escape(q, len)) == NULL ||
+	    asprintf(&filter, "(&%s(|(%s=%s*)(cn=%s*)(displayName=%s*)"
+	    "(sn=%s*)(givenName=%s*))(|(userCertificate=*)"
+	    "(userSMIMECertificate=*)))", ctx->cfg->directory.filter,
+	    ctx->cfg->directory.mail_attribute, esc, esc, esc, esc, esc) ==
+	    -1) {
+		free(esc);
+		lk_api_error(rp, 500, "internal", "out of memory");
+		return;
+	}
+	out = json_object();
+	sa.results = json_array();
+	json_object_set_new(out, "results", sa.results);
+	if (lk_dir_search(ctx, filter, search_cb, &sa) == -1 && !sa.full) {
+		json_decref(out);
+		lk_api_error(rp, 503, "directory unavailable", NULL);
+	} else
+		reply_json(rp, 200, out);
+	free(filter);
+	free(esc);
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static int
+lk_limited(struct lk_rate *r, const struct lk_request *rq,
+    struct lk_reply *rp)
+{
+	unsigned retry;
+
+	if (rq->admin || lk_rate_take(r, rq->peer, &retry))
+		return 0;
+	lk_api_error(rp, 429, "too many requests", "slow down");
+	rp->retry_after = retry;
+	return 1;
+}
+
+void
+lk_api_handle(struct lk_ctx *ctx, const struct lk_request *rq,
+    struct lk_reply *rp)
+{
+	const char *path = rq->path;
+	int get = strcmp(rq->method, "GET") == 0 ||
+	    strcmp(rq->method, "HEAD") == 0;
+	int post = strcmp(rq->method, "POST") == 0;
+
+	memset(rp, 0, sizeof(*rp));
+	if (strncmp(path, "/v1/certs/", 10) == 0) {
+		rp->ep = LK_EP_CERTS;
+		if (!get)
+			lk_api_error(rp, 405, "method not allowed", "GET");
+		else if (!lk_limited(ctx->rate, rq, rp)) {
+			lk_certs_refresh(ctx->certs, ctx->cache);
+			api_certs(ctx, rq, path + 10, rp);
+		}
+	} else if (strcmp(path, "/v1/lookup") == 0) {
+		rp->ep = LK_EP_LOOKUP;
+		if (!post)
+			lk_api_error(rp, 405, "method not allowed", "POST");
+		else if (!lk_limited(ctx->rate, rq, rp)) {
+			lk_certs_refresh(ctx->certs, ctx->cache);
+			api_lookup(ctx, rq, rp);
+		}
+	} else if (strcmp(path, "/v1/search") == 0) {
+		rp->ep = LK_EP_SEARCH;
+		if (!get)
+			lk_api_error(rp, 405, "method not allowed", "GET");
+		else if (!lk_limited(ctx->search_rate, rq, rp))
+			api_search(ctx, rq->q, rp);
+	} else if (strcmp(path, "/healthz") == 0) {
+		rp->ep = LK_EP_HEALTHZ;
+		if (!get)
+			lk_api_error(rp, 405, "method not allowed", "GET");
+		else
+			lk_api_health(ctx, rp);
+	} else if (strcmp(path, "/metrics") == 0) {
+		rp->ep = LK_EP_METRICS;
+		if (!get)
+			lk_api_error(rp, 405, "method not allowed", "GET");
+		else
+			lk_api_metrics(ctx, rp);
+	} else if (rq->admin && strcmp(path, "/v1/cache/flush") == 0) {
+		rp->ep = LK_EP_FLUSH;
+		if (!post)
+			lk_api_error(rp, 405, "method not allowed", "POST");
+		else {
+			lk_cache_flush(ctx->cache);
+			log_info("cache flushed (admin socket)");
+			reply_json(rp, 200, json_pack("{s:b}", "flushed", 1));
+		}
+	} else {
+		rp->ep = LK_EP_OTHER;
+		lk_api_error(rp, 404, "not found", "no such endpoint");
+	}
+	lk_metrics_count(&ctx->m, rp->ep, rp->status);
+}

@@ -1,0 +1,207 @@
+/*
+ * lk_main.c — smimepub-lookupd -f FILE [--foreground]: load the config,
+ * bind the listen sockets, go to the background (pid file; the parent exits
+ * only once the child serves, with its status) unless --foreground, drop to
+ * lookup.user, connect the directory pool, serve. SIGHUP flushes the cache;
+ * SIGTERM/SIGINT stop accepting, drain requests under way for up to
+ * lookup.drain_timeout seconds, and exit 0. Exit 2 for usage/config errors.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "lookup/lk.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: smimepub-lookupd [-f FILE] [--foreground]\n");
+	exit(2);
+}
+
+static int
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (user == NULL)
+		return 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		log_err("%s: lookup.user: no such user", user);
+		return -1;
+	}
+	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
+		return 0;
+	if (initgroups(user, pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1) {
+		log_err("%s: lookup.user: cannot become this user: %s", user,
+		    strerror(errno));
+		return -1;
+	}
+	if (setuid(0) != -1) {
+		log_err("%s: lookup.user: root privileges were not dropped",
+		    user);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_pid(const char *path)
+{
+	char buf[32];
+	int fd, n, rc = -1;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) == -1) {
+		log_err("%s: lookup.pid_file: %s", path, strerror(errno));
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) == n)
+		rc = 0;
+	else
+		log_err("%s: lookup.pid_file: %s", path, strerror(errno));
+	close(fd);
+	return rc;
+}
+
+/* Fork into the background; returns in the child the pipe to report on. */
+static int
+daemonize(void)
+{
+	int p[2], fd;
+	char st = 1;
+	pid_t pid;
+
+	if (pipe(p) == -1 || (pid = fork()) == -1) {
+		log_err("cannot go to the background: %s", strerror(errno));
+		exit(1);
+	}
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &st, 1) != 1)
+			st = 1;
+		_exit(st);
+	}
+	close(p[0]);
+	setsid();
+	if (chdir("/") == -1)
+		log_warn("chdir /: %s", strerror(errno));
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return p[1];
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "foreground", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = CFG_DEFAULT_PATH;
+	struct lk_ctx ctx;
+	struct lk_http *h = NULL;
+	struct cfg *cfg;
+	sigset_t set;
+	int c, fg = 0, sig, report = -1, pidfile = 0, rc = 1, lvl;
+	char st;
+
+	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			path = optarg;
+			break;
+		case 'F':
+			fg = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("smimepub-lookupd", 0, LOG_LVL_INFO);
+	if ((cfg = cfg_load(path)) == NULL)
+		return 2;
+	if ((lvl = log_level_parse(cfg->log.level)) != -1)
+		log_set_level((enum log_level)lvl);
+	if (!fg || cfg->log.syslog)
+		log_init("smimepub-lookupd", !fg || cfg->log.syslog,
+		    (enum log_level)lvl);
+
+	/* Signals are taken by sigwait() below, in this thread only. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.cfg = cfg;
+	if ((h = lk_http_bind(&ctx)) == NULL)
+		goto out;
+	if (!fg) {
+		report = daemonize();
+		if (write_pid(cfg->lookup.pid_file) == -1)
+			goto out;
+		pidfile = 1;
+	}
+	if (drop_privileges(cfg->lookup.user) == -1 ||
+	    lk_ctx_init(&ctx, cfg) == -1 || lk_http_start(h) == -1)
+		goto out;
+	log_info("serving on %s (%d threads, %d directory connections)",
+	    cfg->lookup.listen, cfg->lookup.threads, cfg->lookup.pool_size);
+	if (report != -1) {
+		st = 0;
+		if (write(report, &st, 1) != 1)
+			log_warn("cannot report to the parent");
+		close(report);
+		report = -1;
+	}
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			lk_cache_flush(ctx.cache);
+			log_info("SIGHUP: cache flushed");
+			continue;
+		}
+		log_info("signal %d: draining (up to %d s)", sig,
+		    cfg->lookup.drain_timeout);
+		break;
+	}
+	lk_http_stop(h, cfg->lookup.drain_timeout);
+	h = NULL;
+	rc = 0;
+out:
+	lk_http_stop(h, 0);
+	if (ctx.cache != NULL)
+		lk_ctx_fini(&ctx);
+	if (pidfile)
+		(void)unlink(cfg->lookup.pid_file);
+	if (report != -1) {
+		st = (char)rc;
+		(void)!write(report, &st, 1);
+		close(report);
+	}
+	cfg_free(cfg);
+	log_info("stopped");
+	return rc;
+}

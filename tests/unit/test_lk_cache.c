@@ -1,0 +1,266 @@
+/*
+ * test_lk_cache.c — the lookup cache: positive and negative TTL on a fake
+ * clock, the LRU bound, one fill for concurrent misses of one address, a
+ * failed fill cached for nobody, and flush. The module's sources are
+ * compiled in (the unit-test rule links only libsmimepub.a).
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "lookup/lk_cache.c"
+#include "lookup/lk_certs.c"
+#include "lookup/lk_rate.c"
+
+/* lk_res_finish renders certificates with lk_api.c; none are added here. */
+json_t *
+lk_api_cert_json(const struct lk_cert *c)
+{
+	(void)c;
+	return json_object();
+}
+
+static time_t fake_now = 1000;
+static time_t fake_clock(void) { return fake_now; }
+
+static atomic_int fills;
+static int fill_fail;
+static int fill_positive;
+static useconds_t fill_sleep;
+
+/* A "positive" answer is faked with n = 1 and no certificate array. */
+static int
+fake_fill(const char *key, void *arg, struct lk_res **out)
+{
+	struct lk_res *r;
+
+	(void)arg;
+	atomic_fetch_add(&fills, 1);
+	if (fill_sleep > 0)
+		usleep(fill_sleep);
+	if (fill_fail)
+		return -1;
+	if ((r = lk_res_new(key)) == NULL)
+		return -1;
+	if (fill_positive) {
+		r->certs = calloc(1, sizeof(*r->certs));
+		r->n = 1;
+	}
+	*out = r;
+	return 0;
+}
+
+static void
+reset(void)
+{
+	fake_now = 1000;
+	atomic_store(&fills, 0);
+	fill_fail = 0;
+	fill_positive = 1;
+	fill_sleep = 0;
+}
+
+static void
+get_ok(struct lk_cache *c, const char *key, enum lk_how want)
+{
+	struct lk_res *r = NULL;
+	enum lk_how how;
+
+	ck_assert_int_eq(lk_cache_get(c, key, fake_fill, NULL, &r, &how), 0);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_str_eq(r->mail, key);
+	ck_assert_int_eq(how, want);
+	lk_res_unref(r);
+}
+
+START_TEST(test_ttl)
+{
+	struct lk_cache *c;
+
+	reset();
+	c = lk_cache_new(10, 300, 60, fake_clock);
+	get_ok(c, "a@example.com", LK_CACHE_MISS);
+	get_ok(c, "a@example.com", LK_CACHE_HIT);
+	fake_now += 299;
+	get_ok(c, "a@example.com", LK_CACHE_HIT);
+	fake_now += 1;
+	get_ok(c, "a@example.com", LK_CACHE_MISS);
+	ck_assert_int_eq(atomic_load(&fills), 2);
+
+	/* negative answers live negative_ttl */
+	fill_positive = 0;
+	get_ok(c, "none@example.com", LK_CACHE_MISS);
+	fake_now += 59;
+	get_ok(c, "none@example.com", LK_CACHE_HIT);
+	fake_now += 1;
+	get_ok(c, "none@example.com", LK_CACHE_MISS);
+	lk_cache_free(c);
+}
+END_TEST
+
+START_TEST(test_ttl_zero)
+{
+	struct lk_cache *c;
+
+	reset();
+	c = lk_cache_new(10, 0, 0, fake_clock);
+	get_ok(c, "a@example.com", LK_CACHE_MISS);
+	get_ok(c, "a@example.com", LK_CACHE_MISS);
+	ck_assert_int_eq(atomic_load(&fills), 2);
+	lk_cache_free(c);
+}
+END_TEST
+
+START_TEST(test_lru)
+{
+	struct lk_cache *c;
+	struct lk_cache_stats st;
+
+	reset();
+	c = lk_cache_new(2, 300, 60, fake_clock);
+	get_ok(c, "a@x.org", LK_CACHE_MISS);
+	get_ok(c, "b@x.org", LK_CACHE_MISS);
+	get_ok(c, "a@x.org", LK_CACHE_HIT);	/* a is now the most recent */
+	get_ok(c, "c@x.org", LK_CACHE_MISS);	/* evicts b */
+	get_ok(c, "a@x.org", LK_CACHE_HIT);
+	get_ok(c, "c@x.org", LK_CACHE_HIT);
+	get_ok(c, "b@x.org", LK_CACHE_MISS);	/* evicts a */
+	get_ok(c, "c@x.org", LK_CACHE_HIT);
+	get_ok(c, "a@x.org", LK_CACHE_MISS);
+	lk_cache_stats(c, &st);
+	ck_assert_uint_eq(st.entries, 2);
+	ck_assert_uint_eq(st.evictions, 3);
+	ck_assert_uint_eq(st.hits, 4);
+	ck_assert_uint_eq(st.misses, 5);
+	lk_cache_flush(c);
+	lk_cache_stats(c, &st);
+	ck_assert_uint_eq(st.entries, 0);
+	get_ok(c, "c@x.org", LK_CACHE_MISS);
+	lk_cache_free(c);
+}
+END_TEST
+
+START_TEST(test_error_not_cached)
+{
+	struct lk_cache *c;
+	struct lk_res *r = (void *)1;
+
+	reset();
+	c = lk_cache_new(10, 300, 60, fake_clock);
+	fill_fail = 1;
+	ck_assert_int_eq(lk_cache_get(c, "a@x.org", fake_fill, NULL, &r,
+	    NULL), -1);
+	ck_assert_ptr_null(r);
+	fill_fail = 0;
+	get_ok(c, "a@x.org", LK_CACHE_MISS);
+	ck_assert_int_eq(atomic_load(&fills), 2);
+	lk_cache_free(c);
+}
+END_TEST
+
+struct thr { struct lk_cache *c; const char *key; int rc; enum lk_how how; };
+
+static void *
+getter(void *arg)
+{
+	struct thr *t = arg;
+	struct lk_res *r = NULL;
+
+	t->rc = lk_cache_get(t->c, t->key, fake_fill, NULL, &r, &t->how);
+	if (t->rc == 0 && strcmp(r->mail, t->key) != 0)
+		t->rc = -2;
+	lk_res_unref(r);
+	return NULL;
+}
+
+static void
+flight(int fail)
+{
+	enum { N = 16 };
+	pthread_t th[N];
+	struct thr t[N];
+	struct lk_cache *c;
+	int i, misses = 0, shared = 0;
+
+	reset();
+	fill_fail = fail;
+	fill_sleep = 200000;	/* every other thread arrives during the fill */
+	c = lk_cache_new(10, 300, 60, NULL);
+	for (i = 0; i < N; i++) {
+		t[i].c = c;
+		t[i].key = "same@example.com";
+		pthread_create(&th[i], NULL, getter, &t[i]);
+	}
+	for (i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(t[i].rc, fail ? -1 : 0);
+		misses += t[i].how == LK_CACHE_MISS;
+		shared += t[i].how == LK_CACHE_SHARED;
+	}
+	ck_assert_int_eq(atomic_load(&fills), 1);
+	ck_assert_int_eq(misses, 1);
+	ck_assert_int_eq(shared, N - 1);
+	lk_cache_free(c);
+}
+
+START_TEST(test_single_flight) { flight(0); }
+END_TEST
+
+START_TEST(test_single_flight_error) { flight(1); }
+END_TEST
+
+START_TEST(test_distinct_keys_parallel)
+{
+	enum { N = 8 };
+	static const char *keys[N] = { "a@x.org", "b@x.org", "c@x.org",
+	    "d@x.org", "a@x.org", "b@x.org", "c@x.org", "d@x.org" };
+	pthread_t th[N];
+	struct thr t[N];
+	struct lk_cache *c;
+	int i;
+
+	reset();
+	fill_sleep = 100000;
+	c = lk_cache_new(2, 300, 60, NULL);	/* smaller than the key set */
+	for (i = 0; i < N; i++) {
+		t[i].c = c;
+		t[i].key = keys[i];
+		pthread_create(&th[i], NULL, getter, &t[i]);
+	}
+	for (i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(t[i].rc, 0);
+	}
+	ck_assert_int_eq(atomic_load(&fills), 4);
+	lk_cache_free(c);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("lk_cache");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	log_init("test_lk_cache", 0, LOG_LVL_ERR);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_ttl);
+	tcase_add_test(tc, test_ttl_zero);
+	tcase_add_test(tc, test_lru);
+	tcase_add_test(tc, test_error_not_cached);
+	tcase_add_test(tc, test_single_flight);
+	tcase_add_test(tc, test_single_flight_error);
+	tcase_add_test(tc, test_distinct_keys_parallel);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
