@@ -114,16 +114,23 @@ append(char **buf, size_t *len, const char *data, size_t n, size_t max)
 }
 
 /*
- * The environment of the helper: ours without SMIMEPUB_*, then extra
- * ("NAME=value" strings). Built before fork(): the child of a threaded
- * program may only call async-signal-safe functions.
+ * The environment of the helper: ours without SMIMEPUB_*, then
+ * SMIMEPUB_OPERATION=op, SMIMEPUB_REQUEST_ID (random) and the NAME, value
+ * pairs of vars (a NULL value skips the pair). Built before fork(): the
+ * child of a threaded program may only call async-signal-safe functions.
+ * The strings we add start at env[*first]; env_free() frees them.
  */
 static char **
-make_env(char *const extra[])
+make_env(const char *op, const char *const vars[], size_t *first)
 {
-	char **env;
-	size_t n = 0, i, j = 0;
+	unsigned char rnd[16];
+	char **env, id[33];
+	size_t n = 0, i, j = 0, len;
 
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return NULL;
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(id + 2 * i, 3, "%02x", rnd[i]);
 	while (environ != NULL && environ[n] != NULL)
 		n++;
 	if ((env = calloc(n + ENV_EXTRA + 1, sizeof(*env))) == NULL)
@@ -131,10 +138,37 @@ make_env(char *const extra[])
 	for (i = 0; i < n; i++)
 		if (strncmp(environ[i], "SMIMEPUB_", 9) != 0)
 			env[j++] = environ[i];
-	for (i = 0; i < ENV_EXTRA && extra[i] != NULL; i++)
-		env[j++] = extra[i];
-	env[j] = NULL;
+	*first = j;
+	if (asprintf(&env[j++], "SMIMEPUB_OPERATION=%s", op) == -1 ||
+	    asprintf(&env[j++], "SMIMEPUB_REQUEST_ID=%s", id) == -1)
+		goto fail;
+	for (i = 0; vars[i] != NULL && j < n + ENV_EXTRA; i += 2) {
+		if (vars[i + 1] == NULL)
+			continue;
+		len = strlen(vars[i]) + strlen(vars[i + 1]) + 2;
+		if ((env[j++] = malloc(len)) == NULL)
+			goto fail;
+		snprintf(env[j - 1], len, "%s=%s", vars[i], vars[i + 1]);
+	}
 	return env;
+fail:
+	env[j - 1] = NULL;	/* asprintf() leaves it undefined */
+	for (i = *first; env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+	return NULL;
+}
+
+static void
+env_free(char **env, size_t first)
+{
+	size_t i;
+
+	if (env == NULL)
+		return;
+	for (i = first; env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
 }
 
 static void
@@ -190,59 +224,51 @@ write_nosig(int fd, const void *buf, size_t len)
  */
 static int
 exec_run(struct exec_ctx *x, const char *op, const char *in, size_t inlen,
-    char *const extra[], struct exec_run *r)
+    const char *const vars[], struct exec_run *r)
 {
-	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+	/* p[0] its stdin, p[1] its stdout, p[2] its stderr; fd[] our ends */
+	int p[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } }, fd[3];
+	char **env = NULL, buf[8192], **dst[3] = { NULL, &r->out, &r->err };
+	size_t inoff = 0, first = 0, *dlen[3] = { NULL, &r->outlen,
+	    &r->errlen }, max[3] = { 0, OUT_MAX, ERR_MAX };
 	struct pollfd pfd[3];
-	char **env = NULL, buf[8192];
-	size_t inoff = 0;
 	int64_t deadline;
 	pid_t pid = -1, w;
 	ssize_t n;
-	int rc = -1, st = 0, nfd, i, t, reaped = 0, cut;
+	int rc = -1, st = 0, nfd, i, k, t, reaped = 0, cut;
 
 	memset(r, 0, sizeof(*r));
-	if ((env = make_env(extra)) == NULL ||
-	    pipe2(pin, O_CLOEXEC) == -1 || pipe2(pout, O_CLOEXEC) == -1 ||
-	    pipe2(perr, O_CLOEXEC) == -1) {
-		log_err("ca.exec.command %s: %s: %s", x->command, op,
-		    strerror(errno));
-		goto out;
-	}
-	if ((pid = fork()) == -1) {
-		log_err("ca.exec.command %s: %s: fork: %s", x->command, op,
-		    strerror(errno));
+	if ((env = make_env(op, vars, &first)) == NULL ||
+	    pipe2(p[0], O_CLOEXEC) == -1 || pipe2(p[1], O_CLOEXEC) == -1 ||
+	    pipe2(p[2], O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		log_err("ca.exec.command %s: %s: cannot start it: %s",
+		    x->command, op, strerror(errno));
 		goto out;
 	}
 	if (pid == 0)
-		child(x->command, env, pin[0], pout[1], perr[1]);
+		child(x->command, env, p[0][0], p[1][1], p[2][1]);
 	setpgid(pid, pid);	/* also here: no race with kill(-pid) */
-	close(pin[0]);
-	close(pout[1]);
-	close(perr[1]);
-	pin[0] = pout[1] = perr[1] = -1;
+	for (i = 0; i < 3; i++) {
+		close(p[i][i == 0 ? 0 : 1]);
+		p[i][i == 0 ? 0 : 1] = -1;
+	}
+	fd[0] = p[0][1];
+	fd[1] = p[1][0];
+	fd[2] = p[2][0];
 	if (inlen == 0) {
-		close(pin[1]);
-		pin[1] = -1;
+		close(fd[0]);
+		fd[0] = p[0][1] = -1;
 	} else
-		fcntl(pin[1], F_SETFL, O_NONBLOCK);
+		fcntl(fd[0], F_SETFL, O_NONBLOCK);
 
 	deadline = now_ms() + (int64_t)x->timeout * 1000;
 	for (;;) {
-		nfd = 0;
-		if (pin[1] != -1) {
-			pfd[nfd].fd = pin[1];
-			pfd[nfd++].events = POLLOUT;
-		}
-		if (pout[0] != -1) {
-			pfd[nfd].fd = pout[0];
-			pfd[nfd++].events = POLLIN;
-		}
-		if (perr[0] != -1) {
-			pfd[nfd].fd = perr[0];
-			pfd[nfd++].events = POLLIN;
-		}
-		if (nfd == 0 && !reaped) {
+		for (i = nfd = 0; i < 3; i++)
+			if (fd[i] != -1) {
+				pfd[nfd].fd = fd[i];
+				pfd[nfd++].events = i == 0 ? POLLOUT : POLLIN;
+			}
+		if (nfd == 0) {
 			/* pipes closed: wait for the exit itself */
 			if ((w = waitpid(pid, &st, WNOHANG)) == pid) {
 				reaped = 1;
@@ -254,63 +280,51 @@ exec_run(struct exec_ctx *x, const char *op, const char *in, size_t inlen,
 				goto out;
 			}
 		}
-		if (nfd == 0 && reaped)
-			break;
-		t = (int)(deadline - now_ms());
-		if (t <= 0) {
+		if ((t = (int)(deadline - now_ms())) <= 0) {
 			log_err("ca.exec.command %s: %s: no answer within "
 			    "ca.exec.timeout (%d s); killed", x->command, op,
 			    x->timeout);
 			goto out;
 		}
-		if (nfd == 0)
-			t = t > 20 ? 20 : t;
-		if (poll(pfd, (nfds_t)nfd, t) == -1) {
-			if (errno == EINTR)
-				continue;
+		if (poll(pfd, (nfds_t)nfd, nfd == 0 && t > 20 ? 20 : t) == -1 &&
+		    errno != EINTR) {
 			log_err("ca.exec.command %s: %s: poll: %s",
 			    x->command, op, strerror(errno));
 			goto out;
 		}
-		for (i = 0; i < nfd; i++) {
-			if (pfd[i].revents == 0)
+		for (k = 0; k < nfd; k++) {
+			if (pfd[k].revents == 0)
 				continue;
-			if (pfd[i].fd == pin[1]) {
-				n = write_nosig(pin[1], in + inoff,
+			for (i = 0; i < 2 && fd[i] != pfd[k].fd; i++)
+				;
+			if (i == 0) {
+				n = write_nosig(fd[0], in + inoff,
 				    inlen - inoff);
 				if (n > 0)
 					inoff += (size_t)n;
+				/* EPIPE: it stopped reading; fine */
 				if ((n == -1 && errno != EAGAIN &&
 				    errno != EINTR) || inoff == inlen) {
-					/* EPIPE: it stopped reading; fine */
-					close(pin[1]);
-					pin[1] = -1;
+					close(fd[0]);
+					fd[0] = p[0][1] = -1;
 				}
 				continue;
 			}
-			n = read(pfd[i].fd, buf, sizeof(buf));
-			if (n == -1 && (errno == EINTR || errno == EAGAIN))
+			if ((n = read(fd[i], buf, sizeof(buf))) == -1 &&
+			    (errno == EINTR || errno == EAGAIN))
 				continue;
 			if (n <= 0) {
-				if (pfd[i].fd == pout[0])
-					pout[0] = -1;
-				else
-					perr[0] = -1;
-				close(pfd[i].fd);
+				close(fd[i]);
+				fd[i] = p[i][0] = -1;
 				continue;
 			}
-			if (pfd[i].fd == pout[0])
-				cut = append(&r->out, &r->outlen, buf,
-				    (size_t)n, OUT_MAX);
-			else
-				cut = append(&r->err, &r->errlen, buf,
-				    (size_t)n, ERR_MAX);
+			cut = append(dst[i], dlen[i], buf, (size_t)n, max[i]);
 			if (cut == -1) {
 				log_err("ca.exec.command %s: %s: out of "
 				    "memory", x->command, op);
 				goto out;
 			}
-			if (cut && pfd[i].fd == pout[0]) {
+			if (cut && i == 1) {
 				log_err("ca.exec.command %s: %s: more than "
 				    "%d bytes on stdout; killed", x->command,
 				    op, OUT_MAX);
@@ -318,16 +332,14 @@ exec_run(struct exec_ctx *x, const char *op, const char *in, size_t inlen,
 			}
 		}
 	}
-	if (WIFEXITED(st)) {
-		r->status = WEXITSTATUS(st);
-	} else {
-		r->status = -1;
-		r->sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	r->sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	if ((r->out == NULL && (r->out = strdup("")) == NULL) ||
+	    (r->err == NULL && (r->err = strdup("")) == NULL)) {
+		log_err("ca.exec.command %s: %s: out of memory", x->command,
+		    op);
+		goto out;
 	}
-	if (r->out == NULL && (r->out = strdup("")) == NULL)
-		goto out;
-	if (r->err == NULL && (r->err = strdup("")) == NULL)
-		goto out;
 	rc = 0;
 out:
 	if (pid > 0 && !reaped) {
@@ -336,15 +348,11 @@ out:
 		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
 			;
 	}
-	for (i = 0; i < 2; i++) {
-		if (pin[i] != -1)
-			close(pin[i]);
-		if (pout[i] != -1)
-			close(pout[i]);
-		if (perr[i] != -1)
-			close(perr[i]);
-	}
-	free(env);
+	for (i = 0; i < 3; i++)
+		for (k = 0; k < 2; k++)
+			if (p[i][k] != -1)
+				close(p[i][k]);
+	env_free(env, first);
 	if (rc == -1)
 		run_clear(r);
 	return rc;
@@ -364,8 +372,8 @@ run_failed(struct exec_ctx *x, const char *op, const struct exec_run *r)
 		log_err("ca.exec.command %s: %s: exit 127 (cannot be run?)",
 		    x->command, op);
 	else
-		log_err("ca.exec.command %s: %s: exit status %d (0 issued, 1 "
-		    "rejected, 2 pending)%s%s", x->command, op, r->status,
+		log_err("ca.exec.command %s: %s: exit status %d%s%s",
+		    x->command, op, r->status,
 		    why && *why ? ": " : "", why ? why : "");
 	free(why);
 }
@@ -438,8 +446,7 @@ answer(struct exec_ctx *x, const char *op, const struct exec_run *r,
 	case 2:
 		if ((res->txid = first_line(r->out, r->outlen)) == NULL)
 			return -1;
-		if (*res->txid == '\0' || strchr(res->txid, '?') != NULL ||
-		    strlen(res->txid) >= LINE_MAX_) {
+		if (*res->txid == '\0' || strlen(res->txid) >= LINE_MAX_) {
 			log_err("ca.exec.command %s: %s: exit 2 (pending) "
 			    "without a poll id on stdout's first line",
 			    x->command, op);
@@ -469,32 +476,6 @@ answer(struct exec_ctx *x, const char *op, const struct exec_run *r,
 	}
 }
 
-/* "NAME=value" in a fresh string; NULL on failure. */
-static char *
-envvar(const char *name, const char *value)
-{
-	size_t len = strlen(name) + strlen(value) + 2;
-	char *s;
-
-	if ((s = malloc(len)) != NULL)
-		snprintf(s, len, "%s=%s", name, value);
-	return s;
-}
-
-static char *
-request_id(void)
-{
-	unsigned char rnd[16];
-	char hex[33];
-	size_t i;
-
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return NULL;
-	for (i = 0; i < sizeof(rnd); i++)
-		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
-	return envvar("SMIMEPUB_REQUEST_ID", hex);
-}
-
 /* The CN of the CSR's subject in UTF-8 when it is printable; else NULL. */
 static char *
 csr_cn(X509_REQ *csr)
@@ -511,19 +492,10 @@ csr_cn(X509_REQ *csr)
 	for (i = 0; i < len; i++)
 		if (u[i] < 0x20 || u[i] == 0x7f)
 			goto out;
-	s = envvar("SMIMEPUB_DISPLAY_NAME", (char *)u);
+	s = strdup((char *)u);
 out:
 	OPENSSL_free(u);
 	return s;
-}
-
-static void
-env_free(char *env[])
-{
-	size_t i;
-
-	for (i = 0; i < ENV_EXTRA; i++)
-		free(env[i]);
 }
 
 static int
@@ -531,11 +503,12 @@ exec_enrol(void *ctx, X509_REQ *csr, const char *mail, struct ca_result *res)
 {
 	struct exec_ctx *x = ctx;
 	struct exec_run r = { 0 };
-	char *env[ENV_EXTRA] = { 0 };
+	const char *vars[] = { "SMIMEPUB_MAIL", mail,
+	    "SMIMEPUB_DISPLAY_NAME", NULL, NULL };
+	char *pem, *cn = NULL;
 	BIO *b = NULL;
-	char *pem;
 	long len;
-	int rc = -1, i = 0;
+	int rc = -1;
 
 	if ((b = BIO_new(BIO_s_mem())) == NULL ||
 	    !PEM_write_bio_X509_REQ(b, csr) ||
@@ -544,20 +517,13 @@ exec_enrol(void *ctx, X509_REQ *csr, const char *mail, struct ca_result *res)
 		    x->command, mail);
 		goto out;
 	}
-	if ((env[i++] = envvar("SMIMEPUB_OPERATION", "enrol")) == NULL ||
-	    (env[i++] = envvar("SMIMEPUB_MAIL", mail)) == NULL ||
-	    (env[i++] = request_id()) == NULL) {
-		log_err("ca.exec.command %s: enrol %s: out of memory",
-		    x->command, mail);
-		goto out;
-	}
-	env[i] = csr_cn(csr);
-	if (exec_run(x, "enrol", pem, (size_t)len, env, &r) == -1)
+	vars[3] = cn = csr_cn(csr);
+	if (exec_run(x, "enrol", pem, (size_t)len, vars, &r) == -1)
 		goto out;
 	rc = answer(x, "enrol", &r, res);
 out:
 	run_clear(&r);
-	env_free(env);
+	free(cn);
 	BIO_free(b);
 	return rc;
 }
@@ -567,22 +533,12 @@ exec_poll(void *ctx, const char *txid, struct ca_result *res)
 {
 	struct exec_ctx *x = ctx;
 	struct exec_run r = { 0 };
-	char *env[ENV_EXTRA] = { 0 };
+	const char *vars[] = { "SMIMEPUB_POLL_ID", txid, NULL };
 	int rc = -1;
 
-	if ((env[0] = envvar("SMIMEPUB_OPERATION", "poll")) == NULL ||
-	    (env[1] = envvar("SMIMEPUB_POLL_ID", txid)) == NULL ||
-	    (env[2] = request_id()) == NULL) {
-		log_err("ca.exec.command %s: poll %s: out of memory",
-		    x->command, txid);
-		goto out;
-	}
-	if (exec_run(x, "poll", "", 0, env, &r) == -1)
-		goto out;
-	rc = answer(x, "poll", &r, res);
-out:
+	if (exec_run(x, "poll", "", 0, vars, &r) == 0)
+		rc = answer(x, "poll", &r, res);
 	run_clear(&r);
-	env_free(env);
 	return rc;
 }
 
@@ -591,7 +547,9 @@ exec_revoke(void *ctx, X509 *cert, int reason)
 {
 	struct exec_ctx *x = ctx;
 	struct exec_run r = { 0 };
-	char *env[ENV_EXTRA] = { 0 }, *serial = NULL, *pem;
+	const char *vars[] = { "SMIMEPUB_REVOKE_REASON", ca_reason_str(reason),
+	    "SMIMEPUB_SERIAL", NULL, NULL };
+	char *serial = NULL, *pem;
 	BIO *b = NULL;
 	long len;
 	int rc = -1;
@@ -604,16 +562,8 @@ exec_revoke(void *ctx, X509 *cert, int reason)
 		    x->command);
 		goto out;
 	}
-	if ((env[0] = envvar("SMIMEPUB_OPERATION", "revoke")) == NULL ||
-	    (env[1] = envvar("SMIMEPUB_REVOKE_REASON",
-	    ca_reason_str(reason))) == NULL ||
-	    (env[2] = envvar("SMIMEPUB_SERIAL", serial)) == NULL ||
-	    (env[3] = request_id()) == NULL) {
-		log_err("ca.exec.command %s: revoke %s: out of memory",
-		    x->command, serial);
-		goto out;
-	}
-	if (exec_run(x, "revoke", pem, (size_t)len, env, &r) == -1)
+	vars[3] = serial;
+	if (exec_run(x, "revoke", pem, (size_t)len, vars, &r) == -1)
 		goto out;
 	if (r.status != 0) {
 		run_failed(x, "revoke", &r);
@@ -624,7 +574,6 @@ exec_revoke(void *ctx, X509 *cert, int reason)
 	rc = 0;
 out:
 	run_clear(&r);
-	env_free(env);
 	BIO_free(b);
 	free(serial);
 	return rc;
