@@ -68,7 +68,7 @@ cmd_revoke(struct cfg *cfg, int argc, char **argv)
 	struct enr_ctx e;
 	int ch, reason = CA_REASON_UNSPECIFIED, rc = EXIT_FAIL;
 
-	optind = 1;
+	optind = 0;	/* glibc: 0 re-initialises (main used "+" ordering) */
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':

@@ -62,7 +62,7 @@ cmd_recover(struct cfg *cfg, int argc, char **argv)
 	int ch, rc = EXIT_FAIL;
 
 	memset(pass, 0, sizeof(pass));
-	optind = 1;
+	optind = 0;	/* glibc: 0 re-initialises (main used "+" ordering) */
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'k':

@@ -69,7 +69,9 @@ jrnl_open(const char *state_dir)
 		jrnl_lmdb_err(j, "create", rc);
 		goto out;
 	}
-	if ((rc = mdb_env_open(j->env, state_dir, 0, 0600)) != 0) {
+	/* MDB_NOTLS: a read transaction is not tied to its thread, so a
+	 * callback of jrnl_*_each() may read the journal again */
+	if ((rc = mdb_env_open(j->env, state_dir, MDB_NOTLS, 0600)) != 0) {
 		jrnl_lmdb_err(j, "open", rc);
 		goto out;
 	}

@@ -191,34 +191,54 @@ out:
 }
 
 struct enr_revoke_arg {
-	struct enr_ctx	*e;
 	const char	*mail;
-	int		 reason;
-	int		 n, failed;
+	struct jrnl_cert *todo;		/* collected first, acted on after */
+	size_t		 n, cap;
 };
 
 static int
-enr_revoke_one(const struct jrnl_cert *r, void *arg)
+enr_revoke_collect(const struct jrnl_cert *r, void *arg)
 {
 	struct enr_revoke_arg *a = arg;
-	X509 *c = NULL;
+	struct jrnl_cert *t;
 
-	if (strcmp(r->mail, a->mail) != 0 || r->state == JRNL_CERT_REVOKED)
+	if (strcmp(r->mail, a->mail) != 0 || r->state == JRNL_CERT_REVOKED ||
+	    r->not_after < time(NULL))	/* expired: nothing to revoke */
 		return 0;
-	if (r->not_after < time(NULL))
-		return 0;	/* expired: nothing left to revoke */
-	if ((c = jrnl_cert_x509(a->e->jrnl, r)) == NULL ||
-	    ca_revoke(a->e->ca, c, a->reason) == -1 ||
-	    jrnl_cert_put(a->e->jrnl, c, r->mail, r->person_id,
-	    JRNL_CERT_REVOKED) == -1) {
-		a->failed++;
-	} else {
-		log_info("%s: revoked serial %s (%s)", a->mail, r->serial,
-		    ca_reason_str(a->reason));
-		a->n++;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 4;
+
+		if ((t = reallocarray(a->todo, cap, sizeof(*t))) == NULL)
+			return -1;
+		a->todo = t;
+		a->cap = cap;
 	}
-	X509_free(c);
+	a->todo[a->n++] = *r;
 	return 0;
+}
+
+/* Revoke each collected certificate at the CA; returns how many failed. */
+static int
+enr_revoke_all(struct enr_ctx *e, struct enr_revoke_arg *a, int reason)
+{
+	const struct jrnl_cert *r;
+	X509 *c;
+	size_t i;
+	int failed = 0;
+
+	for (i = 0; i < a->n; i++) {
+		r = &a->todo[i];
+		if ((c = jrnl_cert_x509(e->jrnl, r)) == NULL ||
+		    ca_revoke(e->ca, c, reason) == -1 ||
+		    jrnl_cert_put(e->jrnl, c, r->mail, r->person_id,
+		    JRNL_CERT_REVOKED) == -1)
+			failed++;
+		else
+			log_info("%s: revoked serial %s (%s)", r->mail,
+			    r->serial, ca_reason_str(reason));
+		X509_free(c);
+	}
+	return failed;
 }
 
 enum enr_outcome
@@ -232,9 +252,7 @@ enr_revoke(struct enr_ctx *e, const char *mail, int reason)
 
 	memset(&a, 0, sizeof(a));
 	memset(&r, 0, sizeof(r));
-	a.e = e;
 	a.mail = mail;
-	a.reason = reason;
 	log_clear_err();
 	if (dir_find_by_mail(e->dir, mail, &p) == 0) {
 		enr_record_init(&r, p, mail, e->jrnl);
@@ -243,7 +261,8 @@ enr_revoke(struct enr_ctx *e, const char *mail, int reason)
 	} else
 		log_warn("%s: not in the directory; revoking from the journal "
 		    "only", mail);
-	if (jrnl_cert_each(e->jrnl, enr_revoke_one, &a) == -1 || a.failed > 0)
+	if (jrnl_cert_each(e->jrnl, enr_revoke_collect, &a) == -1 ||
+	    enr_revoke_all(e, &a, reason) > 0)
 		goto out;
 	if (r.person_id[0] != '\0' && enr_step(e, &r, JRNL_REVOKED) == -1)
 		goto out;
@@ -265,6 +284,7 @@ enr_revoke(struct enr_ctx *e, const char *mail, int reason)
 out:
 	if (rc == ENR_FAILED && p != NULL)
 		enr_fail(e, &r);
+	free(a.todo);
 	dir_person_free(p);
 	return rc;
 }

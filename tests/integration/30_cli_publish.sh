@@ -37,7 +37,7 @@ C=$(conf main)
 vals() {
 	_d=$T/vals.$1.$(printf '%s' "$2" | tr ';' _).$$.$(date +%s%N)
 	mkdir -p "$_d"
-	ldap_root ldapsearch -LLL -tt -T "$_d" -b "$(slapd_people_dn "$1")" \
+	ldap_root ldapsearch -LLL -o ldif-wrap=no -tt -T "$_d" -b "$(slapd_people_dn "$1")" \
 	    -s base '(objectClass=*)' "$2" |
 	    sed -n 's|^[^:]*:< file://||p'
 }
