@@ -51,7 +51,7 @@ cmd_enrol(struct cfg *cfg, int argc, char **argv)
 	}
 	if (cli_mail_arg(argv[1], mail) == -1)
 		return EXIT_USAGE;
-	if (enrol_open(cfg, &e) == 0 && enr_enrol(&e, mail) == ENR_DONE)
+	if (enrol_open(cfg, &e) == 0 && enr_enrol(&e, mail, NULL) == ENR_DONE)
 		rc = EXIT_OK;
 	enrol_close(&e);
 	return rc;

@@ -39,7 +39,7 @@ cli_mark_removed(struct jrnl *j, const struct dir_person *p, X509 *keep)
 			continue;
 		if ((keep == NULL || X509_cmp(c, keep) != 0) &&
 		    jrnl_cert_is_ours(j, c) == 1)
-			(void)jrnl_cert_put(j, c, p->mail, p->id,
+			(void)jrnl_cert_put(j, c, NULL, NULL,
 			    JRNL_CERT_UNPUBLISHED);
 		X509_free(c);
 	}

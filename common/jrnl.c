@@ -187,7 +187,7 @@ jrnl_cert_put(struct jrnl *j, X509 *cert, const char *mail,
     const char *person_id, enum jrnl_cert_state state)
 {
 	unsigned char key[JRNL_KEYMAX];
-	struct jrnl_cert r;
+	struct jrnl_cert r, old;
 	char rec[1024], *serial = NULL, *issuer = NULL;
 	unsigned char *der = NULL;
 	size_t keylen;
@@ -197,6 +197,13 @@ jrnl_cert_put(struct jrnl *j, X509 *cert, const char *mail,
 	int n, dlen, rc, ret = -1;
 
 	memset(&r, 0, sizeof(r));
+	if (mail == NULL) {
+		/* a change of state only: keep the address and person */
+		if (jrnl_cert_get(j, cert, &old) != 0)
+			goto out;
+		mail = old.mail;
+		person_id = old.person_id;
+	}
 	if (jrnl_cert_key(cert, key, &keylen) == -1)
 		goto out;
 	if ((serial = x509_serial_hex(cert)) == NULL ||

@@ -39,7 +39,10 @@ struct jrnl_cert {
 struct jrnl	*jrnl_open(const char *state_dir);
 void		 jrnl_close(struct jrnl *);
 
-/* Record cert (new or existing) in state; person_id may be NULL. */
+/*
+ * Record cert (new or existing) in state; person_id may be NULL. With mail
+ * NULL only the state of an existing record changes (-1 if there is none).
+ */
 int		 jrnl_cert_put(struct jrnl *, X509 *cert, const char *mail,
 		    const char *person_id, enum jrnl_cert_state state);
 /* 1 if cert (by issuer and serial) is in the index, 0 if not, -1 error. */

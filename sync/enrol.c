@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include "common/keys.h"
@@ -37,8 +38,19 @@ enr_fail(struct enr_ctx *e, struct jrnl_enr *r)
 {
 	if (r->person_id[0] == '\0')
 		return;
+	unsigned char rnd[2] = { 0, 0 };
+	long delay;
+
 	r->failed_in = r->state;
 	r->attempts++;
+	/* exponential backoff, 1 min doubling to at most a day, plus up to
+	 * a quarter of jitter so a CA outage does not end in a stampede */
+	delay = 60L << (r->attempts > 11 ? 10 : r->attempts - 1);
+	if (delay > 86400)
+		delay = 86400;
+	(void)RAND_bytes(rnd, sizeof(rnd));
+	delay += delay / 4 * ((long)rnd[0] << 8 | rnd[1]) / 65535;
+	r->next_retry = time(NULL) + delay;
 	snprintf(r->reason, sizeof(r->reason), "%s", log_last_err()[0] ?
 	    log_last_err() : "failed");
 	(void)enr_step(e, r, JRNL_FAILED);
@@ -77,7 +89,7 @@ enr_mark_replaced(struct jrnl *j, const struct dir_person *p, X509 *keep,
 			continue;
 		if ((keep == NULL || X509_cmp(c, keep) != 0) &&
 		    jrnl_cert_is_ours(j, c) == 1)
-			(void)jrnl_cert_put(j, c, p->mail, p->id, state);
+			(void)jrnl_cert_put(j, c, NULL, NULL, state);
 		X509_free(c);
 	}
 }
@@ -93,7 +105,7 @@ enr_not_after(X509 *cert)
 }
 
 enum enr_outcome
-enr_enrol(struct enr_ctx *e, const char *mail)
+enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 {
 	struct ca_result res;
 	struct jrnl_enr r;
@@ -106,6 +118,11 @@ enr_enrol(struct enr_ctx *e, const char *mail)
 	memset(&res, 0, sizeof(res));
 	memset(&r, 0, sizeof(r));
 	log_clear_err();
+	if (person_id != NULL && jrnl_enr_get(e->jrnl, person_id, &r) == 1) {
+		snprintf(r.person_id, sizeof(r.person_id), "%s", person_id);
+		snprintf(r.mail, sizeof(r.mail), "%s", mail);
+		r.state = JRNL_PLANNED;
+	}
 	if (dir_find_by_mail(e->dir, mail, &p) == -1)
 		goto out;
 	enr_record_init(&r, p, mail, e->jrnl);

@@ -26,8 +26,13 @@ enum enr_outcome {
 	ENR_NOTHING,		/* revoke: no certificate of ours to revoke */
 };
 
-/* Enrol (or renew: same steps, the new certificate replaces ours). */
-enum enr_outcome enr_enrol(struct enr_ctx *, const char *mail);
+/*
+ * Enrol (or renew: same steps, the new certificate replaces ours).
+ * person_id, when the caller knows it (the sync pass), is where a failure
+ * to even find the person is journalled; NULL from the command line.
+ */
+enum enr_outcome enr_enrol(struct enr_ctx *, const char *mail,
+	    const char *person_id);
 /* Revoke every certificate of ours for mail at the CA and unpublish it. */
 enum enr_outcome enr_revoke(struct enr_ctx *, const char *mail, int reason);
 

@@ -292,7 +292,7 @@ sync_pass(struct enr_ctx *e, struct sync_stats *st)
 		switch (it->act) {
 		case ACT_ENROL:
 		case ACT_RENEW:
-			ok = enr_enrol(e, it->mail) == ENR_DONE;
+			ok = enr_enrol(e, it->mail, it->id) == ENR_DONE;
 			if (ok && it->act == ACT_RENEW)
 				st->renewed++;
 			else if (ok)
@@ -301,7 +301,7 @@ sync_pass(struct enr_ctx *e, struct sync_stats *st)
 		case ACT_REENROL:
 			/* the old address's certificate goes with the new one's
 			 * publish (it is ours); revoke it at the CA too */
-			ok = enr_enrol(e, it->mail) == ENR_DONE;
+			ok = enr_enrol(e, it->mail, it->id) == ENR_DONE;
 			if (ok) {
 				(void)enr_revoke(e, it->old_mail,
 				    CA_REASON_SUPERSEDED);

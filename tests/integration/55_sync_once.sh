@@ -1,0 +1,96 @@
+#!/bin/sh
+# smimepub-sync --once against a real slapd and the local CA: new people are
+# enrolled and published, a second pass changes nothing, a removed
+# certificate is republished, a deleted person is revoked, a changed address
+# is re-enrolled, renewal replaces ours, and two entries with one address
+# fail without stopping the pass.
+set -eu
+SRCDIR=${SRCDIR:-$(pwd)}
+BUILD=${BUILD:-build}
+SMIMEPUB=$SRCDIR/$BUILD/smimepub
+SYNC=$SRCDIR/$BUILD/smimepub-sync
+. "$SRCDIR/tests/lib/testlib.sh"
+. "$SRCDIR/tests/lib/slapd.sh"
+
+T=$(mktemp -d)
+slapd_cleanup_add 'rm -rf "$T"'
+slapd_start
+
+conf() {
+	cat >"$1" <<EOC
+directory = {
+  uri = "$SLAPD_URI";
+  bind_dn = "$SLAPD_SVC_DN";
+  bind_password_file = "$SLAPD_SVC_PW_FILE";
+  base = "$SLAPD_PEOPLE";
+};
+ca = { driver = "local"; local = { dir = "$T/ca"; validity_days = 60; }; };
+keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; };
+sync = { state_dir = "$T/state"; renew_before_days = $2; on_leave = "revoke"; };
+EOC
+}
+conf "$T/smimepub.conf" 30
+conf "$T/renew.conf" 90
+C=$T/smimepub.conf
+ncerts() {
+	ldap_root ldapsearch -LLL -o ldif-wrap=no -b "$(slapd_people_dn "$1")" -s base \
+	    '(objectClass=*)' 'userCertificate;binary' | grep -c '^userCertificate;binary::' || true
+}
+
+t_ok "ca init" "$SMIMEPUB" -f "$C" ca init
+t_exit "first pass: exit 1 because the two dup@ entries fail" 1 "$SYNC" -f "$C" --once
+t_contains "summary: three enrolled, two failed" "$T_OUT" "enrolled 3, renewed 0, revoked 0, republished 0, failed 2"
+for u in alice bob carol; do
+	t_eq "$u has one certificate" "$(ncerts $u)" 1
+done
+t_eq "dup1 got nothing" "$(ncerts dup1)" 0
+t_ok "status" "$SMIMEPUB" -f "$C" status
+t_contains "alice is PUBLISHED" "$T_OUT" "alice@example.com	PUBLISHED"
+t_contains "dup is FAILED with the reason" "$T_OUT" "more than one entry"
+
+t_ok "second pass changes nothing; the failed two wait for their retry" "$SYNC" -f "$C" --once
+t_contains "summary: three unchanged, two skipped" "$T_OUT" "enrolled 0, renewed 0, revoked 0, republished 0, failed 0, unchanged 3, skipped 2"
+
+# drop the duplicates so passes succeed from here on
+ldap_root ldapdelete "$(slapd_people_dn dup1)" "$(slapd_people_dn dup2)"
+
+cat >"$T/strip.ldif" <<EOL
+dn: $(slapd_people_dn carol)
+changetype: modify
+delete: userCertificate;binary
+-
+delete: userSMIMECertificate
+EOL
+ldap_root ldapmodify -f "$T/strip.ldif" >/dev/null
+t_ok "a pass after carol's certificate was removed by hand" "$SYNC" -f "$C" --once
+t_contains "carol republished" "$T_OUT" "republished 1"
+t_eq "carol has her certificate again" "$(ncerts carol)" 1
+
+ldap_root ldapdelete "$(slapd_people_dn bob)"
+t_ok "a pass after bob left" "$SYNC" -f "$C" --once
+t_contains "bob revoked" "$T_OUT" "revoked 1"
+t_ok "ca list" "$SMIMEPUB" -f "$C" ca list
+t_contains "bob's certificate is revoked at the CA" "$T_OUT" "bob@example.com revoked"
+
+cat >"$T/rename.ldif" <<EOL
+dn: $(slapd_people_dn alice)
+changetype: modify
+replace: mail
+mail: alice.new@example.com
+EOL
+ldap_root ldapmodify -f "$T/rename.ldif" >/dev/null
+t_ok "a pass after alice's address changed" "$SYNC" -f "$C" --once
+t_contains "alice re-enrolled" "$T_OUT" "enrolled 1"
+t_eq "alice has exactly one certificate" "$(ncerts alice)" 1
+ldap_root ldapsearch -LLL -o ldif-wrap=no -tt -T "$T" -b "$(slapd_people_dn alice)" -s base \
+    '(objectClass=*)' 'userCertificate;binary' >"$T/alice.ldif"
+f=$(sed -n 's|^[^:]*:< file://||p' "$T/alice.ldif" | head -n 1)
+t_contains "it names the new address" "$(openssl x509 -inform DER -in "$f" -noout -ext subjectAltName)" "alice.new@example.com"
+t_ok "ca list" "$SMIMEPUB" -f "$C" ca list
+t_contains "the old address's certificate is revoked" "$T_OUT" "alice@example.com revoked"
+
+t_ok "a pass with renew_before_days beyond the validity" "$SYNC" -f "$T/renew.conf" --once
+t_contains "both renewed" "$T_OUT" "renewed 2"
+t_eq "alice still has exactly one" "$(ncerts alice)" 1
+t_eq "carol still has exactly one" "$(ncerts carol)" 1
+t_done
