@@ -88,9 +88,8 @@ check: deps
 	@BUILD=$(BUILD) sh tests/run.sh
 
 demo: deps
-	@echo "make demo: the sync service and lookup daemon have not landed yet;" >&2
-	@echo "see README.md for what works today (publish/show/unpublish)." >&2
-	@exit 1
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh scripts/demo.sh
 
 bench: all
 	@echo "make bench: no benchmark has landed yet" >&2
