@@ -77,7 +77,8 @@ ca_new(const struct cfg *cfg)
 			break;
 	if (i == NDRIVERS) {
 		log_err("%s: ca.driver: \"%s\" is not built into this "
-		    "smimepub (available: local)", cfg->path ? cfg->path :
+		    "smimepub (available: local, cmp, est, cfssl, exec)",
+		    cfg->path ? cfg->path :
 		    "config", cfg->ca.driver);
 		return NULL;
 	}
