@@ -113,6 +113,7 @@ static const struct cfg_key cfg_keys[] = {
 	GROUP("sync"),
 	STR("sync.state_dir", sync.state_dir, 0, "/var/lib/smimepub/state"),
 	INT("sync.interval", sync.interval, 5, 86400 * 7, 300),
+	INT("sync.watch_interval", sync.watch_interval, 0, 3600, 5),
 	INT("sync.renew_before_days", sync.renew_before_days, 1, 365, 30),
 	STR("sync.on_leave", sync.on_leave, 0, "revoke"),
 

@@ -113,6 +113,7 @@ struct cfg_keys {
 struct cfg_sync {
 	char		*state_dir;
 	int		 interval;
+	int		 watch_interval;	/* seconds; 0 = full passes only */
 	int		 renew_before_days;
 	char		*on_leave;	/* revoke | unpublish | keep */
 };

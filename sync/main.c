@@ -88,9 +88,9 @@ main(int argc, char *argv[])
 	struct sync_stats st;
 	struct sigaction sa;
 	struct enr_ctx e;
-	char summary[256];
+	char summary[256], changed[64];
 	int ch, once = 0, fg = 0, rc = 1;
-	time_t next;
+	time_t next, last;
 
 	memset(&e, 0, sizeof(e));
 	log_init("smimepub-sync", 0, LOG_LVL_INFO);
@@ -137,7 +137,8 @@ main(int argc, char *argv[])
 	if (sync_open(cfg, &e) == -1)
 		goto out;
 	for (;;) {
-		if (sync_pass(&e, &st) == -1) {
+		last = time(NULL);
+		if (sync_pass(&e, NULL, &st) == -1) {
 			if (once)
 				goto out;
 		} else {
@@ -150,9 +151,26 @@ main(int argc, char *argv[])
 				goto out;
 			}
 		}
+		/* Between full passes, look for people changed lately so a
+		 * new hire is published within sync.watch_interval seconds.
+		 * The window overlaps by a minute: repeating a person is a
+		 * no-op, missing one (clock skew) is not. */
 		next = time(NULL) + cfg->sync.interval;
-		while (!sync_quit && !sync_reload && time(NULL) < next)
+		while (!sync_quit && !sync_reload && time(NULL) < next) {
 			sleep(1);
+			if (cfg->sync.watch_interval == 0 ||
+			    time(NULL) - last < cfg->sync.watch_interval)
+				continue;
+			sync_changed_filter(last - 60, changed,
+			    sizeof(changed));
+			last = time(NULL);
+			if (sync_pass(&e, changed, &st) == 0 &&
+			    st.enrolled + st.renewed + st.republished +
+			    st.failed > 0) {
+				sync_stats_str(&st, summary, sizeof(summary));
+				log_info("changes: %s", summary);
+			}
+		}
 		if (sync_quit)
 			break;
 		if (sync_reload) {

@@ -267,12 +267,24 @@ do_leave(struct enr_ctx *e, const struct sync_item *it)
 	return jrnl_enr_put(e->jrnl, &r);
 }
 
+void
+sync_changed_filter(time_t since, char *buf, size_t sz)
+{
+	struct tm tm;
+	char ts[32];
+
+	gmtime_r(&since, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%d%H%M%SZ", &tm);
+	snprintf(buf, sz, "(modifyTimestamp>=%s)", ts);
+}
+
 int
-sync_pass(struct enr_ctx *e, struct sync_stats *st)
+sync_pass(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 {
 	struct sync_plan pl;
 	struct sync_item *it;
-	size_t i;
+	char *filter = NULL;
+	size_t i, flen;
 	int rc = -1, ok;
 
 	memset(&pl, 0, sizeof(pl));
@@ -280,12 +292,20 @@ sync_pass(struct enr_ctx *e, struct sync_stats *st)
 	pl.e = e;
 	pl.st = st;
 	pl.now = time(NULL);
-	if (dir_search_people(e->dir, NULL, plan_person, &pl) == -1) {
+	if (changed != NULL) {
+		flen = strlen(e->cfg->directory.filter) + strlen(changed) + 8;
+		if ((filter = malloc(flen)) == NULL)
+			goto out;
+		snprintf(filter, flen, "(&%s%s)", e->cfg->directory.filter,
+		    changed);
+	}
+	if (dir_search_people(e->dir, filter, plan_person, &pl) == -1) {
 		log_err("sync: the directory search failed; no action taken");
 		goto out;
 	}
 	qsort(pl.seen, pl.nseen, sizeof(pl.seen[0]), seen_cmp);
-	if (jrnl_enr_each(e->jrnl, plan_leaver, &pl) == -1)
+	/* only a full pass knows who is gone */
+	if (changed == NULL && jrnl_enr_each(e->jrnl, plan_leaver, &pl) == -1)
 		goto out;
 	for (i = 0; i < pl.n; i++) {
 		it = &pl.items[i];
@@ -325,6 +345,7 @@ sync_pass(struct enr_ctx *e, struct sync_stats *st)
 	}
 	rc = 0;
 out:
+	free(filter);
 	free(pl.items);
 	free(pl.seen);
 	return rc;

@@ -19,8 +19,15 @@ struct sync_stats {
 	int	skipped;	/* invalid address, or waiting for a retry */
 };
 
-/* One full pass. -1 only when the pass itself could not run. */
-int	sync_pass(struct enr_ctx *, struct sync_stats *);
+/*
+ * One full pass (changed NULL), or a pass over the people matching the
+ * extra filter changed as well (between full passes: only those modified
+ * lately; leavers are then left to the next full pass). -1 only when the
+ * pass itself could not run.
+ */
+int	sync_pass(struct enr_ctx *, const char *changed, struct sync_stats *);
+/* "(modifyTimestamp>=...)" for changes since t (RFC 4517 §3.3.13). */
+void	sync_changed_filter(time_t since, char *buf, size_t sz);
 /* "enrolled 3, renewed 0, ..." into buf. */
 void	sync_stats_str(const struct sync_stats *, char *buf, size_t sz);
 
