@@ -1,0 +1,49 @@
+/*
+ * flavour.c — the one table of differences between OpenLDAP and Active
+ * Directory (DESIGN.md "What is in the directory"): attribute spellings,
+ * the stable identity, the disabled flag, the lost-update guard, the
+ * default people filter and the largest page the server allows.
+ * Nothing else in ldap/ may test which flavour it talks to.
+ */
+#include <stddef.h>
+
+#include "ldap/dir.h"
+
+static const struct dir_flavour flavours[] = {
+	[CFG_FLAVOUR_OPENLDAP] = {
+		.name = "openldap",
+		/* Certificate syntax: the name without ;binary is refused. */
+		.attr_usercert = "userCertificate;binary",
+		/* Binary syntax: ;binary is refused on write, empty on read. */
+		.attr_smime = "userSMIMECertificate",
+		.attr_id = "entryUUID",
+		.id_is_binary = 0,
+		.attr_disabled = NULL,
+		.disabled_bit = 0,
+		.attr_guard = "entryCSN",
+		.default_filter = "(&(objectClass=inetOrgPerson)(mail=*))",
+		.max_page = 1000,
+	},
+	[CFG_FLAVOUR_AD] = {
+		.name = "ad",
+		/* Octet String; AD/Samba reject userCertificate;binary. */
+		.attr_usercert = "userCertificate",
+		.attr_smime = "userSMIMECertificate",
+		.attr_id = "objectGUID",
+		.id_is_binary = 1,
+		.attr_disabled = "userAccountControl",
+		.disabled_bit = 0x2,	/* ACCOUNTDISABLE */
+		.attr_guard = "uSNChanged",
+		.default_filter = "(&(objectCategory=person)(objectClass=user)"
+		    "(mail=*)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))",
+		.max_page = 1000,	/* MaxPageSize */
+	},
+};
+
+const struct dir_flavour *
+dir_flavour_get(enum cfg_flavour f)
+{
+	if ((unsigned)f >= sizeof(flavours) / sizeof(flavours[0]))
+		return &flavours[CFG_FLAVOUR_OPENLDAP];
+	return &flavours[f];
+}
