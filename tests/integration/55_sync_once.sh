@@ -46,7 +46,8 @@ done
 t_eq "dup1 got nothing" "$(ncerts dup1)" 0
 t_ok "status" "$SMIMEPUB" -f "$C" status
 t_contains "alice is PUBLISHED" "$T_OUT" "alice@example.com	PUBLISHED"
-t_contains "dup is FAILED with the reason" "$T_OUT" "more than one entry"
+t_contains "dup is FAILED with the reason" "$T_OUT" "dup@example.com	FAILED	-	-"
+t_contains "the reason names both entries" "$T_OUT" "uid=dup2"
 
 t_ok "second pass changes nothing; the failed two wait for their retry" "$SYNC" -f "$C" --once
 t_contains "summary: three unchanged, two skipped" "$T_OUT" "enrolled 0, renewed 0, revoked 0, republished 0, failed 0, unchanged 3, skipped 2"
