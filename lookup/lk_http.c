@@ -46,7 +46,7 @@ struct lk_http {
 struct lk_conn {
 	char		*body;
 	size_t		 len;
-	int		 too_big;
+	double		 start;		/* the body must be in by start+timeout */
 };
 
 static int
@@ -144,6 +144,7 @@ lk_access(void *cls, struct MHD_Connection *c, const char *url,
 		if ((lc = calloc(1, sizeof(*lc))) == NULL)
 			return MHD_NO;
 		*con_cls = lc;
+		lc->start = lk_monotonic();
 		atomic_fetch_add(&h->inflight, 1);
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -159,6 +160,13 @@ lk_access(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
+		if (lk_monotonic() - lc->start > h->ctx->cfg->lookup.timeout) {
+			/* a body trickling in: MHD's idle timeout alone would
+			 * let one byte a second hold the connection */
+			log_debug("request body not in after %d s: dropped",
+			    h->ctx->cfg->lookup.timeout);
+			return MHD_NO;
+		}
 		if (lc->len + *upload_size > max) {
 			/* a chunked body past the limit: drop the client */
 			lk_metrics_count(&h->ctx->m, LK_EP_OTHER, 413);

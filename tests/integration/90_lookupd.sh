@@ -1,0 +1,379 @@
+#!/bin/sh
+# smimepub-lookupd against a real slapd: certificates published with
+# smimepub's own publish code (and, for the deliberately unusable ones, put
+# on an entry by the rootdn), every endpoint and content type checked with
+# OpenSSL, unusable certificates never served and counted by reason, hostile
+# input refused before it reaches the directory, the limits (413, 429),
+# slapd going away and coming back, SIGHUP, the admin socket, SIGTERM, and
+# the background mode with its pid file.
+set -eu
+SRCDIR=${SRCDIR:-$(pwd)}
+BUILD=${BUILD:-build}
+SMIMEPUB=$SRCDIR/$BUILD/smimepub
+LOOKUPD=$SRCDIR/$BUILD/smimepub-lookupd
+. "$SRCDIR/tests/lib/testlib.sh"
+. "$SRCDIR/tests/lib/certs.sh"
+. "$SRCDIR/tests/lib/slapd.sh"
+
+T=$(mktemp -d)
+LK_PIDS=
+# stop_all: every lookupd this script started, by pid; a restarted slapd.
+stop_all() {
+	for _p in $LK_PIDS; do
+		kill -TERM "$_p" 2>/dev/null || :
+	done
+	for _p in $LK_PIDS; do
+		wait "$_p" 2>/dev/null || :
+	done
+	LK_PIDS=
+}
+slapd_cleanup_add 'stop_all; rm -rf "$T"'
+SLAPD_DEBUG=${SLAPD_DEBUG:-stats}
+slapd_start
+
+# ---- certificates ----------------------------------------------------------
+certs_ca "$T/ca" "lookupd test CA"
+certs_ca "$T/other" "an untrusted CA"
+certs_leaf "$T/ca" "$T/alice" alice@example.com
+certs_leaf "$T/ca" "$T/alice2" alice@example.com 700 ec
+certs_leaf "$T/ca" "$T/bob" bob@example.com
+certs_leaf "$T/ca" "$T/exp" carol@example.com "" start="$(certs_time -30)" end="$(certs_time -1)"
+certs_leaf "$T/ca" "$T/notyet" carol@example.com "" start="$(certs_time 2)" end="$(certs_time 30)"
+certs_leaf "$T/ca" "$T/signonly" carol@example.com "" ku=digitalSignature
+certs_leaf "$T/ca" "$T/noeku" carol@example.com "" eku=none
+certs_leaf "$T/ca" "$T/wrong" dave@example.com
+certs_leaf "$T/other" "$T/untrusted" carol@example.com
+certs_leaf "$T/ca" "$T/revoked" carol@example.com
+
+# A CRL from the test CA listing $T/revoked, made with openssl ca -gencrl.
+{
+	echo '[ca]'
+	echo 'default_ca = c'
+	echo '[c]'
+	echo "database = $T/crl.index"
+	echo 'default_md = sha256'
+	echo 'default_crl_days = 7'
+} >"$T/crl.cnf"
+printf 'R\t%s\t%s\t%s\tunknown\t/CN=carol@example.com\n' \
+    "$(date -u -d '+1 year' +%y%m%d%H%M%SZ)" "$(date -u +%y%m%d%H%M%SZ)" \
+    "$(certs_serial "$T/revoked.pem")" >"$T/crl.index"
+openssl ca -gencrl -config "$T/crl.cnf" -keyfile "$T/ca/ca.key" \
+    -cert "$T/ca/ca.pem" -out "$T/crl.pem" 2>"$T/crl.err" || cat "$T/crl.err" >&2
+t_contains "the CRL lists the revoked certificate" \
+    "$(openssl crl -in "$T/crl.pem" -noout -text)" "$(certs_serial "$T/revoked.pem")"
+
+# ---- publish: usable ones with smimepub, the rest as the rootdn ----------
+cat >"$T/pub.conf" <<EOF
+directory = {
+  uri = "$SLAPD_URI";
+  bind_dn = "$SLAPD_SVC_DN";
+  bind_password_file = "$SLAPD_SVC_PW_FILE";
+  base = "$SLAPD_PEOPLE";
+};
+sync = { state_dir = "$T/state"; };
+EOF
+cat "$T/alice.pem" "$T/ca/ca.pem" >"$T/alice-chain.pem"
+t_ok "publish alice (RSA)" "$SMIMEPUB" -f "$T/pub.conf" publish alice@example.com "$T/alice-chain.pem"
+# a second certificate of alice's, foreign to smimepub, added by the rootdn
+ldap_root ldapmodify >"$T/mod.log" 2>&1 <<EOF || cat "$T/mod.log" >&2
+dn: $(slapd_people_dn alice)
+changetype: modify
+add: userCertificate;binary
+userCertificate;binary:< file://$T/alice2.der
+EOF
+t_ok "publish bob" "$SMIMEPUB" -f "$T/pub.conf" publish bob@example.com "$T/bob.pem"
+{
+	echo "dn: $(slapd_people_dn carol)"
+	echo "changetype: modify"
+	echo "add: userCertificate;binary"
+	for c in exp notyet signonly noeku wrong untrusted revoked; do
+		echo "userCertificate;binary:< file://$T/$c.der"
+	done
+} >"$T/carol.ldif"
+t_ok "put the unusable certificates on carol" ldap_root ldapmodify -f "$T/carol.ldif"
+
+# ---- the daemon ------------------------------------------------------------
+free_port() {
+	while :; do
+		_r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' \n')
+		_pp=$((32000 + _r % 8000))
+		ss -Htln 2>/dev/null | awk '{ print $4 }' | grep -q ":$_pp\$" || break
+	done
+	echo "$_pp"
+}
+
+# lk_conf NAME PORT [lookup lines...]: a config for the read-only account.
+lk_conf() {
+	_n=$1
+	_port=$2
+	shift 2
+	{
+		echo "directory = {"
+		echo "  uri = \"$SLAPD_URI\";"
+		echo "  base = \"$SLAPD_PEOPLE\";"
+		echo "  timeout = 2;"
+		echo "};"
+		echo "lookup = {"
+		echo "  listen = \"127.0.0.1:$_port\";"
+		echo "  bind_dn = \"$SLAPD_LOOKUP_DN\";"
+		echo "  bind_password_file = \"$SLAPD_LOOKUP_PW_FILE\";"
+		echo "  crl_files = [ \"$T/crl.pem\" ];"
+		echo "  trust_anchors = \"$T/ca/ca.pem\";"
+		echo "  pid_file = \"$T/$_n.pid\";"
+		echo "  drain_timeout = 2;"
+		for _l in "$@"; do echo "  $_l"; done
+		echo "};"
+		echo "log = { level = \"info\"; };"
+	} >"$T/$_n.conf"
+}
+
+# start_lk NAME [lookup lines...]: start it in the foreground on a free port,
+# retrying when another process took the port; sets LK_PID and URL.
+start_lk() {
+	_name=$1
+	shift
+	_try=0
+	while [ "$_try" -lt 5 ]; do
+		_port=$(free_port)
+		lk_conf "$_name" "$_port" "$@"
+		"$LOOKUPD" -f "$T/$_name.conf" --foreground >"$T/$_name.log" 2>&1 &
+		LK_PID=$!
+		LK_PIDS="$LK_PIDS $LK_PID"
+		URL=http://127.0.0.1:$_port
+		_i=0
+		while [ "$_i" -lt 100 ]; do
+			if curl -s -o /dev/null "$URL/metrics"; then
+				return 0
+			fi
+			kill -0 "$LK_PID" 2>/dev/null || break
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+		grep -q 'in use' "$T/$_name.log" || break
+		_try=$((_try + 1))
+	done
+	echo "smimepub-lookupd did not start:" >&2
+	cat "$T/$_name.log" >&2
+	return 1
+}
+
+start_lk main "rate = 10000;" "burst = 10000;" "search_rate = 10000;" \
+    "search_burst = 10000;" "batch_max = 10;" "max_body = 65536;" \
+    "timeout = 3;" "admin_socket = \"$T/admin.sock\";"
+MAIN_PID=$LK_PID
+MAIN=$URL
+
+# get PATH [curl args...]: body to $T/body, status printed.
+get() {
+	_p=$1
+	shift
+	curl -s -g --path-as-is -o "$T/body" -D "$T/headers" -w '%{http_code}' "$@" "$MAIN$_p" || echo 000
+}
+jfield() {	# jfield NAME: the first "NAME":"value" of $T/body
+	grep -o "\"$1\":\"[^\"]*\"" "$T/body" | head -n 1 | sed 's/^[^:]*:"//; s/"$//'
+}
+rfc3339() {	# the notAfter/notBefore of a PEM as the API writes it
+	date -u -d "$(openssl x509 -in "$1" -noout "-$2" | sed 's/^[^=]*=//')" \
+	    +%Y-%m-%dT%H:%M:%SZ
+}
+metric() {	# metric LINE-PREFIX: the value from /metrics
+	curl -s "$MAIN/metrics" | awk -v k="$1" 'index($0, k " ") == 1 { print $2 }'
+}
+
+# ---- GET /v1/certs: JSON ---------------------------------------------------
+t_eq "alice: 200" "$(get /v1/certs/alice@example.com)" 200
+t_contains "JSON content type" "$(cat "$T/headers")" "Content-Type: application/json"
+t_eq "JSON: mail" "$(jfield mail)" alice@example.com
+t_eq "JSON: two usable certificates" "$(grep -o '"sha256"' "$T/body" | wc -l | tr -d ' ')" 2
+t_eq "JSON: best first = latest notAfter (sha256)" "$(jfield sha256)" "$(certs_fingerprint "$T/alice2.pem")"
+t_eq "JSON: serial as openssl" "$(jfield serial)" "$(certs_serial "$T/alice2.pem")"
+t_eq "JSON: not_after as openssl" "$(jfield not_after)" "$(rfc3339 "$T/alice2.pem" enddate)"
+t_eq "JSON: not_before as openssl" "$(jfield not_before)" "$(rfc3339 "$T/alice2.pem" startdate)"
+t_eq "JSON: key" "$(jfield key)" "ec:P-256"
+t_eq "JSON: issuer" "$(jfield issuer)" "CN=lookupd test CA"
+t_contains "JSON: the second is the RSA one" "$(cat "$T/body")" \
+    "\"sha256\":\"$(certs_fingerprint "$T/alice.pem")\""
+t_eq "bob: 200" "$(get /v1/certs/bob@example.com)" 200
+t_eq "bob: in both attributes, served once" "$(grep -o '"sha256"' "$T/body" | wc -l | tr -d ' ')" 1
+
+# ---- content negotiation ---------------------------------------------------
+t_eq "DER: 200" "$(get /v1/certs/alice@example.com -H 'Accept: application/pkix-cert')" 200
+t_contains "DER: content type" "$(cat "$T/headers")" "Content-Type: application/pkix-cert"
+t_ok "DER: openssl parses it" openssl x509 -inform DER -in "$T/body" -noout
+t_ok "DER: the best certificate, byte for byte" cmp "$T/body" "$T/alice2.der"
+t_eq "PKCS#7: 200" "$(get /v1/certs/alice@example.com -H 'Accept: application/pkcs7-mime')" 200
+t_contains "PKCS#7: content type" "$(cat "$T/headers")" "application/pkcs7-mime"
+openssl pkcs7 -inform DER -in "$T/body" -print_certs >"$T/p7.pem" 2>&1 || :
+t_eq "PKCS#7: exactly the two usable certificates" "$(grep -c 'BEGIN CERT' "$T/p7.pem")" 2
+awk '/BEGIN CERT/{n++} {print > (F "." n)}' F="$T/p7c" "$T/p7.pem"
+t_eq "PKCS#7: the best first" "$(certs_fingerprint "$T/p7c.1")" "$(certs_fingerprint "$T/alice2.pem")"
+t_eq "PKCS#7: then the other" "$(certs_fingerprint "$T/p7c.2")" "$(certs_fingerprint "$T/alice.pem")"
+t_eq "PEM: 200" "$(get /v1/certs/alice@example.com -H 'Accept: application/x-pem-file')" 200
+t_eq "PEM: best first" "$(certs_fingerprint "$T/body")" "$(certs_fingerprint "$T/alice2.pem")"
+t_eq "text/html: 406" "$(get /v1/certs/alice@example.com -H 'Accept: text/html')" 406
+
+# ---- unusable certificates ---------------------------------------------------
+t_eq "carol: none usable, 404" "$(get /v1/certs/carol@example.com)" 404
+t_contains "404 is a JSON error" "$(cat "$T/body")" '"error":"not found"'
+for c in exp notyet signonly noeku wrong untrusted revoked; do
+	f=$(certs_fingerprint "$T/$c.pem")
+	for a in "" "-H Accept:application/pkcs7-mime"; do
+		# shellcheck disable=SC2086
+		get /v1/certs/carol@example.com $a >/dev/null
+		t_not_contains "$c never served ${a:-(json)}" "$(cat "$T/body")" "$f"
+	done
+done
+for r in expired not_yet_valid key_usage no_email_eku wrong_address untrusted revoked; do
+	v=$(metric "smimepub_lookupd_certificates_rejected_total{reason=\"$r\"}")
+	t_eq "/metrics counts $r" "${v:-0}" 1
+done
+t_eq "nobody: 404" "$(get /v1/certs/nobody@example.com)" 404
+
+# ---- hostile input: 400, and nothing reaches the directory ----------------
+nsrch() { grep -c 'SRCH base' "$SLAPD_LOG" || :; }
+before=$(nsrch)
+for p in '*' '%2A%29%28mail%3D%2A' '*)(mail=*' 'alice@example.com%00' \
+    '%00' '..' '../../etc/passwd' 'al%C3%A9@example.com' '%FF%FE@example.com' \
+    'alice%40example.com%29%28mail%3D%2A' 'alice'; do
+	t_eq "400 for $p" "$(get "/v1/certs/$p")" 400
+	t_contains "error names the problem ($p)" "$(cat "$T/body")" '"error":"invalid address"'
+done
+long=$(head -c 10240 /dev/zero | tr '\0' a)
+st=$(get "/v1/certs/$long@example.com")
+case $st in 400|414|431) t_ok "10 KB path: $st" true ;; *) t_eq "10 KB path refused" "$st" 400 ;; esac
+t_eq "no hostile value reached slapd" "$(nsrch)" "$before"
+t_not_contains "slapd never saw an unescaped (mail=*)(" "$(cat "$SLAPD_LOG")" '(mail=*)(mail'
+t_eq "the next good request" "$(get /v1/certs/alice@example.com)" 200
+
+# ---- POST /v1/lookup -------------------------------------------------------
+body='{"recipients":["alice@example.com","nobody@example.com","*)(mail=*","carol@example.com","bob@EXAMPLE.com"]}'
+t_eq "batch: 200" "$(get /v1/lookup -X POST -H 'Content-Type: application/json' --data-binary "$body")" 200
+t_eq "batch: statuses in order" "$(grep -o '"status":"[a-z_]*"' "$T/body" | sed 's/.*:"//; s/"//' | tr '\n' ' ')" \
+    "found not_found invalid not_found found "
+t_contains "batch: alice's best certificate" "$(cat "$T/body")" "$(certs_fingerprint "$T/alice2.pem")"
+t_eq "batch over lookup.batch_max: 413" "$(get /v1/lookup -X POST --data-binary \
+    '{"recipients":["a@b.co","a@b.co","a@b.co","a@b.co","a@b.co","a@b.co","a@b.co","a@b.co","a@b.co","a@b.co","a@b.co"]}')" 413
+t_eq "malformed JSON: 400" "$(get /v1/lookup -X POST --data-binary '{"recipients": [')" 400
+head -c 3000 /dev/zero | tr '\0' '[' >"$T/deep.json"
+t_eq "deeply nested JSON: 400" "$(get /v1/lookup -X POST --data-binary @"$T/deep.json")" 400
+head -c 10485760 /dev/zero >"$T/10m"
+t_eq "10 MB body: 413" "$(get /v1/lookup -X POST --data-binary @"$T/10m")" 413
+t_eq "GET /v1/lookup: 405" "$(get /v1/lookup)" 405
+t_eq "unknown path: 404" "$(get /nope)" 404
+
+# ---- GET /v1/search --------------------------------------------------------
+t_eq "search: 2 characters refused" "$(get '/v1/search?q=al')" 400
+t_eq "search: ali" "$(get '/v1/search?q=ali')" 200
+t_contains "search: alice with her name" "$(cat "$T/body")" '{"name":"Alice Liddell","mail":"alice@example.com"}'
+t_eq "search: car finds nobody usable" "$(get '/v1/search?q=car')" 200
+t_eq "search: carol is not listed" "$(cat "$T/body")" '{"results":[]}'
+t_eq "search: a wildcard in q is escaped" "$(get '/v1/search?q=%2A%2A%2A')" 200
+t_eq "search: *** matches nobody" "$(cat "$T/body")" '{"results":[]}'
+t_ok "slapd saw the escaped value" grep -qi '\\2a\\2a\\2a\*' "$SLAPD_LOG"
+t_not_contains "search returns no certificate" "$(get '/v1/search?q=ali' >/dev/null; cat "$T/body")" "BEGIN"
+
+# ---- metrics, healthz, cache flush ------------------------------------------
+t_eq "healthz: 200" "$(get /healthz)" 200
+t_contains "healthz: directory up" "$(cat "$T/body")" '"directory":"up"'
+m=$(curl -s "$MAIN/metrics")
+t_contains "metrics: requests by endpoint and status" "$m" 'smimepub_lookupd_requests_total{endpoint="certs",status="200"}'
+t_contains "metrics: cache hits" "$m" 'smimepub_lookupd_cache_hits_total'
+t_contains "metrics: latency histogram" "$m" 'smimepub_lookupd_directory_seconds_bucket{le="+Inf"}'
+t_ne "cache holds entries" "$(metric smimepub_lookupd_cache_entries)" 0
+t_eq "flush over TCP: 404" "$(get /v1/cache/flush -X POST)" 404
+t_eq "flush on the admin socket" "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$T/admin.sock" -X POST http://lookupd/v1/cache/flush)" 200
+t_eq "cache empty after flush" "$(metric smimepub_lookupd_cache_entries)" 0
+get /v1/certs/alice@example.com >/dev/null
+kill -HUP "$MAIN_PID"
+sleep 0.3
+t_eq "SIGHUP flushes the cache" "$(metric smimepub_lookupd_cache_entries)" 0
+t_ok "still serving after SIGHUP" kill -0 "$MAIN_PID"
+
+# ---- a slow client is cut off, the daemon stays responsive ---------------
+# Half a request, then silence: after lookup.timeout (3 s) the daemon has
+# closed its side (no ESTABLISHED socket left on its port), while the
+# client still holds its end open.
+port=${MAIN##*:}
+estab() { ss -Htn state established "( sport = :$port )" | wc -l | tr -d ' '; }
+( printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n'; sleep 7 ) | \
+    curl -s -m 10 "telnet://127.0.0.1:$port" >/dev/null 2>&1 &
+slow=$!
+sleep 1
+t_eq "the slow client is connected" "$(estab)" 1
+t_eq "answers while a slow client hangs" "$(get /v1/certs/alice@example.com)" 200
+sleep 4
+t_eq "slow client cut off by lookup.timeout (3 s)" "$(estab)" 0
+wait "$slow" 2>/dev/null || :
+
+# ---- rate limit: a second instance with a small bucket -------------------
+start_lk strict "rate = 1;" "burst = 3;" "search_rate = 1;" "search_burst = 1;"
+codes=
+for i in 1 2 3 4; do
+	codes="$codes $(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/certs/alice@example.com")"
+done
+t_eq "burst of 3, then 429" "$codes" " 200 200 200 429"
+hdr=$(curl -s -D - -o /dev/null "$URL/v1/certs/alice@example.com")
+t_contains "429 carries Retry-After" "$hdr" "Retry-After: 1"
+t_eq "search: its own stricter bucket" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/search?q=ali") $(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/search?q=ali")" "200 429"
+t_ok "strict instance: SIGTERM" kill -TERM "$LK_PID"
+rc=0
+wait "$LK_PID" || rc=$?
+t_eq "strict instance exits 0" "$rc" 0
+
+# ---- slapd goes away and comes back ----------------------------------------
+spid=$(cat "$SLAPD_DIR/slapd.pid")
+kill -TERM "$spid"
+i=0
+while kill -0 "$spid" 2>/dev/null && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+t0=$(date +%s)
+t_eq "healthz: 503 with slapd down" "$(get /healthz -m 15)" 503
+t_contains "healthz: directory unreachable" "$(cat "$T/body")" '"directory":"unreachable"'
+t_eq "uncached address: 503" "$(get /v1/certs/bob@example.com -m 15)" 503
+t_contains "503 is a JSON error" "$(cat "$T/body")" '"error":"directory unavailable"'
+t_eq "503 quickly (under 10 s)" "$(( $(date +%s) - t0 < 10 ))" 1
+slapd -F "$SLAPD_DIR/slapd.d" -d none -h "$SLAPD_URI/ $SLAPD_LDAPS_URI/ $SLAPD_LDAPI_URI/" \
+    </dev/null >>"$SLAPD_LOG" 2>&1 &
+_SLAPD_PID=$!	# slapd.sh stops this one at exit
+i=0
+while [ "$i" -lt 100 ] && ! ldapsearch -x -H "$SLAPD_URI" -b '' -s base 1.1 >/dev/null 2>&1; do
+	sleep 0.1
+	i=$((i + 1))
+done
+st=000
+i=0
+while [ "$i" -lt 30 ]; do
+	st=$(get /v1/certs/bob@example.com)
+	[ "$st" = 200 ] && break
+	sleep 0.5
+	i=$((i + 1))
+done
+t_eq "lookups recover by themselves when slapd is back" "$st" 200
+t_eq "healthz: 200 again" "$(get /healthz)" 200
+
+# ---- SIGTERM ---------------------------------------------------------------
+t_ok "SIGTERM" kill -TERM "$MAIN_PID"
+rc=0
+wait "$MAIN_PID" || rc=$?
+t_eq "exits 0 after draining" "$rc" 0
+t_contains "logs the drain" "$(cat "$T/main.log")" "draining"
+t_not_contains "no sanitizer report" "$(cat "$T/main.log" "$T/strict.log")" "ERROR: AddressSanitizer"
+t_not_contains "no UBSan report" "$(cat "$T/main.log" "$T/strict.log")" "runtime error"
+
+# ---- background mode with a pid file ---------------------------------------
+port=$(free_port)
+lk_conf bg "$port"
+t_ok "starts in the background" "$LOOKUPD" -f "$T/bg.conf"
+t_ok "pid file written" test -s "$T/bg.pid"
+bgpid=$(cat "$T/bg.pid" 2>/dev/null || echo 0)
+LK_PIDS="$LK_PIDS $bgpid"
+t_eq "background instance answers" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/certs/alice@example.com")" 200
+kill -TERM "$bgpid" 2>/dev/null || :
+i=0
+while kill -0 "$bgpid" 2>/dev/null && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+t_fail "background instance gone after SIGTERM" kill -0 "$bgpid"
+t_fail "pid file removed" test -e "$T/bg.pid"
+t_exit "a bad config exits 2" 2 "$LOOKUPD" -f /nonexistent/smimepub.conf --foreground
+
+t_done
