@@ -1,0 +1,59 @@
+/*
+ * dir_priv.h — what dir.c and dir_publish.c share inside the directory
+ * client, and the hooks its integration test (tests/helpers/dir_itest.c)
+ * uses. Not for the programs on top: they use ldap/dir.h only.
+ */
+#ifndef SMIMEPUB_DIR_PRIV_H
+#define SMIMEPUB_DIR_PRIV_H
+
+#include <ldap.h>
+
+#include "ldap/dir.h"
+
+struct dir {
+	const struct cfg_directory *cfg;
+	const struct dir_flavour *fl;
+	LDAP		*ld;		/* NULL when not connected */
+	int		 has_assert;	/* root DSE lists RFC 4528 1.3.6.1.1.12 */
+};
+
+#define DIR_MAX_RETRY	5	/* publish: re-reads after a concurrent change */
+
+/* The server went away (or never answered): reconnect and retry once. */
+int	dir_conn_lost(int rc);
+/* Drop the connection and connect again with backoff; 0 or -1 (logged). */
+int	dir_reconnect(struct dir *);
+/* log_err "URI: what: ldap_err2string (diagnostic message)". */
+void	dir_log_ldap(struct dir *, int rc, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/*
+ * dir_find_by_mail that also returns the lost-update guard value (entryCSN,
+ * uSNChanged) as read with the entry; *guard is NULL when the entry has
+ * none. The caller frees *guard with free().
+ */
+int	dir_find_guarded(struct dir *, const char *addr,
+	    struct dir_person **out, char **guard);
+
+/*
+ * Test hook: when set, dir_publish/dir_unpublish call it after each read of
+ * the entry and before the modify (with the attempt number, 0 first), so a
+ * test can change the entry in between and see the modify fail and retry.
+ */
+extern void	(*dir_test_before_modify)(const char *dn, int attempt,
+		    void *arg);
+extern void	*dir_test_before_modify_arg;
+
+/*
+ * One modify of the two certificate attributes of dn: the current values
+ * (cur_*) are replaced by the new lists (new_*) as dir_publish does it,
+ * guarded by guard (may be NULL). Returns the LDAP result code. Exposed so
+ * that the test can hand it a stale guard.
+ */
+int	dir_modify_certs(struct dir *, const char *dn, const char *guard,
+	    const struct dir_val *cur_uc, size_t n_cur_uc,
+	    const struct dir_val *new_uc, size_t n_new_uc,
+	    const struct dir_val *cur_sm, size_t n_cur_sm,
+	    const struct dir_val *new_sm, size_t n_new_sm);
+
+#endif

@@ -1,0 +1,395 @@
+/*
+ * dir_publish.c — publish and unpublish certificates on a person's entry by
+ * the rules of DESIGN.md "What is in the directory": ours first in both
+ * attributes, exactly one of ours, foreign values kept byte for byte in
+ * their order, one modify per change, guarded against lost updates and
+ * retried from a fresh read when the entry changed meanwhile.
+ *
+ * How the guard works on OpenLDAP 2.5 (tests/integration/10_slapd_harness.sh):
+ * userCertificate;binary has an equality rule, so its exact old values are
+ * deleted and a value changed meanwhile fails the modify (noSuchAttribute).
+ * userSMIMECertificate has none (a value delete fails with
+ * inappropriateMatching), so the whole attribute is deleted and added back,
+ * and the modify carries the assertion control (RFC 4528) on the guard
+ * attribute (entryCSN) read with the entry: assertionFailed if it changed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <lber.h>
+#include <ldap.h>
+#include <openssl/x509.h>
+
+#include "common/log.h"
+#include "common/x509.h"
+#include "ldap/dir.h"
+#include "ldap/dir_priv.h"
+
+void	(*dir_test_before_modify)(const char *, int, void *);
+void	*dir_test_before_modify_arg;
+
+static int
+vals_equal(const struct dir_val *a, size_t na, const struct dir_val *b,
+    size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++)
+		if (a[i].len != b[i].len ||
+		    memcmp(a[i].data, b[i].data, a[i].len) != 0)
+			return 0;
+	return 1;
+}
+
+/* A NULL-terminated array of berval pointers over vals (borrowed). */
+static struct berval **
+bv_array(const struct dir_val *vals, size_t n)
+{
+	struct berval **arr, *bv;
+	size_t i;
+
+	if ((arr = calloc(n + 1, sizeof(*arr))) == NULL)
+		return NULL;
+	if ((bv = calloc(n ? n : 1, sizeof(*bv))) == NULL) {
+		free(arr);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		bv[i].bv_val = (char *)vals[i].data;
+		bv[i].bv_len = vals[i].len;
+		arr[i] = &bv[i];
+	}
+	/* arr[0] (or bv itself when n == 0) owns the block: see bv_free. */
+	if (n == 0)
+		free(bv);
+	return arr;
+}
+
+static void
+bv_free(struct berval **arr)
+{
+	if (arr != NULL)
+		free(arr[0]);
+	free(arr);
+}
+
+int
+dir_modify_certs(struct dir *d, const char *dn, const char *guard,
+    const struct dir_val *cur_uc, size_t n_cur_uc,
+    const struct dir_val *new_uc, size_t n_new_uc,
+    const struct dir_val *cur_sm, size_t n_cur_sm,
+    const struct dir_val *new_sm, size_t n_new_sm)
+{
+	LDAPMod mods[4], *modp[5];
+	LDAPControl *actrl = NULL, *ctrls[2] = { NULL, NULL };
+	struct berval **bvs[4] = { NULL, NULL, NULL, NULL };
+	char *esc = NULL, *filter = NULL;
+	int n = 0, rc = LDAP_NO_MEMORY, guarded;
+
+	guarded = guard != NULL && d->has_assert;
+	memset(mods, 0, sizeof(mods));
+	if (!vals_equal(cur_uc, n_cur_uc, new_uc, n_new_uc)) {
+		if (n_cur_uc > 0) {
+			if ((bvs[n] = bv_array(cur_uc, n_cur_uc)) == NULL)
+				goto out;
+			mods[n].mod_op = LDAP_MOD_DELETE | LDAP_MOD_BVALUES;
+			mods[n].mod_type = (char *)d->fl->attr_usercert;
+			mods[n].mod_bvalues = bvs[n];
+			n++;
+		}
+		if (n_new_uc > 0) {
+			if ((bvs[n] = bv_array(new_uc, n_new_uc)) == NULL)
+				goto out;
+			mods[n].mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES;
+			mods[n].mod_type = (char *)d->fl->attr_usercert;
+			mods[n].mod_bvalues = bvs[n];
+			n++;
+		}
+	}
+	if (!vals_equal(cur_sm, n_cur_sm, new_sm, n_new_sm)) {
+		if (n_cur_sm > 0) {
+			/* No equality rule on OpenLDAP: the whole attribute,
+			 * under the assertion; else value by value. */
+			if (!guarded &&
+			    (bvs[n] = bv_array(cur_sm, n_cur_sm)) == NULL)
+				goto out;
+			mods[n].mod_op = LDAP_MOD_DELETE | LDAP_MOD_BVALUES;
+			mods[n].mod_type = (char *)d->fl->attr_smime;
+			mods[n].mod_bvalues = guarded ? NULL : bvs[n];
+			n++;
+		}
+		if (n_new_sm > 0) {
+			if ((bvs[n] = bv_array(new_sm, n_new_sm)) == NULL)
+				goto out;
+			mods[n].mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES;
+			mods[n].mod_type = (char *)d->fl->attr_smime;
+			mods[n].mod_bvalues = bvs[n];
+			n++;
+		}
+	}
+	if (n == 0) {
+		rc = LDAP_SUCCESS;
+		goto out;
+	}
+	for (int i = 0; i < n; i++)
+		modp[i] = &mods[i];
+	modp[n] = NULL;
+	if (guarded) {
+		if ((esc = dir_filter_escape(guard, strlen(guard))) == NULL ||
+		    asprintf(&filter, "(%s=%s)", d->fl->attr_guard, esc) == -1) {
+			filter = NULL;
+			goto out;
+		}
+		rc = ldap_create_assertion_control(d->ld, filter, 1, &actrl);
+		if (rc != LDAP_SUCCESS)
+			goto out;
+		ctrls[0] = actrl;
+	}
+	rc = ldap_modify_ext_s(d->ld, dn, modp, guarded ? ctrls : NULL, NULL);
+out:
+	for (int i = 0; i < 4; i++)
+		bv_free(bvs[i]);
+	ldap_control_free(actrl);
+	free(esc);
+	free(filter);
+	return rc;
+}
+
+/* Remember cert among the removed ones unless an equal one is there. */
+static void
+note_removed(STACK_OF(X509) *removed, X509 *c)
+{
+	int i;
+
+	if (removed == NULL)
+		return;
+	for (i = 0; i < sk_X509_num(removed); i++)
+		if (X509_cmp(sk_X509_value(removed, i), c) == 0)
+			return;
+	if (X509_up_ref(c) == 1 && sk_X509_push(removed, c) == 0)
+		X509_free(c);
+}
+
+/* Ours: is_ours says so, or it is the leaf being published. */
+static int
+cert_ours(X509 *c, X509 *leaf, dir_is_ours_fn is_ours, void *arg)
+{
+	if (leaf != NULL && X509_cmp(c, leaf) == 0)
+		return 1;
+	return is_ours != NULL && is_ours(c, arg) == 1;
+}
+
+static int
+uc_ours(const struct dir_val *v, X509 *leaf, const unsigned char *leaf_der,
+    size_t leaf_len, dir_is_ours_fn is_ours, void *arg,
+    STACK_OF(X509) *removed)
+{
+	X509 *c;
+	int r;
+
+	if (leaf_der != NULL && v->len == leaf_len &&
+	    memcmp(v->data, leaf_der, leaf_len) == 0)
+		return 1;
+	if ((c = x509_from_der(v->data, v->len)) == NULL)
+		return 0;	/* unparseable: foreign, kept as it is */
+	if ((r = cert_ours(c, leaf, is_ours, arg)) &&
+	    (leaf == NULL || X509_cmp(c, leaf) != 0))
+		note_removed(removed, c);
+	X509_free(c);
+	return r;
+}
+
+static int
+sm_ours(const struct dir_val *v, X509 *leaf, dir_is_ours_fn is_ours,
+    void *arg, STACK_OF(X509) *removed)
+{
+	STACK_OF(X509) *sk;
+	X509 *c;
+	int r = 0;
+
+	if ((sk = x509_certsonly_parse(v->data, v->len)) == NULL)
+		return 0;
+	if (sk_X509_num(sk) > 0) {
+		c = sk_X509_value(sk, 0);
+		if ((r = cert_ours(c, leaf, is_ours, arg)) &&
+		    (leaf == NULL || X509_cmp(c, leaf) != 0))
+			note_removed(removed, c);
+	}
+	sk_X509_pop_free(sk, X509_free);
+	return r;
+}
+
+/*
+ * new = [mine] + the values of cur that are not ours, in their order. The
+ * values are borrowed from cur and mine.
+ */
+static struct dir_val *
+new_list(const struct dir_val *cur, size_t n, const struct dir_val *mine,
+    const int *ours, size_t *nout)
+{
+	struct dir_val *out;
+	size_t i, k = 0;
+
+	if ((out = calloc(n + 1, sizeof(*out))) == NULL)
+		return NULL;
+	if (mine != NULL)
+		out[k++] = *mine;
+	for (i = 0; i < n; i++)
+		if (!ours[i])
+			out[k++] = cur[i];
+	*nout = k;
+	return out;
+}
+
+/* publish (leaf != NULL) or unpublish (leaf == NULL). */
+static int
+dir_apply(struct dir *d, const char *addr, X509 *leaf, STACK_OF(X509) *chain,
+    dir_is_ours_fn is_ours, void *arg, struct dir_person **person_out,
+    size_t *nremoved)
+{
+	struct dir_person *p = NULL;
+	struct dir_val mine_uc = { NULL, 0 }, mine_sm = { NULL, 0 };
+	struct dir_val *nuc = NULL, *nsm = NULL;
+	STACK_OF(X509) *removed = NULL;
+	unsigned char *leaf_der = NULL, *bundle = NULL;
+	size_t leaf_len = 0, bundle_len = 0, n_nuc = 0, n_nsm = 0, i;
+	int *ouc = NULL, *osm = NULL, attempt, rc = -1, lrc = 0;
+	int reconnected = 0;
+	char *guard = NULL;
+	const char *verb = leaf != NULL ? "publish" : "unpublish";
+
+	if (person_out != NULL)
+		*person_out = NULL;
+	if (nremoved != NULL)
+		*nremoved = 0;
+	if (leaf != NULL) {
+		if (x509_to_der(leaf, &leaf_der, &leaf_len) == -1 ||
+		    x509_certsonly_build(leaf, chain, &bundle,
+		    &bundle_len) == -1) {
+			log_ssl("%s: %s: cannot encode the certificate", addr,
+			    verb);
+			goto out;
+		}
+		mine_uc.data = leaf_der;
+		mine_uc.len = leaf_len;
+		mine_sm.data = bundle;
+		mine_sm.len = bundle_len;
+	}
+	for (attempt = 0; ; attempt++) {
+		dir_person_free(p);
+		p = NULL;
+		free(guard);
+		guard = NULL;
+		free(ouc);
+		free(osm);
+		free(nuc);
+		free(nsm);
+		ouc = osm = NULL;
+		nuc = nsm = NULL;
+		if (removed != NULL)
+			sk_X509_pop_free(removed, X509_free);
+		if ((removed = sk_X509_new_null()) == NULL)
+			goto nomem;
+		if (dir_find_guarded(d, addr, &p, &guard) == -1)
+			goto out;
+		if ((ouc = calloc(p->n_usercert + 1, sizeof(int))) == NULL ||
+		    (osm = calloc(p->n_smime + 1, sizeof(int))) == NULL)
+			goto nomem;
+		for (i = 0; i < p->n_usercert; i++)
+			ouc[i] = uc_ours(&p->usercert[i], leaf, leaf_der,
+			    leaf_len, is_ours, arg, removed);
+		for (i = 0; i < p->n_smime; i++)
+			osm[i] = sm_ours(&p->smime[i], leaf, is_ours, arg,
+			    removed);
+		if ((nuc = new_list(p->usercert, p->n_usercert,
+		    leaf != NULL ? &mine_uc : NULL, ouc, &n_nuc)) == NULL ||
+		    (nsm = new_list(p->smime, p->n_smime,
+		    leaf != NULL ? &mine_sm : NULL, osm, &n_nsm)) == NULL)
+			goto nomem;
+		if (vals_equal(p->usercert, p->n_usercert, nuc, n_nuc) &&
+		    vals_equal(p->smime, p->n_smime, nsm, n_nsm)) {
+			log_debug("%s: %s: nothing to change", p->dn, verb);
+			break;
+		}
+		if (guard == NULL)
+			log_debug("%s: no %s on the entry: exact-value deletes "
+			    "only", p->dn, d->fl->attr_guard);
+		else if (!d->has_assert)
+			log_debug("%s: the server lacks the assertion control: "
+			    "exact-value deletes only", d->cfg->uri);
+		if (dir_test_before_modify != NULL)
+			dir_test_before_modify(p->dn, attempt,
+			    dir_test_before_modify_arg);
+		lrc = dir_modify_certs(d, p->dn, guard, p->usercert,
+		    p->n_usercert, nuc, n_nuc, p->smime, p->n_smime, nsm,
+		    n_nsm);
+		if (lrc == LDAP_SUCCESS)
+			break;
+		if (dir_conn_lost(lrc) && !reconnected) {
+			log_warn("%s: connection lost; reconnecting",
+			    d->cfg->uri);
+			reconnected = 1;
+			if (dir_reconnect(d) == -1)
+				goto out;
+			continue;
+		}
+		if (lrc != LDAP_NO_SUCH_ATTRIBUTE &&
+		    lrc != LDAP_TYPE_OR_VALUE_EXISTS &&
+		    lrc != LDAP_ASSERTION_FAILED) {
+			dir_log_ldap(d, lrc, "%s %s: modify %s", verb, addr,
+			    p->dn);
+			goto out;
+		}
+		if (attempt + 1 >= DIR_MAX_RETRY) {
+			dir_log_ldap(d, lrc, "%s %s: modify %s: the entry "
+			    "changed under every one of %d attempts", verb,
+			    addr, p->dn, DIR_MAX_RETRY);
+			goto out;
+		}
+		log_info("%s: changed since it was read (%s); reading it "
+		    "again", p->dn, ldap_err2string(lrc));
+	}
+	if (nremoved != NULL)
+		*nremoved = (size_t)sk_X509_num(removed);
+	if (person_out != NULL) {
+		*person_out = p;
+		p = NULL;
+	}
+	rc = 0;
+	goto out;
+nomem:
+	log_err("%s: %s: out of memory", addr, verb);
+out:
+	if (removed != NULL)
+		sk_X509_pop_free(removed, X509_free);
+	dir_person_free(p);
+	free(guard);
+	free(ouc);
+	free(osm);
+	free(nuc);
+	free(nsm);
+	OPENSSL_free(leaf_der);
+	OPENSSL_free(bundle);
+	return rc;
+}
+
+int
+dir_publish(struct dir *d, const char *addr, X509 *leaf,
+    STACK_OF(X509) *chain, dir_is_ours_fn is_ours, void *arg,
+    struct dir_person **person_out)
+{
+	if (leaf == NULL) {
+		log_err("%s: publish: no certificate", addr);
+		return -1;
+	}
+	return dir_apply(d, addr, leaf, chain, is_ours, arg, person_out, NULL);
+}
+
+int
+dir_unpublish(struct dir *d, const char *addr, dir_is_ours_fn is_ours,
+    void *arg, size_t *removed)
+{
+	return dir_apply(d, addr, NULL, NULL, is_ours, arg, NULL, removed);
+}
