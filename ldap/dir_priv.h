@@ -19,6 +19,10 @@ struct dir {
 
 #define DIR_MAX_RETRY	5	/* publish: re-reads after a concurrent change */
 
+/* cfg timeout in seconds, 10 when unset. */
+int	dir_timeout(const struct dir *);
+/* Make sure there is a connection (after a failed reconnect there is not). */
+int	dir_ensure(struct dir *);
 /* The server went away (or never answered): reconnect and retry once. */
 int	dir_conn_lost(int rc);
 /* Drop the connection and connect again with backoff; 0 or -1 (logged). */

@@ -1,0 +1,480 @@
+/*
+ * dir_search.c — reading people from the directory: page through base and
+ * filter with RFC 2696 paged results, one entry at a time (the result is
+ * never held whole), turn each entry into a struct dir_person (the stable id
+ * as entryUUID or objectGUID in string form, mail, name, disabled flag, the
+ * certificate values in their order), and find the one person with a given
+ * mail address, the value escaped (RFC 4515). The connection is dir.c's.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lber.h>
+#include <ldap.h>
+
+#include "common/cfg.h"
+#include "common/log.h"
+#include "ldap/dir.h"
+#include "ldap/dir_priv.h"
+
+#define DIR_DEFAULT_PAGE	500
+
+/* Status of one search attempt, beyond 0 (done). */
+#define SRCH_ERR	(-1)	/* failed, logged */
+#define SRCH_LOST	(-2)	/* connection lost before any entry: retry */
+
+void
+dir_person_free(struct dir_person *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	free(p->dn);
+	free(p->id);
+	free(p->mail);
+	free(p->display_name);
+	for (i = 0; i < p->n_usercert; i++)
+		free(p->usercert[i].data);
+	free(p->usercert);
+	for (i = 0; i < p->n_smime; i++)
+		free(p->smime[i].data);
+	free(p->smime);
+	free(p);
+}
+
+static char *
+bv_strdup(const struct berval *bv)
+{
+	char *s;
+
+	if ((s = malloc(bv->bv_len + 1)) == NULL)
+		return NULL;
+	memcpy(s, bv->bv_val, bv->bv_len);
+	s[bv->bv_len] = '\0';
+	return s;
+}
+
+/* First value of attr as a string; *out NULL if absent. -1 on ENOMEM. */
+static int
+first_str(LDAP *ld, LDAPMessage *e, const char *attr, char **out)
+{
+	struct berval **v;
+	int rc = 0;
+
+	*out = NULL;
+	if ((v = ldap_get_values_len(ld, e, attr)) == NULL)
+		return 0;
+	if (v[0] != NULL && (*out = bv_strdup(v[0])) == NULL)
+		rc = -1;
+	ldap_value_free_len(v);
+	return rc;
+}
+
+/* Every value of attr, in order. -1 on ENOMEM. */
+static int
+all_vals(LDAP *ld, LDAPMessage *e, const char *attr, struct dir_val **out,
+    size_t *n)
+{
+	struct berval **v;
+	size_t i, cnt;
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	if ((v = ldap_get_values_len(ld, e, attr)) == NULL)
+		return 0;
+	cnt = (size_t)ldap_count_values_len(v);
+	if (cnt == 0) {
+		rc = 0;
+		goto out;
+	}
+	if ((*out = calloc(cnt, sizeof(**out))) == NULL)
+		goto out;
+	for (i = 0; i < cnt; i++) {
+		if (((*out)[i].data = malloc(v[i]->bv_len ? v[i]->bv_len : 1))
+		    == NULL)
+			goto out;
+		memcpy((*out)[i].data, v[i]->bv_val, v[i]->bv_len);
+		(*out)[i].len = v[i]->bv_len;
+		*n = i + 1;
+	}
+	rc = 0;
+out:
+	ldap_value_free_len(v);
+	return rc;
+}
+
+/* objectGUID: 16 bytes, the first three groups little-endian (as AD shows). */
+static char *
+guid_str(const struct berval *bv)
+{
+	static const int order[16] = { 3, 2, 1, 0, 5, 4, 7, 6,
+	    8, 9, 10, 11, 12, 13, 14, 15 };
+	const unsigned char *b = (const unsigned char *)bv->bv_val;
+	char *s, *w;
+	int i;
+
+	if (bv->bv_len != 16 || (s = malloc(37)) == NULL)
+		return NULL;
+	w = s;
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*w++ = '-';
+		w += sprintf(w, "%02x", b[order[i]]);
+	}
+	return s;
+}
+
+/* Build a person from one entry; *guard gets the guard value (may be NULL). */
+static int
+person_from_entry(struct dir *d, LDAPMessage *e, struct dir_person **out,
+    char **guard)
+{
+	const struct dir_flavour *fl = d->fl;
+	const char *mailattr = d->cfg->mail_attribute != NULL ?
+	    d->cfg->mail_attribute : "mail";
+	struct dir_person *p;
+	struct berval **v = NULL;
+	char *dn = NULL, *s = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (guard != NULL)
+		*guard = NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		goto nomem;
+	if ((dn = ldap_get_dn(d->ld, e)) == NULL ||
+	    (p->dn = strdup(dn)) == NULL)
+		goto nomem;
+	if ((v = ldap_get_values_len(d->ld, e, fl->attr_id)) == NULL ||
+	    v[0] == NULL) {
+		log_err("%s: %s: no %s (is it readable by the bind identity?)",
+		    d->cfg->uri, p->dn, fl->attr_id);
+		goto out;
+	}
+	if (fl->id_is_binary) {
+		if ((p->id = guid_str(v[0])) == NULL) {
+			log_err("%s: %s: %s is not 16 bytes", d->cfg->uri,
+			    p->dn, fl->attr_id);
+			goto out;
+		}
+	} else if ((p->id = bv_strdup(v[0])) == NULL)
+		goto nomem;
+	if (first_str(d->ld, e, mailattr, &p->mail) == -1 ||
+	    first_str(d->ld, e, "displayName", &p->display_name) == -1)
+		goto nomem;
+	if (p->display_name == NULL &&
+	    first_str(d->ld, e, "cn", &p->display_name) == -1)
+		goto nomem;
+	if (fl->attr_disabled != NULL) {
+		if (first_str(d->ld, e, fl->attr_disabled, &s) == -1)
+			goto nomem;
+		if (s != NULL)
+			p->disabled = (strtoul(s, NULL, 10) &
+			    fl->disabled_bit) != 0;
+	}
+	if (all_vals(d->ld, e, fl->attr_usercert, &p->usercert,
+	    &p->n_usercert) == -1 ||
+	    all_vals(d->ld, e, fl->attr_smime, &p->smime, &p->n_smime) == -1)
+		goto nomem;
+	if (guard != NULL && first_str(d->ld, e, fl->attr_guard, guard) == -1)
+		goto nomem;
+	*out = p;
+	p = NULL;
+	rc = 0;
+	goto out;
+nomem:
+	log_err("%s: out of memory reading an entry", d->cfg->uri);
+out:
+	ldap_value_free_len(v);
+	ldap_memfree(dn);
+	free(s);
+	dir_person_free(p);
+	return rc;
+}
+
+/* What one search asks for: every attribute a dir_person holds. */
+static void
+dir_attrs(struct dir *d, char *attrs[10])
+{
+	const struct dir_flavour *fl = d->fl;
+	int n = 0;
+
+	attrs[n++] = (char *)(d->cfg->mail_attribute != NULL ?
+	    d->cfg->mail_attribute : "mail");
+	attrs[n++] = "displayName";
+	attrs[n++] = "cn";
+	attrs[n++] = (char *)fl->attr_id;
+	attrs[n++] = (char *)fl->attr_usercert;
+	attrs[n++] = (char *)fl->attr_smime;
+	attrs[n++] = (char *)fl->attr_guard;
+	if (fl->attr_disabled != NULL)
+		attrs[n++] = (char *)fl->attr_disabled;
+	attrs[n] = NULL;
+}
+
+typedef int (*entry_fn)(struct dir *, LDAPMessage *, void *);
+
+/*
+ * One search of filter under base (paged with page > 0), calling fn for
+ * each entry. *delivered counts entries handed to fn. Returns 0,
+ * SRCH_ERR (logged) or SRCH_LOST (nothing delivered, not logged).
+ * A sizelimit of 0 means none; LDAP_SIZELIMIT_EXCEEDED is not an error
+ * (*sizelimit_hit says it happened).
+ */
+static int
+dir_search_once(struct dir *d, const char *filter, int page, int sizelimit,
+    entry_fn fn, void *arg, size_t *delivered, int *sizelimit_hit)
+{
+	struct timeval tv = { dir_timeout(d), 0 };
+	struct berval cookie = { 0, NULL };
+	LDAPControl *pctrl = NULL, *ctrls[2] = { NULL, NULL }, **sctrls = NULL;
+	LDAPControl *resp;
+	LDAPMessage *msg = NULL;
+	char *attrs[10], *diag = NULL;
+	ber_int_t count;
+	int msgid = -1, rc, err, ret = SRCH_ERR, more;
+
+	dir_attrs(d, attrs);
+	if (sizelimit_hit != NULL)
+		*sizelimit_hit = 0;
+	do {
+		more = 0;
+		if (page > 0) {
+			rc = ldap_create_page_control(d->ld, (ber_int_t)page,
+			    cookie.bv_val != NULL ? &cookie : NULL, 1, &pctrl);
+			if (rc != LDAP_SUCCESS) {
+				dir_log_ldap(d, rc, "paged results control");
+				goto out;
+			}
+			ctrls[0] = pctrl;
+		}
+		rc = ldap_search_ext(d->ld, d->cfg->base, LDAP_SCOPE_SUBTREE,
+		    filter, attrs, 0, page > 0 ? ctrls : NULL, NULL, &tv,
+		    sizelimit, &msgid);
+		ldap_control_free(pctrl);
+		pctrl = NULL;
+		if (rc != LDAP_SUCCESS)
+			goto ldap_failed;
+		for (;;) {
+			rc = ldap_result(d->ld, msgid, LDAP_MSG_ONE, &tv, &msg);
+			if (rc == 0) {
+				log_err("%s: search %s under %s: no answer "
+				    "within %d s", d->cfg->uri, filter,
+				    d->cfg->base, dir_timeout(d));
+				(void)ldap_abandon_ext(d->ld, msgid, NULL,
+				    NULL);
+				goto out;
+			}
+			if (rc == -1) {
+				(void)ldap_get_option(d->ld,
+				    LDAP_OPT_RESULT_CODE, &rc);
+				goto ldap_failed;
+			}
+			if (rc == LDAP_RES_SEARCH_ENTRY) {
+				if (fn(d, msg, arg) == -1) {
+					(void)ldap_abandon_ext(d->ld, msgid,
+					    NULL, NULL);
+					goto out;
+				}
+				(*delivered)++;
+			} else if (rc == LDAP_RES_SEARCH_RESULT)
+				break;
+			/* References: referrals are off; ignore them. */
+			ldap_msgfree(msg);
+			msg = NULL;
+		}
+		rc = ldap_parse_result(d->ld, msg, &err, NULL, &diag, NULL,
+		    &sctrls, 0);
+		if (rc != LDAP_SUCCESS)
+			goto ldap_failed;
+		if (err == LDAP_SIZELIMIT_EXCEEDED && sizelimit > 0 &&
+		    sizelimit_hit != NULL)
+			*sizelimit_hit = 1;
+		else if (err != LDAP_SUCCESS) {
+			rc = err;
+			goto ldap_failed;
+		}
+		if (page > 0) {
+			ber_memfree(cookie.bv_val);
+			cookie.bv_val = NULL;
+			cookie.bv_len = 0;
+			resp = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS,
+			    sctrls, NULL);
+			if (resp != NULL && ldap_parse_pageresponse_control(
+			    d->ld, resp, &count, &cookie) == LDAP_SUCCESS &&
+			    cookie.bv_len > 0)
+				more = 1;
+		}
+		ldap_controls_free(sctrls);
+		sctrls = NULL;
+		ldap_memfree(diag);
+		diag = NULL;
+		ldap_msgfree(msg);
+		msg = NULL;
+	} while (more);
+	ret = 0;
+	goto out;
+ldap_failed:
+	if (dir_conn_lost(rc) && *delivered == 0) {
+		ret = SRCH_LOST;
+		goto out;
+	}
+	if (diag != NULL && diag[0] != '\0')
+		log_err("%s: search %s under %s: %s (%s)", d->cfg->uri, filter,
+		    d->cfg->base, ldap_err2string(rc), diag);
+	else
+		dir_log_ldap(d, rc, "search %s under %s", filter,
+		    d->cfg->base);
+out:
+	ber_memfree(cookie.bv_val);
+	ldap_control_free(pctrl);
+	ldap_controls_free(sctrls);
+	ldap_memfree(diag);
+	ldap_msgfree(msg);
+	return ret;
+}
+
+/* Search, reconnecting and retrying once if the server went away first. */
+static int
+dir_search(struct dir *d, const char *filter, int page, int sizelimit,
+    entry_fn fn, void *arg, int *sizelimit_hit)
+{
+	size_t delivered = 0;
+	int rc;
+
+	if (dir_ensure(d) == -1)
+		return -1;
+	rc = dir_search_once(d, filter, page, sizelimit, fn, arg, &delivered,
+	    sizelimit_hit);
+	if (rc == SRCH_LOST) {
+		log_warn("%s: connection lost; reconnecting", d->cfg->uri);
+		if (dir_reconnect(d) == -1)
+			return -1;
+		rc = dir_search_once(d, filter, page, sizelimit, fn, arg,
+		    &delivered, sizelimit_hit);
+		if (rc == SRCH_LOST) {
+			log_err("%s: search %s: connection lost again",
+			    d->cfg->uri, filter);
+			rc = -1;
+		}
+	}
+	return rc == 0 ? 0 : -1;
+}
+
+struct people_arg {
+	dir_person_cb	 cb;
+	void		*arg;
+};
+
+static int
+people_entry(struct dir *d, LDAPMessage *e, void *arg)
+{
+	struct people_arg *pa = arg;
+	struct dir_person *p = NULL;
+	int rc;
+
+	if (person_from_entry(d, e, &p, NULL) == -1)
+		return -1;
+	rc = pa->cb(p, pa->arg);
+	dir_person_free(p);
+	return rc == -1 ? -1 : 0;
+}
+
+int
+dir_search_people(struct dir *d, const char *filter, dir_person_cb cb,
+    void *arg)
+{
+	struct people_arg pa = { cb, arg };
+	int page;
+
+	if (filter == NULL)
+		filter = d->cfg->filter != NULL ? d->cfg->filter :
+		    d->fl->default_filter;
+	page = d->cfg->page_size > 0 ? d->cfg->page_size : DIR_DEFAULT_PAGE;
+	if (page > d->fl->max_page)
+		page = d->fl->max_page;
+	return dir_search(d, filter, page, 0, people_entry, &pa, NULL);
+}
+
+struct find_arg {
+	struct dir_person *p[2];
+	char		*guard;
+	size_t		 n;
+};
+
+static int
+find_entry(struct dir *d, LDAPMessage *e, void *arg)
+{
+	struct find_arg *fa = arg;
+	struct dir_person *p = NULL;
+	char *g = NULL;
+
+	if (fa->n >= 2)
+		return 0;	/* a size limit of 2 makes this impossible */
+	if (person_from_entry(d, e, &p, fa->n == 0 ? &g : NULL) == -1)
+		return -1;
+	fa->p[fa->n++] = p;
+	if (g != NULL)
+		fa->guard = g;
+	return 0;
+}
+
+int
+dir_find_guarded(struct dir *d, const char *addr, struct dir_person **out,
+    char **guard)
+{
+	struct find_arg fa = { { NULL, NULL }, NULL, 0 };
+	const char *mailattr = d->cfg->mail_attribute != NULL ?
+	    d->cfg->mail_attribute : "mail";
+	const char *base = d->cfg->filter != NULL ? d->cfg->filter :
+	    d->fl->default_filter;
+	char *esc = NULL, *filter = NULL;
+	int rc = -1, hit = 0;
+
+	*out = NULL;
+	if (guard != NULL)
+		*guard = NULL;
+	if ((esc = dir_filter_escape(addr, strlen(addr))) == NULL ||
+	    asprintf(&filter, "(&%s(%s=%s))", base, mailattr, esc) == -1) {
+		filter = NULL;
+		log_err("%s: out of memory", addr);
+		goto out;
+	}
+	if (dir_search(d, filter, 0, 2, find_entry, &fa, &hit) == -1)
+		goto out;
+	if (fa.n == 0) {
+		log_err("%s: no entry with %s=%s under %s", d->cfg->uri,
+		    mailattr, addr, d->cfg->base);
+		goto out;
+	}
+	if (fa.n > 1) {
+		log_err("%s: %s %s=%s under %s: %s and %s; publishing to "
+		    "neither", d->cfg->uri, hit ? "more than two entries with" :
+		    "two entries with", mailattr, addr, d->cfg->base,
+		    fa.p[0]->dn, fa.p[1]->dn);
+		goto out;
+	}
+	*out = fa.p[0];
+	fa.p[0] = NULL;
+	if (guard != NULL) {
+		*guard = fa.guard;
+		fa.guard = NULL;
+	}
+	rc = 0;
+out:
+	dir_person_free(fa.p[0]);
+	dir_person_free(fa.p[1]);
+	free(fa.guard);
+	free(esc);
+	free(filter);
+	return rc;
+}
+
+int
+dir_find_by_mail(struct dir *d, const char *addr, struct dir_person **out)
+{
+	return dir_find_guarded(d, addr, out, NULL);
+}
