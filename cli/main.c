@@ -2,6 +2,7 @@
  * main.c — smimepub, the admin CLI: parse -f, load the configuration, and
  * dispatch to one command. Usage errors and configuration errors exit 2.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,8 @@ main(int argc, char *argv[])
 	size_t i;
 
 	log_init("smimepub", 0, LOG_LVL_INFO);
+	/* a server closing the connection mid-write is an error, not a kill */
+	signal(SIGPIPE, SIG_IGN);
 	/* "+": stop at the command so its own options are left to it */
 	while ((ch = getopt(argc, argv, "+f:hv")) != -1) {
 		switch (ch) {

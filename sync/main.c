@@ -94,6 +94,8 @@ main(int argc, char *argv[])
 
 	memset(&e, 0, sizeof(e));
 	log_init("smimepub-sync", 0, LOG_LVL_INFO);
+	/* a server closing the connection mid-write is an error, not a kill */
+	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
