@@ -35,7 +35,7 @@ UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIBS = $(BUILD)/libsmimepub.a
-PROGS = $(BUILD)/smimepub $(BUILD)/smimepub-sync
+PROGS = $(BUILD)/smimepub $(BUILD)/smimepub-sync $(BUILD)/smimepub-lookupd
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TEST_HELPERS = $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
 FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
