@@ -102,10 +102,14 @@ free_port() {
 	echo "$_pp"
 }
 
-# lk_conf NAME PORT [lookup lines...]: a config for the read-only account.
+# lk_conf NAME PORT|LISTEN [lookup lines...]: a config for the read-only
+# account, listening on 127.0.0.1:PORT or on LISTEN.
 lk_conf() {
 	_n=$1
-	_port=$2
+	case $2 in
+	*:*) _listen=$2 ;;
+	*) _listen=127.0.0.1:$2 ;;
+	esac
 	shift 2
 	{
 		echo "directory = {"
@@ -114,7 +118,7 @@ lk_conf() {
 		echo "  timeout = 2;"
 		echo "};"
 		echo "lookup = {"
-		echo "  listen = \"127.0.0.1:$_port\";"
+		echo "  listen = \"$_listen\";"
 		echo "  bind_dn = \"$SLAPD_LOOKUP_DN\";"
 		echo "  bind_password_file = \"$SLAPD_LOOKUP_PW_FILE\";"
 		echo "  crl_files = [ \"$T/crl.pem\" ];"
@@ -401,6 +405,81 @@ i=0
 while kill -0 "$bgpid" 2>/dev/null && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 t_fail "background instance gone after SIGTERM" kill -0 "$bgpid"
 t_fail "pid file removed" test -e "$T/bg.pid"
+# ---- IPv6, a unix socket, TLS, lookup.user --------------------------------
+# run_lk NAME CHECK-CMD...: start NAME.conf in the foreground, wait until
+# CHECK-CMD succeeds (10 s at most); LK_PID is set.
+run_lk() {
+	_n=$1
+	shift
+	"$LOOKUPD" -f "$T/$_n.conf" --foreground >"$T/$_n.log" 2>&1 &
+	LK_PID=$!
+	LK_PIDS="$LK_PIDS $LK_PID"
+	_i=0
+	while [ "$_i" -lt 100 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		kill -0 "$LK_PID" 2>/dev/null || break
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	cat "$T/$_n.log" >&2
+	return 1
+}
+stop_lk() {
+	kill -TERM "$LK_PID" 2>/dev/null || :
+	wait "$LK_PID" 2>/dev/null || :
+}
+if ip -6 addr show dev lo 2>/dev/null | grep -q '::1/128'; then
+	port=$(free_port)
+	lk_conf v6 "[::1]:$port"
+	rc=0
+	run_lk v6 curl -sf -g "http://[::1]:$port/metrics" || rc=$?
+	t_eq "listens on [::1]" "$rc" 0
+	t_eq "IPv6: alice" "$(curl -s -g -o /dev/null -w '%{http_code}' "http://[::1]:$port/v1/certs/alice@example.com")" 200
+	stop_lk
+else
+	t_skip "listens on [::1]" "no IPv6 on lo"
+fi
+lk_conf unix "unix:$T/lk.sock"
+rc=0
+run_lk unix curl -sf --unix-socket "$T/lk.sock" http://lk/metrics || rc=$?
+t_eq "listens on a unix socket" "$rc" 0
+t_eq "unix socket: alice" "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$T/lk.sock" http://lk/v1/certs/alice@example.com)" 200
+stop_lk
+t_fail "unix socket removed at exit" test -e "$T/lk.sock"
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$T/https.key" -out "$T/https.pem" -days 2 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+port=$(free_port)
+lk_conf tls "$port" "tls_cert = \"$T/https.pem\";" "tls_key = \"$T/https.key\";"
+if run_lk tls curl -sf --cacert "$T/https.pem" "https://127.0.0.1:$port/metrics"; then
+	t_eq "HTTPS: alice" "$(curl -s --cacert "$T/https.pem" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port/v1/certs/alice@example.com")" 200
+	t_fail "HTTPS: plain HTTP is not answered" curl -sf -m 3 "http://127.0.0.1:$port/metrics"
+else
+	t_fail "serves HTTPS with lookup.tls_cert" true
+fi
+stop_lk
+
+# lookup.user: the secret, CRL and anchors must be readable by that user
+if id nobody >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+	chmod 0711 "$T"
+	cp "$SLAPD_LOOKUP_PW_FILE" "$T/nobody.pw"
+	chown nobody "$T/nobody.pw"
+	chmod 0400 "$T/nobody.pw"
+	port=$(free_port)
+	lk_conf user "$port" "user = \"nobody\";"
+	sed -i "s|$SLAPD_LOOKUP_PW_FILE|$T/nobody.pw|" "$T/user.conf"
+	rc=0
+	run_lk user curl -sf "http://127.0.0.1:$port/metrics" || rc=$?
+	t_eq "starts with lookup.user" "$rc" 0
+	t_eq "runs as nobody" "$(ps -o user= -p "$LK_PID" | tr -d ' ')" nobody
+	t_eq "as nobody: alice" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/certs/alice@example.com")" 200
+	stop_lk
+	chmod 0700 "$T"
+else
+	t_skip "lookup.user" "needs root and a nobody user"
+fi
+
 t_exit "a bad config exits 2" 2 "$LOOKUPD" -f /nonexistent/smimepub.conf --foreground
 
 t_done
