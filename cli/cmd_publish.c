@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "cli/cli.h"
+#include "common/audit.h"
 #include "common/jrnl.h"
 #include "common/log.h"
 #include "common/mail.h"
@@ -100,6 +101,8 @@ cmd_publish(struct cfg *cfg, int argc, char **argv)
 	if (jrnl_cert_put(j, leaf, mail, p->id, JRNL_CERT_PUBLISHED) == -1)
 		goto out;
 	cli_mark_removed(j, before, leaf);
+	(void)audit_event("publication", p->id, mail, leaf, "manual",
+	    "published", NULL);
 	serial = x509_serial_hex(leaf);
 	printf("published serial %s on %s\n", serial ? serial : "?", p->dn);
 	rc = EXIT_OK;
@@ -137,6 +140,8 @@ cmd_unpublish(struct cfg *cfg, int argc, char **argv)
 	if (dir_unpublish(d, mail, cli_is_ours, j, &removed) == -1)
 		goto out;
 	cli_mark_removed(j, p, NULL);
+	(void)audit_event("unpublication", p->id, mail, NULL, "manual",
+	    removed > 0 ? "unpublished" : "none", NULL);
 	printf("removed %zu certificate%s of ours from %s\n", removed,
 	    removed == 1 ? "" : "s", p->dn);
 	rc = EXIT_OK;

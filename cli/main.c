@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/audit.h"
 #include "common/log.h"
 #include "common/mail.h"
 
@@ -113,7 +114,12 @@ main(int argc, char *argv[])
 			goto out;
 		}
 	}
+	if (audit_open(cfg->log.audit_file) == -1) {
+		rc = EXIT_FAIL;
+		goto out;
+	}
 	rc = cmd->fn(cfg, argc, argv);
+	audit_close();
 out:
 	cfg_free(cfg);
 	return rc;

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "common/audit.h"
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/x509.h"
@@ -53,6 +54,8 @@ enr_fail(struct enr_ctx *e, struct jrnl_enr *r)
 	r->next_retry = time(NULL) + delay;
 	snprintf(r->reason, sizeof(r->reason), "%s", log_last_err()[0] ?
 	    log_last_err() : "failed");
+	(void)audit_event("failure", r->person_id, r->mail, NULL,
+	    ca_name(e->ca), jrnl_state_str(r->failed_in), r->reason);
 	(void)enr_step(e, r, JRNL_FAILED);
 }
 
@@ -140,6 +143,8 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 			/* issued but unfit: journal it so it can be revoked */
 			(void)jrnl_cert_put(e->jrnl, res.cert, mail, p->id,
 			    JRNL_CERT_ISSUED);
+			(void)audit_event("issuance", p->id, mail, res.cert,
+			    ca_name(e->ca), "refused", res.reason);
 		}
 		log_err("%s: enrolment with CA %s failed%s%s", mail,
 		    ca_name(e->ca), res.reason ? ": " : "",
@@ -172,6 +177,8 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	r.not_after = enr_not_after(res.cert);
 	if (enr_step(e, &r, JRNL_ISSUED) == -1)
 		goto out;
+	(void)audit_event("issuance", p->id, mail, res.cert, ca_name(e->ca),
+	    "issued", NULL);
 	if (dlv_escrow(e->cfg, key, res.cert) == -1)
 		goto out;
 	if (dlv_deliver(&e->cfg->keys, mail, key, res.cert, res.chain,
@@ -190,6 +197,8 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	r.attempts = 0;
 	if (enr_step(e, &r, JRNL_PUBLISHED) == -1)
 		goto out;
+	(void)audit_event("publication", p->id, mail, res.cert, ca_name(e->ca),
+	    "published", NULL);
 	enr_mark_replaced(e->jrnl, before, res.cert, JRNL_CERT_UNPUBLISHED);
 	log_info("%s: issued serial %s by %s, delivered to %s, published on "
 	    "%s", mail, serial ? serial : "?", ca_name(e->ca), p12, p->dn);
@@ -250,9 +259,12 @@ enr_revoke_all(struct enr_ctx *e, struct enr_revoke_arg *a, int reason)
 		    jrnl_cert_put(e->jrnl, c, r->mail, r->person_id,
 		    JRNL_CERT_REVOKED) == -1)
 			failed++;
-		else
+		else {
 			log_info("%s: revoked serial %s (%s)", r->mail,
 			    r->serial, ca_reason_str(reason));
+			(void)audit_event("revocation", r->person_id, r->mail,
+			    c, ca_name(e->ca), "revoked", ca_reason_str(reason));
+		}
 		X509_free(c);
 	}
 	return failed;
@@ -291,6 +303,8 @@ enr_revoke(struct enr_ctx *e, const char *mail, int reason)
 		r.not_after = 0;
 		if (enr_step(e, &r, JRNL_UNPUBLISHED) == -1)
 			goto out;
+		(void)audit_event("unpublication", p->id, mail, NULL,
+		    ca_name(e->ca), removed > 0 ? "unpublished" : "none", NULL);
 	}
 	rc = ENR_DONE;
 	if (a.n == 0 && removed == 0) {

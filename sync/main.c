@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ca/ca.h"
+#include "common/audit.h"
 #include "common/cfg.h"
 #include "common/file.h"
 #include "common/jrnl.h"
@@ -136,6 +137,8 @@ main(int argc, char *argv[])
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
+	if (audit_open(cfg->log.audit_file) == -1)
+		goto out;
 	if (sync_open(cfg, &e) == -1)
 		goto out;
 	for (;;) {
@@ -194,6 +197,7 @@ main(int argc, char *argv[])
 	rc = 0;
 out:
 	sync_close(&e);
+	audit_close();
 	if (pidfile != NULL)
 		unlink(pidfile);
 	cfg_free(cfg);

@@ -27,6 +27,7 @@ directory = {
 ca = { driver = "local"; local = { dir = "$T/ca"; validity_days = 60; }; };
 keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; };
 sync = { state_dir = "$T/state"; renew_before_days = $2; on_leave = "revoke"; };
+log = { audit_file = "$T/audit.jsonl"; };
 EOC
 }
 conf "$T/smimepub.conf" 30
@@ -44,6 +45,13 @@ for u in alice bob carol; do
 	t_eq "$u has one certificate" "$(ncerts $u)" 1
 done
 t_eq "dup1 got nothing" "$(ncerts dup1)" 0
+A=$T/audit.jsonl
+t_eq "audit: three issuances" "$(grep -c '"event":"issuance"' "$A")" 3
+t_eq "audit: three publications" "$(grep -c '"event":"publication"' "$A")" 3
+t_eq "audit: two failures" "$(grep -c '"event":"failure"' "$A")" 2
+t_eq "audit: every issuance names serial, sha256 and CA" \
+    "$(grep '"event":"issuance"' "$A" | grep -c '"serial":"[0-9A-F]*","sha256":"[0-9a-f]\{64\}","ca":"local","outcome":"issued"')" 3
+t_eq "audit: the file is 0600" "$(stat -c %a "$A")" 600
 t_ok "status" "$SMIMEPUB" -f "$C" status
 t_contains "alice is PUBLISHED" "$T_OUT" "alice@example.com	PUBLISHED"
 t_contains "dup is FAILED with the reason" "$T_OUT" "dup@example.com	FAILED	-	-"
@@ -72,6 +80,7 @@ t_ok "a pass after bob left" "$SYNC" -f "$C" --once
 t_contains "bob revoked" "$T_OUT" "revoked 1"
 t_ok "ca list" "$SMIMEPUB" -f "$C" ca list
 t_contains "bob's certificate is revoked at the CA" "$T_OUT" "bob@example.com revoked"
+t_eq "audit: bob's revocation" "$(grep '"event":"revocation"' "$A" | grep -c '"mail":"bob@example.com"')" 1
 
 cat >"$T/rename.ldif" <<EOL
 dn: $(slapd_people_dn alice)
