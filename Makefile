@@ -102,6 +102,8 @@ install: all
 	install -m 0644 schema/smimepub.schema schema/smimepub.ldif schema/README.md \
 		$(DESTDIR)$(PREFIX)/share/smimepub/schema/
 	install -m 0644 etc/smimepub.conf $(DESTDIR)$(PREFIX)/share/doc/smimepub/smimepub.conf.sample
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0644 etc/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
 	for m in docs/*.8; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man8/; done; true
 	for m in docs/*.5; do [ -e "$$m" ] && install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man5/; done; true
 
