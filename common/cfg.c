@@ -116,6 +116,7 @@ static const struct cfg_key cfg_keys[] = {
 	INT("sync.watch_interval", sync.watch_interval, 0, 3600, 5),
 	INT("sync.renew_before_days", sync.renew_before_days, 1, 365, 30),
 	STR("sync.on_leave", sync.on_leave, 0, "revoke"),
+	BOOL("sync.require_trigger", sync.require_trigger, 0),
 
 	GROUP("lookup"),
 	STR("lookup.listen", lookup.listen, 0, "127.0.0.1:8080"),
@@ -392,6 +393,9 @@ cfg_check(struct cfg *c, config_t *lc, const char *file)
 	    strcmp(c->ca.driver, "exec") != 0)
 		KEYERR("ca.driver", "\"%s\" is not local, cmp, est, cfssl or "
 		    "exec", c->ca.driver);
+	if (c->sync.require_trigger && c->directory.trigger_attribute == NULL)
+		KEYERR("sync.require_trigger", "%s", "needs "
+		    "directory.trigger_attribute");
 	if (strcmp(c->ca.driver, "exec") == 0 && c->ca.exec.command == NULL)
 		KEYERR("ca.driver", "%s", "\"exec\" needs ca.exec.command");
 	if (strcmp(c->ca.driver, "cfssl") == 0 && c->ca.cfssl.url == NULL)

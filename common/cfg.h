@@ -116,6 +116,7 @@ struct cfg_sync {
 	int		 watch_interval;	/* seconds; 0 = full passes only */
 	int		 renew_before_days;
 	char		*on_leave;	/* revoke | unpublish | keep */
+	int		 require_trigger; /* enrol only on the trigger attribute */
 };
 
 struct cfg_lookup {

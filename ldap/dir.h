@@ -44,6 +44,7 @@ struct dir_person {
 	char		*id;		/* entryUUID, or objectGUID in string form */
 	char		*mail;		/* as stored (first value) */
 	char		*display_name;	/* displayName, else cn; may be NULL */
+	char		*trigger;	/* directory.trigger_attribute; may be NULL */
 	int		 disabled;
 	struct dir_val	*usercert;	/* userCertificate values in order */
 	size_t		 n_usercert;
@@ -110,5 +111,12 @@ int		 dir_publish(struct dir *, const char *addr, X509 *leaf,
  */
 int		 dir_unpublish(struct dir *, const char *addr,
 		    dir_is_ours_fn is_ours, void *arg, size_t *removed);
+
+/*
+ * Write a one-line status into directory.status_attribute of dn (replace:
+ * the attribute is single-valued and only smimepub writes it). A no-op when
+ * no status attribute is configured. Control characters are replaced.
+ */
+int		 dir_set_status(struct dir *, const char *dn, const char *status);
 
 #endif

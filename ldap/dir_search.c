@@ -35,6 +35,7 @@ dir_person_free(struct dir_person *p)
 	free(p->id);
 	free(p->mail);
 	free(p->display_name);
+	free(p->trigger);
 	for (i = 0; i < p->n_usercert; i++)
 		free(p->usercert[i].data);
 	free(p->usercert);
@@ -168,6 +169,9 @@ person_from_entry(struct dir *d, LDAPMessage *e, struct dir_person **out,
 	if (p->display_name == NULL &&
 	    first_str(d->ld, e, "cn", &p->display_name) == -1)
 		goto nomem;
+	if (d->cfg->trigger_attribute != NULL && first_str(d->ld, e,
+	    d->cfg->trigger_attribute, &p->trigger) == -1)
+		goto nomem;
 	if (fl->attr_disabled != NULL) {
 		if (first_str(d->ld, e, fl->attr_disabled, &s) == -1)
 			goto nomem;
@@ -197,7 +201,7 @@ out:
 
 /* What one search asks for: every attribute a dir_person holds. */
 static void
-dir_attrs(struct dir *d, char *attrs[10])
+dir_attrs(struct dir *d, char *attrs[11])
 {
 	const struct dir_flavour *fl = d->fl;
 	int n = 0;
@@ -212,6 +216,8 @@ dir_attrs(struct dir *d, char *attrs[10])
 	attrs[n++] = (char *)fl->attr_guard;
 	if (fl->attr_disabled != NULL)
 		attrs[n++] = (char *)fl->attr_disabled;
+	if (d->cfg->trigger_attribute != NULL)
+		attrs[n++] = d->cfg->trigger_attribute;
 	attrs[n] = NULL;
 }
 
@@ -233,7 +239,7 @@ dir_search_once(struct dir *d, const char *filter, int page, int sizelimit,
 	LDAPControl *pctrl = NULL, *ctrls[2] = { NULL, NULL }, **sctrls = NULL;
 	LDAPControl *resp;
 	LDAPMessage *msg = NULL;
-	char *attrs[10], *diag = NULL;
+	char *attrs[11], *diag = NULL;
 	ber_int_t count;
 	int msgid = -1, rc, err, ret = SRCH_ERR, more;
 

@@ -97,6 +97,30 @@ enr_mark_replaced(struct jrnl *j, const struct dir_person *p, X509 *keep,
 	}
 }
 
+/* The one-line status on the entry (directory.status_attribute). */
+static void
+enr_status(struct enr_ctx *e, const char *dn, const char *what,
+    const struct jrnl_enr *r)
+{
+	char line[512], na[32];
+	struct tm tm;
+
+	if (e->cfg->directory.status_attribute == NULL || dn == NULL)
+		return;
+	na[0] = '\0';
+	if (r->not_after != 0 && gmtime_r(&r->not_after, &tm) != NULL)
+		strftime(na, sizeof(na), "%Y-%m-%d", &tm);
+	if (r->state == JRNL_FAILED)
+		snprintf(line, sizeof(line), "smimepub: failed in %s (attempt "
+		    "%d): %s", jrnl_state_str(r->failed_in), r->attempts,
+		    r->reason);
+	else
+		snprintf(line, sizeof(line), "smimepub: %s%s%s%s%s", what,
+		    r->serial[0] ? " serial " : "", r->serial,
+		    na[0] ? ", valid until " : "", na);
+	(void)dir_set_status(e->dir, dn, line);
+}
+
 static time_t
 enr_not_after(X509 *cert)
 {
@@ -199,13 +223,17 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 		goto out;
 	(void)audit_event("publication", p->id, mail, res.cert, ca_name(e->ca),
 	    "published", NULL);
+	enr_status(e, p->dn, "published", &r);
 	enr_mark_replaced(e->jrnl, before, res.cert, JRNL_CERT_UNPUBLISHED);
 	log_info("%s: issued serial %s by %s, delivered to %s, published on "
 	    "%s", mail, serial ? serial : "?", ca_name(e->ca), p12, p->dn);
 	rc = ENR_DONE;
 out:
-	if (rc == ENR_FAILED)
+	if (rc == ENR_FAILED) {
 		enr_fail(e, &r);
+		if (p != NULL)
+			enr_status(e, p->dn, "failed", &r);
+	}
 	EVP_PKEY_free(key);
 	X509_REQ_free(csr);
 	ca_result_clear(&res);
@@ -305,6 +333,7 @@ enr_revoke(struct enr_ctx *e, const char *mail, int reason)
 			goto out;
 		(void)audit_event("unpublication", p->id, mail, NULL,
 		    ca_name(e->ca), removed > 0 ? "unpublished" : "none", NULL);
+		enr_status(e, p->dn, "revoked and unpublished", &r);
 	}
 	rc = ENR_DONE;
 	if (a.n == 0 && removed == 0) {

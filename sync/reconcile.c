@@ -129,8 +129,15 @@ plan_person(const struct dir_person *p, void *arg)
 	}
 	switch (jrnl_enr_get(pl->e->jrnl, p->id, &r)) {
 	case 1:
-		return p->disabled ? 0 : plan_add(pl, ACT_ENROL, p->id, mail,
-		    NULL, NULL);
+		if (p->disabled)
+			return 0;
+		/* HR asks for enrolment by setting the trigger attribute */
+		if (pl->e->cfg->sync.require_trigger &&
+		    (p->trigger == NULL || p->trigger[0] == '\0')) {
+			pl->st->skipped++;
+			return 0;
+		}
+		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL);
 	case 0:
 		break;
 	default:

@@ -1,0 +1,74 @@
+#!/bin/sh
+# The optional trigger and status attributes (schema/smimepub.ldif): with
+# sync.require_trigger only people HR marked with smimepubTrigger are
+# enrolled, and smimepub writes a one-line smimepubStatus back on the entry.
+set -eu
+SRCDIR=${SRCDIR:-$(pwd)}
+BUILD=${BUILD:-build}
+SMIMEPUB=$SRCDIR/$BUILD/smimepub
+SYNC=$SRCDIR/$BUILD/smimepub-sync
+. "$SRCDIR/tests/lib/testlib.sh"
+. "$SRCDIR/tests/lib/slapd.sh"
+
+T=$(mktemp -d)
+slapd_cleanup_add 'rm -rf "$T"'
+slapd_start
+
+cat >"$T/smimepub.conf" <<EOC
+directory = {
+  uri = "$SLAPD_URI";
+  bind_dn = "$SLAPD_SVC_DN";
+  bind_password_file = "$SLAPD_SVC_PW_FILE";
+  base = "$SLAPD_PEOPLE";
+  trigger_attribute = "smimepubTrigger";
+  status_attribute = "smimepubStatus";
+};
+ca = { driver = "local"; local = { dir = "$T/ca"; }; };
+keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; };
+sync = { state_dir = "$T/state"; require_trigger = true; };
+EOC
+C=$T/smimepub.conf
+ncerts() {
+	ldap_root ldapsearch -LLL -o ldif-wrap=no -b "$(slapd_people_dn "$1")" -s base \
+	    '(objectClass=*)' 'userCertificate;binary' | grep -c '^userCertificate;binary::' || true
+}
+status_of() {
+	ldap_root ldapsearch -LLL -o ldif-wrap=no -b "$(slapd_people_dn "$1")" -s base \
+	    '(objectClass=*)' smimepubStatus | sed -n 's/^smimepubStatus: //p'
+}
+trigger() {
+	cat >"$T/trig.ldif" <<EOL
+dn: $(slapd_people_dn "$1")
+changetype: modify
+add: objectClass
+objectClass: smimepubPerson
+-
+add: smimepubTrigger
+smimepubTrigger: enrol
+EOL
+	ldap_root ldapmodify -f "$T/trig.ldif" >/dev/null
+}
+
+printf 'directory = { uri = "ldap://x"; base = "dc=x"; };\nsync = { require_trigger = true; };\n' >"$T/bad.conf"
+t_exit "require_trigger without trigger_attribute is a configuration error" 2 \
+    "$SMIMEPUB" -f "$T/bad.conf" check-config
+t_contains "naming the key" "$T_OUT" "sync.require_trigger: needs directory.trigger_attribute"
+
+t_ok "ca init" "$SMIMEPUB" -f "$C" ca init
+trigger alice
+t_ok "a pass with only alice triggered" "$SYNC" -f "$C" --once
+t_contains "one enrolled, the others wait for HR" "$T_OUT" "enrolled 1,"
+t_eq "alice has a certificate" "$(ncerts alice)" 1
+t_eq "bob has none" "$(ncerts bob)" 0
+st=$(status_of alice)
+t_contains "alice's status says published" "$st" "smimepub: published serial "
+t_contains "with the serial of the journal" "$("$SMIMEPUB" -f "$C" status)" "$(echo "$st" | sed 's/.*serial \([0-9A-F]*\).*/\1/')"
+
+trigger bob
+t_ok "a pass after HR triggered bob" "$SYNC" -f "$C" --once
+t_contains "bob enrolled" "$T_OUT" "enrolled 1,"
+t_eq "bob has a certificate" "$(ncerts bob)" 1
+
+t_ok "revoke bob" "$SMIMEPUB" -f "$C" revoke bob@example.com
+t_contains "bob's status says revoked" "$(status_of bob)" "smimepub: revoked and unpublished"
+t_done
