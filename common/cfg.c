@@ -117,6 +117,7 @@ static const struct cfg_key cfg_keys[] = {
 	INT("sync.renew_before_days", sync.renew_before_days, 1, 365, 30),
 	STR("sync.on_leave", sync.on_leave, 0, "revoke"),
 	BOOL("sync.require_trigger", sync.require_trigger, 0),
+	INT("sync.workers", sync.workers, 0, 64, 0),
 
 	GROUP("lookup"),
 	STR("lookup.listen", lookup.listen, 0, "127.0.0.1:8080"),

@@ -117,6 +117,7 @@ struct cfg_sync {
 	int		 renew_before_days;
 	char		*on_leave;	/* revoke | unpublish | keep */
 	int		 require_trigger; /* enrol only on the trigger attribute */
+	int		 workers;	/* threads per pass; 0 = one per core */
 };
 
 struct cfg_lookup {

@@ -27,6 +27,8 @@
 #include "common/x509.h"
 #include "sync/deliver.h"
 
+extern char **environ;
+
 #define DLV_CMD_TIMEOUT	60	/* seconds the delivery command may take */
 
 int
@@ -108,14 +110,32 @@ static int
 dlv_run(const char *cmd, const char *p12, const char *mail, const char *pass)
 {
 	int pfd[2] = { -1, -1 }, status, rc = -1;
-	size_t len = strlen(pass), off = 0;
+	size_t len = strlen(pass), off = 0, n_env, i, j;
+	char **env = NULL, *e_p12 = NULL, *e_mail = NULL, *argv[2];
 	time_t deadline;
 	pid_t pid = -1, w;
 	ssize_t n;
 
+	/* The environment is built before fork: the child of a threaded
+	 * process may only call async-signal-safe functions before exec. */
+	for (n_env = 0; environ[n_env] != NULL; n_env++)
+		;
+	if ((env = calloc(n_env + 3, sizeof(*env))) == NULL ||
+	    asprintf(&e_p12, "SMIMEPUB_P12=%s", p12) == -1 ||
+	    asprintf(&e_mail, "SMIMEPUB_MAIL=%s", mail) == -1) {
+		e_p12 = e_mail = NULL;
+		log_err("keys.delivery_command: out of memory");
+		goto out;
+	}
+	for (i = 0, j = 0; i < n_env; i++)
+		if (strncmp(environ[i], "SMIMEPUB_", 9) != 0)
+			env[j++] = environ[i];
+	env[j++] = e_p12;
+	env[j++] = e_mail;
+	env[j] = NULL;
 	if (pipe(pfd) == -1) {
 		log_err("keys.delivery_command: pipe: %s", strerror(errno));
-		return -1;
+		goto out;
 	}
 	if ((pid = fork()) == -1) {
 		log_err("keys.delivery_command: fork: %s", strerror(errno));
@@ -126,13 +146,10 @@ dlv_run(const char *cmd, const char *p12, const char *mail, const char *pass)
 			_exit(127);
 		close(pfd[0]);
 		close(pfd[1]);
-		if (setenv("SMIMEPUB_P12", p12, 1) == -1 ||
-		    setenv("SMIMEPUB_MAIL", mail, 1) == -1)
-			_exit(127);
-		execl(cmd, cmd, (char *)NULL);
-		fprintf(stderr, "keys.delivery_command %s: %s\n", cmd,
-		    strerror(errno));
-		_exit(127);
+		argv[0] = (char *)cmd;
+		argv[1] = NULL;
+		execve(cmd, argv, env);
+		_exit(127);	/* the parent reports exit 127 with the path */
 	}
 	close(pfd[0]);
 	pfd[0] = -1;
@@ -171,9 +188,11 @@ dlv_run(const char *cmd, const char *p12, const char *mail, const char *pass)
 	}
 	pid = -1;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		log_err("keys.delivery_command %s failed for %s (%s %d)", cmd,
+		log_err("keys.delivery_command %s failed for %s (%s %d%s)", cmd,
 		    mail, WIFEXITED(status) ? "exit" : "signal",
-		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+		    WIFEXITED(status) && WEXITSTATUS(status) == 127 ?
+		    ": not found or not executable" : "");
 		goto out;
 	}
 	rc = 0;
@@ -186,6 +205,9 @@ out:
 		kill(pid, SIGKILL);
 		(void)waitpid(pid, &status, 0);
 	}
+	free(env);
+	free(e_p12);
+	free(e_mail);
 	return rc;
 }
 

@@ -137,6 +137,7 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	struct ca_result res;
 	struct jrnl_enr r;
 	struct dir_person *p = NULL, *before = NULL;
+	int crc;
 	EVP_PKEY *key = NULL;
 	X509_REQ *csr = NULL;
 	char *serial = NULL, *p12 = NULL;
@@ -162,7 +163,12 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	if (enr_step(e, &r, JRNL_KEY_READY) == -1 ||
 	    enr_step(e, &r, JRNL_SUBMITTED) == -1)
 		goto out;
-	if (ca_enrol(e->ca, csr, mail, &res) == -1) {
+	if (e->ca_lock != NULL)
+		pthread_mutex_lock(e->ca_lock);
+	crc = ca_enrol(e->ca, csr, mail, &res);
+	if (e->ca_lock != NULL)
+		pthread_mutex_unlock(e->ca_lock);
+	if (crc == -1) {
 		if (res.status == CA_REJECTED && res.cert != NULL) {
 			/* issued but unfit: journal it so it can be revoked */
 			(void)jrnl_cert_put(e->jrnl, res.cert, mail, p->id,
@@ -271,6 +277,19 @@ enr_revoke_collect(const struct jrnl_cert *r, void *arg)
 	return 0;
 }
 
+static int
+enr_ca_revoke(struct enr_ctx *e, X509 *c, int reason)
+{
+	int rc;
+
+	if (e->ca_lock != NULL)
+		pthread_mutex_lock(e->ca_lock);
+	rc = ca_revoke(e->ca, c, reason);
+	if (e->ca_lock != NULL)
+		pthread_mutex_unlock(e->ca_lock);
+	return rc;
+}
+
 /* Revoke each collected certificate at the CA; returns how many failed. */
 static int
 enr_revoke_all(struct enr_ctx *e, struct enr_revoke_arg *a, int reason)
@@ -283,7 +302,7 @@ enr_revoke_all(struct enr_ctx *e, struct enr_revoke_arg *a, int reason)
 	for (i = 0; i < a->n; i++) {
 		r = &a->todo[i];
 		if ((c = jrnl_cert_x509(e->jrnl, r)) == NULL ||
-		    ca_revoke(e->ca, c, reason) == -1 ||
+		    enr_ca_revoke(e, c, reason) == -1 ||
 		    jrnl_cert_put(e->jrnl, c, r->mail, r->person_id,
 		    JRNL_CERT_REVOKED) == -1)
 			failed++;

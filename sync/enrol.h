@@ -7,6 +7,8 @@
 #ifndef SMIMEPUB_ENROL_H
 #define SMIMEPUB_ENROL_H
 
+#include <pthread.h>
+
 #include "ca/ca.h"
 #include "common/cfg.h"
 #include "common/jrnl.h"
@@ -14,9 +16,10 @@
 
 struct enr_ctx {
 	const struct cfg *cfg;		/* borrowed, like the rest */
-	struct dir	*dir;
-	struct ca	*ca;
+	struct dir	*dir;		/* one per thread */
+	struct ca	*ca;		/* shared: calls under ca_lock */
 	struct jrnl	*jrnl;
+	pthread_mutex_t	*ca_lock;	/* NULL when single-threaded */
 };
 
 enum enr_outcome {

@@ -15,16 +15,8 @@
 #include "common/mail.h"
 #include "common/x509.h"
 #include "sync/sync.h"
+#include "sync/sync_priv.h"
 
-enum sync_act { ACT_ENROL, ACT_RENEW, ACT_REENROL, ACT_REPUBLISH, ACT_LEAVE };
-
-struct sync_item {
-	enum sync_act	 act;
-	char		 id[80];
-	char		 mail[MAIL_MAX + 1];
-	char		 old_mail[MAIL_MAX + 1];
-	char		 serial[80];
-};
 
 struct sync_plan {
 	struct enr_ctx	*e;
@@ -196,84 +188,6 @@ plan_leaver(const struct jrnl_enr *r, void *arg)
 	return plan_add(pl, ACT_LEAVE, r->person_id, r->mail, NULL, NULL);
 }
 
-struct find_cert {
-	const char	*serial, *mail;
-	struct jrnl	*j;
-	X509		*cert;
-};
-
-static int
-find_cert_cb(const struct jrnl_cert *r, void *arg)
-{
-	struct find_cert *f = arg;
-
-	if (f->cert != NULL || strcmp(r->serial, f->serial) != 0 ||
-	    strcmp(r->mail, f->mail) != 0)
-		return 0;
-	f->cert = jrnl_cert_x509(f->j, r);
-	return 0;
-}
-
-static int
-sync_is_ours(X509 *cert, void *arg)
-{
-	return jrnl_cert_is_ours(arg, cert) == 1;
-}
-
-static int
-do_republish(struct enr_ctx *e, const struct sync_item *it)
-{
-	struct find_cert f;
-	struct jrnl_enr r;
-	int rc = -1;
-
-	memset(&f, 0, sizeof(f));
-	f.serial = it->serial;
-	f.mail = it->mail;
-	f.j = e->jrnl;
-	if (jrnl_cert_each(e->jrnl, find_cert_cb, &f) == -1)
-		return -1;
-	if (f.cert == NULL) {
-		log_err("%s: certificate %s is not in the journal", it->mail,
-		    it->serial);
-		return -1;
-	}
-	if (dir_publish(e->dir, it->mail, f.cert, NULL, sync_is_ours, e->jrnl,
-	    NULL) == 0 && jrnl_enr_get(e->jrnl, it->id, &r) == 0) {
-		r.state = JRNL_PUBLISHED;
-		rc = jrnl_enr_put(e->jrnl, &r);
-	}
-	X509_free(f.cert);
-	return rc;
-}
-
-static int
-do_leave(struct enr_ctx *e, const struct sync_item *it)
-{
-	const char *how = e->cfg->sync.on_leave;
-	struct jrnl_enr r;
-	size_t removed = 0;
-	enum enr_outcome o;
-
-	if (strcmp(how, "keep") == 0) {
-		log_info("%s: left; keeping the certificate (sync.on_leave = "
-		    "keep)", it->mail);
-		return 0;
-	}
-	if (strcmp(how, "revoke") == 0) {
-		o = enr_revoke(e, it->mail, CA_REASON_AFFILIATION_CHANGED);
-		return (o == ENR_DONE || o == ENR_NOTHING) ? 0 : -1;
-	}
-	/* unpublish only; the person may no longer match the filter */
-	if (dir_unpublish(e->dir, it->mail, sync_is_ours, e->jrnl,
-	    &removed) == -1)
-		log_warn("%s: left, and is not found to unpublish", it->mail);
-	if (jrnl_enr_get(e->jrnl, it->id, &r) != 0)
-		return -1;
-	r.state = JRNL_UNPUBLISHED;
-	return jrnl_enr_put(e->jrnl, &r);
-}
-
 void
 sync_changed_filter(time_t since, char *buf, size_t sz)
 {
@@ -289,10 +203,9 @@ int
 sync_pass(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 {
 	struct sync_plan pl;
-	struct sync_item *it;
 	char *filter = NULL;
-	size_t i, flen;
-	int rc = -1, ok;
+	size_t flen;
+	int rc = -1;
 
 	memset(&pl, 0, sizeof(pl));
 	memset(st, 0, sizeof(*st));
@@ -314,42 +227,8 @@ sync_pass(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 	/* only a full pass knows who is gone */
 	if (changed == NULL && jrnl_enr_each(e->jrnl, plan_leaver, &pl) == -1)
 		goto out;
-	for (i = 0; i < pl.n; i++) {
-		it = &pl.items[i];
-		switch (it->act) {
-		case ACT_ENROL:
-		case ACT_RENEW:
-			ok = enr_enrol(e, it->mail, it->id) == ENR_DONE;
-			if (ok && it->act == ACT_RENEW)
-				st->renewed++;
-			else if (ok)
-				st->enrolled++;
-			break;
-		case ACT_REENROL:
-			/* the old address's certificate goes with the new one's
-			 * publish (it is ours); revoke it at the CA too */
-			ok = enr_enrol(e, it->mail, it->id) == ENR_DONE;
-			if (ok) {
-				(void)enr_revoke(e, it->old_mail,
-				    CA_REASON_SUPERSEDED);
-				st->enrolled++;
-			}
-			break;
-		case ACT_REPUBLISH:
-			ok = do_republish(e, it) == 0;
-			if (ok)
-				st->republished++;
-			break;
-		case ACT_LEAVE:
-		default:
-			ok = do_leave(e, it) == 0;
-			if (ok)
-				st->revoked++;
-			break;
-		}
-		if (!ok)
-			st->failed++;
-	}
+	if (sync_run(e, pl.items, pl.n, st) == -1)
+		goto out;
 	rc = 0;
 out:
 	free(filter);

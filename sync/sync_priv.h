@@ -1,0 +1,30 @@
+/*
+ * sync_priv.h — between planning (reconcile.c) and doing (workers.c).
+ */
+#ifndef SMIMEPUB_SYNC_PRIV_H
+#define SMIMEPUB_SYNC_PRIV_H
+
+#include <stddef.h>
+
+#include "common/mail.h"
+#include "sync/sync.h"
+
+enum sync_act { ACT_ENROL, ACT_RENEW, ACT_REENROL, ACT_REPUBLISH, ACT_LEAVE };
+
+struct sync_item {
+	enum sync_act	 act;
+	char		 id[80];
+	char		 mail[MAIL_MAX + 1];
+	char		 old_mail[MAIL_MAX + 1];
+	char		 serial[80];
+};
+
+/*
+ * Carry out the plan with sync.workers threads, each with its own
+ * directory connection; key generation runs in parallel, requests to the CA
+ * one at a time (e->ca is shared). -1 only if no worker could start.
+ */
+int	sync_run(struct enr_ctx *e, const struct sync_item *items, size_t n,
+	    struct sync_stats *st);
+
+#endif
