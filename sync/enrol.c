@@ -121,6 +121,67 @@ enr_status(struct enr_ctx *e, const char *dn, const char *what,
 	(void)dir_set_status(e->dir, dn, line);
 }
 
+struct enr_orphans {
+	const char	*person;
+	X509		*keep;
+	struct jrnl	*j;
+	X509		*found[16];
+	int		 n;
+};
+
+static int
+enr_orphan_cb(const struct jrnl_cert *r, void *arg)
+{
+	struct enr_orphans *o = arg;
+	X509 *c;
+
+	if (r->state != JRNL_CERT_ISSUED || strcmp(r->person_id, o->person) ||
+	    o->n == 16 || r->not_after < time(NULL))
+		return 0;
+	if ((c = jrnl_cert_x509(o->j, r)) == NULL)
+		return 0;
+	if (X509_cmp(c, o->keep) == 0)
+		X509_free(c);
+	else
+		o->found[o->n++] = c;
+	return 0;
+}
+
+static int enr_ca_revoke(struct enr_ctx *, X509 *, int);
+
+/*
+ * Certificates of this person that were issued but never published: an
+ * enrolment a crash interrupted after the CA answered, or an answer that
+ * failed the check. The new certificate supersedes them; revoke them so no
+ * unaccounted certificate stays valid (DESIGN.md: "found and revoked").
+ */
+static void
+enr_revoke_orphans(struct enr_ctx *e, const char *mail, const char *person,
+    X509 *keep)
+{
+	struct enr_orphans o;
+	int i;
+
+	memset(&o, 0, sizeof(o));
+	o.person = person;
+	o.keep = keep;
+	o.j = e->jrnl;
+	if (jrnl_cert_each(e->jrnl, enr_orphan_cb, &o) == -1)
+		return;
+	for (i = 0; i < o.n; i++) {
+		if (enr_ca_revoke(e, o.found[i], CA_REASON_SUPERSEDED) == 0 &&
+		    jrnl_cert_put(e->jrnl, o.found[i], NULL, NULL,
+		    JRNL_CERT_REVOKED) == 0) {
+			log_info("%s: revoked a certificate issued but never "
+			    "published", mail);
+			(void)audit_event("revocation", person, mail,
+			    o.found[i], ca_name(e->ca), "revoked",
+			    "superseded: issued but never published");
+		}
+		X509_free(o.found[i]);
+	}
+}
+
 static time_t
 enr_not_after(X509 *cert)
 {
@@ -230,6 +291,7 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	(void)audit_event("publication", p->id, mail, res.cert, ca_name(e->ca),
 	    "published", NULL);
 	enr_status(e, p->dn, "published", &r);
+	enr_revoke_orphans(e, mail, p->id, res.cert);
 	enr_mark_replaced(e->jrnl, before, res.cert, JRNL_CERT_UNPUBLISHED);
 	log_info("%s: issued serial %s by %s, delivered to %s, published on "
 	    "%s", mail, serial ? serial : "?", ca_name(e->ca), p12, p->dn);
