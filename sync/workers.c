@@ -6,6 +6,7 @@
  * serialises writers itself). One person's failure never stops the pass.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -133,10 +134,19 @@ do_item(struct enr_ctx *e, const struct sync_item *it, struct sync_stats *st)
 		st->failed++;
 }
 
+/* "sync: 120/4000" on a terminal, for long passes (--once by hand). */
+static void
+wk_progress(size_t done, size_t n)
+{
+	if (n >= 10 && isatty(STDERR_FILENO))
+		fprintf(stderr, "\rsync: %zu/%zu%s", done, n, done == n ? "\n" :
+		    "");
+}
+
 struct wk_pool {
 	struct enr_ctx		*base;
 	const struct sync_item	*items;
-	size_t			 n, next;
+	size_t			 n, next, done;
 	struct sync_stats	*st;
 	pthread_mutex_t		 mu;
 };
@@ -164,6 +174,9 @@ wk_main(void *arg)
 		if (i >= pool->n)
 			break;
 		do_item(&e, &pool->items[i], &mine);
+		pthread_mutex_lock(&pool->mu);
+		wk_progress(++pool->done, pool->n);
+		pthread_mutex_unlock(&pool->mu);
 	}
 	dir_free(e.dir);
 	pthread_mutex_lock(&pool->mu);
@@ -196,8 +209,10 @@ sync_run(struct enr_ctx *e, const struct sync_item *items, size_t n,
 	if (nw > n)
 		nw = n;
 	if (nw <= 1) {
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			do_item(e, &items[i], st);
+			wk_progress(i + 1, n);
+		}
 		return 0;
 	}
 	base = *e;
