@@ -292,6 +292,22 @@ sleep 0.3
 t_eq "SIGHUP flushes the cache" "$(metric smimepub_lookupd_cache_entries)" 0
 t_ok "still serving after SIGHUP" kill -0 "$MAIN_PID"
 
+# 20 concurrent requests for one uncached address: one directory search
+m0=$(metric smimepub_lookupd_cache_misses_total)
+s0=$(grep -c 'SRCH base.*mail=carol@example.com' "$SLAPD_LOG" || :)
+i=0
+pids=
+while [ "$i" -lt 20 ]; do
+	curl -s -o "$T/par.$i" "$MAIN/v1/certs/carol@example.com" &
+	pids="$pids $!"
+	i=$((i + 1))
+done
+for p in $pids; do wait "$p" || :; done
+t_eq "20 concurrent misses: one cache miss" "$(( $(metric smimepub_lookupd_cache_misses_total) - m0 ))" 1
+t_eq "20 concurrent misses: one search in slapd's log" \
+    "$(( $(grep -c 'SRCH base.*mail=carol@example.com' "$SLAPD_LOG" || :) - s0 ))" 1
+t_eq "all 20 answered 404" "$(cat "$T"/par.* | grep -o '"not found"' | wc -l | tr -d ' ')" 20
+
 # ---- a slow client is cut off, the daemon stays responsive ---------------
 # Half a request, then silence: after lookup.timeout (3 s) the daemon has
 # closed its side (no ESTABLISHED socket left on its port), while the
