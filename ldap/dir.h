@@ -28,6 +28,13 @@ struct dir_flavour {
 	unsigned long	 disabled_bit;	 /* 0x2 ACCOUNTDISABLE on AD */
 	const char	*attr_guard;	 /* entryCSN / uSNChanged: lost-update guard */
 	const char	*default_filter;
+	/*
+	 * Who is a person at all, enabled or not (NULL: the configured filter
+	 * only). Finding one person by mail falls back to it when the
+	 * configured filter finds none, so that a leaver the filter no
+	 * longer matches (a disabled AD account) is still found to unpublish.
+	 */
+	const char	*person_filter;
 	int		 max_page;	 /* AD's MaxPageSize is 1000 */
 };
 const struct dir_flavour *dir_flavour_get(enum cfg_flavour);
@@ -72,12 +79,21 @@ int		 dir_search_people(struct dir *, const char *filter,
 		    dir_person_cb cb, void *arg);
 
 /*
- * Find the one person under base whose mail equals addr (canonical). Returns
+ * Find the one person under base whose mail equals addr (canonical): one the
+ * configured filter matches, else (when the flavour has a person_filter)
+ * any person, so that a disabled account is found to unpublish. Returns
  * 0 and *out, or -1 if there is none, more than one (both DNs logged), or an
  * error. addr is escaped before it enters the filter.
  */
 int		 dir_find_by_mail(struct dir *, const char *addr,
 		    struct dir_person **out);
+
+/*
+ * When on, dir_find_by_mail (and so publish/unpublish) looks at every entry
+ * under base, not only those matching the filter: for people who left
+ * (disabled, or out of the filter) and must still be unpublished.
+ */
+void		 dir_set_unfiltered(struct dir *, int on);
 
 /*
  * RFC 4515 §3 escaping of an assertion value: '*', '(', ')', '\\', NUL
@@ -111,6 +127,15 @@ int		 dir_publish(struct dir *, const char *addr, X509 *leaf,
  */
 int		 dir_unpublish(struct dir *, const char *addr,
 		    dir_is_ours_fn is_ours, void *arg, size_t *removed);
+
+/*
+ * The server's highestCommittedUSN (root DSE, Active Directory): every
+ * change on that DC gives the changed entry a uSNChanged above the value
+ * read before it, so "(uSNChanged>=N+1)" finds what changed since N was
+ * read. Returns 0 and *usn, 1 when the root DSE has no such attribute
+ * (OpenLDAP: watch modifyTimestamp instead), -1 on error (logged).
+ */
+int		 dir_highest_usn(struct dir *, unsigned long long *usn);
 
 /*
  * Write a one-line status into directory.status_attribute of dn (replace:

@@ -15,6 +15,7 @@ struct dir {
 	const struct dir_flavour *fl;
 	LDAP		*ld;		/* NULL when not connected */
 	int		 has_assert;	/* root DSE lists RFC 4528 1.3.6.1.1.12 */
+	int		 unfiltered;	/* find by mail ignores the filter */
 };
 
 #define DIR_MAX_RETRY	5	/* publish: re-reads after a concurrent change */

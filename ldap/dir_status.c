@@ -1,7 +1,9 @@
 /*
  * dir_status.c — the optional status attribute: one line smimepub writes on
  * a person's entry (directory.status_attribute) so a helpdesk sees in the
- * directory what happened, without access to the journal.
+ * directory what happened, without access to the journal; and the switch
+ * that lets a leaver who no longer matches the filter be found, so that
+ * ours can be taken off the entry.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,4 +42,10 @@ dir_set_status(struct dir *d, const char *dn, const char *status)
 		return -1;
 	}
 	return 0;
+}
+
+void
+dir_set_unfiltered(struct dir *d, int on)
+{
+	d->unfiltered = on;
 }

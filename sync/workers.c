@@ -75,18 +75,23 @@ do_leave(struct enr_ctx *e, const struct sync_item *it)
 	size_t removed = 0;
 	enum enr_outcome o;
 
+	int rc;
+
 	if (strcmp(how, "keep") == 0) {
-		log_info("%s: left; keeping the certificate (sync.on_leave = "
-		    "keep)", it->mail);
-		return 0;
+		log_debug("%s: left; keeping the certificate (sync.on_leave "
+		    "= keep)", it->mail);
+		return 1;
 	}
+	/* the person no longer matches the filter, or is disabled */
+	dir_set_unfiltered(e->dir, 1);
 	if (strcmp(how, "revoke") == 0) {
 		o = enr_revoke(e, it->mail, CA_REASON_AFFILIATION_CHANGED);
+		dir_set_unfiltered(e->dir, 0);
 		return (o == ENR_DONE || o == ENR_NOTHING) ? 0 : -1;
 	}
-	/* unpublish only; the person may no longer match the filter */
-	if (dir_unpublish(e->dir, it->mail, wk_is_ours, e->jrnl,
-	    &removed) == -1)
+	rc = dir_unpublish(e->dir, it->mail, wk_is_ours, e->jrnl, &removed);
+	dir_set_unfiltered(e->dir, 0);
+	if (rc == -1)
 		log_warn("%s: left, and is not found to unpublish", it->mail);
 	if (jrnl_enr_get(e->jrnl, it->id, &r) != 0)
 		return -1;
@@ -125,9 +130,18 @@ do_item(struct enr_ctx *e, const struct sync_item *it, struct sync_stats *st)
 		break;
 	case ACT_LEAVE:
 	default:
-		ok = do_leave(e, it) == 0;
-		if (ok)
+		switch (do_leave(e, it)) {
+		case 0:
+			ok = 1;
 			st->revoked++;
+			break;
+		case 1:
+			ok = 1;		/* kept, as configured */
+			st->unchanged++;
+			break;
+		default:
+			ok = 0;
+		}
 		break;
 	}
 	if (!ok)
@@ -185,6 +199,7 @@ wk_main(void *arg)
 	pool->st->republished += mine.republished;
 	pool->st->revoked += mine.revoked;
 	pool->st->failed += mine.failed;
+	pool->st->unchanged += mine.unchanged;
 	pthread_mutex_unlock(&pool->mu);
 	return NULL;
 }

@@ -1,0 +1,63 @@
+#!/bin/sh
+# Leavers by sync.on_leave, for a person who is still in the directory but
+# no longer matches the filter: "unpublish" takes ours off the entry and
+# keeps it valid at the CA, "keep" leaves it, "revoke" revokes and unpublishes.
+set -eu
+SRCDIR=${SRCDIR:-$(pwd)}
+BUILD=${BUILD:-build}
+SMIMEPUB=$SRCDIR/$BUILD/smimepub
+SYNC=$SRCDIR/$BUILD/smimepub-sync
+. "$SRCDIR/tests/lib/testlib.sh"
+. "$SRCDIR/tests/lib/slapd.sh"
+
+T=$(mktemp -d)
+slapd_cleanup_add 'rm -rf "$T"'
+slapd_start
+ldap_root ldapdelete "$(slapd_people_dn dup1)" "$(slapd_people_dn dup2)"
+
+conf() {
+	cat >"$T/$1.conf" <<EOC
+directory = {
+  uri = "$SLAPD_URI";
+  bind_dn = "$SLAPD_SVC_DN";
+  bind_password_file = "$SLAPD_SVC_PW_FILE";
+  base = "$SLAPD_PEOPLE";
+  filter = "(&(objectClass=inetOrgPerson)(mail=*)(!(employeeType=left)))";
+};
+ca = { driver = "local"; local = { dir = "$T/ca"; }; };
+keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; };
+sync = { state_dir = "$T/state"; on_leave = "$1"; };
+EOC
+}
+conf unpublish; conf keep; conf revoke
+ncerts() {
+	ldap_root ldapsearch -LLL -o ldif-wrap=no -b "$(slapd_people_dn "$1")" -s base \
+	    '(objectClass=*)' 'userCertificate;binary' | grep -c '^userCertificate;binary::' || true
+}
+leave() {
+	printf 'dn: %s\nchangetype: modify\nreplace: employeeType\nemployeeType: left\n' \
+	    "$(slapd_people_dn "$1")" | ldap_root ldapmodify >/dev/null
+}
+
+t_ok "ca init" "$SMIMEPUB" -f "$T/keep.conf" ca init
+t_ok "first pass" "$SYNC" -f "$T/keep.conf" --once
+t_contains "three enrolled" "$T_OUT" "enrolled 3,"
+
+leave bob
+t_ok "bob left (on_leave = unpublish)" "$SYNC" -f "$T/unpublish.conf" --once
+t_contains "one leaver handled" "$T_OUT" "revoked 1,"
+t_eq "bob's certificate is off his entry" "$(ncerts bob)" 0
+t_ok "ca list" "$SMIMEPUB" -f "$T/keep.conf" ca list
+t_contains "and still valid at the CA" "$T_OUT" "bob@example.com valid"
+t_contains "status: UNPUBLISHED" "$("$SMIMEPUB" -f "$T/keep.conf" status)" "bob@example.com	UNPUBLISHED"
+
+leave carol
+t_ok "carol left (on_leave = keep)" "$SYNC" -f "$T/keep.conf" --once
+t_eq "carol keeps her certificate" "$(ncerts carol)" 1
+
+leave alice
+t_ok "alice left (on_leave = revoke)" "$SYNC" -f "$T/revoke.conf" --once
+t_eq "alice's certificate is off her entry" "$(ncerts alice)" 0
+t_ok "ca list" "$SMIMEPUB" -f "$T/keep.conf" ca list
+t_contains "and revoked at the CA" "$T_OUT" "alice@example.com revoked"
+t_done
