@@ -507,23 +507,17 @@ lk_certs_collect(struct lk_certs *lc, const struct dir_person *p,
     atomic_ulong rej[LK_REJ_MAX])
 {
 	struct seen s = { NULL, 0 };
-	STACK_OF(X509) *sk;
+	STACK_OF(X509) *leaves, *chain, *sk;
 	X509 *x;
 	size_t i;
-	int n = 0, r;
+	int n = -1, r;
 
-	for (i = 0; i < p->n_usercert; i++) {
-		x = x509_from_der(p->usercert[i].data, p->usercert[i].len);
-		if (x == NULL) {
-			atomic_fetch_add(&rej[LK_REJ_UNPARSABLE], 1);
-			continue;
-		}
-		r = lk_consider(lc, &s, x, NULL, addr, now, res, rej);
-		X509_free(x);
-		if (r == -1)
-			goto fail;
-		n += r;
-	}
+	/* Each bundle holds the person's certificate first, then its chain;
+	 * every chain certificate may help any value chain to an anchor. */
+	leaves = sk_X509_new_null();
+	chain = sk_X509_new_null();
+	if (leaves == NULL || chain == NULL)
+		goto out;
 	for (i = 0; i < p->n_smime; i++) {
 		sk = x509_certsonly_parse(p->smime[i].data, p->smime[i].len);
 		if (sk == NULL || sk_X509_num(sk) == 0) {
@@ -531,18 +525,43 @@ lk_certs_collect(struct lk_certs *lc, const struct dir_person *p,
 			atomic_fetch_add(&rej[LK_REJ_UNPARSABLE], 1);
 			continue;
 		}
-		/* the person's certificate first; the rest may help chain */
-		x = sk_X509_shift(sk);
-		r = lk_consider(lc, &s, x, sk, addr, now, res, rej);
+		for (r = 0; (x = sk_X509_shift(sk)) != NULL; r++)
+			if (!sk_X509_push(r == 0 ? leaves : chain, x)) {
+				X509_free(x);
+				sk_X509_pop_free(sk, X509_free);
+				goto out;
+			}
+		sk_X509_free(sk);
+	}
+	n = 0;
+	for (i = 0; i < p->n_usercert; i++) {
+		x = x509_from_der(p->usercert[i].data, p->usercert[i].len);
+		if (x == NULL) {
+			atomic_fetch_add(&rej[LK_REJ_UNPARSABLE], 1);
+			continue;
+		}
+		r = lk_consider(lc, &s, x, chain, addr, now, res, rej);
 		X509_free(x);
-		sk_X509_pop_free(sk, X509_free);
-		if (r == -1)
-			goto fail;
+		if (r == -1) {
+			n = -1;
+			goto out;
+		}
 		n += r;
 	}
+	for (r = 0; r < sk_X509_num(leaves); r++) {
+		switch (lk_consider(lc, &s, sk_X509_value(leaves, r), chain,
+		    addr, now, res, rej)) {
+		case -1:
+			n = -1;
+			goto out;
+		case 1:
+			n++;
+			break;
+		}
+	}
+out:
+	sk_X509_pop_free(leaves, X509_free);
+	sk_X509_pop_free(chain, X509_free);
 	free(s.h);
 	return n;
-fail:
-	free(s.h);
-	return -1;
 }
