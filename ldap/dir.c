@@ -3,8 +3,10 @@
  * or ldapi:// (optionally StartTLS, never falling back to plain), verify the
  * server certificate always, bind (simple with a password file, SASL
  * EXTERNAL, or anonymous), and reconnect with backoff when the server went
- * away. Reading people is in dir_search.c, publishing in dir_publish.c,
- * escaping in dir_escape.c, the OpenLDAP/AD table in flavour.c.
+ * away; read the root DSE (assertion control, highestCommittedUSN for
+ * change watching on AD). Reading people is in dir_search.c, publishing
+ * in dir_publish.c, escaping in dir_escape.c, the OpenLDAP/AD table in
+ * flavour.c.
  */
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -392,6 +394,71 @@ dir_reconnect(struct dir *d)
 	if (err[0] != '\0')
 		log_err("%s", err);
 	return -1;
+}
+
+/* One read of the root DSE's highestCommittedUSN; LDAP result code. */
+static int
+dir_read_usn(struct dir *d, unsigned long long *usn, int *found)
+{
+	static char *attrs[] = { "highestCommittedUSN", NULL };
+	struct timeval tv = { dir_timeout(d), 0 };
+	LDAPMessage *res = NULL, *e;
+	struct berval **v = NULL;
+	char buf[32], *end;
+	int rc;
+
+	*found = 0;
+	rc = ldap_search_ext_s(d->ld, "", LDAP_SCOPE_BASE, "(objectClass=*)",
+	    attrs, 0, NULL, NULL, &tv, 1, &res);
+	if (rc != LDAP_SUCCESS)
+		goto out;
+	if ((e = ldap_first_entry(d->ld, res)) == NULL ||
+	    (v = ldap_get_values_len(d->ld, e, "highestCommittedUSN")) == NULL ||
+	    v[0] == NULL)
+		goto out;
+	if (v[0]->bv_len == 0 || v[0]->bv_len >= sizeof(buf)) {
+		rc = LDAP_DECODING_ERROR;
+		goto out;
+	}
+	memcpy(buf, v[0]->bv_val, v[0]->bv_len);
+	buf[v[0]->bv_len] = '\0';
+	errno = 0;
+	*usn = strtoull(buf, &end, 10);
+	if (errno != 0 || *end != '\0' || buf[0] < '0' || buf[0] > '9') {
+		rc = LDAP_DECODING_ERROR;
+		goto out;
+	}
+	*found = 1;
+out:
+	ldap_value_free_len(v);
+	ldap_msgfree(res);
+	return rc;
+}
+
+int
+dir_highest_usn(struct dir *d, unsigned long long *usn)
+{
+	int rc, found;
+
+	if (dir_ensure(d) == -1)
+		return -1;
+	rc = dir_read_usn(d, usn, &found);
+	if (dir_conn_lost(rc)) {
+		log_warn("%s: connection lost; reconnecting", d->cfg->uri);
+		if (dir_reconnect(d) == -1)
+			return -1;
+		rc = dir_read_usn(d, usn, &found);
+	}
+	if (rc == LDAP_DECODING_ERROR) {
+		log_err("%s: root DSE: highestCommittedUSN is not a number",
+		    d->cfg->uri);
+		return -1;
+	}
+	if (rc != LDAP_SUCCESS) {
+		dir_log_ldap(d, rc, "read highestCommittedUSN from the root DSE");
+		return -1;
+	}
+	return found ? 0 : 1;
 }
 
 int

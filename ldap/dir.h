@@ -89,6 +89,18 @@ int		 dir_find_by_mail(struct dir *, const char *addr,
 		    struct dir_person **out);
 
 /*
+ * Change watching by syncrepl refreshAndPersist (RFC 4533) on a connection
+ * of its own, in a thread: notify(arg) is called (from that thread) for each
+ * person added, modified or deleted under base after the initial refresh.
+ * NULL, logged, when the server does not offer it or it cannot start: the
+ * caller then polls.
+ */
+struct dir_watch;
+struct dir_watch *dir_watch_start(const struct cfg_directory *,
+		    void (*notify)(void *), void *arg);
+void		 dir_watch_stop(struct dir_watch *);
+
+/*
  * When on, dir_find_by_mail (and so publish/unpublish) looks at every entry
  * under base, not only those matching the filter: for people who left
  * (disabled, or out of the filter) and must still be unpublished.

@@ -1,16 +1,19 @@
 /*
  * main.c — smimepub-sync, the sync service: run reconcile passes every
  * sync.interval seconds (or once with --once), in the background with a pid
- * file or in the foreground for systemd. SIGTERM finishes the current step
- * and exits; SIGHUP reloads the configuration, keeping the old one if the
- * new one is bad.
+ * file or in the foreground for systemd; between full passes it watches for
+ * changes (uSNChanged against highestCommittedUSN on AD, modifyTimestamp
+ * elsewhere). SIGTERM finishes the current step and exits; SIGHUP reloads
+ * the configuration, keeping the old one if the new one is bad.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,14 @@
 #include "sync/sync.h"
 
 static volatile sig_atomic_t sync_quit, sync_reload;
+static atomic_int sync_kick;	/* set by the syncrepl thread */
+
+static void
+sync_notify(void *arg)
+{
+	(void)arg;
+	atomic_store(&sync_kick, 1);
+}
 
 static void
 sync_sig(int sig)
@@ -66,6 +77,39 @@ sync_close(struct enr_ctx *e)
 	memset(e, 0, sizeof(*e));
 }
 
+/*
+ * What changed since the last look. Where the root DSE has
+ * highestCommittedUSN (Active Directory) that is every entry whose
+ * uSNChanged is above the value read before the last look: *changed is
+ * "" (nothing changed: no search at all) or "(uSNChanged>=N)". Elsewhere,
+ * or when the USN went backwards (another DC answered after a reconnect),
+ * modifyTimestamp since last, overlapping by a minute: repeating a person
+ * is a no-op, missing one (clock skew) is not. *usn is updated.
+ */
+static void
+sync_watch_filter(struct enr_ctx *e, int *have_usn, unsigned long long *usn,
+    time_t last, char *changed, size_t sz)
+{
+	unsigned long long cur;
+
+	if (*have_usn && dir_highest_usn(e->dir, &cur) == 0) {
+		if (cur >= *usn) {
+			if (cur == *usn)
+				changed[0] = '\0';
+			else
+				snprintf(changed, sz, "(uSNChanged>=%llu)",
+				    *usn + 1);
+			*usn = cur;
+			return;
+		}
+		log_info("highestCommittedUSN went back from %llu to %llu "
+		    "(another domain controller?); looking at modifyTimestamp "
+		    "this time", *usn, cur);
+		*usn = cur;
+	}
+	sync_changed_filter(last - 60, changed, sz);
+}
+
 static int
 write_pid(const char *path)
 {
@@ -89,8 +133,10 @@ main(int argc, char *argv[])
 	struct sync_stats st;
 	struct sigaction sa;
 	struct enr_ctx e;
+	struct dir_watch *watch = NULL;
 	char summary[256], changed[64];
-	int ch, once = 0, fg = 0, rc = 1;
+	int ch, once = 0, fg = 0, rc = 1, have_usn;
+	unsigned long long usn = 0;
 	time_t next, last;
 
 	memset(&e, 0, sizeof(e));
@@ -141,8 +187,13 @@ main(int argc, char *argv[])
 		goto out;
 	if (sync_open(cfg, &e) == -1)
 		goto out;
+	if (!once)
+		watch = dir_watch_start(&cfg->directory, sync_notify, NULL);
 	for (;;) {
 		last = time(NULL);
+		/* read before the pass: what changes during it is seen next */
+		have_usn = !once && cfg->sync.watch_interval > 0 &&
+		    dir_highest_usn(e.dir, &usn) == 0;
 		if (sync_pass(&e, NULL, &st) == -1) {
 			if (once)
 				goto out;
@@ -157,19 +208,22 @@ main(int argc, char *argv[])
 			}
 		}
 		/* Between full passes, look for people changed lately so a
-		 * new hire is published within sync.watch_interval seconds.
-		 * The window overlaps by a minute: repeating a person is a
-		 * no-op, missing one (clock skew) is not. */
+		 * new hire is published within sync.watch_interval seconds:
+		 * uSNChanged on AD, modifyTimestamp elsewhere. */
 		next = time(NULL) + cfg->sync.interval;
 		while (!sync_quit && !sync_reload && time(NULL) < next) {
-			sleep(1);
-			if (cfg->sync.watch_interval == 0 ||
-			    time(NULL) - last < cfg->sync.watch_interval)
+			if (!atomic_load(&sync_kick))
+				poll(NULL, 0, 200);
+			/* syncrepl said something changed; else poll */
+			if (!atomic_exchange(&sync_kick, 0) &&
+			    (cfg->sync.watch_interval == 0 ||
+			    time(NULL) - last < cfg->sync.watch_interval))
 				continue;
-			sync_changed_filter(last - 60, changed,
+			sync_watch_filter(&e, &have_usn, &usn, last, changed,
 			    sizeof(changed));
 			last = time(NULL);
-			if (sync_pass(&e, changed, &st) == 0 &&
+			if (changed[0] != '\0' &&
+			    sync_pass(&e, changed, &st) == 0 &&
 			    st.enrolled + st.renewed + st.republished +
 			    st.failed > 0) {
 				sync_stats_str(&st, summary, sizeof(summary));
@@ -185,9 +239,13 @@ main(int argc, char *argv[])
 				    "keeping the old one", path);
 				continue;
 			}
+			dir_watch_stop(watch);
+			watch = NULL;
 			sync_close(&e);
 			cfg_free(cfg);
 			cfg = ncfg;
+			watch = dir_watch_start(&cfg->directory, sync_notify,
+			    NULL);
 			log_info("%s: configuration reloaded", path);
 			if (sync_open(cfg, &e) == -1)
 				log_err("reconnect after reload failed; "
@@ -196,6 +254,7 @@ main(int argc, char *argv[])
 	}
 	rc = 0;
 out:
+	dir_watch_stop(watch);
 	sync_close(&e);
 	audit_close();
 	if (pidfile != NULL)

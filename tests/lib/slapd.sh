@@ -53,6 +53,9 @@
 #   ldap_lookup CMD ARGS the same, bound as SLAPD_LOOKUP_DN
 #   ldap_ext  CMD ARGS   the same, SASL EXTERNAL over SLAPD_LDAPI_URI (quiet)
 #   slapd_people_dn UID  -> uid=UID,ou=people,dc=example,dc=com
+#
+# Set SLAPD_SYNCPROV=1 before slapd_start for the syncprov overlay
+# (syncrepl refreshAndPersist, RFC 4533).
 
 SLAPD_BASE=dc=example,dc=com
 SLAPD_PEOPLE=ou=people,$SLAPD_BASE
@@ -202,6 +205,7 @@ objectClass: olcModuleList
 cn: module{0}
 olcModulePath: /usr/lib/ldap
 olcModuleLoad: back_mdb
+${SLAPD_SYNCPROV:+olcModuleLoad: syncprov}
 
 dn: cn=schema,cn=config
 objectClass: olcSchemaConfig
@@ -244,6 +248,17 @@ olcAccess: {2}to dn.children="$SLAPD_SVC_DN" $_mgr by dn.exact="$SLAPD_SVC_DN" w
 olcAccess: {3}to dn.base="$SLAPD_SVC_DN" attrs=children $_mgr by dn.exact="$SLAPD_SVC_DN" write by * read
 olcAccess: {4}to * $_mgr by * read
 LDIF
+	# SLAPD_SYNCPROV=1 before slapd_start: the syncprov overlay, so
+	# clients can use syncrepl refreshAndPersist (RFC 4533)
+	if [ -n "${SLAPD_SYNCPROV:-}" ]; then
+		cat <<LDIF
+
+dn: olcOverlay={0}syncprov,olcDatabase={1}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcSyncProvConfig
+olcOverlay: {0}syncprov
+LDIF
+	fi
 }
 
 _slapd_data_ldif() {

@@ -1,0 +1,85 @@
+#!/bin/sh
+# smimepub-sync with syncrepl refreshAndPersist (RFC 4533; slapd with the
+# syncprov overlay) and no polling at all: a new hire added to the
+# directory is published within seconds by the persistent search alone;
+# after a SIGHUP reload the watch is started again, and SIGTERM ends it.
+set -eu
+SRCDIR=${SRCDIR:-$(pwd)}
+BUILD=${BUILD:-build}
+SMIMEPUB=$SRCDIR/$BUILD/smimepub
+SYNC=$SRCDIR/$BUILD/smimepub-sync
+. "$SRCDIR/tests/lib/testlib.sh"
+. "$SRCDIR/tests/lib/slapd.sh"
+
+T=$(mktemp -d)
+SPID=
+slapd_cleanup_add '[ -n "$SPID" ] && kill -9 "$SPID" 2>/dev/null; rm -rf "$T"'
+SLAPD_SYNCPROV=1
+export SLAPD_SYNCPROV
+slapd_start
+
+cat >"$T/smimepub.conf" <<EOC
+directory = {
+  uri = "$SLAPD_URI";
+  bind_dn = "$SLAPD_SVC_DN";
+  bind_password_file = "$SLAPD_SVC_PW_FILE";
+  base = "$SLAPD_PEOPLE";
+};
+ca = { driver = "local"; local = { dir = "$T/ca"; }; };
+keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; };
+sync = { state_dir = "$T/state"; interval = 3600; watch_interval = 0; };
+EOC
+C=$T/smimepub.conf
+ncerts() {
+	ldap_root ldapsearch -LLL -o ldif-wrap=no -b "$(slapd_people_dn "$1")" -s base \
+	    '(objectClass=*)' 'userCertificate;binary' 2>/dev/null |
+	    grep -c '^userCertificate;binary::' || true
+}
+
+t_ok "ca init" "$SMIMEPUB" -f "$C" ca init
+"$SYNC" -f "$C" --foreground --pid-file "$T/sync.pid" >"$T/sync.log" 2>&1 &
+SPID=$!
+i=0
+until [ "$(ncerts alice)" = 1 ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+t_eq "the first full pass published alice" "$(ncerts alice)" 1
+t_eq "the pid file names the daemon" "$(cat "$T/sync.pid" 2>/dev/null)" "$SPID"
+
+cat >"$T/hire.ldif" <<EOL
+dn: uid=dave,$SLAPD_PEOPLE
+objectClass: inetOrgPerson
+uid: dave
+cn: Dave New
+sn: New
+displayName: Dave New
+mail: dave@example.com
+EOL
+ldap_root ldapadd -f "$T/hire.ldif" >/dev/null
+start=$(date +%s)
+i=0
+until [ "$(ncerts dave)" = 1 ] || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
+t_eq "the new hire is published by syncrepl alone (no polling, no full pass)" "$(ncerts dave)" 1
+t_contains "the daemon said it watches by syncrepl" "$(cat "$T/sync.log")" "by syncrepl refreshAndPersist"
+echo "# new hire published after $(( $(date +%s) - start )) s (sync.interval = 3600)"
+
+cp "$C" "$T/good.conf"
+echo 'bogus = 1;' >>"$C"
+kill -HUP "$SPID"
+sleep 1.5
+t_ok "a bad configuration on SIGHUP leaves the daemon running" kill -0 "$SPID"
+t_contains "and is reported" "$(cat "$T/sync.log")" "keeping the old one"
+cp "$T/good.conf" "$C"
+kill -HUP "$SPID"
+sleep 1
+sed -e 's/uid=dave/uid=erin/; s/^uid: dave/uid: erin/; s/Dave/Erin/g; s/dave@/erin@/' "$T/hire.ldif" >"$T/hire2.ldif"
+ldap_root ldapadd -f "$T/hire2.ldif" >/dev/null
+i=0
+until [ "$(ncerts erin)" = 1 ] || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
+t_eq "after a reload the watch goes on (erin published)" "$(ncerts erin)" 1
+
+kill -TERM "$SPID"
+rc=0
+wait "$SPID" || rc=$?
+SPID=
+t_eq "SIGTERM ends it with status 0" "$rc" 0
+t_fail "the pid file is gone" test -e "$T/sync.pid"
+t_done
