@@ -261,4 +261,13 @@ t_fail "exec-hang: the hanging helper was killed" kill -0 "${_hp:-0}"
 t_ok "after the bad CAs, alice's certificate is still published" \
     sh -c "'$SMIMEPUB' -f '$T/local.conf' show '$MAIL'"
 no_clear_key "in the end"
+
+# every peer stops on SIGTERM, without a sanitizer report (SANITIZE=1)
+for f in "$T"/p.*/peer.pid; do
+	[ -e "$f" ] || continue
+	pd=$(dirname "$f")
+	peer_stop "$pd"
+	t_not_contains "$(basename "$pd"): no sanitizer report in its log" \
+	    "$(cat "$pd/peer.log")" "Sanitizer"
+done
 t_done

@@ -37,6 +37,8 @@
 #   PEER_CA     the PEM of the CA its certificates chain to
 #   PEER_PID    the process (cfssl, cmp, est), empty for local and exec
 #   PEER_PORT   its 127.0.0.1 port (cfssl, cmp, est)
+# peer_stop DIR stops a peer before the exit (then, e.g., check its log for
+# sanitizer reports); the exit cleanup stops the others.
 # Logs: DIR/peer.log. cmp and exec append each revoked serial (hex) to
 # DIR/revoked; cfssl records revocations in its certdb DIR/certs.db.
 
@@ -49,9 +51,14 @@ _peer_err() {
 	printf 'capeers.sh: %s\n' "$*" >&2
 }
 
-# _peer_stop PID: TERM it, give it 5 s, then KILL; reap it.
+_PEER_STOPPED=" "
+
+# _peer_stop PID: TERM it, give it 5 s, then KILL; reap it. Once reaped a
+# PID may be reused, so a PID is stopped at most once.
 _peer_stop() {
-	kill -TERM "$1" 2>/dev/null || return 0
+	case $_PEER_STOPPED in *" $1 "*) return 0 ;; esac
+	_PEER_STOPPED="$_PEER_STOPPED$1 "
+	kill -TERM "$1" 2>/dev/null || { wait "$1" 2>/dev/null || :; return 0; }
 	_ps_i=0
 	while kill -0 "$1" 2>/dev/null && [ "$_ps_i" -lt 50 ]; do
 		sleep 0.1
@@ -59,6 +66,14 @@ _peer_stop() {
 	done
 	kill -KILL "$1" 2>/dev/null || :
 	wait "$1" 2>/dev/null || :
+}
+
+# peer_stop DIR: stop the peer started in DIR now (e.g. to read its log
+# whole); the cleanup at exit skips it then. Call it in the test's shell,
+# not in a subshell.
+peer_stop() {
+	[ -s "$1/peer.pid" ] && _peer_stop "$(cat "$1/peer.pid")"
+	return 0
 }
 
 # _peer_started DIR PID: remember PID and register its cleanup.
