@@ -118,6 +118,8 @@ static const struct cfg_key cfg_keys[] = {
 	STR("sync.on_leave", sync.on_leave, 0, "revoke"),
 	BOOL("sync.require_trigger", sync.require_trigger, 0),
 	INT("sync.workers", sync.workers, 0, 64, 0),
+	INT("sync.max_attempts", sync.max_attempts, 1, 1000, 10),
+	INT("sync.leave_grace_days", sync.leave_grace_days, 0, 365, 0),
 
 	GROUP("lookup"),
 	STR("lookup.listen", lookup.listen, 0, "127.0.0.1:8080"),

@@ -118,6 +118,8 @@ struct cfg_sync {
 	char		*on_leave;	/* revoke | unpublish | keep */
 	int		 require_trigger; /* enrol only on the trigger attribute */
 	int		 workers;	/* threads per pass; 0 = one per core */
+	int		 max_attempts;	/* then FAILED until `smimepub enrol` */
+	int		 leave_grace_days; /* before acting on a leaver */
 };
 
 struct cfg_lookup {

@@ -222,6 +222,8 @@ main(int argc, char *argv[])
 			sync_watch_filter(&e, &have_usn, &usn, last, changed,
 			    sizeof(changed));
 			last = time(NULL);
+			if (changed[0] != '\0')
+				log_debug("watch: looking at %s", changed);
 			if (changed[0] != '\0' &&
 			    sync_pass(&e, changed, &st) == 0 &&
 			    st.enrolled + st.renewed + st.republished +

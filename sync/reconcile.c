@@ -144,7 +144,9 @@ plan_person(const struct dir_person *p, void *arg)
 	}
 	switch (r.state) {
 	case JRNL_FAILED:
-		if (r.next_retry > pl->now) {
+		if (r.next_retry > pl->now ||
+		    r.attempts >= pl->e->cfg->sync.max_attempts) {
+			/* past max_attempts only `smimepub enrol` retries */
 			pl->st->skipped++;
 			return 0;
 		}
@@ -163,6 +165,12 @@ plan_person(const struct dir_person *p, void *arg)
 		pl->st->unchanged++;
 		return 0;
 	case JRNL_REVOKE_PENDING:
+		/* back (in the filter, enabled) before the grace ran out */
+		if (r.serial[0] != '\0' && r.not_after > pl->now &&
+		    strcmp(r.mail, mail) == 0)
+			return plan_add(pl, ACT_RETURN, p->id, mail, NULL,
+			    r.serial);
+		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL);
 	case JRNL_REVOKED:
 	case JRNL_UNPUBLISHED:
 		/* back in the filter after leaving: a new enrolment */
@@ -179,12 +187,21 @@ plan_leaver(const struct jrnl_enr *r, void *arg)
 {
 	struct sync_plan *pl = arg;
 
+	int grace = pl->e->cfg->sync.leave_grace_days;
+
 	if (r->state != JRNL_PUBLISHED && r->state != JRNL_DELIVERED &&
 	    r->state != JRNL_REVOKE_PENDING)
 		return 0;
 	if (bsearch(r->person_id, pl->seen, pl->nseen, sizeof(pl->seen[0]),
 	    seen_cmp) != NULL)
 		return 0;
+	if (grace > 0 && r->state != JRNL_REVOKE_PENDING)
+		return plan_add(pl, ACT_GRACE, r->person_id, r->mail, NULL,
+		    NULL);
+	if (grace > 0 && r->next_retry > pl->now) {
+		pl->st->unchanged++;	/* still within the grace period */
+		return 0;
+	}
 	return plan_add(pl, ACT_LEAVE, r->person_id, r->mail, NULL, NULL);
 }
 

@@ -9,7 +9,11 @@
 #include "common/mail.h"
 #include "sync/sync.h"
 
-enum sync_act { ACT_ENROL, ACT_RENEW, ACT_REENROL, ACT_REPUBLISH, ACT_LEAVE };
+enum sync_act {
+	ACT_ENROL, ACT_RENEW, ACT_REENROL, ACT_REPUBLISH, ACT_LEAVE,
+	ACT_GRACE,	/* left: wait sync.leave_grace_days before acting */
+	ACT_RETURN,	/* back within the grace period: published again */
+};
 
 struct sync_item {
 	enum sync_act	 act;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/x509.h>
@@ -99,6 +100,33 @@ do_leave(struct enr_ctx *e, const struct sync_item *it)
 	return jrnl_enr_put(e->jrnl, &r);
 }
 
+/*
+ * A leaver's grace period starts (REVOKE_PENDING until next_retry), or a
+ * person came back within it (PUBLISHED again; the next pass checks the
+ * entry and republishes if need be).
+ */
+static int
+do_grace(struct enr_ctx *e, const struct sync_item *it)
+{
+	struct jrnl_enr r;
+
+	if (jrnl_enr_get(e->jrnl, it->id, &r) != 0)
+		return -1;
+	if (it->act == ACT_RETURN) {
+		log_info("%s: back within the grace period", it->mail);
+		r.state = JRNL_PUBLISHED;
+		r.next_retry = 0;
+	} else {
+		r.state = JRNL_REVOKE_PENDING;
+		r.next_retry = time(NULL) +
+		    (time_t)e->cfg->sync.leave_grace_days * 86400;
+		log_info("%s: left; acting (sync.on_leave = %s) after %d "
+		    "days of grace", it->mail, e->cfg->sync.on_leave,
+		    e->cfg->sync.leave_grace_days);
+	}
+	return jrnl_enr_put(e->jrnl, &r);
+}
+
 /* One item; updates st (the caller holds no lock: st is per call). */
 static void
 do_item(struct enr_ctx *e, const struct sync_item *it, struct sync_stats *st)
@@ -127,6 +155,12 @@ do_item(struct enr_ctx *e, const struct sync_item *it, struct sync_stats *st)
 		ok = do_republish(e, it) == 0;
 		if (ok)
 			st->republished++;
+		break;
+	case ACT_GRACE:
+	case ACT_RETURN:
+		ok = do_grace(e, it) == 0;
+		if (ok)
+			st->unchanged++;
 		break;
 	case ACT_LEAVE:
 	default:

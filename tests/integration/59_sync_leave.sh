@@ -26,10 +26,11 @@ directory = {
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; }; };
 keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; };
-sync = { state_dir = "$T/state"; on_leave = "$1"; };
+sync = { state_dir = "$T/state"; on_leave = "$1"; leave_grace_days = ${2:-0}; };
 EOC
 }
 conf unpublish; conf keep; conf revoke
+conf revoke 1; mv "$T/revoke.conf" "$T/grace.conf"; conf revoke
 ncerts() {
 	ldap_root ldapsearch -LLL -o ldif-wrap=no -b "$(slapd_people_dn "$1")" -s base \
 	    '(objectClass=*)' 'userCertificate;binary' | grep -c '^userCertificate;binary::' || true
@@ -42,6 +43,21 @@ leave() {
 t_ok "ca init" "$SMIMEPUB" -f "$T/keep.conf" ca init
 t_ok "first pass" "$SYNC" -f "$T/keep.conf" --once
 t_contains "three enrolled" "$T_OUT" "enrolled 3,"
+
+back() {
+	printf 'dn: %s\nchangetype: modify\ndelete: employeeType\n' \
+	    "$(slapd_people_dn "$1")" | ldap_root ldapmodify >/dev/null
+}
+leave bob
+t_ok "bob left, with a day of grace" "$SYNC" -f "$T/grace.conf" --once
+t_eq "bob keeps his certificate during the grace" "$(ncerts bob)" 1
+t_contains "status: REVOKE_PENDING" "$("$SMIMEPUB" -f "$T/keep.conf" status)" "bob@example.com	REVOKE_PENDING"
+t_ok "another pass within the grace" "$SYNC" -f "$T/grace.conf" --once
+t_eq "bob still has it" "$(ncerts bob)" 1
+back bob
+t_ok "bob is back within the grace" "$SYNC" -f "$T/grace.conf" --once
+t_contains "status: PUBLISHED again" "$("$SMIMEPUB" -f "$T/keep.conf" status)" "bob@example.com	PUBLISHED"
+t_eq "with his certificate" "$(ncerts bob)" 1
 
 leave bob
 t_ok "bob left (on_leave = unpublish)" "$SYNC" -f "$T/unpublish.conf" --once
