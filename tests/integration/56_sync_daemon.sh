@@ -1,8 +1,11 @@
 #!/bin/sh
 # smimepub-sync as a daemon in the foreground: a new hire added to the
-# directory is published within seconds (modifyTimestamp watching between
-# full passes), a bad configuration on SIGHUP is reported and the old one
-# kept, SIGTERM ends it cleanly.
+# directory is published within seconds, a bad configuration on SIGHUP is
+# reported and the old one kept, after a good reload watching goes on, and
+# SIGTERM ends it cleanly. WATCH=poll (default): modifyTimestamp polling
+# every second, the server offering no syncrepl. WATCH=syncrepl: slapd
+# with the syncprov overlay and no polling at all, so only syncrepl
+# refreshAndPersist (RFC 4533) can find the new hire.
 set -eu
 SRCDIR=${SRCDIR:-$(pwd)}
 BUILD=${BUILD:-build}
@@ -14,6 +17,14 @@ SYNC=$SRCDIR/$BUILD/smimepub-sync
 T=$(mktemp -d)
 SPID=
 slapd_cleanup_add '[ -n "$SPID" ] && kill -9 "$SPID" 2>/dev/null; rm -rf "$T"'
+WATCH=${WATCH:-poll}
+if [ "$WATCH" = syncrepl ]; then
+	SLAPD_SYNCPROV=1
+	export SLAPD_SYNCPROV
+	POLL=0
+else
+	POLL=1
+fi
 slapd_start
 
 cat >"$T/smimepub.conf" <<EOC
@@ -25,7 +36,7 @@ directory = {
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; }; };
 keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; };
-sync = { state_dir = "$T/state"; interval = 3600; watch_interval = 1; };
+sync = { state_dir = "$T/state"; interval = 3600; watch_interval = $POLL; };
 EOC
 C=$T/smimepub.conf
 ncerts() {
@@ -55,7 +66,12 @@ ldap_root ldapadd -f "$T/hire.ldif" >/dev/null
 start=$(date +%s)
 i=0
 until [ "$(ncerts dave)" = 1 ] || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
-t_eq "the new hire is published without waiting for the next full pass" "$(ncerts dave)" 1
+t_eq "[$WATCH] the new hire is published without waiting for the next full pass" "$(ncerts dave)" 1
+if [ "$WATCH" = syncrepl ]; then
+	t_contains "the daemon said it watches by syncrepl" "$(cat "$T/sync.log")" "by syncrepl refreshAndPersist"
+else
+	t_contains "the daemon said it polls instead" "$(cat "$T/sync.log")" "polling for changes instead"
+fi
 echo "# new hire published after $(( $(date +%s) - start )) s (sync.interval = 3600)"
 
 cp "$C" "$T/good.conf"
@@ -65,6 +81,13 @@ sleep 1.5
 t_ok "a bad configuration on SIGHUP leaves the daemon running" kill -0 "$SPID"
 t_contains "and is reported" "$(cat "$T/sync.log")" "keeping the old one"
 cp "$T/good.conf" "$C"
+kill -HUP "$SPID"
+sleep 1
+sed -e 's/uid=dave/uid=erin/; s/^uid: dave/uid: erin/; s/Dave/Erin/g; s/dave@/erin@/' "$T/hire.ldif" >"$T/hire2.ldif"
+ldap_root ldapadd -f "$T/hire2.ldif" >/dev/null
+i=0
+until [ "$(ncerts erin)" = 1 ] || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
+t_eq "after a reload the watch goes on (erin published)" "$(ncerts erin)" 1
 
 kill -TERM "$SPID"
 rc=0
