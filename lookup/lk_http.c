@@ -8,15 +8,20 @@
  * (queueing on the first makes MHD close the connection: about 18k instead
  * of 96k requests/s). The first call only allocates the per-request state,
  * and refuses at once a declared body over lookup.max_body (413). Limits:
- * lookup.max_connections, lookup.timeout (idle seconds: a client sending a
- * byte a second is cut off), lookup.max_header (MHD's per-connection
- * memory: request line and headers beyond it get 431/414 from MHD).
+ * lookup.max_connections, lookup.timeout, lookup.max_header (MHD's
+ * per-connection memory: request line and headers beyond it get 431/414
+ * from MHD). MHD's own timeout counts idle seconds only, so a client that
+ * sends a byte a second would hold its connection for hours: the headers
+ * of each request and its body must both be in within lookup.timeout (a
+ * reaper thread shuts down the socket of a client still sending headers;
+ * the access handler drops a body that is late).
  * %00 is never decoded, so no NUL hides the rest of a path or query.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,8 +38,22 @@ struct lk_srv {
 	int		 admin;
 };
 
+/* One client connection, for the reaper. */
+struct lk_track {
+	struct lk_track	*prev, *next;
+	int		 fd;
+	atomic_long	 since_ms;	/* began waiting for request headers */
+	atomic_int	 busy;		/* headers in, answer not yet sent */
+};
+
 struct lk_http {
 	struct lk_ctx	*ctx;
+	pthread_mutex_t	 tmu;		/* the list of tracks */
+	pthread_cond_t	 tcv;
+	struct lk_track	 tracks;
+	pthread_t	 reaper;
+	int		 reaper_on;
+	int		 stopping;
 	int		 fd, admin_fd;
 	struct MHD_Daemon *d, *admin;
 	struct lk_srv	 pub, adm;
@@ -123,6 +142,85 @@ lk_queue(struct MHD_Connection *c, struct lk_reply *rp)
 	return ret;
 }
 
+static long
+lk_now_ms(void)
+{
+	return (long)(lk_monotonic() * 1000);
+}
+
+static struct lk_track *
+lk_track_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+static void
+lk_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct lk_http *h = cls;
+	struct lk_track *t = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL || (t = calloc(1, sizeof(*t))) == NULL)
+			return;
+		t->fd = ci->connect_fd;
+		atomic_init(&t->since_ms, lk_now_ms());
+		atomic_init(&t->busy, 0);
+		pthread_mutex_lock(&h->tmu);
+		t->next = h->tracks.next;
+		t->prev = &h->tracks;
+		h->tracks.next->prev = t;
+		h->tracks.next = t;
+		pthread_mutex_unlock(&h->tmu);
+		*socket_context = t;
+	} else if (t != NULL) {
+		/* before MHD closes the socket: the reaper never sees a
+		 * descriptor that another connection may reuse */
+		pthread_mutex_lock(&h->tmu);
+		t->prev->next = t->next;
+		t->next->prev = t->prev;
+		pthread_mutex_unlock(&h->tmu);
+		free(t);
+		*socket_context = NULL;
+	}
+}
+
+/* Every half second: shut down clients whose headers are late. */
+static void *
+lk_reaper(void *arg)
+{
+	struct lk_http *h = arg;
+	struct lk_track *t;
+	struct timespec ts;
+	long limit = h->ctx->cfg->lookup.timeout * 1000L, now;
+
+	pthread_mutex_lock(&h->tmu);
+	while (!h->stopping) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 500000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&h->tcv, &h->tmu, &ts);
+		now = lk_now_ms();
+		for (t = h->tracks.next; t != &h->tracks; t = t->next)
+			if (!atomic_load(&t->busy) &&
+			    now - atomic_load(&t->since_ms) > limit) {
+				(void)shutdown(t->fd, SHUT_RDWR);
+				atomic_store(&t->since_ms, LONG_MAX / 2);
+			}
+	}
+	pthread_mutex_unlock(&h->tmu);
+	return NULL;
+}
+
 static enum MHD_Result
 lk_access(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
@@ -131,6 +229,7 @@ lk_access(void *cls, struct MHD_Connection *c, const char *url,
 	struct lk_srv *srv = cls;
 	struct lk_http *h = srv->h;
 	struct lk_conn *lc = *con_cls;
+	struct lk_track *t;
 	const union MHD_ConnectionInfo *ci;
 	struct lk_request rq;
 	struct lk_reply rp;
@@ -145,6 +244,8 @@ lk_access(void *cls, struct MHD_Connection *c, const char *url,
 			return MHD_NO;
 		*con_cls = lc;
 		lc->start = lk_monotonic();
+		if (!srv->admin && (t = lk_track_of(c)) != NULL)
+			atomic_store(&t->busy, 1);
 		atomic_fetch_add(&h->inflight, 1);
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -203,11 +304,15 @@ lk_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct lk_srv *srv = cls;
 	struct lk_conn *lc = *con_cls;
+	struct lk_track *t;
 
-	(void)c;
 	(void)toe;
 	if (lc == NULL)
 		return;
+	if (!srv->admin && (t = lk_track_of(c)) != NULL) {
+		atomic_store(&t->since_ms, lk_now_ms());
+		atomic_store(&t->busy, 0);
+	}
 	free(lc->body);
 	free(lc);
 	*con_cls = NULL;
@@ -319,6 +424,9 @@ lk_http_bind(struct lk_ctx *ctx)
 		return NULL;
 	h->ctx = ctx;
 	h->fd = h->admin_fd = -1;
+	pthread_mutex_init(&h->tmu, NULL);
+	pthread_cond_init(&h->tcv, NULL);
+	h->tracks.next = h->tracks.prev = &h->tracks;
 	h->pub.h = h->adm.h = h;
 	h->adm.admin = 1;
 	if ((h->fd = lk_listen(l->listen, "lookup.listen", 0666)) == -1)
@@ -360,6 +468,7 @@ lk_http_start(struct lk_http *h)
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)l->timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)l->max_header,
 	    MHD_OPTION_NOTIFY_COMPLETED, lk_completed, &h->pub,
+	    MHD_OPTION_NOTIFY_CONNECTION, lk_notify, h,
 	    MHD_OPTION_UNESCAPE_CALLBACK, lk_unescape, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, lk_mhd_log, NULL,
 	    h->cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
@@ -370,6 +479,11 @@ lk_http_start(struct lk_http *h)
 		    l->listen);
 		return -1;
 	}
+	if (pthread_create(&h->reaper, NULL, lk_reaper, h) != 0) {
+		log_err("%s: cannot start the slow-client reaper", l->listen);
+		return -1;
+	}
+	h->reaper_on = 1;
 	if (h->admin_fd == -1)
 		return 0;
 	h->admin = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
@@ -412,6 +526,15 @@ lk_http_stop(struct lk_http *h, int drain)
 			    "stopping", atomic_load(&h->inflight), drain);
 		MHD_stop_daemon(h->d);
 	}
+	if (h->reaper_on) {
+		pthread_mutex_lock(&h->tmu);
+		h->stopping = 1;
+		pthread_cond_signal(&h->tcv);
+		pthread_mutex_unlock(&h->tmu);
+		pthread_join(h->reaper, NULL);
+	}
+	pthread_mutex_destroy(&h->tmu);
+	pthread_cond_destroy(&h->tcv);
 	if (h->admin != NULL)
 		MHD_stop_daemon(h->admin);
 	else if (h->admin_fd != -1)

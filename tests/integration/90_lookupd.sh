@@ -334,6 +334,16 @@ t_eq "the trickling client is connected" "$(estab)" 1
 sleep 5
 t_eq "trickling body cut off after lookup.timeout" "$(estab)" 0
 wait "$slow" 2>/dev/null || :
+# Headers that trickle in, a byte a second: cut off as well.
+( printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: '
+  i=0; while [ "$i" -lt 12 ]; do printf a; sleep 1; i=$((i + 1)); done ) | \
+    curl -s -m 15 "telnet://127.0.0.1:$port" >/dev/null 2>&1 &
+slow=$!
+sleep 1
+t_eq "the client trickling headers is connected" "$(estab)" 1
+sleep 5
+t_eq "trickling headers cut off after lookup.timeout" "$(estab)" 0
+wait "$slow" 2>/dev/null || :
 t_eq "answers after the slow clients" "$(get /v1/certs/alice@example.com)" 200
 
 # ---- load (wrk from Debian): no 5xx, no sanitizer report -----------------
