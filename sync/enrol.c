@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -25,12 +26,21 @@
 static int
 enr_step(struct enr_ctx *e, struct jrnl_enr *r, enum jrnl_state st)
 {
+	const char *fp;
+	int rc;
+
 	r->state = st;
 	if (st != JRNL_FAILED) {
 		r->reason[0] = '\0';
 		r->failed_in = 0;
 	}
-	return jrnl_enr_put(e->jrnl, r);
+	rc = jrnl_enr_put(e->jrnl, r);
+	/* Crash tests: die right after this transition is committed, as a
+	 * power cut would (no cleanup, no flush of anything else). */
+	if (rc == 0 && (fp = getenv("SMIMEPUB_TEST_FAILPOINT")) != NULL &&
+	    strcmp(fp, jrnl_state_str(st)) == 0)
+		_exit(99);
+	return rc;
 }
 
 /* Record the failure of the step r was in, with the last logged error. */

@@ -3,6 +3,9 @@
 # delivered (his certificate issued, not yet published). The next pass
 # resumes: bob ends with exactly one published certificate, the one issued
 # before the crash is found and revoked, nobody else is enrolled twice.
+# Then, for every transition of the enrolment state machine in turn, a
+# failpoint (SMIMEPUB_TEST_FAILPOINT) makes it _exit right after committing
+# it; a restart completes the pass.
 set -eu
 SRCDIR=${SRCDIR:-$(pwd)}
 BUILD=${BUILD:-build}
@@ -71,4 +74,29 @@ t_eq "alice was issued exactly one" "$(printf '%s\n' "$list" | grep -c 'alice@ex
 t_eq "carol was issued exactly one" "$(printf '%s\n' "$list" | grep -c 'carol@example.com')" 1
 t_ok "status bob" "$SMIMEPUB" -f "$C" status bob@example.com
 t_contains "bob is PUBLISHED now" "$(printf '%s\n' "$T_OUT" | tail -n 1)" "	PUBLISHED	"
+
+serial_on_entry() {
+	ldap_root ldapsearch -LLL -o ldif-wrap=no -tt -T "$T" -b "$(slapd_people_dn "$1")" -s base \
+	    '(objectClass=*)' 'userCertificate;binary' >"$T/e.ldif"
+	openssl x509 -inform DER -in "$(sed -n 's|^[^:]*:< file://||p' "$T/e.ldif" | head -n 1)" \
+	    -noout -serial | cut -d= -f2
+}
+n=0
+for fp in PLANNED KEY_READY SUBMITTED ISSUED DELIVERED PUBLISHED; do
+	n=$((n + 1))
+	u=crash$n
+	printf 'dn: uid=%s,%s\nobjectClass: inetOrgPerson\nuid: %s\ncn: %s\nsn: %s\nmail: %s@example.com\n' \
+	    "$u" "$SLAPD_PEOPLE" "$u" "$u" "$u" "$u" | ldap_root ldapadd >/dev/null
+	t_exit "[$fp] the service dies right after committing $fp" 99 \
+	    env SMIMEPUB_TEST_FAILPOINT=$fp "$SYNC" -f "$C" --once
+	t_ok "[$fp] a restart completes the pass" "$SYNC" -f "$C" --once
+	t_eq "[$fp] $u has exactly one certificate" "$(ncerts $u)" 1
+	st=$("$SMIMEPUB" -f "$C" status $u@example.com | tail -n 1)
+	t_contains "[$fp] the journal says PUBLISHED" "$st" "	PUBLISHED	"
+	t_contains "[$fp] with the serial on the entry" "$st" "	$(serial_on_entry $u)	"
+	valid=$("$SMIMEPUB" -f "$C" ca list | grep " $u@example.com " | grep -c ' valid ' || true)
+	t_eq "[$fp] the CA holds one valid certificate for $u" "$valid" 1
+done
+t_eq "no private key in the clear anywhere" \
+    "$(grep -rl 'PRIVATE KEY' "$T/state" "$T/delivery" 2>/dev/null | wc -l)" 0
 t_done
