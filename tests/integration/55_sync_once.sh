@@ -38,19 +38,28 @@ ncerts() {
 	    '(objectClass=*)' 'userCertificate;binary' | grep -c '^userCertificate;binary::' || true
 }
 
+# bad directory data beside the two dup@ entries: an address that fails
+# validation, and a person with a 100 KB attribute and a long display name
+big=$(head -c 75000 /dev/urandom | base64 -w0)
+printf 'dn: uid=badmail,%s\nobjectClass: inetOrgPerson\nuid: badmail\ncn: x\nsn: x\nmail: not an address@example.com\n\ndn: uid=big,%s\nobjectClass: inetOrgPerson\nuid: big\ncn: big\nsn: big\ndisplayName: %s\ndescription: %s\nmail: big@example.com\n' \
+    "$SLAPD_PEOPLE" "$SLAPD_PEOPLE" "$(head -c 300 /dev/zero | tr '\0' B)" "$big" | ldap_root ldapadd >/dev/null
+
 t_ok "ca init" "$SMIMEPUB" -f "$C" ca init
 t_exit "first pass: exit 1 because the two dup@ entries fail" 1 "$SYNC" -f "$C" --once
-t_contains "summary: three enrolled, two failed" "$T_OUT" "enrolled 3, renewed 0, revoked 0, republished 0, failed 2"
+t_contains "summary: four enrolled, two failed, one skipped" "$T_OUT" "enrolled 4, renewed 0, revoked 0, republished 0, failed 2, unchanged 0, skipped 1"
+t_eq "the person with a 100 KB attribute is enrolled" "$(ncerts big)" 1
+t_eq "the invalid address got nothing" "$(ncerts badmail)" 0
+ldap_root ldapdelete "uid=badmail,$SLAPD_PEOPLE"
 for u in alice bob carol; do
 	t_eq "$u has one certificate" "$(ncerts $u)" 1
 done
 t_eq "dup1 got nothing" "$(ncerts dup1)" 0
 A=$T/audit.jsonl
-t_eq "audit: three issuances" "$(grep -c '"event":"issuance"' "$A")" 3
-t_eq "audit: three publications" "$(grep -c '"event":"publication"' "$A")" 3
+t_eq "audit: four issuances" "$(grep -c '"event":"issuance"' "$A")" 4
+t_eq "audit: four publications" "$(grep -c '"event":"publication"' "$A")" 4
 t_eq "audit: two failures" "$(grep -c '"event":"failure"' "$A")" 2
 t_eq "audit: every issuance names serial, sha256 and CA" \
-    "$(grep '"event":"issuance"' "$A" | grep -c '"serial":"[0-9A-F]*","sha256":"[0-9a-f]\{64\}","ca":"local","outcome":"issued"')" 3
+    "$(grep '"event":"issuance"' "$A" | grep -c '"serial":"[0-9A-F]*","sha256":"[0-9a-f]\{64\}","ca":"local","outcome":"issued"')" 4
 t_eq "audit: the file is 0600" "$(stat -c %a "$A")" 600
 t_ok "status" "$SMIMEPUB" -f "$C" status
 t_contains "alice is PUBLISHED" "$T_OUT" "alice@example.com	PUBLISHED"
@@ -58,7 +67,7 @@ t_contains "dup is FAILED with the reason" "$T_OUT" "dup@example.com	FAILED	-	-"
 t_contains "the reason names both entries" "$T_OUT" "uid=dup2"
 
 t_ok "second pass changes nothing; the failed two wait for their retry" "$SYNC" -f "$C" --once
-t_contains "summary: three unchanged, two skipped" "$T_OUT" "enrolled 0, renewed 0, revoked 0, republished 0, failed 0, unchanged 3, skipped 2"
+t_contains "summary: four unchanged, two skipped" "$T_OUT" "enrolled 0, renewed 0, revoked 0, republished 0, failed 0, unchanged 4, skipped 2"
 
 # drop the duplicates so passes succeed from here on
 ldap_root ldapdelete "$(slapd_people_dn dup1)" "$(slapd_people_dn dup2)"
@@ -100,7 +109,7 @@ t_ok "ca list" "$SMIMEPUB" -f "$C" ca list
 t_contains "the old address's certificate is revoked" "$T_OUT" "alice@example.com revoked"
 
 t_ok "a pass with renew_before_days beyond the validity" "$SYNC" -f "$T/renew.conf" --once
-t_contains "both renewed" "$T_OUT" "renewed 2"
+t_contains "all three renewed" "$T_OUT" "renewed 3"
 t_eq "alice still has exactly one" "$(ncerts alice)" 1
 t_eq "carol still has exactly one" "$(ncerts carol)" 1
 t_done
