@@ -24,6 +24,8 @@ int	cmd_revoke(struct cfg *, int argc, char **argv);
 int	cmd_status(struct cfg *, int argc, char **argv);
 /* argv[0] is "init", "list" or "crl". */
 int	cmd_ca(struct cfg *, int argc, char **argv);
+/* export-smimea --zone ZONE ...: DNS SMIMEA records (RFC 8162) on stdout. */
+int	cmd_smimea(struct cfg *, int argc, char **argv);
 
 /* Validate a mail address from the command line into out (MAIL_MAX + 1). */
 int	cli_mail_arg(const char *arg, char *out);

@@ -31,6 +31,8 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "recover", cmd_recover, "recover MAIL --kra-key KEY [--kra-cert CERT] "
 	    "[--out FILE]" },
 	{ "ca", cmd_ca, "ca init | ca list | ca crl [--out FILE]" },
+	{ "export-smimea", cmd_smimea, "export-smimea --zone ZONE [--usage N] "
+	    "[--selector 0|1] [--matching 0|1|2] [--ttl N] [--all]" },
 };
 #define NCMDS	(sizeof(cli_cmds) / sizeof(cli_cmds[0]))
 
