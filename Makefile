@@ -92,7 +92,7 @@ demo: deps
 	@BUILD=$(BUILD) sh scripts/demo.sh
 
 bench: all
-	@echo "make bench: no benchmark has landed yet" >&2
+	@BUILD=$(BUILD) sh scripts/bench.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/smimepub/schema \
