@@ -7,7 +7,8 @@ PKGS="build-essential pkg-config openssl
 libssl-dev libldap2-dev libconfig-dev check liblmdb-dev lmdb-utils
 libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 slapd ldap-utils groff-base man-db
-golang-cfssl sqlite3 curl python3"
+golang-cfssl sqlite3 curl python3
+gpgsm dirmngr ldnsutils"
 
 missing=""
 for p in $PKGS; do
