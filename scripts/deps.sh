@@ -8,6 +8,7 @@ libssl-dev libldap2-dev libconfig-dev check liblmdb-dev lmdb-utils
 libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 slapd ldap-utils groff-base man-db
 golang-cfssl sqlite3 curl python3
+samba samba-dsdb-modules samba-ad-provision samba-vfs-modules winbind
 gpgsm dirmngr ldnsutils"
 
 missing=""
