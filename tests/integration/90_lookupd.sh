@@ -420,6 +420,28 @@ i=0
 while [ "$i" -lt 10 ] && [ "$(get /healthz)" != 200 ]; do sleep 0.5; i=$((i + 1)); done
 t_eq "healthz: 200 again" "$(get /healthz)" 200
 
+# ---- a changed CRL is picked up without a restart -------------------------
+printf 'R\t%s\t%s\t%s\tunknown\t/CN=alice@example.com\n' \
+    "$(date -u -d '+1 year' +%y%m%d%H%M%SZ)" "$(date -u +%y%m%d%H%M%SZ)" \
+    "$(certs_serial "$T/alice2.pem")" >>"$T/crl.index"
+sleep 1
+openssl ca -gencrl -config "$T/crl.cnf" -keyfile "$T/ca/ca.key" \
+    -cert "$T/ca/ca.pem" -out "$T/crl.new" 2>"$T/crl.err" || cat "$T/crl.err" >&2
+mv "$T/crl.new" "$T/crl.pem"
+best=
+i=0
+while [ "$i" -lt 30 ]; do
+	get /v1/certs/alice@example.com -H 'Accept: application/pkix-cert' >/dev/null
+	best=$(openssl x509 -inform DER -in "$T/body" -noout -fingerprint -sha256 2>/dev/null |
+	    sed 's/^.*=//; s/://g' | tr 'A-F' 'a-f')
+	[ "$best" = "$(certs_fingerprint "$T/alice.pem")" ] && break
+	sleep 0.2
+	i=$((i + 1))
+done
+t_eq "alice2 revoked by the new CRL: alice's other certificate is best" \
+    "$best" "$(certs_fingerprint "$T/alice.pem")"
+t_contains "the reload is logged" "$(cat "$T/main.log")" "reloaded"
+
 # ---- SIGTERM ---------------------------------------------------------------
 t_ok "SIGTERM" kill -TERM "$MAIN_PID"
 rc=0
