@@ -228,7 +228,7 @@ CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 # Benchmarks
 
 Written by \`make bench\` (scripts/bench.sh); regenerate with it. Figures
-are wall-clock times on a loopback slapd; nothing here is asserted by any
+are wall-clock and CPU times on a loopback slapd; nothing here is asserted by any
 test. The baseline runs in the same invocation as smimepub, so compare the
 ratios: the absolute figures move with the machine and its load.
 
