@@ -92,6 +92,7 @@ smimea_person(const struct dir_person *p, void *arg)
 	char mail[MAIL_MAX + 1], label[SMIMEA_LABEL_HEX];
 	char lower[SMIMEA_LABEL_HEX], lpart[MAIL_LOCAL_MAX + 1];
 	const char *why = NULL, *at;
+	struct jrnl_cert jc;
 	char *hex;
 	size_t llen, i, n = 0;
 	int ours;
@@ -138,11 +139,21 @@ smimea_person(const struct dir_person *p, void *arg)
 			X509_free(c);
 			continue;
 		}
-		if (!r->all && (ours = jrnl_cert_is_ours(r->j, c)) != 1) {
+		if (!r->all && (ours = jrnl_cert_get(r->j, c, &jc)) != 0) {
 			X509_free(c);
 			if (ours == -1)
 				return -1;
 			r->foreign++;
+			continue;
+		}
+		/* revoked or taken off by us, yet on the entry (an unpublish
+		 * pending, or put back by someone else): not ours to announce */
+		if (!r->all && (jc.state == JRNL_CERT_REVOKED ||
+		    jc.state == JRNL_CERT_UNPUBLISHED)) {
+			log_debug("%s: %s[%zu] %s in the journal", p->dn, mail,
+			    i, jrnl_cert_state_str(jc.state));
+			r->unusable++;
+			X509_free(c);
 			continue;
 		}
 		hex = smimea_data_hex(c, r->selector, r->matching);

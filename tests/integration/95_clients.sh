@@ -410,6 +410,37 @@ t_ok "export-smimea after revoke" sh -c '"$1" -f "$2" export-smimea --zone examp
     --selector 0 --matching 1 >"$3" 2>/dev/null' sh "$SMIMEPUB" "$C" "$T/z.rev"
 t_not_contains "no record for alice after revoke" "$(cat "$T/z.rev")" \
     "$(printf alice | sha256sum | cut -c1-56)"
+# the revoked certificate put back on the entry behind smimepub's back: the
+# journal knows it is revoked, so it is still not exported
+openssl x509 -in "$T/alice2.pem" -outform DER -out "$T/alice2.der"
+ldap_root ldapmodify >/dev/null <<LDIF
+dn: $(slapd_people_dn alice)
+changetype: modify
+add: userCertificate;binary
+userCertificate;binary:< file://$T/alice2.der
+LDIF
+t_ok "export-smimea with a revoked certificate of ours on the entry" sh -c '"$1" -f "$2" \
+    export-smimea --zone example.com >"$3" 2>/dev/null' sh "$SMIMEPUB" "$C" "$T/z.rev2"
+t_not_contains "a revoked certificate of ours is not exported" "$(cat "$T/z.rev2")" \
+    "$(printf alice | sha256sum | cut -c1-56)"
+# the superseded (renewed-away) certificate put back: not exported either
+openssl x509 -in "$T/alice1.pem" -outform DER -out "$T/alice1.der"
+ldap_root ldapmodify >/dev/null <<LDIF
+dn: $(slapd_people_dn alice)
+changetype: modify
+add: userCertificate;binary
+userCertificate;binary:< file://$T/alice1.der
+LDIF
+t_ok "export-smimea with a superseded certificate of ours on the entry" sh -c '"$1" -f "$2" \
+    export-smimea --zone example.com >"$3" 2>/dev/null' sh "$SMIMEPUB" "$C" "$T/z.rev3"
+t_not_contains "a superseded certificate of ours is not exported" "$(cat "$T/z.rev3")" \
+    "$(printf alice | sha256sum | cut -c1-56)"
+t_ok "export-smimea --all exports what is usable on the entry, ours or not" sh -c '"$1" -f "$2" \
+    export-smimea --zone example.com --all --matching 1 >"$3" 2>/dev/null' sh "$SMIMEPUB" "$C" "$T/z.rev4"
+t_eq "--all: three records for alice (foreign, revoked, superseded: no CRL is consulted)" \
+    "$(grep -c "^$(printf alice | sha256sum | cut -c1-56)\\." "$T/z.rev4")" 3
+t_ok "unpublish alice removes it again" "$SMIMEPUB" -f "$C" unpublish alice@example.com
+outlook "after unpublish" alice no
 
 # a certificate published by hand (its chain follows in the file), then
 # unpublished
