@@ -434,24 +434,65 @@ search_cb(const struct dir_person *p, void *arg)
 	return 0;
 }
 
+/* 1 if s[0..len) is well-formed UTF-8 without control characters. */
+static int
+lk_utf8_ok(const unsigned char *s, size_t len)
+{
+	size_t i = 0, n, k;
+	unsigned long cp;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			if (s[i] < 0x20 || s[i] == 0x7f)
+				return 0;
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0) {
+			n = 1;
+			cp = s[i] & 0x1f;
+		} else if ((s[i] & 0xf0) == 0xe0) {
+			n = 2;
+			cp = s[i] & 0x0f;
+		} else if ((s[i] & 0xf8) == 0xf0) {
+			n = 3;
+			cp = s[i] & 0x07;
+		} else
+			return 0;
+		if (i + n >= len)	/* truncated sequence */
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		/* overlong forms, surrogates, beyond U+10FFFF */
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
 static void
 api_search(struct lk_ctx *ctx, const char *q, struct lk_reply *rp)
 {
 	struct search_arg sa = { ctx, NULL, 0, 0 };
 	char *esc = NULL, *filter = NULL;
 	json_t *out;
-	size_t i, len = q != NULL ? strlen(q) : 0;
+	size_t len = q != NULL ? strlen(q) : 0;
 
 	if (len < SEARCH_MIN || len > SEARCH_MAX_Q) {
 		lk_api_error(rp, 400, "bad query", "q must be 3 to 64 "
 		    "characters");
 		return;
 	}
-	for (i = 0; i < len; i++)
-		if ((unsigned char)q[i] < 0x20 || q[i] == 0x7f) {
-			lk_api_error(rp, 400, "bad query", "control character");
-			return;
-		}
+	if (!lk_utf8_ok((const unsigned char *)q, len)) {
+		lk_api_error(rp, 400, "bad query", "not UTF-8 text");
+		return;
+	}
 	if ((esc = dir_filter_escape(q, len)) == NULL ||
 	    asprintf(&filter, "(&%s(|(%s=%s*)(cn=%s*)(displayName=%s*)"
 	    "(sn=%s*)(givenName=%s*))(|(userCertificate=*)"

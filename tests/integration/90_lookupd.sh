@@ -270,6 +270,8 @@ t_eq "search: ali" "$(get '/v1/search?q=ali')" 200
 t_contains "search: alice with her name" "$(cat "$T/body")" '{"name":"Alice Liddell","mail":"alice@example.com"}'
 t_eq "search: car finds nobody usable" "$(get '/v1/search?q=car')" 200
 t_eq "search: carol is not listed" "$(cat "$T/body")" '{"results":[]}'
+t_eq "search: invalid UTF-8 is 400, not a directory error" "$(get '/v1/search?q=%FF%FE%FD')" 400
+t_eq "search: UTF-8 text is fine" "$(get '/v1/search?q=J%C3%BCrgen')" 200
 t_eq "search: a wildcard in q is escaped" "$(get '/v1/search?q=%2A%2A%2A')" 200
 t_eq "search: *** matches nobody" "$(cat "$T/body")" '{"results":[]}'
 t_ok "slapd saw the escaped value" grep -qi '\\2a\\2a\\2a\*' "$SLAPD_LOG"

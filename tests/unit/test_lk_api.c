@@ -518,6 +518,23 @@ START_TEST(test_search)
 	ck_assert_ptr_null(json_object_get(json_array_get(r, 0), "certificates"));
 	json_decref(j);
 	done(&rp);
+	/* text only: invalid UTF-8 and control characters never reach it */
+	nsearch = 0;
+	{
+		static const char *const badq[] = { "ab\xff", "\xc3\xa9\xc3",
+		    "abc\x01", "\xc0\xafxx", "\xed\xa0\x80x", "\xf4\x90\x80\x80" };
+		size_t k;
+
+		for (k = 0; k < sizeof(badq) / sizeof(badq[0]); k++) {
+			rp = req("GET", "/v1/search", NULL, badq[k], NULL);
+			ck_assert_msg(rp.status == 400, "q %zu: %d", k, rp.status);
+			done(&rp);
+		}
+		ck_assert_int_eq(nsearch, 0);
+		rp = req("GET", "/v1/search", NULL, "J\xc3\xbcrgen", NULL);
+		ck_assert_int_eq(rp.status, 200);
+		done(&rp);
+	}
 	/* the query is escaped before it enters the filter */
 	rp = req("GET", "/v1/search", NULL, "a*)(uid=*", NULL);
 	ck_assert_int_eq(rp.status, 200);
