@@ -203,6 +203,11 @@ jrnl_cert_put(struct jrnl *j, X509 *cert, const char *mail,
 			goto out;
 		mail = old.mail;
 		person_id = old.person_id;
+		/* revoked is final: taking it off an entry does not undo it */
+		if (old.state == JRNL_CERT_REVOKED) {
+			ret = 0;
+			goto out;
+		}
 	}
 	if (jrnl_cert_key(cert, key, &keylen) == -1)
 		goto out;
