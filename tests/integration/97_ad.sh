@@ -9,7 +9,8 @@
 # out of the searched OU is revoked, two people with one address fail
 # without stopping the pass, a search from the domain root ignores the
 # CN=Configuration referrals; the daemon publishes a new user within one
-# poll interval (uSNChanged against highestCommittedUSN).
+# poll interval (uSNChanged against highestCommittedUSN); a pass over 50
+# people; smimepub-lookupd answers from AD with its own read-only account.
 set -eu
 SRCDIR=${SRCDIR:-$(pwd)}
 BUILD=${BUILD:-build}
@@ -242,6 +243,22 @@ t_contains "carol revoked" "$T_OUT" "revoked 1"
 t_ok "ca list" "$SMIMEPUB" -f "$Y" ca list
 t_contains "carol's certificate is revoked at the CA" "$T_OUT" "carol@example.com revoked"
 
+# --- a full pass over 50 people ---------------------------------------------
+samba_people_bulk person 49
+t0=$(date +%s)
+t_ok "a pass with 49 new people (50 enabled in the OU)" "$SYNC" -f "$Y" --once
+echo "# the pass over 50 people took $(( $(date +%s) - t0 )) s"
+t_contains "49 enrolled" "$T_OUT" "enrolled 49, renewed 0"
+t_contains "none failed" "$T_OUT" "failed 0"
+n=0
+for k in 01 23 49; do
+	[ "$(nvals "person$k" userCertificate)" = 1 ] && n=$((n + 1))
+done
+t_eq "each has its certificate (3 of 3 checked)" "$n" 3
+t_eq "all 50 enabled people: one userCertificate each" "$(ad_admin ldapsearch -LLL -o ldif-wrap=no \
+    -b "$SAMBA_PEOPLE" '(&(objectClass=user)(userCertificate=*)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))' userCertificate |
+    grep -c '^userCertificate::')" 50
+
 # --- the daemon: a new user within one poll interval (uSNChanged) ---------
 "$SYNC" -f "$Y" --foreground >"$T/sync.log" 2>&1 &
 SPID=$!
@@ -262,4 +279,35 @@ rc=0
 wait "$SPID" || rc=$?
 SPID=
 t_eq "SIGTERM ends the daemon with 0" "$rc" 0
+
+# --- smimepub-lookupd answering from AD ------------------------------------
+cat >"$T/lookupd.conf" <<EOC
+directory = {
+  uri = "$SAMBA_LDAPS_URI";
+  tls_ca_file = "$SAMBA_TLS_CA";
+  base = "$SAMBA_PEOPLE";
+  flavour = "ad";
+};
+lookup = {
+  listen = "$SAMBA_IP:8080";
+  bind_dn = "$SAMBA_LOOKUP_UPN";
+  bind_password_file = "$SAMBA_LOOKUP_PW_FILE";
+  trust_anchors = "$T/ca/ca.pem";
+};
+EOC
+"$SRCDIR/$BUILD/smimepub-lookupd" -f "$T/lookupd.conf" --foreground >"$T/lookupd.log" 2>&1 &
+SPID=$!
+i=0
+until curl -s -o /dev/null "http://$SAMBA_IP:8080/metrics" || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+code() { curl -s -o "$T/body" -w '%{http_code}' "http://$SAMBA_IP:8080/v1/certs/$1"; }
+t_eq "lookupd: alice 200" "$(code alice@example.com)" 200
+t_contains "lookupd: alice's published certificate" "$(cat "$T/body")" \
+    "$(openssl x509 -inform DER -in "$(vals alice userCertificate | head -n 1)" -noout -fingerprint -sha256 |
+    sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')"
+t_eq "lookupd: dave (new) 200" "$(code dave@example.com)" 200
+t_eq "lookupd: bob (disabled, only a foreign certificate left) 404" "$(code bob@example.com)" 404
+t_eq "lookupd: nobody 404" "$(code nobody@example.com)" 404
+kill -TERM "$SPID"
+wait "$SPID" || :
+SPID=
 t_done

@@ -44,6 +44,8 @@
 #   SAMBA_SVC_UPN      smimepub@EXAMPLE.TEST, the least-privilege service
 #   SAMBA_SVC_DN       account CN=smimepub,OU=Services,DC=example,DC=test;
 #   SAMBA_SVC_PW_FILE  its password, mode 0600, no trailing newline
+#   SAMBA_LOOKUP_UPN   lookup@EXAMPLE.TEST, a plain user (reads only, as every
+#   SAMBA_LOOKUP_PW_FILE  authenticated user may) for smimepub-lookupd
 #   SAMBA_LOG          samba's output
 #
 # The service account may write exactly userCertificate and
@@ -62,6 +64,9 @@
 #   samba_user_create NAME MAIL [OU]   a user (enabled) under OU
 #                           (default SAMBA_PEOPLE)
 #   samba_user_dn NAME [OU] -> CN=NAME,OU...
+#   samba_people_bulk PREFIX N  N users PREFIX01.. (mail PREFIX01@example.com)
+#                           under SAMBA_PEOPLE in one ldapadd over ldaps as
+#                           Administrator (samba-tool takes ~1 s a user)
 #   ad_admin CMD ARGS       run an ldap* tool as Administrator over SAMBA_URI
 #   ad_svc CMD ARGS         the same as the service account
 
@@ -76,10 +81,12 @@ SAMBA_ADMIN_UPN=Administrator@$SAMBA_REALM
 SAMBA_ADMIN_PW='Adm1n-Pw.smimepub'
 SAMBA_SVC_UPN=smimepub@$SAMBA_REALM
 SAMBA_SVC_DN=CN=smimepub,$SAMBA_SERVICES
+SAMBA_LOOKUP_UPN=lookup@$SAMBA_REALM
 _SAMBA_SVC_PW='Svc-Pw.smimepub1'
 _SAMBA_USER_PW='Usr-Pw.smimepub1'
 export SAMBA_REALM SAMBA_DOMAIN SAMBA_BASE SAMBA_HOST SAMBA_PEOPLE \
-    SAMBA_FORMER SAMBA_SERVICES SAMBA_ADMIN_UPN SAMBA_SVC_UPN SAMBA_SVC_DN
+    SAMBA_FORMER SAMBA_SERVICES SAMBA_ADMIN_UPN SAMBA_SVC_UPN SAMBA_SVC_DN \
+    SAMBA_LOOKUP_UPN
 
 # schemaIDGUIDs (the same in every AD forest)
 _SAMBA_GUID_USER=bf967aba-0de6-11d0-a285-00aa003049e2
@@ -178,6 +185,22 @@ samba_user_create() {
 	    --userou="${_ou%,"$SAMBA_BASE"}"
 }
 
+samba_people_bulk() {
+	_pw=$(printf '"%s"' "$_SAMBA_USER_PW" | iconv -f UTF-8 -t UTF-16LE | base64 -w0)
+	_k=1
+	while [ "$_k" -le "$2" ]; do
+		_nm=$(printf '%s%02d' "$1" "$_k")
+		printf 'dn: CN=%s,%s\nobjectClass: user\nsAMAccountName: %s\n' \
+		    "$_nm" "$SAMBA_PEOPLE" "$_nm"
+		printf 'userPrincipalName: %s@%s\nmail: %s@example.com\n' \
+		    "$_nm" "$SAMBA_REALM" "$_nm"
+		printf 'unicodePwd:: %s\nuserAccountControl: 512\n\n' "$_pw"
+		_k=$((_k + 1))
+	done >"$SAMBA_DIR/bulk.ldif"
+	LDAPTLS_CACERT=$SAMBA_TLS_CA ldapadd -x -H "$SAMBA_LDAPS_URI" \
+	    -D "$SAMBA_ADMIN_UPN" -y "$SAMBA_ADMIN_PW_FILE" -f "$SAMBA_DIR/bulk.ldif" >/dev/null
+}
+
 ad_admin() {
 	_t=$1
 	shift
@@ -233,10 +256,12 @@ samba_start() {
 	SAMBA_LOG=$SAMBA_DIR/samba.log
 	SAMBA_ADMIN_PW_FILE=$SAMBA_DIR/admin.pw
 	SAMBA_SVC_PW_FILE=$SAMBA_DIR/svc.pw
+	SAMBA_LOOKUP_PW_FILE=$SAMBA_DIR/lookup.pw
 	export SAMBA_DIR SAMBA_IP SAMBA_URI SAMBA_LDAPS_URI SAMBA_TLS_CA \
-	    SAMBA_LOG SAMBA_ADMIN_PW_FILE SAMBA_SVC_PW_FILE
+	    SAMBA_LOG SAMBA_ADMIN_PW_FILE SAMBA_SVC_PW_FILE SAMBA_LOOKUP_PW_FILE
 	(umask 077; printf '%s' "$SAMBA_ADMIN_PW" >"$SAMBA_ADMIN_PW_FILE";
-	    printf '%s' "$_SAMBA_SVC_PW" >"$SAMBA_SVC_PW_FILE")
+	    printf '%s' "$_SAMBA_SVC_PW" >"$SAMBA_SVC_PW_FILE";
+	    printf '%s' "$_SAMBA_USER_PW" >"$SAMBA_LOOKUP_PW_FILE")
 
 	if [ "${_SAMBA_NS:-}" = 1 ]; then
 		{
@@ -284,6 +309,9 @@ samba_start() {
 	samba_tool user create smimepub "$_SAMBA_SVC_PW" \
 	    --userou="${SAMBA_SERVICES%,"$SAMBA_BASE"}" ||
 	    _samba_fail "creating the service account failed"
+	samba_tool user create lookup "$_SAMBA_USER_PW" \
+	    --userou="${SAMBA_SERVICES%,"$SAMBA_BASE"}" ||
+	    _samba_fail "creating the lookup account failed"
 	_sid=$(samba-tool user show smimepub --attributes=objectSid \
 	    -s "$SAMBA_DIR/etc/smb.conf" 2>/dev/null | sed -n 's/^objectSid: //p')
 	[ -n "$_sid" ] || _samba_fail "no objectSid for the service account"
