@@ -268,11 +268,12 @@ t_contains "the daemon's first full pass" "$(cat "$T/sync.log")" "pass done"
 samba_user_create dave dave@example.com
 start=$(date +%s)
 i=0
-until [ "$(nvals dave userCertificate 2>/dev/null)" = 1 ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+until [ "$(nvals dave userCertificate 2>/dev/null)" = 1 ] || [ $i -ge 200 ]; do sleep 0.1; i=$((i + 1)); done
 took=$(( $(date +%s) - start ))
 t_eq "the new user is published without a full pass" "$(nvals dave userCertificate)" 1
 echo "# new user published after $took s (watch_interval = 1, interval = 3600)"
-t_ok "within a poll interval and the pass (< 5 s)" test "$took" -lt 5
+# one poll interval (1 s) plus the enrolment; generous for a loaded CI host
+t_ok "within a poll interval and the pass (< 10 s)" test "$took" -lt 10
 t_contains "found by uSNChanged" "$(cat "$T/sync.log")" "(uSNChanged>="
 kill -TERM "$SPID"
 rc=0

@@ -213,12 +213,15 @@ ad_svc() {
 	"$_t" -x -H "$SAMBA_URI" -D "$SAMBA_SVC_UPN" -y "$SAMBA_SVC_PW_FILE" "$@"
 }
 
-# The first 127.0.0.N (N = 97..126) that lo does not carry yet.
-_samba_pick_ip() {
+# Add the first 127.0.0.N/32 (N = 97..126) that lo does not carry yet (a
+# concurrent run that took it first makes `ip addr add` fail: try the next).
+_samba_add_ip() {
 	_n=97
 	while [ "$_n" -le 126 ]; do
-		if ! ip -o addr show dev lo | grep -q " 127\.0\.0\.$_n/"; then
-			echo "127.0.0.$_n"
+		if ! ip -o addr show dev lo | grep -q " 127\.0\.0\.$_n/" &&
+		    ip addr add "127.0.0.$_n/32" dev lo 2>/dev/null; then
+			SAMBA_IP=127.0.0.$_n
+			_SAMBA_IP_ADDED=$SAMBA_IP
 			return 0
 		fi
 		_n=$((_n + 1))
@@ -246,10 +249,8 @@ samba_start() {
 	fi
 	SAMBA_DIR=$(mktemp -d "${TMPDIR:-/tmp}/samba.XXXXXX")
 	chmod 0700 "$SAMBA_DIR"
-	SAMBA_IP=$(_samba_pick_ip) || _samba_fail "no free 127.0.0.N on lo"
-	ip addr add "$SAMBA_IP/32" dev lo ||
-	    _samba_fail "ip addr add $SAMBA_IP/32 dev lo failed"
-	_SAMBA_IP_ADDED=$SAMBA_IP
+	_samba_add_ip ||
+	    _samba_fail "could not add any 127.0.0.N/32 (N = 97..126) to lo"
 	SAMBA_URI=ldap://$SAMBA_IP
 	SAMBA_LDAPS_URI=ldaps://$SAMBA_HOST
 	SAMBA_TLS_CA=$SAMBA_DIR/private/tls/ca.pem
