@@ -208,6 +208,7 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	struct ca_result res;
 	struct jrnl_enr r;
 	struct dir_person *p = NULL, *before = NULL;
+	char why[256];
 	int crc;
 	EVP_PKEY *key = NULL;
 	X509_REQ *csr = NULL;
@@ -247,9 +248,11 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 			(void)audit_event("issuance", p->id, mail, res.cert,
 			    ca_name(e->ca), "refused", res.reason);
 		}
+		/* the driver logged why; keep that as the journal's reason */
+		snprintf(why, sizeof(why), "%s", res.reason ? res.reason :
+		    log_last_err());
 		log_err("%s: enrolment with CA %s failed%s%s", mail,
-		    ca_name(e->ca), res.reason ? ": " : "",
-		    res.reason ? res.reason : "");
+		    ca_name(e->ca), why[0] ? ": " : "", why);
 		goto out;
 	}
 	if (res.status == CA_REJECTED) {
