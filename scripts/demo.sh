@@ -20,6 +20,14 @@ echo "slapd at $SLAPD_URI, people under $SLAPD_PEOPLE"
 ldap_root ldapsearch -LLL -b "$SLAPD_PEOPLE" '(mail=*)' mail | sed -n 's/^mail: /  /p'
 
 port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 10000 ))
+# the demo's delivery command keeps each passphrase beside its PKCS#12 (a
+# real one would hand it to the person, e.g. through a password manager)
+cat >"$T/hand-over" <<EOS
+#!/bin/sh
+umask 077
+cat > "\$SMIMEPUB_P12.pass"
+EOS
+chmod 0700 "$T/hand-over"
 cat >"$T/smimepub.conf" <<EOC
 directory = {
   uri = "$SLAPD_URI";
@@ -28,7 +36,7 @@ directory = {
   base = "$SLAPD_PEOPLE";
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; }; };
-keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; };
+keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; delivery_command = "$T/hand-over"; };
 sync = { state_dir = "$T/state"; };
 lookup = { listen = "127.0.0.1:$port"; };
 EOC
@@ -74,6 +82,10 @@ say "openssl cms -encrypt to the looked-up certificate, decrypted with the deliv
 echo "Hello Alice, this is encrypted to the certificate smimepub published." >"$T/msg.txt"
 openssl cms -encrypt -binary -aes256 -in "$T/msg.txt" -out "$T/msg.p7m" -outform DER "$T/alice.pem"
 ls -l "$T/msg.p7m"
-echo "(the PKCS#12 in keys.delivery_dir holds alice's key; its passphrase went to keys.delivery_command)"
-ls -l "$T"/delivery/
+p12=$(ls "$T"/delivery/alice@example.com.*.p12)
+echo "alice opens her PKCS#12 ($p12) with the passphrase her delivery command got:"
+openssl pkcs12 -in "$p12" -passin "file:$p12.pass" -nocerts -nodes -out "$T/alice.key" 2>/dev/null
+openssl cms -decrypt -binary -inform DER -in "$T/msg.p7m" -inkey "$T/alice.key" \
+    -recip "$T/alice.pem"
+rm -f "$T/alice.key"
 say "done; stopping what the demo started"
