@@ -28,13 +28,6 @@ struct dir_flavour {
 	unsigned long	 disabled_bit;	 /* 0x2 ACCOUNTDISABLE on AD */
 	const char	*attr_guard;	 /* entryCSN / uSNChanged: lost-update guard */
 	const char	*default_filter;
-	/*
-	 * Who is a person at all, enabled or not (NULL: the configured filter
-	 * only). Finding one person by mail falls back to it when the
-	 * configured filter finds none, so that a leaver the filter no
-	 * longer matches (a disabled AD account) is still found to unpublish.
-	 */
-	const char	*person_filter;
 	int		 max_page;	 /* AD's MaxPageSize is 1000 */
 };
 const struct dir_flavour *dir_flavour_get(enum cfg_flavour);
@@ -79,9 +72,9 @@ int		 dir_search_people(struct dir *, const char *filter,
 		    dir_person_cb cb, void *arg);
 
 /*
- * Find the one person under base whose mail equals addr (canonical): one the
- * configured filter matches, else (when the flavour has a person_filter)
- * any person, so that a disabled account is found to unpublish. Returns
+ * Find the one person under base whose mail equals addr (canonical) among
+ * those the configured filter matches (every entry under base while
+ * dir_set_unfiltered is on: a disabled AD account is a leaver). Returns
  * 0 and *out, or -1 if there is none, more than one (both DNs logged), or an
  * error. addr is escaped before it enters the filter.
  */

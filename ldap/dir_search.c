@@ -5,8 +5,8 @@
  * as entryUUID or objectGUID in string form, mail, name, disabled flag, the
  * certificate values in their order), and find the one person with a given
  * mail address, the value escaped (RFC 4515): within the configured filter,
- * else among all persons of the flavour (a disabled AD account, to
- * unpublish). The connection is dir.c's.
+ * or among every entry under base for a leaver (dir_set_unfiltered). The
+ * connection is dir.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -455,24 +455,6 @@ dir_find_guarded(struct dir *d, const char *addr, struct dir_person **out,
 	}
 	if (dir_search(d, filter, 0, 2, find_entry, &fa, &hit) == -1)
 		goto out;
-	if (fa.n == 0 && d->fl->person_filter != NULL &&
-	    strcmp(d->fl->person_filter, base) != 0) {
-		/* Not in the filter: a person it no longer matches (a
-		 * disabled account) is still theirs to unpublish. */
-		free(filter);
-		if (asprintf(&filter, "(&%s(%s=%s))", d->fl->person_filter,
-		    mailattr, esc) == -1) {
-			filter = NULL;
-			log_err("%s: out of memory", addr);
-			goto out;
-		}
-		if (dir_search(d, filter, 0, 2, find_entry, &fa, &hit) == -1)
-			goto out;
-		if (fa.n == 1)
-			log_debug("%s: %s is outside %s (found with %s)",
-			    d->cfg->uri, fa.p[0]->dn, base,
-			    d->fl->person_filter);
-	}
 	if (fa.n == 0) {
 		log_err("%s: no entry with %s=%s under %s", d->cfg->uri,
 		    mailattr, addr, d->cfg->base);

@@ -22,7 +22,6 @@ static const struct dir_flavour flavours[] = {
 		.disabled_bit = 0,
 		.attr_guard = "entryCSN",
 		.default_filter = "(&(objectClass=inetOrgPerson)(mail=*))",
-		.person_filter = NULL,	/* no disabled flag: leavers go */
 		.max_page = 1000,
 	},
 	[CFG_FLAVOUR_AD] = {
@@ -37,8 +36,6 @@ static const struct dir_flavour flavours[] = {
 		.attr_guard = "uSNChanged",
 		.default_filter = "(&(objectCategory=person)(objectClass=user)"
 		    "(mail=*)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))",
-		/* Disabled accounts stay: find them to unpublish. */
-		.person_filter = "(&(objectCategory=person)(objectClass=user))",
 		.max_page = 1000,	/* MaxPageSize */
 	},
 };
