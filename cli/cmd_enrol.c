@@ -88,7 +88,8 @@ cmd_revoke(struct cfg *cfg, int argc, char **argv)
 		goto usage;
 	if (cli_mail_arg(argv[optind], mail) == -1)
 		return EXIT_USAGE;
-	if (enrol_open(cfg, &e) == 0 && enr_revoke(&e, mail, reason) == ENR_DONE)
+	if (enrol_open(cfg, &e) == 0 &&
+	    enr_revoke(&e, mail, NULL, reason) == ENR_DONE)
 		rc = EXIT_OK;
 	enrol_close(&e);
 	return rc;

@@ -393,7 +393,8 @@ enr_revoke_all(struct enr_ctx *e, struct enr_revoke_arg *a, int reason)
 }
 
 enum enr_outcome
-enr_revoke(struct enr_ctx *e, const char *mail, int reason)
+enr_revoke(struct enr_ctx *e, const char *mail, const char *person_id,
+    int reason)
 {
 	struct enr_revoke_arg a;
 	struct dir_person *p = NULL;
@@ -409,9 +410,15 @@ enr_revoke(struct enr_ctx *e, const char *mail, int reason)
 		enr_record_init(&r, p, mail, e->jrnl);
 		if (enr_step(e, &r, JRNL_REVOKE_PENDING) == -1)
 			goto out;
-	} else
-		log_warn("%s: not in the directory; revoking from the journal "
-		    "only", mail);
+	} else {
+		log_warn("%s: not in the directory (deleted, or moved out of "
+		    "reach); revoking from the journal only", mail);
+		/* the sync pass knows whose record it is: close it, or the
+		 * next pass would find the same leaver again */
+		if (person_id != NULL && jrnl_enr_get(e->jrnl, person_id,
+		    &r) == 0 && enr_step(e, &r, JRNL_REVOKE_PENDING) == -1)
+			goto out;
+	}
 	if (jrnl_cert_each(e->jrnl, enr_revoke_collect, &a) == -1 ||
 	    enr_revoke_all(e, &a, reason) > 0)
 		goto out;

@@ -37,6 +37,8 @@ enum enr_outcome {
 enum enr_outcome enr_enrol(struct enr_ctx *, const char *mail,
 	    const char *person_id);
 /* Revoke every certificate of ours for mail at the CA and unpublish it. */
-enum enr_outcome enr_revoke(struct enr_ctx *, const char *mail, int reason);
+/* person_id as for enr_enrol: the record closed when no entry is found. */
+enum enr_outcome enr_revoke(struct enr_ctx *, const char *mail,
+	    const char *person_id, int reason);
 
 #endif

@@ -86,7 +86,8 @@ do_leave(struct enr_ctx *e, const struct sync_item *it)
 	/* the person no longer matches the filter, or is disabled */
 	dir_set_unfiltered(e->dir, 1);
 	if (strcmp(how, "revoke") == 0) {
-		o = enr_revoke(e, it->mail, CA_REASON_AFFILIATION_CHANGED);
+		o = enr_revoke(e, it->mail, it->id,
+		    CA_REASON_AFFILIATION_CHANGED);
 		dir_set_unfiltered(e->dir, 0);
 		return (o == ENR_DONE || o == ENR_NOTHING) ? 0 : -1;
 	}
@@ -147,7 +148,8 @@ do_item(struct enr_ctx *e, const struct sync_item *it, struct sync_stats *st)
 		 * publish (it is ours); revoke it at the CA too */
 		ok = enr_enrol(e, it->mail, it->id) == ENR_DONE;
 		if (ok) {
-			(void)enr_revoke(e, it->old_mail, CA_REASON_SUPERSEDED);
+			(void)enr_revoke(e, it->old_mail, NULL,
+			    CA_REASON_SUPERSEDED);
 			st->enrolled++;
 		}
 		break;

@@ -100,6 +100,7 @@ EOL
 ldap_root ldapmodify -f "$T/rename.ldif" >/dev/null
 t_ok "a pass after alice's address changed" "$SYNC" -f "$C" --once
 t_contains "alice re-enrolled" "$T_OUT" "enrolled 1"
+t_contains "and bob, gone, is not handled again" "$T_OUT" "revoked 0,"
 t_eq "alice has exactly one certificate" "$(ncerts alice)" 1
 ldap_root ldapsearch -LLL -o ldif-wrap=no -tt -T "$T" -b "$(slapd_people_dn alice)" -s base \
     '(objectClass=*)' 'userCertificate;binary' >"$T/alice.ldif"
