@@ -192,8 +192,8 @@ plan_leaver(const struct jrnl_enr *r, void *arg)
 	if (r->state != JRNL_PUBLISHED && r->state != JRNL_DELIVERED &&
 	    r->state != JRNL_REVOKE_PENDING)
 		return 0;
-	if (bsearch(r->person_id, pl->seen, pl->nseen, sizeof(pl->seen[0]),
-	    seen_cmp) != NULL)
+	if (pl->nseen > 0 && bsearch(r->person_id, pl->seen, pl->nseen,
+	    sizeof(pl->seen[0]), seen_cmp) != NULL)
 		return 0;
 	if (grace > 0 && r->state != JRNL_REVOKE_PENDING)
 		return plan_add(pl, ACT_GRACE, r->person_id, r->mail, NULL,
@@ -240,7 +240,8 @@ sync_pass(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 		log_err("sync: the directory search failed; no action taken");
 		goto out;
 	}
-	qsort(pl.seen, pl.nseen, sizeof(pl.seen[0]), seen_cmp);
+	if (pl.nseen > 0)	/* qsort/bsearch want a non-NULL array */
+		qsort(pl.seen, pl.nseen, sizeof(pl.seen[0]), seen_cmp);
 	/* only a full pass knows who is gone */
 	if (changed == NULL && jrnl_enr_each(e->jrnl, plan_leaver, &pl) == -1)
 		goto out;
