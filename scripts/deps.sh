@@ -9,7 +9,8 @@ libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 slapd ldap-utils groff-base man-db
 golang-cfssl sqlite3 curl python3
 samba samba-dsdb-modules samba-ad-provision samba-vfs-modules winbind
-gpgsm dirmngr ldnsutils"
+gpgsm dirmngr ldnsutils
+wrk nginx-light"
 
 missing=""
 for p in $PKGS; do
