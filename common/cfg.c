@@ -12,148 +12,9 @@
 #include <libconfig.h>
 
 #include "common/cfg.h"
+#include "common/cfg_priv.h"
 #include "common/keys.h"
 #include "common/log.h"
-
-enum cfg_type { T_GROUP, T_STR, T_BOOL, T_INT, T_STRLIST, T_FLAVOUR };
-
-struct cfg_key {
-	const char	*path;		/* dotted */
-	enum cfg_type	 type;
-	size_t		 off;		/* into struct cfg; count for lists */
-	size_t		 countoff;
-	int		 required;
-	long		 min, max;	/* T_INT range */
-	const char	*def;		/* default (T_STR), or NULL */
-	long		 idef;		/* default (T_INT, T_BOOL) */
-};
-
-#define O(f)		offsetof(struct cfg, f)
-#define GROUP(p)	{ p, T_GROUP, 0, 0, 0, 0, 0, NULL, 0 }
-#define STR(p, f, req, d) { p, T_STR, O(f), 0, req, 0, 0, d, 0 }
-#define BOOL(p, f, d)	{ p, T_BOOL, O(f), 0, 0, 0, 1, NULL, d }
-#define INT(p, f, lo, hi, d) { p, T_INT, O(f), 0, 0, lo, hi, NULL, d }
-#define LIST(p, f, n)	{ p, T_STRLIST, O(f), O(n), 0, 0, 0, NULL, 0 }
-
-static const struct cfg_key cfg_keys[] = {
-	GROUP("directory"),
-	STR("directory.uri", directory.uri, 1, NULL),
-	BOOL("directory.starttls", directory.starttls, 0),
-	STR("directory.tls_ca_file", directory.tls_ca_file, 0, NULL),
-	STR("directory.tls_cert_file", directory.tls_cert_file, 0, NULL),
-	STR("directory.tls_key_file", directory.tls_key_file, 0, NULL),
-	STR("directory.bind_dn", directory.bind_dn, 0, NULL),
-	STR("directory.bind_password_file", directory.bind_password_file, 0, NULL),
-	STR("directory.sasl_mech", directory.sasl_mech, 0, NULL),
-	STR("directory.base", directory.base, 1, NULL),
-	STR("directory.filter", directory.filter, 0, NULL),
-	STR("directory.mail_attribute", directory.mail_attribute, 0, "mail"),
-	STR("directory.trigger_attribute", directory.trigger_attribute, 0, NULL),
-	STR("directory.status_attribute", directory.status_attribute, 0, NULL),
-	{ "directory.flavour", T_FLAVOUR, O(directory.flavour), 0, 0, 0, 0, NULL, 0 },
-	INT("directory.timeout", directory.timeout, 1, 3600, 10),
-	/* RFC 2696 page size; AD's MaxPageSize is 1000 */
-	INT("directory.page_size", directory.page_size, 1, 1000, 500),
-
-	GROUP("ca"),
-	STR("ca.driver", ca.driver, 0, "local"),
-	GROUP("ca.local"),
-	STR("ca.local.dir", ca.local.dir, 0, "/var/lib/smimepub/ca"),
-	/* CA/B Forum S/MIME BR §6.3.2: at most 825 days */
-	INT("ca.local.validity_days", ca.local.validity_days, 1, 825, 365),
-	STR("ca.local.key_type", ca.local.key_type, 0, "rsa:3072"),
-	STR("ca.local.subject_cn", ca.local.subject_cn, 0, "smimepub local CA"),
-	INT("ca.local.ca_validity_days", ca.local.ca_validity_days, 1, 36500, 3650),
-	STR("ca.local.crl_url", ca.local.crl_url, 0, NULL),
-	STR("ca.local.aia_url", ca.local.aia_url, 0, NULL),
-	LIST("ca.local.policies", ca.local.policies, ca.local.n_policies),
-	BOOL("ca.local.subject_email", ca.local.subject_email, 0),
-	INT("ca.local.crl_days", ca.local.crl_days, 1, 3650, 7),
-	GROUP("ca.exec"),
-	STR("ca.exec.command", ca.exec.command, 0, NULL),
-	INT("ca.exec.timeout", ca.exec.timeout, 1, 3600, 60),
-	STR("ca.exec.ca_cert", ca.exec.ca_cert, 0, NULL),
-	GROUP("ca.cfssl"),
-	STR("ca.cfssl.url", ca.cfssl.url, 0, NULL),
-	STR("ca.cfssl.profile", ca.cfssl.profile, 0, NULL),
-	STR("ca.cfssl.label", ca.cfssl.label, 0, NULL),
-	STR("ca.cfssl.auth_key_file", ca.cfssl.auth_key_file, 0, NULL),
-	STR("ca.cfssl.tls_ca_file", ca.cfssl.tls_ca_file, 0, NULL),
-	STR("ca.cfssl.ca_cert", ca.cfssl.ca_cert, 0, NULL),
-	INT("ca.cfssl.timeout", ca.cfssl.timeout, 1, 3600, 30),
-	GROUP("ca.cmp"),
-	STR("ca.cmp.url", ca.cmp.url, 0, NULL),
-	STR("ca.cmp.reference", ca.cmp.reference, 0, NULL),
-	STR("ca.cmp.secret_file", ca.cmp.secret_file, 0, NULL),
-	STR("ca.cmp.client_cert", ca.cmp.client_cert, 0, NULL),
-	STR("ca.cmp.client_key", ca.cmp.client_key, 0, NULL),
-	STR("ca.cmp.server_cert", ca.cmp.server_cert, 0, NULL),
-	STR("ca.cmp.trusted", ca.cmp.trusted, 0, NULL),
-	STR("ca.cmp.tls_ca_file", ca.cmp.tls_ca_file, 0, NULL),
-	STR("ca.cmp.ca_cert", ca.cmp.ca_cert, 0, NULL),
-	BOOL("ca.cmp.implicit_confirm", ca.cmp.implicit_confirm, 0),
-	INT("ca.cmp.timeout", ca.cmp.timeout, 1, 3600, 30),
-	GROUP("ca.est"),
-	STR("ca.est.url", ca.est.url, 0, NULL),
-	STR("ca.est.tls_ca_file", ca.est.tls_ca_file, 0, NULL),
-	STR("ca.est.user", ca.est.user, 0, NULL),
-	STR("ca.est.password_file", ca.est.password_file, 0, NULL),
-	STR("ca.est.client_cert", ca.est.client_cert, 0, NULL),
-	STR("ca.est.client_key", ca.est.client_key, 0, NULL),
-	STR("ca.est.ca_cert", ca.est.ca_cert, 0, NULL),
-	INT("ca.est.timeout", ca.est.timeout, 1, 3600, 30),
-
-	GROUP("keys"),
-	STR("keys.type", keys.type, 0, "rsa:3072"),
-	STR("keys.delivery_dir", keys.delivery_dir, 0, "/var/lib/smimepub/delivery"),
-	STR("keys.delivery_command", keys.delivery_command, 0, NULL),
-	LIST("keys.escrow_certs", keys.escrow_certs, keys.n_escrow_certs),
-	INT("keys.pkcs12_iterations", keys.pkcs12_iterations, 10000, 10000000, 100000),
-
-	GROUP("sync"),
-	STR("sync.state_dir", sync.state_dir, 0, "/var/lib/smimepub/state"),
-	INT("sync.interval", sync.interval, 5, 86400 * 7, 300),
-	INT("sync.watch_interval", sync.watch_interval, 0, 3600, 5),
-	INT("sync.renew_before_days", sync.renew_before_days, 1, 365, 30),
-	STR("sync.on_leave", sync.on_leave, 0, "revoke"),
-	BOOL("sync.require_trigger", sync.require_trigger, 0),
-	INT("sync.workers", sync.workers, 0, 64, 0),
-	INT("sync.max_attempts", sync.max_attempts, 1, 1000, 10),
-	INT("sync.leave_grace_days", sync.leave_grace_days, 0, 365, 0),
-
-	GROUP("lookup"),
-	STR("lookup.listen", lookup.listen, 0, "127.0.0.1:8080"),
-	INT("lookup.cache_ttl", lookup.cache_ttl, 0, 86400, 300),
-	INT("lookup.negative_ttl", lookup.negative_ttl, 0, 86400, 60),
-	INT("lookup.cache_max", lookup.cache_max, 0, 10000000, 100000),
-	INT("lookup.pool_size", lookup.pool_size, 1, 256, 4),
-	INT("lookup.threads", lookup.threads, 1, 256, 4),
-	INT("lookup.batch_max", lookup.batch_max, 1, 100000, 1000),
-	INT("lookup.rate", lookup.rate, 0, 1000000, 50),
-	INT("lookup.burst", lookup.burst, 1, 1000000, 100),
-	INT("lookup.search_rate", lookup.search_rate, 0, 1000000, 5),
-	INT("lookup.search_burst", lookup.search_burst, 1, 1000000, 10),
-	INT("lookup.max_connections", lookup.max_connections, 1, 1000000, 1024),
-	INT("lookup.timeout", lookup.timeout, 1, 3600, 10),
-	INT("lookup.max_body", lookup.max_body, 1024, 67108864, 1048576),
-	INT("lookup.max_header", lookup.max_header, 4096, 1048576, 16384),
-	INT("lookup.drain_timeout", lookup.drain_timeout, 0, 600, 10),
-	LIST("lookup.crl_files", lookup.crl_files, lookup.n_crl_files),
-	STR("lookup.trust_anchors", lookup.trust_anchors, 0, NULL),
-	STR("lookup.tls_cert", lookup.tls_cert, 0, NULL),
-	STR("lookup.tls_key", lookup.tls_key, 0, NULL),
-	STR("lookup.user", lookup.user, 0, NULL),
-	STR("lookup.pid_file", lookup.pid_file, 0, "/run/smimepub-lookupd.pid"),
-	STR("lookup.admin_socket", lookup.admin_socket, 0, NULL),
-	STR("lookup.bind_dn", lookup.bind_dn, 0, NULL),
-	STR("lookup.bind_password_file", lookup.bind_password_file, 0, NULL),
-
-	GROUP("log"),
-	STR("log.level", log.level, 0, "info"),
-	STR("log.audit_file", log.audit_file, 0, NULL),
-	BOOL("log.syslog", log.syslog, 0),
-};
-#define NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
 static const char *const cfg_typename[] = {
 	"a group { ... }", "a string", "a boolean (true/false)", "an integer",
@@ -165,7 +26,7 @@ cfg_key_find(const char *path)
 {
 	size_t i;
 
-	for (i = 0; i < NKEYS; i++)
+	for (i = 0; i < cfg_nkeys; i++)
 		if (strcmp(cfg_keys[i].path, path) == 0)
 			return &cfg_keys[i];
 	return NULL;
@@ -315,7 +176,7 @@ cfg_defaults(struct cfg *c)
 	const struct cfg_key *k;
 	size_t i;
 
-	for (i = 0; i < NKEYS; i++) {
+	for (i = 0; i < cfg_nkeys; i++) {
 		k = &cfg_keys[i];
 		if (k->type == T_STR && k->def != NULL) {
 			if ((*(char **)(base + k->off) = strdup(k->def)) == NULL)
@@ -345,7 +206,7 @@ cfg_check(struct cfg *c, config_t *lc, const char *file)
 	rc = -1;							\
 } while (0)
 
-	for (i = 0; i < NKEYS; i++) {
+	for (i = 0; i < cfg_nkeys; i++) {
 		k = &cfg_keys[i];
 		if (k->required && *(char **)((char *)c + k->off) == NULL) {
 			log_err("%s: %s: required key is missing", file,
@@ -386,6 +247,17 @@ cfg_check(struct cfg *c, config_t *lc, const char *file)
 	if (!ok)
 		KEYERR("sync.on_leave", "\"%s\" is not revoke, unpublish or "
 		    "keep", c->sync.on_leave);
+	if (strcmp(c->sync.watch, "auto") != 0 &&
+	    strcmp(c->sync.watch, "syncrepl") != 0 &&
+	    strcmp(c->sync.watch, "poll") != 0 &&
+	    strcmp(c->sync.watch, "dirsync") != 0)
+		KEYERR("sync.watch", "\"%s\" is not auto, syncrepl, poll or "
+		    "dirsync", c->sync.watch);
+	if (c->lookup.batch_rate > 0 &&
+	    c->lookup.batch_burst < c->lookup.batch_max)
+		KEYERR("lookup.batch_burst", "%d is below lookup.batch_max (%d): "
+		    "a full batch could never pass", c->lookup.batch_burst,
+		    c->lookup.batch_max);
 	if (log_level_parse(c->log.level) == -1)
 		KEYERR("log.level", "\"%s\" is not err, warn, info or debug",
 		    c->log.level);
@@ -494,7 +366,7 @@ cfg_free(struct cfg *c)
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < NKEYS; i++) {
+	for (i = 0; i < cfg_nkeys; i++) {
 		k = &cfg_keys[i];
 		if (k->type == T_STR)
 			free(*(char **)(base + k->off));
@@ -509,92 +381,3 @@ cfg_free(struct cfg *c)
 	free(c);
 }
 
-static void
-cfg_print_str(FILE *fp, const char *v)
-{
-	const char *p;
-
-	fputc('"', fp);
-	for (p = v; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			fputc('\\', fp);
-		fputc(*p, fp);
-	}
-	fputc('"', fp);
-}
-
-/*
- * Print every key with its effective value, in the table's order, closing a
- * group when the next key is outside it. No secret is held inline (they come
- * from files), so only paths are printed; the file contents never are.
- */
-void
-cfg_print(const struct cfg *c, FILE *fp)
-{
-	const char *base = (const char *)c;
-	const char *open[4];
-	const struct cfg_key *k;
-	const char *name, *v;
-	size_t i, depth = 0, j, plen;
-	char **lv;
-
-	fprintf(fp, "# effective configuration of %s\n", c->path);
-	for (i = 0; i < NKEYS; i++) {
-		k = &cfg_keys[i];
-		/* close groups that k is not inside */
-		while (depth > 0) {
-			plen = strlen(open[depth - 1]);
-			if (strncmp(k->path, open[depth - 1], plen) == 0 &&
-			    k->path[plen] == '.')
-				break;
-			depth--;
-			fprintf(fp, "%*s};\n", (int)depth * 2, "");
-		}
-		name = strrchr(k->path, '.');
-		name = name != NULL ? name + 1 : k->path;
-		if (k->type == T_STR && *(char *const *)(base + k->off) == NULL) {
-			fprintf(fp, "%*s# %s is unset\n", (int)depth * 2, "",
-			    name);
-			continue;
-		}
-		fprintf(fp, "%*s%s = ", (int)depth * 2, "", name);
-		switch (k->type) {
-		case T_GROUP:
-			fputs("{\n", fp);
-			open[depth++] = k->path;
-			continue;
-		case T_STR:
-			v = *(char *const *)(base + k->off);
-			cfg_print_str(fp, v);
-			fputc(';', fp);
-			break;
-		case T_BOOL:
-			fprintf(fp, "%s;", *(const int *)(base + k->off) ?
-			    "true" : "false");
-			break;
-		case T_INT:
-			fprintf(fp, "%d;", *(const int *)(base + k->off));
-			break;
-		case T_FLAVOUR:
-			fprintf(fp, "\"%s\";", *(const enum cfg_flavour *)
-			    (base + k->off) == CFG_FLAVOUR_AD ? "ad" :
-			    "openldap");
-			break;
-		case T_STRLIST:
-			fputs("[ ", fp);
-			lv = *(char **const *)(base + k->off);
-			for (j = 0; lv != NULL && lv[j] != NULL; j++) {
-				if (j > 0)
-					fputs(", ", fp);
-				cfg_print_str(fp, lv[j]);
-			}
-			fputs(" ];", fp);
-			break;
-		}
-		fputc('\n', fp);
-	}
-	while (depth > 0) {
-		depth--;
-		fprintf(fp, "%*s};\n", (int)depth * 2, "");
-	}
-}

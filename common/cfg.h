@@ -23,6 +23,7 @@ struct cfg_directory {
 	char		*bind_dn;
 	char		*bind_password_file;
 	char		*sasl_mech;	/* "EXTERNAL" or NULL for simple bind */
+	char		*keytab;	/* SASL GSSAPI: client keytab */
 	char		*base;
 	char		*filter;
 	char		*mail_attribute;
@@ -108,6 +109,7 @@ struct cfg_keys {
 	char		**escrow_certs;	/* NULL-terminated */
 	size_t		 n_escrow_certs;
 	int		 pkcs12_iterations;
+	int		 pool_size;	/* pre-generated keys; 0 = off */
 };
 
 struct cfg_sync {
@@ -120,6 +122,7 @@ struct cfg_sync {
 	int		 workers;	/* threads per pass; 0 = one per core */
 	int		 max_attempts;	/* then FAILED until `smimepub enrol` */
 	int		 leave_grace_days; /* before acting on a leaver */
+	char		*watch;		/* auto | syncrepl | poll | dirsync */
 };
 
 struct cfg_lookup {
@@ -135,6 +138,9 @@ struct cfg_lookup {
 	int		 search_rate;	/* /v1/search, per client address */
 	int		 search_burst;
 	int		 max_connections;
+	int		 max_connections_per_ip; /* 0 = no cap */
+	int		 batch_rate;	/* POST /v1/lookup recipients/s per client */
+	int		 batch_burst;
 	int		 timeout;	/* idle seconds before a client is cut */
 	int		 max_body;	/* bytes, 413 beyond */
 	int		 max_header;	/* bytes for the request line and headers */
