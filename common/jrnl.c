@@ -79,7 +79,8 @@ jrnl_open(const char *state_dir)
 	    (rc = mdb_dbi_open(txn, "certs", MDB_CREATE, &j->certs)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "certder", MDB_CREATE, &j->der)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "enrol", MDB_CREATE, &j->enr)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "history", MDB_CREATE, &j->hist)) != 0) {
+	    (rc = mdb_dbi_open(txn, "history", MDB_CREATE, &j->hist)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "held", MDB_CREATE, &j->held)) != 0) {
 		jrnl_lmdb_err(j, "open certs", rc);
 		goto out;
 	}

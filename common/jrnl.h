@@ -101,4 +101,17 @@ int		 jrnl_enr_each(struct jrnl *,
 int		 jrnl_enr_history(struct jrnl *, const char *person_id,
 		    int (*cb)(const struct jrnl_enr *, void *), void *arg);
 
+
+/*
+ * Held keys (jrnl_held.c): an opaque, caller-sealed blob per person for an
+ * enrolment in progress (sync/keystore.c seals the private key and chain;
+ * the journal never sees them in the clear). get: 0 found (*blob is the
+ * caller's to free), 1 none, -1 error.
+ */
+int		 jrnl_held_put(struct jrnl *, const char *person_id,
+		    const void *blob, size_t len);
+int		 jrnl_held_get(struct jrnl *, const char *person_id,
+		    unsigned char **blob, size_t *len);
+int		 jrnl_held_del(struct jrnl *, const char *person_id);
+
 #endif

@@ -190,6 +190,17 @@ jrnl_enr_put(struct jrnl *j, struct jrnl_enr *e)
 	ck.mv_size = idlen + 9;
 	if ((rc = mdb_put(txn, j->hist, &ck, &v, 0)) != 0)
 		goto lmdb;
+	/* A key held for an enrolment in progress (jrnl_held.c) goes in the
+	 * same commit that says it is no longer in progress: never a record
+	 * that needs its key without it, nor a key no step will collect. */
+	if (e->state == JRNL_PUBLISHED || (e->state >= JRNL_REVOKE_PENDING &&
+	    e->state != JRNL_FAILED)) {
+		k.mv_data = e->person_id;
+		k.mv_size = idlen;
+		if ((rc = mdb_del(txn, j->held, &k, NULL)) != 0 &&
+		    rc != MDB_NOTFOUND)
+			goto lmdb;
+	}
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0)

@@ -1,5 +1,6 @@
 /*
- * jrnl_priv.h — inside the journal module only (jrnl.c, jrnl_enr.c).
+ * jrnl_priv.h — inside the journal module only (jrnl.c, jrnl_enr.c,
+ * jrnl_held.c).
  */
 #ifndef SMIMEPUB_JRNL_PRIV_H
 #define SMIMEPUB_JRNL_PRIV_H
@@ -17,6 +18,7 @@ struct jrnl {
 	MDB_dbi		 der;		/* same key: the certificate's DER */
 	MDB_dbi		 enr;		/* person id -> enrolment record */
 	MDB_dbi		 hist;		/* person id NUL seq(8, BE) -> record */
+	MDB_dbi		 held;		/* person id -> sealed key (jrnl_held.c) */
 	char		*dir;
 };
 

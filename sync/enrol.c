@@ -21,6 +21,8 @@
 #include "common/x509.h"
 #include "sync/deliver.h"
 #include "sync/enrol.h"
+#include "sync/keypool.h"
+#include "sync/keystore.h"
 
 /* Commit the next state before the side effect that follows it. */
 static int
@@ -202,21 +204,85 @@ enr_not_after(X509 *cert)
 	return timegm(&tm);
 }
 
+struct enr_find {
+	const char	*person, *serial;
+	struct jrnl	*j;
+	X509		*found;
+};
+
+static int
+enr_find_cb(const struct jrnl_cert *r, void *arg)
+{
+	struct enr_find *f = arg;
+
+	if (f->found != NULL || strcmp(r->person_id, f->person) != 0 ||
+	    strcmp(r->serial, f->serial) != 0)
+		return 0;
+	f->found = jrnl_cert_x509(f->j, r);
+	return 0;
+}
+
+/*
+ * Where an interrupted enrolment picks up. A crash, or a step that failed
+ * (the CA down, delivery refused), left the key sealed in the journal
+ * (keystore.c): with it, the CA is asked again for the same key rather than
+ * a new one, and a certificate already issued is delivered and published
+ * rather than issued twice. Returns the state to go on from: PLANNED (start
+ * afresh), SUBMITTED (*key set: ask the CA), ISSUED (*key, *cert, *chain:
+ * deliver) or DELIVERED (*cert, *chain: publish).
+ */
+static enum jrnl_state
+enr_resume(struct enr_ctx *e, const struct jrnl_enr *old, const char *mail,
+    EVP_PKEY **key, X509 **cert, STACK_OF(X509) **chain)
+{
+	enum jrnl_state from;
+	struct enr_find f;
+
+	from = old->state == JRNL_FAILED ? old->failed_in : old->state;
+	if (old->person_id[0] == '\0')
+		return JRNL_PLANNED;
+	if (from < JRNL_KEY_READY || from > JRNL_DELIVERED ||
+	    strcmp(old->mail, mail) != 0) {
+		(void)ks_drop(e->jrnl, old->person_id);	/* stale: a new address */
+		return JRNL_PLANNED;
+	}
+	if (ks_take(e->cfg->sync.state_dir, e->jrnl, old->person_id, key,
+	    chain) != 0)
+		return JRNL_PLANNED;	/* nothing held (or logged why) */
+	if (from < JRNL_ISSUED || old->serial[0] == '\0')
+		return JRNL_SUBMITTED;
+	memset(&f, 0, sizeof(f));
+	f.person = old->person_id;
+	f.serial = old->serial;
+	f.j = e->jrnl;
+	(void)jrnl_cert_each(e->jrnl, enr_find_cb, &f);
+	if (f.found == NULL || X509_check_private_key(f.found, *key) != 1) {
+		X509_free(f.found);
+		return JRNL_SUBMITTED;
+	}
+	*cert = f.found;
+	log_info("%s: resuming the enrolment left in %s with serial %s", mail,
+	    jrnl_state_str(from), old->serial);
+	return from;
+}
+
 enum enr_outcome
 enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 {
 	struct ca_result res;
-	struct jrnl_enr r;
+	struct jrnl_enr r, old;
 	struct dir_person *p = NULL, *before = NULL;
 	char why[256];
 	int crc;
 	EVP_PKEY *key = NULL;
 	X509_REQ *csr = NULL;
 	char *serial = NULL, *p12 = NULL;
+	enum jrnl_state from;
 	enum enr_outcome rc = ENR_FAILED;
 
 	memset(&res, 0, sizeof(res));
 	memset(&r, 0, sizeof(r));
+	memset(&old, 0, sizeof(old));
 	log_clear_err();
 	if (person_id != NULL && jrnl_enr_get(e->jrnl, person_id, &r) == 1) {
 		snprintf(r.person_id, sizeof(r.person_id), "%s", person_id);
@@ -225,73 +291,97 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	}
 	if (dir_find_by_mail(e->dir, mail, &p) == -1)
 		goto out;
+	if (jrnl_enr_get(e->jrnl, p->id, &old) != 0)
+		memset(&old, 0, sizeof(old));
 	enr_record_init(&r, p, mail, e->jrnl);
-	if (enr_step(e, &r, JRNL_PLANNED) == -1)
-		goto out;
-	if ((key = keys_generate(e->cfg->keys.type)) == NULL)
-		goto out;
-	if ((csr = keys_csr_new(key, mail, p->display_name)) == NULL)
-		goto out;
-	if (enr_step(e, &r, JRNL_KEY_READY) == -1 ||
-	    enr_step(e, &r, JRNL_SUBMITTED) == -1)
-		goto out;
-	if (e->ca_lock != NULL)
-		pthread_mutex_lock(e->ca_lock);
-	crc = ca_enrol(e->ca, csr, mail, &res);
-	if (e->ca_lock != NULL)
-		pthread_mutex_unlock(e->ca_lock);
-	if (crc == -1) {
-		if (res.status == CA_REJECTED && res.cert != NULL) {
-			/* issued but unfit: journal it so it can be revoked */
-			(void)jrnl_cert_put(e->jrnl, res.cert, mail, p->id,
-			    JRNL_CERT_ISSUED);
-			(void)audit_event("issuance", p->id, mail, res.cert,
-			    ca_name(e->ca), "refused", res.reason);
+	from = enr_resume(e, &old, mail, &key, &res.cert, &res.chain);
+	if (from == JRNL_PLANNED) {
+		if (enr_step(e, &r, JRNL_PLANNED) == -1)
+			goto out;
+		/* pre-generated in idle time (keys.pool_size), else now */
+		if ((key = kp_take(e->keypool, e->cfg->keys.type)) == NULL &&
+		    (key = keys_generate(e->cfg->keys.type)) == NULL)
+			goto out;
+		/* sealed before KEY_READY: a crash from here on resumes
+		 * with this key */
+		if (ks_hold(e->cfg->sync.state_dir, e->jrnl, p->id, key,
+		    NULL) == -1 || enr_step(e, &r, JRNL_KEY_READY) == -1)
+			goto out;
+	}
+	if (from <= JRNL_SUBMITTED) {
+		if ((csr = keys_csr_new(key, mail, p->display_name)) == NULL ||
+		    enr_step(e, &r, JRNL_SUBMITTED) == -1)
+			goto out;
+		if (e->ca_lock != NULL)
+			pthread_mutex_lock(e->ca_lock);
+		crc = ca_enrol(e->ca, csr, mail, &res);
+		if (e->ca_lock != NULL)
+			pthread_mutex_unlock(e->ca_lock);
+		if (crc == -1) {
+			if (res.status == CA_REJECTED && res.cert != NULL) {
+				/* issued but unfit: journal it to revoke it */
+				(void)jrnl_cert_put(e->jrnl, res.cert, mail,
+				    p->id, JRNL_CERT_ISSUED);
+				(void)audit_event("issuance", p->id, mail,
+				    res.cert, ca_name(e->ca), "refused",
+				    res.reason);
+			}
+			/* the driver logged why; keep it as the reason */
+			snprintf(why, sizeof(why), "%s", res.reason ?
+			    res.reason : log_last_err());
+			log_err("%s: enrolment with CA %s failed%s%s", mail,
+			    ca_name(e->ca), why[0] ? ": " : "", why);
+			goto out;
 		}
-		/* the driver logged why; keep that as the journal's reason */
-		snprintf(why, sizeof(why), "%s", res.reason ? res.reason :
-		    log_last_err());
-		log_err("%s: enrolment with CA %s failed%s%s", mail,
-		    ca_name(e->ca), why[0] ? ": " : "", why);
-		goto out;
+		if (res.status == CA_REJECTED) {
+			log_err("%s: CA %s rejected the request: %s", mail,
+			    ca_name(e->ca), res.reason ? res.reason :
+			    "no reason");
+			goto out;
+		}
+		if (res.status == CA_PENDING) {
+			/* the key stays sealed in the journal; polling the
+			 * CA for the answer is not implemented yet */
+			log_err("%s: CA %s answered pending (transaction %s); "
+			    "pending requests are not supported yet", mail,
+			    ca_name(e->ca), res.txid ? res.txid : "?");
+			snprintf(r.txid, sizeof(r.txid), "%s", res.txid ?
+			    res.txid : "");
+			r.next_retry = res.retry_after;
+			(void)enr_step(e, &r, JRNL_SUBMITTED);
+			rc = ENR_PENDING;
+			goto out;
+		}
+		serial = x509_serial_hex(res.cert);
+		if (jrnl_cert_put(e->jrnl, res.cert, mail, p->id,
+		    JRNL_CERT_ISSUED) == -1)
+			goto out;
+		snprintf(r.serial, sizeof(r.serial), "%s", serial ? serial :
+		    "");
+		r.not_after = enr_not_after(res.cert);
+		/* the chain joins the key, for a delivery after a crash */
+		if (ks_hold(e->cfg->sync.state_dir, e->jrnl, p->id, key,
+		    res.chain) == -1 || enr_step(e, &r, JRNL_ISSUED) == -1)
+			goto out;
+		(void)audit_event("issuance", p->id, mail, res.cert,
+		    ca_name(e->ca), "issued", NULL);
+	} else {
+		serial = x509_serial_hex(res.cert);
+		snprintf(r.serial, sizeof(r.serial), "%s", serial ? serial :
+		    "");
+		r.not_after = enr_not_after(res.cert);
 	}
-	if (res.status == CA_REJECTED) {
-		log_err("%s: CA %s rejected the request: %s", mail,
-		    ca_name(e->ca), res.reason ? res.reason : "no reason");
-		goto out;
+	if (from <= JRNL_ISSUED) {
+		if (dlv_escrow(e->cfg, key, res.cert) == -1)
+			goto out;
+		if (dlv_deliver(&e->cfg->keys, mail, key, res.cert, res.chain,
+		    &p12) == -1)
+			goto out;
+		EVP_PKEY_free(key);	/* delivered: no copy stays here */
+		key = NULL;
+		if (enr_step(e, &r, JRNL_DELIVERED) == -1)
+			goto out;
 	}
-	if (res.status == CA_PENDING) {
-		/* Holding the key until the CA answers needs the journal's
-		 * encrypted key store (sync service); refuse rather than
-		 * keep a key on disk unencrypted. */
-		log_err("%s: CA %s answered pending (transaction %s); pending "
-		    "requests are not supported by the command line yet", mail,
-		    ca_name(e->ca), res.txid ? res.txid : "?");
-		snprintf(r.txid, sizeof(r.txid), "%s", res.txid ? res.txid : "");
-		r.next_retry = res.retry_after;
-		(void)enr_step(e, &r, JRNL_SUBMITTED);
-		rc = ENR_PENDING;
-		goto out;
-	}
-	serial = x509_serial_hex(res.cert);
-	if (jrnl_cert_put(e->jrnl, res.cert, mail, p->id,
-	    JRNL_CERT_ISSUED) == -1)
-		goto out;
-	snprintf(r.serial, sizeof(r.serial), "%s", serial ? serial : "");
-	r.not_after = enr_not_after(res.cert);
-	if (enr_step(e, &r, JRNL_ISSUED) == -1)
-		goto out;
-	(void)audit_event("issuance", p->id, mail, res.cert, ca_name(e->ca),
-	    "issued", NULL);
-	if (dlv_escrow(e->cfg, key, res.cert) == -1)
-		goto out;
-	if (dlv_deliver(&e->cfg->keys, mail, key, res.cert, res.chain,
-	    &p12) == -1)
-		goto out;
-	EVP_PKEY_free(key);	/* delivered: no copy of it stays here */
-	key = NULL;
-	if (enr_step(e, &r, JRNL_DELIVERED) == -1)
-		goto out;
 	if (dir_publish(e->dir, mail, res.cert, res.chain, enr_is_ours,
 	    e->jrnl, &before) == -1)
 		goto out;
@@ -306,8 +396,9 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	enr_status(e, p->dn, "published", &r);
 	enr_revoke_orphans(e, mail, p->id, res.cert);
 	enr_mark_replaced(e->jrnl, before, res.cert, JRNL_CERT_UNPUBLISHED);
-	log_info("%s: issued serial %s by %s, delivered to %s, published on "
-	    "%s", mail, serial ? serial : "?", ca_name(e->ca), p12, p->dn);
+	log_info("%s: issued serial %s by %s, delivered%s%s, published on "
+	    "%s", mail, serial ? serial : "?", ca_name(e->ca), p12 ? " to " :
+	    " before", p12 ? p12 : "", p->dn);
 	rc = ENR_DONE;
 out:
 	if (rc == ENR_FAILED) {
