@@ -14,12 +14,15 @@
 #include "common/jrnl.h"
 #include "ldap/dir.h"
 
+struct kp_pool;
+
 struct enr_ctx {
 	const struct cfg *cfg;		/* borrowed, like the rest */
 	struct dir	*dir;		/* one per thread */
 	struct ca	*ca;		/* shared: calls under ca_lock */
 	struct jrnl	*jrnl;
 	pthread_mutex_t	*ca_lock;	/* NULL when single-threaded */
+	struct kp_pool	*keypool;	/* pre-generated keys; NULL: none */
 };
 
 enum enr_outcome {

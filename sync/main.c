@@ -4,7 +4,9 @@
  * file or in the foreground for systemd; between full passes it watches for
  * changes (uSNChanged against highestCommittedUSN on AD, modifyTimestamp
  * elsewhere). SIGTERM finishes the current step and exits; SIGHUP reloads
- * the configuration, keeping the old one if the new one is bad.
+ * the configuration, keeping the old one if the new one is bad. With
+ * keys.pool_size, the daemon (not --once) keeps a pool of keys generated
+ * while no pass runs (sync/keypool.c).
  */
 #include <sys/stat.h>
 
@@ -27,6 +29,7 @@
 #include "common/jrnl.h"
 #include "common/log.h"
 #include "ldap/dir.h"
+#include "sync/keypool.h"
 #include "sync/sync.h"
 
 static volatile sig_atomic_t sync_quit, sync_reload;
@@ -57,15 +60,28 @@ usage(void)
 }
 
 static int
-sync_open(const struct cfg *cfg, struct enr_ctx *e)
+sync_open(const struct cfg *cfg, struct kp_pool *kp, struct enr_ctx *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->cfg = cfg;
+	e->keypool = kp;
 	if ((e->jrnl = jrnl_open(cfg->sync.state_dir)) == NULL ||
 	    (e->ca = ca_new(cfg)) == NULL ||
 	    (e->dir = dir_new(&cfg->directory)) == NULL)
 		return -1;
 	return dir_connect(e->dir);
+}
+
+/* A pass; the key pool's filler waits meanwhile (no idle time). */
+static int
+sync_pass_kp(struct enr_ctx *e, const char *changed, struct sync_stats *st)
+{
+	int rc;
+
+	kp_pause(e->keypool, 1);
+	rc = sync_pass(e, changed, st);
+	kp_pause(e->keypool, 0);
+	return rc;
 }
 
 static void
@@ -134,6 +150,7 @@ main(int argc, char *argv[])
 	struct sigaction sa;
 	struct enr_ctx e;
 	struct dir_watch *watch = NULL;
+	struct kp_pool *kp = NULL;
 	char summary[256], changed[64];
 	int ch, once = 0, fg = 0, rc = 1, have_usn;
 	unsigned long long usn = 0;
@@ -185,7 +202,11 @@ main(int argc, char *argv[])
 
 	if (audit_open(cfg->log.audit_file) == -1)
 		goto out;
-	if (sync_open(cfg, &e) == -1)
+	/* --once has no idle time to fill a pool in */
+	if (!once && ((kp = kp_new()) == NULL || kp_config(kp, cfg->keys.type,
+	    (size_t)cfg->keys.pool_size) == -1 || kp_start(kp) == -1))
+		goto out;
+	if (sync_open(cfg, kp, &e) == -1)
 		goto out;
 	if (!once)
 		watch = dir_watch_start(&cfg->directory, sync_notify, NULL);
@@ -194,7 +215,7 @@ main(int argc, char *argv[])
 		/* read before the pass: what changes during it is seen next */
 		have_usn = !once && cfg->sync.watch_interval > 0 &&
 		    dir_highest_usn(e.dir, &usn) == 0;
-		if (sync_pass(&e, NULL, &st) == -1) {
+		if (sync_pass_kp(&e, NULL, &st) == -1) {
 			if (once)
 				goto out;
 		} else {
@@ -225,7 +246,7 @@ main(int argc, char *argv[])
 			if (changed[0] != '\0')
 				log_debug("watch: looking at %s", changed);
 			if (changed[0] != '\0' &&
-			    sync_pass(&e, changed, &st) == 0 &&
+			    sync_pass_kp(&e, changed, &st) == 0 &&
 			    st.enrolled + st.renewed + st.republished +
 			    st.failed > 0) {
 				sync_stats_str(&st, summary, sizeof(summary));
@@ -246,10 +267,13 @@ main(int argc, char *argv[])
 			sync_close(&e);
 			cfg_free(cfg);
 			cfg = ncfg;
+			/* a new keys.type: the old pool is freed */
+			(void)kp_config(kp, cfg->keys.type,
+			    (size_t)cfg->keys.pool_size);
 			watch = dir_watch_start(&cfg->directory, sync_notify,
 			    NULL);
 			log_info("%s: configuration reloaded", path);
-			if (sync_open(cfg, &e) == -1)
+			if (sync_open(cfg, kp, &e) == -1)
 				log_err("reconnect after reload failed; "
 				    "retrying next pass");
 		}
@@ -257,6 +281,7 @@ main(int argc, char *argv[])
 	rc = 0;
 out:
 	dir_watch_stop(watch);
+	kp_free(kp);	/* stops the filler: a key in progress is dropped */
 	sync_close(&e);
 	audit_close();
 	if (pidfile != NULL)
