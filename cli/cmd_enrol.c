@@ -51,8 +51,22 @@ cmd_enrol(struct cfg *cfg, int argc, char **argv)
 	}
 	if (cli_mail_arg(argv[1], mail) == -1)
 		return EXIT_USAGE;
-	if (enrol_open(cfg, &e) == 0 && enr_enrol(&e, mail, NULL) == ENR_DONE)
-		rc = EXIT_OK;
+	if (enrol_open(cfg, &e) == 0) {
+		switch (enr_enrol(&e, mail, NULL)) {
+		case ENR_DONE:
+			rc = EXIT_OK;
+			break;
+		case ENR_PENDING:
+			/* not done: exit 1, and say what happens next */
+			fprintf(stderr, "smimepub: %s: the CA has not issued "
+			    "yet (pending); the key is held sealed in the "
+			    "journal: run `%s` again later, or let "
+			    "smimepub-sync poll\n", mail, argv[0]);
+			break;
+		default:
+			break;
+		}
+	}
 	enrol_close(&e);
 	return rc;
 }

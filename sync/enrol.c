@@ -314,7 +314,12 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 			goto out;
 		if (e->ca_lock != NULL)
 			pthread_mutex_lock(e->ca_lock);
-		crc = ca_enrol(e->ca, csr, mail, &res);
+		/* a pending request is polled, with the key it was made
+		 * for, rather than sent again */
+		if (from == JRNL_SUBMITTED && old.txid[0] != '\0')
+			crc = ca_poll(e->ca, old.txid, csr, mail, &res);
+		else
+			crc = ca_enrol(e->ca, csr, mail, &res);
 		if (e->ca_lock != NULL)
 			pthread_mutex_unlock(e->ca_lock);
 		if (crc == -1) {
@@ -340,18 +345,28 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 			goto out;
 		}
 		if (res.status == CA_PENDING) {
-			/* the key stays sealed in the journal; polling the
-			 * CA for the answer is not implemented yet */
-			log_err("%s: CA %s answered pending (transaction %s); "
-			    "pending requests are not supported yet", mail,
-			    ca_name(e->ca), res.txid ? res.txid : "?");
-			snprintf(r.txid, sizeof(r.txid), "%s", res.txid ?
-			    res.txid : "");
+			/* the key stays sealed in the journal (keystore.c);
+			 * the next pass after retry_after polls */
+			if (res.txid == NULL || res.txid[0] == '\0' ||
+			    strlen(res.txid) >= sizeof(r.txid)) {
+				log_err("%s: CA %s answered pending without a "
+				    "usable transaction id", mail,
+				    ca_name(e->ca));
+				goto out;
+			}
+			snprintf(r.txid, sizeof(r.txid), "%s", res.txid);
 			r.next_retry = res.retry_after;
-			(void)enr_step(e, &r, JRNL_SUBMITTED);
+			if (enr_step(e, &r, JRNL_SUBMITTED) == -1)
+				goto out;
+			log_info("%s: CA %s answered pending (transaction "
+			    "%.64s%s); polling again after %lds", mail,
+			    ca_name(e->ca), res.txid, strlen(res.txid) > 64 ?
+			    "..." : "", (long)(res.retry_after - time(NULL)));
 			rc = ENR_PENDING;
 			goto out;
 		}
+		r.txid[0] = '\0';
+		r.next_retry = 0;
 		serial = x509_serial_hex(res.cert);
 		if (jrnl_cert_put(e->jrnl, res.cert, mail, p->id,
 		    JRNL_CERT_ISSUED) == -1)

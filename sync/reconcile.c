@@ -174,9 +174,17 @@ plan_person(const struct dir_person *p, void *arg)
 	case JRNL_REVOKED:
 	case JRNL_UNPUBLISHED:
 		/* back in the filter after leaving: a new enrolment */
+	case JRNL_SUBMITTED:
+		if (r.txid[0] != '\0' && r.next_retry > pl->now) {
+			/* the CA answered pending: not before retry_after */
+			pl->st->skipped++;
+			return 0;
+		}
+		/* FALLTHROUGH */
 	default:
-		/* PLANNED, KEY_READY, SUBMITTED, ISSUED: a crash in between;
-		 * the key only ever lived in memory, so start again */
+		/* PLANNED, KEY_READY, SUBMITTED, ISSUED: a crash in between,
+		 * or a pending request to poll; enr_enrol() resumes with
+		 * the key held in the journal */
 		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL);
 	}
 }

@@ -16,7 +16,7 @@ struct sync_stats {
 	int	revoked;	/* leavers handled per sync.on_leave */
 	int	failed;
 	int	unchanged;
-	int	skipped;	/* invalid address, or waiting for a retry */
+	int	skipped;	/* invalid address, waiting for a retry or a CA */
 };
 
 /*

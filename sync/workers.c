@@ -137,7 +137,16 @@ do_item(struct enr_ctx *e, const struct sync_item *it, struct sync_stats *st)
 	switch (it->act) {
 	case ACT_ENROL:
 	case ACT_RENEW:
-		ok = enr_enrol(e, it->mail, it->id) == ENR_DONE;
+		switch (enr_enrol(e, it->mail, it->id)) {
+		case ENR_DONE:
+			ok = 1;
+			break;
+		case ENR_PENDING:
+			st->skipped++;	/* waiting for the CA, not failed */
+			return;
+		default:
+			ok = 0;
+		}
 		if (ok && it->act == ACT_RENEW)
 			st->renewed++;
 		else if (ok)

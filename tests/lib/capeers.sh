@@ -274,15 +274,29 @@ MODE=${1:-ok}
 W=$(mktemp -d "$D/work/req.XXXXXX") || exit 3
 trap 'rm -rf "$W"' EXIT
 cat >"$W/in.pem"
-echo "$(date -u +%FT%TZ) ${SMIMEPUB_OPERATION:-?} ${SMIMEPUB_MAIL:-?} $MODE" >>"$D/peer.log"
+echo "$(date -u +%FT%TZ) ${SMIMEPUB_OPERATION:-?} ${SMIMEPUB_MAIL:-${SMIMEPUB_POLL_ID:-?}} $MODE" >>"$D/peer.log"
 case ${SMIMEPUB_OPERATION:-enrol} in
 revoke)
 	openssl x509 -in "$W/in.pem" -noout -serial | cut -d= -f2 >>"$D/revoked" || exit 3
 	exit 0 ;;
 enrol) ;;
+poll)
+	# pending mode: the request kept at enrol time is signed now
+	case ${SMIMEPUB_POLL_ID:-} in *[!0-9a-f]*|'') echo "bad poll id" >&2; exit 3 ;; esac
+	[ -s "$D/pending/$SMIMEPUB_POLL_ID.csr" ] || { echo "unknown poll id $SMIMEPUB_POLL_ID" >&2; exit 3; }
+	cp "$D/pending/$SMIMEPUB_POLL_ID.csr" "$W/in.pem"
+	SMIMEPUB_MAIL=$(cat "$D/pending/$SMIMEPUB_POLL_ID.mail")	# a poll names only the id
+	MODE=ok ;;
 *) echo "operation ${SMIMEPUB_OPERATION} is not supported" >&2; exit 3 ;;
 esac
 case $MODE in
+pending)
+	mkdir -p "$D/pending"
+	id=$(openssl rand -hex 8)
+	cp "$W/in.pem" "$D/pending/$id.csr"
+	echo "$SMIMEPUB_MAIL" >"$D/pending/$id.mail"
+	printf '%s\n5\n' "$id"	# poll id; poll again after 5 s
+	exit 2 ;;
 hang) echo $$ >"$D/hang.pid"; exec sleep 600 ;;
 reject) echo "test CA policy: no certificates for ${SMIMEPUB_MAIL}" >&2; exit 1 ;;
 garbage) printf 'MIIB\001\377 garbage, not a certificate\n'; exit 0 ;;
@@ -353,4 +367,32 @@ peer_exec() {
 	cat >"$PEER_CONF" <<EOC
 ca = { driver = "exec"; exec = { command = "$_d/helper-$_m"; ca_cert = "$_d/ca.pem"; timeout = $_t; }; };
 EOC
+}
+
+# peer_cfssl_restart DIR: start the cfssl peer of DIR again after
+# peer_stop DIR, on the same port with the same CA, profiles and certdb
+# (a CA outage and its end); waits (10 s) until it answers. Sets PEER_PID.
+peer_cfssl_restart() {
+	_d=$1
+	_port=$(sed -n 's|.*url = "http://127.0.0.1:\([0-9]*\)".*|\1|p' "$_d/ca.conf")
+	[ -n "$_port" ] || { _peer_err "$_d/ca.conf names no port"; return 1; }
+	cfssl serve -address 127.0.0.1 -port "$_port" -ca "$_d/ca.pem" \
+	    -ca-key "$_d/ca.key" -config "$_d/cfssl.json" \
+	    -db-config "$_d/db.json" >>"$_d/peer.log" 2>&1 &
+	_pid=$!
+	_i=0
+	while [ "$_i" -lt 100 ] && kill -0 "$_pid" 2>/dev/null; do
+		if curl -s -o /dev/null -d '{}' \
+		    "http://127.0.0.1:$_port/api/v1/cfssl/info"; then
+			_peer_started "$_d" "$_pid"
+			PEER_PORT=$_port
+			return 0
+		fi
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	_peer_stop "$_pid"
+	_peer_err "cfssl serve did not start again on port $_port; its log:"
+	tail -n 20 "$_d/peer.log" >&2
+	return 1
 }
