@@ -29,6 +29,7 @@
 #include "lookup/lk_metrics.c"
 #include "lookup/lk_pool.c"
 #include "lookup/lk_rate.c"
+#include "lookup/lk_trust.c"
 
 static int
 lookup_usage(void)

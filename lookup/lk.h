@@ -8,6 +8,7 @@
  *   lk_cache.c  positive/negative TTL, LRU bound, one search per address
  *   lk_rate.c   per-client token buckets
  *   lk_certs.c  usable-only filtering (validity, EKU, KU, address, CRL, chain)
+ *   lk_trust.c  trust anchors, CRLs (signature-checked, reloaded on change)
  *   lk_pool.c   a pool of directory connections
  *
  * This module reads the directory only. It never includes sync/ or ca/: it
@@ -82,6 +83,11 @@ extern const char *const lk_reject_names[LK_REJ_MAX];
 
 struct lk_certs;	/* CRLs and trust anchors, reloaded when they change */
 
+/*
+ * lk_trust.c. Every CRL must verify with its issuer's key from anchors
+ * (crl_files without anchors is refused): NULL, with the file and reason
+ * logged, when a file cannot be used.
+ */
 struct lk_certs	*lk_certs_new(char *const *crl_files, const char *anchors);
 void		 lk_certs_free(struct lk_certs *);
 /*
@@ -90,6 +96,18 @@ void		 lk_certs_free(struct lk_certs *);
  */
 struct lk_cache;
 void		 lk_certs_refresh(struct lk_certs *, struct lk_cache *);
+struct lk_crl_stats {
+	unsigned long	 errors;	/* CRL loads refused */
+	unsigned long	 reloads;	/* CRL sets put in use, the first too */
+	size_t		 loaded;	/* CRLs in use */
+	size_t		 expired;	/* of them past their nextUpdate */
+};
+void		 lk_certs_stats(struct lk_certs *, struct lk_crl_stats *);
+/* 1 if a CRL in use lists x. */
+int		 lk_certs_revoked(struct lk_certs *, X509 *x);
+/* 1 if x chains to an anchor (or none are configured). */
+int		 lk_certs_chains(struct lk_certs *, X509 *x,
+		    STACK_OF(X509) *untrusted, time_t now);
 /*
  * Add to res every usable certificate of p for addr (canonical), reading
  * both userCertificate and userSMIMECertificate values; count each rejected
@@ -134,6 +152,10 @@ void		 lk_rate_free(struct lk_rate *);
 /* Take a token for the client: 1 allowed, 0 limited (*retry_after in s). */
 int		 lk_rate_take(struct lk_rate *, const struct sockaddr *sa,
 		    unsigned *retry_after);
+/* Take cost tokens at once, or none: 1 allowed, 0 limited (*retry_after:
+ * seconds until cost tokens are there; cost must not exceed the burst). */
+int		 lk_rate_take_n(struct lk_rate *, const struct sockaddr *sa,
+		    double cost, unsigned *retry_after);
 size_t		 lk_rate_clients(struct lk_rate *);
 double		 lk_monotonic(void);
 
@@ -170,6 +192,7 @@ struct lk_ctx {
 	struct lk_cache		*cache;
 	struct lk_rate		*rate;
 	struct lk_rate		*search_rate;
+	struct lk_rate		*batch_rate;	/* recipients of POST /v1/lookup */
 	struct lk_certs		*certs;
 	struct lk_pool		*pool;
 	struct lk_metrics	 m;

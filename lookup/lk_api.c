@@ -1,7 +1,8 @@
 /*
  * lk_api.c — the endpoints of smimepub-lookupd (DESIGN.md table):
  *   GET  /v1/certs/{mail}   JSON, or DER / certs-only / PEM by Accept
- *   POST /v1/lookup         batch {"recipients": [...]}
+ *   POST /v1/lookup         batch {"recipients": [...]}, a token per
+ *                           recipient from lookup.batch_rate's bucket
  *   GET  /v1/search?q=      autocomplete: people with a usable certificate
  *   GET  /healthz, /metrics (lk_metrics.c)
  *   POST /v1/cache/flush    admin socket only
@@ -45,6 +46,8 @@ lk_ctx_init(struct lk_ctx *ctx, const struct cfg *cfg)
 	    l->negative_ttl, NULL)) == NULL ||
 	    (ctx->rate = lk_rate_new(l->rate, l->burst, NULL)) == NULL ||
 	    (ctx->search_rate = lk_rate_new(l->search_rate, l->search_burst,
+	    NULL)) == NULL ||
+	    (ctx->batch_rate = lk_rate_new(l->batch_rate, l->batch_burst,
 	    NULL)) == NULL) {
 		log_err("%s: out of memory", cfg->path);
 		return -1;
@@ -63,6 +66,7 @@ lk_ctx_fini(struct lk_ctx *ctx)
 {
 	lk_pool_free(ctx->pool);
 	lk_certs_free(ctx->certs);
+	lk_rate_free(ctx->batch_rate);
 	lk_rate_free(ctx->search_rate);
 	lk_rate_free(ctx->rate);
 	lk_cache_free(ctx->cache);
@@ -319,9 +323,10 @@ api_lookup(struct lk_ctx *ctx, const struct lk_request *rq,
 	json_error_t jerr;
 	json_t *in = NULL, *rcpts, *v, *out = NULL, *results, *o, *a;
 	struct lk_res *res;
-	char addr[MAIL_MAX + 1], detail[64];
+	char addr[MAIL_MAX + 1], detail[96];
 	const char *why, *s;
 	size_t i, j, n, down = 0;
+	unsigned retry;
 
 	if ((in = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES,
 	    &jerr)) == NULL) {
@@ -339,6 +344,17 @@ api_lookup(struct lk_ctx *ctx, const struct lk_request *rq,
 		snprintf(detail, sizeof(detail), "at most %d recipients",
 		    ctx->cfg->lookup.batch_max);
 		lk_api_error(rp, 413, "too many recipients", detail);
+		goto out;
+	}
+	/* a token per recipient from the client's batch bucket, or none:
+	 * one request must not harvest more than lookup.batch_rate allows */
+	if (!rq->admin && !lk_rate_take_n(ctx->batch_rate, rq->peer,
+	    (double)n, &retry)) {
+		snprintf(detail, sizeof(detail), "%zu recipients over "
+		    "lookup.batch_rate (%d/s); retry in %u s", n,
+		    ctx->cfg->lookup.batch_rate, retry);
+		lk_api_error(rp, 429, "too many recipients", detail);
+		rp->retry_after = retry;
 		goto out;
 	}
 	out = json_object();

@@ -5,14 +5,13 @@
  * de-duplicated by SHA-256, and each is kept only if x509_usable() accepts
  * it for the address asked (validity, emailProtection EKU, key usage for
  * encryption, rfc822Name), no configured CRL lists it, and, when
- * lookup.trust_anchors is set, it chains to one of them. Rejections are
+ * lookup.trust_anchors is set, it chains to one of them (lk_trust.c holds
+ * the CRLs and anchors). Rejections are
  * counted by reason for /metrics. Also here: the lk_res answer object,
  * sorted best (latest notAfter) first and rendered once for every request.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 #include <openssl/core_names.h>
@@ -30,17 +29,6 @@ const char *const lk_reject_names[LK_REJ_MAX] = {
 	"key_usage", "wrong_address", "revoked", "untrusted", "other",
 };
 
-struct lk_certs {
-	pthread_rwlock_t rw;		/* crls */
-	pthread_mutex_t	 check_mu;	/* one refresh at a time */
-	char *const	*files;
-	struct timespec	*mtimes;
-	off_t		*sizes;
-	size_t		 nfiles;
-	STACK_OF(X509_CRL) *crls;
-	double		 checked;
-	X509_STORE	*anchors;	/* NULL: no chain required */
-};
 
 /* ---- the answer object ------------------------------------------------- */
 
@@ -233,156 +221,6 @@ out:
 	return rc;
 }
 
-/* ---- CRLs and anchors -------------------------------------------------- */
-
-/* Every CRL in path (PEM blocks, or one DER) onto sk; -1 if none. */
-static int
-lk_crl_load(const char *path, STACK_OF(X509_CRL) *sk)
-{
-	X509_CRL *crl;
-	BIO *bio;
-	int n = 0;
-
-	if ((bio = BIO_new_file(path, "rb")) == NULL) {
-		log_ssl("%s: lookup.crl_files: cannot open", path);
-		return -1;
-	}
-	while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
-		if (!sk_X509_CRL_push(sk, crl)) {
-			X509_CRL_free(crl);
-			break;
-		}
-		n++;
-	}
-	if (n == 0) {
-		(void)BIO_reset(bio);
-		if ((crl = d2i_X509_CRL_bio(bio, NULL)) != NULL &&
-		    sk_X509_CRL_push(sk, crl))
-			n++;
-		else
-			X509_CRL_free(crl);
-	}
-	ERR_clear_error();
-	BIO_free(bio);
-	if (n == 0) {
-		log_err("%s: lookup.crl_files: no CRL in the file", path);
-		return -1;
-	}
-	return 0;
-}
-
-/* Reload every CRL file if any changed; keep the old set on failure. */
-static int
-lk_crls_reload(struct lk_certs *lc, int force)
-{
-	STACK_OF(X509_CRL) *sk;
-	struct stat sb;
-	size_t i;
-	int changed = force, bad = 0;
-
-	for (i = 0; i < lc->nfiles; i++) {
-		if (stat(lc->files[i], &sb) == -1) {
-			if (force)
-				log_err("%s: lookup.crl_files: cannot stat",
-				    lc->files[i]);
-			continue;
-		}
-		if (sb.st_mtim.tv_sec != lc->mtimes[i].tv_sec ||
-		    sb.st_mtim.tv_nsec != lc->mtimes[i].tv_nsec ||
-		    sb.st_size != lc->sizes[i]) {
-			lc->mtimes[i] = sb.st_mtim;
-			lc->sizes[i] = sb.st_size;
-			changed = 1;
-		}
-	}
-	if (!changed || (sk = sk_X509_CRL_new_null()) == NULL)
-		return 0;
-	for (i = 0; i < lc->nfiles; i++)
-		if (lk_crl_load(lc->files[i], sk) == -1)
-			bad = 1;
-	if (bad && !force) {
-		sk_X509_CRL_pop_free(sk, X509_CRL_free);
-		return 0;
-	}
-	pthread_rwlock_wrlock(&lc->rw);
-	sk_X509_CRL_pop_free(lc->crls, X509_CRL_free);
-	lc->crls = sk;
-	pthread_rwlock_unlock(&lc->rw);
-	if (!force)
-		log_info("lookup.crl_files: reloaded %d CRLs",
-		    sk_X509_CRL_num(sk));
-	return 1;
-}
-
-struct lk_certs *
-lk_certs_new(char *const *files, const char *anchors)
-{
-	struct lk_certs *lc;
-	STACK_OF(X509) *sk = NULL;
-	int i;
-
-	if ((lc = calloc(1, sizeof(*lc))) == NULL)
-		return NULL;
-	pthread_rwlock_init(&lc->rw, NULL);
-	pthread_mutex_init(&lc->check_mu, NULL);
-	lc->files = files;
-	while (files != NULL && files[lc->nfiles] != NULL)
-		lc->nfiles++;
-	lc->mtimes = calloc(lc->nfiles + 1, sizeof(*lc->mtimes));
-	lc->sizes = calloc(lc->nfiles + 1, sizeof(*lc->sizes));
-	if (lc->mtimes == NULL || lc->sizes == NULL ||
-	    (lc->crls = sk_X509_CRL_new_null()) == NULL)
-		goto fail;
-	lk_crls_reload(lc, 1);
-	lc->checked = lk_monotonic();
-	if (anchors != NULL) {
-		if ((sk = x509_load_file(anchors)) == NULL ||
-		    (lc->anchors = X509_STORE_new()) == NULL)
-			goto fail;
-		for (i = 0; i < sk_X509_num(sk); i++)
-			if (X509_STORE_add_cert(lc->anchors,
-			    sk_X509_value(sk, i)) != 1)
-				goto fail;
-		sk_X509_pop_free(sk, X509_free);
-	}
-	return lc;
-fail:
-	sk_X509_pop_free(sk, X509_free);
-	lk_certs_free(lc);
-	return NULL;
-}
-
-void
-lk_certs_free(struct lk_certs *lc)
-{
-	if (lc == NULL)
-		return;
-	sk_X509_CRL_pop_free(lc->crls, X509_CRL_free);
-	X509_STORE_free(lc->anchors);
-	free(lc->mtimes);
-	free(lc->sizes);
-	pthread_rwlock_destroy(&lc->rw);
-	pthread_mutex_destroy(&lc->check_mu);
-	free(lc);
-}
-
-void
-lk_certs_refresh(struct lk_certs *lc, struct lk_cache *cache)
-{
-	double now = lk_monotonic();
-	int changed = 0;
-
-	if (lc->nfiles == 0 || pthread_mutex_trylock(&lc->check_mu) != 0)
-		return;
-	if (now - lc->checked >= 1.0) {
-		lc->checked = now;
-		changed = lk_crls_reload(lc, 0);
-	}
-	pthread_mutex_unlock(&lc->check_mu);
-	if (changed && cache != NULL)
-		lk_cache_flush(cache);
-}
-
 /* ---- the usable test --------------------------------------------------- */
 
 static enum lk_reject
@@ -405,44 +243,6 @@ lk_reason(const char *why)
 	return LK_REJ_OTHER;
 }
 
-static int
-lk_revoked(struct lk_certs *lc, X509 *x)
-{
-	X509_REVOKED *rev;
-	X509_CRL *crl;
-	int i, hit = 0;
-
-	pthread_rwlock_rdlock(&lc->rw);
-	for (i = 0; !hit && i < sk_X509_CRL_num(lc->crls); i++) {
-		crl = sk_X509_CRL_value(lc->crls, i);
-		if (X509_NAME_cmp(X509_CRL_get_issuer(crl),
-		    X509_get_issuer_name(x)) == 0 &&
-		    X509_CRL_get0_by_cert(crl, &rev, x) == 1)
-			hit = 1;
-	}
-	pthread_rwlock_unlock(&lc->rw);
-	return hit;
-}
-
-static int
-lk_chains(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted, time_t now)
-{
-	X509_STORE_CTX *ctx;
-	int ok = 0;
-
-	if (lc->anchors == NULL)
-		return 1;
-	if ((ctx = X509_STORE_CTX_new()) == NULL)
-		return 0;
-	if (X509_STORE_CTX_init(ctx, lc->anchors, x, untrusted) == 1) {
-		X509_STORE_CTX_set_time(ctx, 0, now);
-		ok = X509_verify_cert(ctx) == 1;
-	}
-	X509_STORE_CTX_free(ctx);
-	ERR_clear_error();
-	return ok;
-}
-
 /* The checks in order; -1 usable, else the reason. */
 static int
 lk_judge(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted,
@@ -452,9 +252,9 @@ lk_judge(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted,
 
 	if (x509_usable(x, addr, now, &why) != 1)
 		return (int)lk_reason(why);
-	if (lk_revoked(lc, x))
+	if (lk_certs_revoked(lc, x))
 		return LK_REJ_REVOKED;
-	if (!lk_chains(lc, x, untrusted, now))
+	if (!lk_certs_chains(lc, x, untrusted, now))
 		return LK_REJ_UNTRUSTED;
 	return -1;
 }

@@ -8,9 +8,11 @@
  * (queueing on the first makes MHD close the connection: about 18k instead
  * of 96k requests/s). The first call only allocates the per-request state,
  * and refuses at once a declared body over lookup.max_body (413). Limits:
- * lookup.max_connections, lookup.timeout, lookup.max_header (MHD's
- * per-connection memory: request line and headers beyond it get 431/414
- * from MHD). MHD's own timeout counts idle seconds only, so a client that
+ * lookup.max_connections, lookup.max_connections_per_ip (MHD closes a
+ * client's connection beyond it at once; counted by whole IPv4 or IPv6
+ * address, unix-socket clients are not capped), lookup.timeout,
+ * lookup.max_header (MHD's per-connection memory: request line and
+ * headers beyond it get 431/414 from MHD). MHD's own timeout counts idle seconds only, so a client that
  * sends a byte a second would hold its connection for hours: the headers
  * of each request and its body must both be in within lookup.timeout (a
  * reaper thread shuts down the socket of a client still sending headers;
@@ -465,6 +467,8 @@ lk_http_start(struct lk_http *h)
 	    MHD_OPTION_LISTEN_SOCKET, h->fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)l->threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)l->max_connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)l->max_connections_per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)l->timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)l->max_header,
 	    MHD_OPTION_NOTIFY_COMPLETED, lk_completed, &h->pub,

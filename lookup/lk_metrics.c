@@ -2,8 +2,9 @@
  * lk_metrics.c — what smimepub-lookupd tells its operator: GET /metrics in
  * the Prometheus text format (requests by endpoint and status, cache hits
  * and misses, the directory latency histogram, certificates rejected by
- * reason, rate-limited clients), and GET /healthz, which also says whether
- * the directory answers (probed at most once a second).
+ * reason, rate-limited clients, CRLs in use, expired, refused), and
+ * GET /healthz, which also says whether the directory answers (probed at
+ * most once a second).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ lk_api_metrics(struct lk_ctx *ctx, struct lk_reply *rp)
 	    "1", "+Inf" };
 	struct lk_metrics *m = &ctx->m;
 	struct lk_cache_stats st;
+	struct lk_crl_stats cs;
 	unsigned long v, cum = 0;
 	size_t len = 0;
 	char *buf = NULL;
@@ -115,6 +117,24 @@ lk_api_metrics(struct lk_ctx *ctx, struct lk_reply *rp)
 	    (double)atomic_load(&m->dir_usec) / 1e6,
 	    atomic_load(&m->dir_count), atomic_load(&m->dir_errors),
 	    lk_rate_clients(ctx->rate));
+	lk_certs_stats(ctx->certs, &cs);
+	fprintf(fp, "# HELP smimepub_lookupd_crls CRLs in use (each checked "
+	    "against its issuer in lookup.trust_anchors).\n"
+	    "# TYPE smimepub_lookupd_crls gauge\n"
+	    "smimepub_lookupd_crls %zu\n"
+	    "# HELP smimepub_lookupd_crls_expired CRLs in use past their "
+	    "nextUpdate (still used).\n"
+	    "# TYPE smimepub_lookupd_crls_expired gauge\n"
+	    "smimepub_lookupd_crls_expired %zu\n"
+	    "# HELP smimepub_lookupd_crl_reloads_total CRL sets put in use.\n"
+	    "# TYPE smimepub_lookupd_crl_reloads_total counter\n"
+	    "smimepub_lookupd_crl_reloads_total %lu\n"
+	    "# HELP smimepub_lookupd_crl_errors_total CRL reloads refused (a "
+	    "file unreadable, without a CRL, or a CRL whose signature or "
+	    "issuer did not check); the set before stays in use.\n"
+	    "# TYPE smimepub_lookupd_crl_errors_total counter\n"
+	    "smimepub_lookupd_crl_errors_total %lu\n",
+	    cs.loaded, cs.expired, cs.reloads, cs.errors);
 	if (fclose(fp) != 0 || buf == NULL) {
 		free(buf);
 		lk_api_error(rp, 500, "internal", "out of memory");

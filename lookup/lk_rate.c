@@ -1,7 +1,8 @@
 /*
  * lk_rate.c — anti-harvesting: one token bucket per client address (IPv4,
- * IPv6 by /64, or "unix" for the local socket). A request takes a token;
- * an empty bucket means 429 with Retry-After until the next token. Buckets
+ * IPv6 by /64, or "unix" for the local socket). A request takes a token
+ * (a batch takes one per recipient, lk_rate_take_n, all or none); a bucket
+ * short of them means 429 with Retry-After until there are enough. Buckets
  * are kept in a striped hash; a bucket that has refilled to full carries no
  * state, so it is dropped when its chain is next walked, which bounds the
  * table by the clients active within burst/rate seconds.
@@ -106,15 +107,22 @@ rate_key(const struct sockaddr *sa, unsigned char key[17])
 int
 lk_rate_take(struct lk_rate *r, const struct sockaddr *sa, unsigned *retry)
 {
+	return lk_rate_take_n(r, sa, 1, retry);
+}
+
+int
+lk_rate_take_n(struct lk_rate *r, const struct sockaddr *sa, double cost,
+    unsigned *retry)
+{
 	unsigned char key[17];
 	struct rate_ent **pp, *e, *found = NULL;
 	uint32_t h = 2166136261u;
-	double now, full;
+	double now, full, wait;
 	size_t i;
 	int ok, stripe;
 
 	*retry = 0;
-	if (r->rate <= 0)
+	if (r->rate <= 0 || cost <= 0)
 		return 1;
 	rate_key(sa, key);
 	for (i = 0; i < sizeof(key); i++)
@@ -155,13 +163,14 @@ lk_rate_take(struct lk_rate *r, const struct sockaddr *sa, unsigned *retry)
 	if (e->tokens > r->burst)
 		e->tokens = r->burst;
 	e->last = now;
-	if (e->tokens >= 1) {
-		e->tokens -= 1;
+	if (e->tokens >= cost) {
+		e->tokens -= cost;
 		ok = 1;
 	} else {
-		*retry = (unsigned)ceil((1 - e->tokens) / r->rate);
-		if (*retry < 1)
-			*retry = 1;
+		/* a cost over the burst never passes: the caller (cfg.c
+		 * keeps batch_burst >= batch_max) must not ask for it */
+		wait = ceil((cost - e->tokens) / r->rate);
+		*retry = wait < 1 ? 1 : wait > 86400 ? 86400 : (unsigned)wait;
 		ok = 0;
 	}
 	pthread_mutex_unlock(&r->mu[stripe]);

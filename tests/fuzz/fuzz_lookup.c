@@ -47,6 +47,7 @@
 #include "lookup/lk_metrics.c"
 #include "lookup/lk_pool.c"
 #include "lookup/lk_rate.c"
+#include "lookup/lk_trust.c"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -25,6 +25,7 @@
 #include "lookup/lk_metrics.c"
 #include "lookup/lk_pool.c"
 #include "lookup/lk_rate.c"
+#include "lookup/lk_trust.c"
 
 /* ---- a fake directory ---------------------------------------------------- */
 
@@ -600,6 +601,37 @@ START_TEST(test_rate_limit)
 }
 END_TEST
 
+/* POST /v1/lookup takes a token per recipient from lookup.batch_rate's
+ * bucket: a batch short of tokens is refused whole, with Retry-After. */
+START_TEST(test_batch_rate)
+{
+	struct lk_reply rp;
+	const char *five = "{\"recipients\": [\"a@x.org\",\"b@x.org\","
+	    "\"c@x.org\",\"d@x.org\",\"e@x.org\"]}";
+	int n0;
+
+	lk_rate_free(ctx.batch_rate);
+	ctx.batch_rate = lk_rate_new(0.5, 5, NULL);
+	rp = req("POST", "/v1/lookup", NULL, NULL, five);
+	ck_assert_int_eq(rp.status, 200);
+	done(&rp);
+	n0 = nsearch;
+	rp = req("POST", "/v1/lookup", NULL, NULL,
+	    "{\"recipients\": [\"alice@example.com\"]}");
+	ck_assert_int_eq(rp.status, 429);
+	ck_assert_uint_eq(rp.retry_after, 2);	/* 1 token at 0.5/s */
+	ck_assert_ptr_nonnull(strstr(rp.body, "lookup.batch_rate"));
+	done(&rp);
+	ck_assert_int_eq(nsearch, n0);		/* refused before any search */
+	rp = req("POST", "/v1/lookup", NULL, NULL, "{\"recipients\": []}");
+	ck_assert_int_eq(rp.status, 200);	/* nothing to take */
+	done(&rp);
+	rp = req("GET", "/v1/certs/alice@example.com", NULL, NULL, NULL);
+	ck_assert_int_eq(rp.status, 200);	/* GET has its own bucket */
+	done(&rp);
+}
+END_TEST
+
 START_TEST(test_routes)
 {
 	struct lk_reply rp;
@@ -746,6 +778,7 @@ main(void)
 	tcase_add_test(tc, test_unusable_never_served);
 	tcase_add_test(tc, test_invalid_never_searched);
 	tcase_add_test(tc, test_batch);
+	tcase_add_test(tc, test_batch_rate);
 	tcase_add_test(tc, test_search);
 	tcase_add_test(tc, test_directory_down);
 	tcase_add_test(tc, test_rate_limit);

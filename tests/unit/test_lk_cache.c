@@ -15,6 +15,7 @@
 #include "lookup/lk_cache.c"
 #include "lookup/lk_certs.c"
 #include "lookup/lk_rate.c"
+#include "lookup/lk_trust.c"
 
 /* lk_res_finish renders certificates with lk_api.c; none are added here. */
 json_t *

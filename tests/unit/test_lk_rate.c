@@ -1,7 +1,8 @@
 /*
  * test_lk_rate.c — per-client token buckets on a fake clock: the burst,
  * then 429 with the right Retry-After, refill at the rate, clients apart,
- * IPv6 by /64 and IPv4-mapped as IPv4, rate 0 = unlimited.
+ * IPv6 by /64 and IPv4-mapped as IPv4, rate 0 = unlimited; batches that
+ * take one token per recipient, all or none.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -136,6 +137,50 @@ START_TEST(test_unlimited)
 }
 END_TEST
 
+static int
+take_n(struct lk_rate *r, const char *a, double cost, unsigned *retry)
+{
+	struct sockaddr_storage ss = addr(a);
+
+	return lk_rate_take_n(r, (struct sockaddr *)&ss, cost, retry);
+}
+
+START_TEST(test_batch_cost)
+{
+	struct lk_rate *r;
+	unsigned retry = 0;
+
+	now = 0;
+	r = lk_rate_new(10, 20, fake);	/* batch_rate 10, batch_burst 20 */
+	ck_assert_int_eq(take_n(r, "10.0.0.1", 20, &retry), 1);
+	ck_assert_uint_eq(retry, 0);
+	/* empty: 20 more need 2 s at 10/s */
+	ck_assert_int_eq(take_n(r, "10.0.0.1", 20, &retry), 0);
+	ck_assert_uint_eq(retry, 2);
+	/* refused whole: nothing was taken, so 0.1 s later one token is in */
+	now = 0.1;
+	ck_assert_int_eq(take_n(r, "10.0.0.1", 1, &retry), 1);
+	/* 1.5 s later 15 tokens: 16 are short by one, 0.1 s, rounded to 1 */
+	now = 1.6;
+	ck_assert_int_eq(take_n(r, "10.0.0.1", 16, &retry), 0);
+	ck_assert_uint_eq(retry, 1);
+	ck_assert_int_eq(take_n(r, "10.0.0.1", 15, &retry), 1);
+	ck_assert_int_eq(take_n(r, "10.0.0.1", 1, &retry), 0);
+	/* another client has its own bucket */
+	ck_assert_int_eq(take_n(r, "10.0.0.2", 20, &retry), 1);
+	/* a cost of 0 (an empty batch) always passes, takes nothing */
+	ck_assert_int_eq(take_n(r, "10.0.0.2", 0, &retry), 1);
+	ck_assert_uint_eq(retry, 0);
+	/* a cost over the burst never passes; Retry-After is bounded */
+	now = 100;
+	ck_assert_int_eq(take_n(r, "10.0.0.3", 21, &retry), 0);
+	ck_assert_uint_eq(retry, 1);
+	ck_assert_int_eq(take_n(r, "10.0.0.3", 1e12, &retry), 0);
+	ck_assert_uint_eq(retry, 86400);
+	lk_rate_free(r);
+}
+END_TEST
+
 START_TEST(test_no_peer)
 {
 	struct lk_rate *r;
@@ -163,6 +208,7 @@ main(void)
 	tcase_add_test(tc, test_forget_full_buckets);
 	tcase_add_test(tc, test_unlimited);
 	tcase_add_test(tc, test_no_peer);
+	tcase_add_test(tc, test_batch_cost);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
