@@ -188,6 +188,7 @@ kp_take(struct kp_pool *p, const char *type)
 		key = p->keys[--p->n];
 		p->keys[p->n] = NULL;
 		pthread_cond_signal(&p->cv);	/* room to fill */
+		log_debug("key pool: took a %s key, %zu left", p->type, p->n);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return key;
