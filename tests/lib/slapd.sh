@@ -453,3 +453,51 @@ ldap_ext() {
 slapd_people_dn() {
 	printf 'uid=%s,%s\n' "$1" "$SLAPD_PEOPLE"
 }
+
+# slapd_pause: an outage. Stop slapd (TERM, KILL after 5 s) but keep
+# SLAPD_DIR, its database and its ports: slapd_resume starts the same
+# instance again. Clients see their connections closed and new ones refused.
+slapd_pause() {
+	_p=$_SLAPD_PID
+	if [ -z "$_p" ] && [ -s "$SLAPD_DIR/slapd.pid" ]; then
+		_p=$(cat "$SLAPD_DIR/slapd.pid")
+	fi
+	[ -n "$_p" ] || return 0
+	kill -TERM "$_p" 2>/dev/null || :
+	_i=0
+	while kill -0 "$_p" 2>/dev/null && [ "$_i" -lt 100 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	kill -KILL "$_p" 2>/dev/null || :
+	wait "$_p" 2>/dev/null || :
+	_SLAPD_PID=
+}
+
+# slapd_resume: start the instance slapd_pause stopped, on the same ports
+# (SLAPD_URI etc. stay valid), and wait (10 s) until it answers.
+slapd_resume() {
+	rm -f "$SLAPD_DIR/slapd.pid"
+	slapd -F "$SLAPD_DIR/slapd.d" -d "${SLAPD_DEBUG:-none}" \
+	    -h "$SLAPD_URI/ $SLAPD_LDAPS_URI/ $SLAPD_LDAPI_URI/" \
+	    </dev/null >>"$SLAPD_LOG" 2>&1 &
+	_SLAPD_PID=$!
+	_i=0
+	while [ "$_i" -lt 200 ]; do
+		if ! kill -0 "$_SLAPD_PID" 2>/dev/null; then
+			wait "$_SLAPD_PID" 2>/dev/null || :
+			_SLAPD_PID=
+			_slapd_err "slapd did not start again on $SLAPD_URI; its log:"
+			tail -n 20 "$SLAPD_LOG" >&2
+			return 1
+		fi
+		if ldapsearch -x -H "$SLAPD_URI" -o nettimeout=1 -b '' -s base \
+		    -LLL 1.1 >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	_slapd_err "slapd did not answer again on $SLAPD_URI within 10 s"
+	return 1
+}
