@@ -3,9 +3,10 @@
 # smimepub's own publish code (and, for the deliberately unusable ones, put
 # on an entry by the rootdn), every endpoint and content type checked with
 # OpenSSL, unusable certificates never served and counted by reason, hostile
-# input refused before it reaches the directory, the limits (413, 429),
-# slapd going away and coming back, SIGHUP, the admin socket, SIGTERM, and
-# the background mode with its pid file.
+# input refused before it reaches the directory, the limits (413, 429, a
+# token per batch recipient, connections per client address), slapd going
+# away and coming back, CRLs that do not verify refused, SIGHUP, the admin
+# socket, SIGTERM, and the background mode with its pid file.
 set -eu
 SRCDIR=${SRCDIR:-$(pwd)}
 BUILD=${BUILD:-build}
@@ -390,6 +391,74 @@ rc=0
 wait "$LK_PID" || rc=$?
 t_eq "strict instance exits 0" "$rc" 0
 
+# ---- batch rate: POST /v1/lookup takes a token per recipient ------------
+# batch_rate 10/s, batch_burst 20: a batch of 20 empties the bucket; the
+# next one (other addresses) is refused whole, with Retry-After, before it
+# reaches the directory; a batch of 1 passes once Retry-After has passed.
+start_lk batch "rate = 0;" "batch_rate = 10;" "batch_burst = 20;" "batch_max = 20;"
+batch_json() {	# batch_json PREFIX N
+	printf '{"recipients":['
+	_i=0
+	while [ "$_i" -lt "$2" ]; do
+		[ "$_i" -gt 0 ] && printf ','
+		printf '"%s%d@example.com"' "$1" "$_i"
+		_i=$((_i + 1))
+	done
+	printf ']}'
+}
+batch_json first 20 >"$T/b20a.json"
+batch_json second 20 >"$T/b20b.json"
+# one curl for both (no process start-up in between to refill the bucket)
+codes=$(curl -s -X POST --data-binary @"$T/b20a.json" -o /dev/null -w '%{http_code} ' \
+    "$URL/v1/lookup" --next -s -X POST --data-binary @"$T/b20b.json" \
+    -D "$T/b.hdr" -o "$T/b.body" -w '%{http_code}' "$URL/v1/lookup")
+t_eq "batch of 20 passes, the next 20 are refused whole" "$codes" "200 429"
+ra=$(sed -n 's/^Retry-After: *\([0-9]*\).*/\1/p' "$T/b.hdr")
+t_ok "429 carries Retry-After of 1 or 2 s (20 recipients at 10/s): '$ra'" \
+    test "${ra:-0}" -ge 1 -a "${ra:-0}" -le 2
+t_contains "429 names lookup.batch_rate" "$(cat "$T/b.body")" "lookup.batch_rate"
+t_ne "the first batch was searched (slapd's log shows first0)" \
+    "$(grep -c 'mail=first0@example.com' "$SLAPD_LOG" || :)" 0
+t_eq "the refused batch reached no directory" \
+    "$(grep -c 'mail=second0@example.com' "$SLAPD_LOG" || :)" 0
+t_eq "a GET is not charged to the batch bucket" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/certs/alice@example.com")" 200
+sleep "${ra:-2}"
+t_eq "a batch of 1 after Retry-After passes" \
+    "$(curl -s -o "$T/b.body" -w '%{http_code}' -X POST --data-binary \
+    '{"recipients":["alice@example.com"]}' "$URL/v1/lookup")" 200
+t_contains "and finds alice" "$(cat "$T/b.body")" '"status":"found"'
+t_ok "batch instance: SIGTERM" kill -TERM "$LK_PID"
+wait "$LK_PID" || :
+
+# ---- lookup.max_connections_per_ip: a third connection is closed ---------
+start_lk perip "max_connections_per_ip = 2;" "timeout = 30;"
+port=${URL##*:}
+mkfifo "$T/hold"
+curl -s -m 60 "telnet://127.0.0.1:$port" <"$T/hold" >/dev/null 2>&1 &
+h1=$!
+curl -s -m 60 "telnet://127.0.0.1:$port" <"$T/hold" >/dev/null 2>&1 &
+h2=$!
+exec 7>"$T/hold"
+i=0
+while [ "$(estab)" -lt 2 ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+t_eq "two idle connections held from 127.0.0.1" "$(estab)" 2
+rc=0
+st=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$URL/healthz") || rc=$?
+t_eq "a third connection gets no answer" "$st" 000
+t_ok "closed by the daemon, not timed out (curl exit $rc: 52 or 56)" \
+    test "$rc" -eq 52 -o "$rc" -eq 56
+kill "$h1" "$h2" 2>/dev/null || :
+wait "$h1" 2>/dev/null || :
+wait "$h2" 2>/dev/null || :
+exec 7>&-
+i=0
+while [ "$(estab)" -gt 0 ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+t_eq "answers once they are closed" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/certs/alice@example.com")" 200
+t_ok "per-IP instance: SIGTERM" kill -TERM "$LK_PID"
+wait "$LK_PID" || :
+
 # ---- slapd goes away and comes back ----------------------------------------
 spid=$(cat "$SLAPD_DIR/slapd.pid")
 kill -TERM "$spid"
@@ -444,6 +513,80 @@ done
 t_eq "alice2 revoked by the new CRL: alice's other certificate is best" \
     "$best" "$(certs_fingerprint "$T/alice.pem")"
 t_contains "the reload is logged" "$(cat "$T/main.log")" "reloaded"
+
+# ---- a CRL must verify with its issuer in lookup.trust_anchors -----------
+# crl_put NAME FILE: put FILE in place as the CRL, then ask (each request
+# checks the CRL files, at most once a second) until the log has NAME's
+# outcome (a line with PATTERN), 10 s at most.
+crl_put() {
+	_n=$(grep -c "$2" "$T/main.log" || :)
+	cp "$1" "$T/crl.tmp"
+	mv "$T/crl.tmp" "$T/crl.pem"
+	_i=0
+	while [ "$_i" -lt 50 ]; do
+		get /healthz >/dev/null
+		get /v1/certs/alice@example.com >/dev/null
+		[ "$(grep -c "$2" "$T/main.log" || :)" -gt "$_n" ] && return 0
+		sleep 0.2
+		_i=$((_i + 1))
+	done
+	return 1
+}
+flush() {
+	curl -s -o /dev/null --unix-socket "$T/admin.sock" -X POST http://lookupd/v1/cache/flush
+}
+# best_alice: the fingerprint of the DER served for alice, from a flushed cache
+best_alice() {
+	flush
+	get /v1/certs/alice@example.com -H 'Accept: application/pkix-cert' >/dev/null
+	openssl x509 -inform DER -in "$T/body" -noout -fingerprint -sha256 2>/dev/null |
+	    sed 's/^.*=//; s/://g' | tr 'A-F' 'a-f'
+}
+cp "$T/crl.pem" "$T/crl.good"
+# the same issuer name, another key: a CRL revoking nothing
+certs_ca "$T/forger" "lookupd test CA"
+: >"$T/forged.index"
+sed "s|$T/crl.index|$T/forged.index|" "$T/crl.cnf" >"$T/forged.cnf"
+openssl ca -gencrl -config "$T/forged.cnf" -keyfile "$T/forger/ca.key" \
+    -cert "$T/forger/ca.pem" -out "$T/crl.forged" 2>"$T/crl.err" || cat "$T/crl.err" >&2
+openssl ca -gencrl -config "$T/forged.cnf" -keyfile "$T/other/ca.key" \
+    -cert "$T/other/ca.pem" -out "$T/crl.other" 2>"$T/crl.err" || cat "$T/crl.err" >&2
+e0=$(metric smimepub_lookupd_crl_errors_total)
+t_ok "a CRL signed by another key: refused" crl_put "$T/crl.forged" "reload refused"
+t_contains "the log names the file and the reason" "$(cat "$T/main.log")" \
+    "$T/crl.pem: lookup.crl_files: CRL of /CN=lookupd test CA refused: bad signature"
+t_eq "/metrics counts the refusal" "$(metric smimepub_lookupd_crl_errors_total)" $((e0 + 1))
+t_eq "the good CRLs stay: alice2 still revoked" "$(best_alice)" "$(certs_fingerprint "$T/alice.pem")"
+get /v1/certs/carol@example.com >/dev/null
+t_not_contains "carol's revoked certificate still not served" "$(cat "$T/body")" \
+    "$(certs_fingerprint "$T/revoked.pem")"
+t_ok "a CRL of an issuer not among the anchors: refused" crl_put "$T/crl.other" "reload refused"
+t_contains "the log says why" "$(cat "$T/main.log")" \
+    "CRL of /CN=an untrusted CA refused: its issuer is not in lookup.trust_anchors"
+t_eq "/metrics counts it" "$(metric smimepub_lookupd_crl_errors_total)" $((e0 + 2))
+t_eq "alice2 still revoked" "$(best_alice)" "$(certs_fingerprint "$T/alice.pem")"
+# past its nextUpdate, from the genuine CA: used, with a warning, counted
+openssl ca -gencrl -config "$T/crl.cnf" -keyfile "$T/ca/ca.key" -cert "$T/ca/ca.pem" \
+    -crl_lastupdate 20200101000000Z -crl_nextupdate 20200108000000Z \
+    -out "$T/crl.old" 2>"$T/crl.err" || cat "$T/crl.err" >&2
+t_ok "an expired CRL of the genuine CA is loaded" crl_put "$T/crl.old" "past its nextUpdate"
+t_eq "/metrics: one expired CRL in use" "$(metric smimepub_lookupd_crls_expired)" 1
+t_eq "the expired CRL is still used: alice2 revoked" "$(best_alice)" "$(certs_fingerprint "$T/alice.pem")"
+t_ok "the genuine CRL again" crl_put "$T/crl.good" "reloaded"
+t_eq "/metrics: no expired CRL" "$(metric smimepub_lookupd_crls_expired)" 0
+t_eq "/metrics: one CRL in use" "$(metric smimepub_lookupd_crls)" 1
+t_eq "no refusal for the good ones" "$(metric smimepub_lookupd_crl_errors_total)" $((e0 + 2))
+# at start: a forged CRL keeps the daemon from starting
+port=$(free_port)
+lk_conf forged "$port"
+sed -i "s|$T/crl.pem|$T/crl.forged|" "$T/forged.conf"
+t_exit "a forged CRL at start: the daemon does not start (exit 1)" 1 \
+    "$LOOKUPD" -f "$T/forged.conf" --foreground
+t_contains "and says which file and why" "$T_OUT" "$T/crl.forged: lookup.crl_files: CRL of /CN=lookupd test CA refused: bad signature"
+sed -i "/trust_anchors/d; s|$T/crl.forged|$T/crl.good|" "$T/forged.conf"
+t_exit "crl_files without trust_anchors: refused (exit 1)" 1 \
+    "$LOOKUPD" -f "$T/forged.conf" --foreground
+t_contains "naming lookup.trust_anchors" "$T_OUT" "needs lookup.trust_anchors"
 
 # ---- SIGTERM ---------------------------------------------------------------
 t_ok "SIGTERM" kill -TERM "$MAIN_PID"
