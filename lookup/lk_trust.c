@@ -1,0 +1,362 @@
+/*
+ * lk_trust.c — what smimepub-lookupd trusts: lookup.trust_anchors (the
+ * certificates a served one must chain to) and lookup.crl_files (reloaded
+ * when a file changes, checked at most once a second).
+ *
+ * A CRL counts only once its signature verifies with the key of its
+ * issuer, a certificate of lookup.trust_anchors whose subject is the CRL's
+ * issuer name (and whose key usage, if any, allows cRLSign); so the CA of
+ * every CRL must be in the anchors file (an intermediate CA may be listed
+ * there too), and lookup.crl_files without lookup.trust_anchors is refused.
+ * A file that cannot be read, holds no CRL or one that fails that check is
+ * refused with its name and the reason: at start the daemon does not start
+ * (it would serve revoked certificates); on a reload the set loaded before
+ * is kept whole and smimepub_lookupd_crl_errors_total counts the refusal.
+ * A CRL past its nextUpdate is still used (a stale list of revocations is
+ * better than none), logged once as a warning and counted in the
+ * smimepub_lookupd_crls_expired gauge.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "common/log.h"
+#include "lookup/lk.h"
+
+struct lk_certs {
+	pthread_rwlock_t rw;		/* crls, warned */
+	pthread_mutex_t	 check_mu;	/* one refresh at a time */
+	char *const	*files;
+	struct timespec	*mtimes;
+	off_t		*sizes;
+	size_t		 nfiles;
+	STACK_OF(X509_CRL) *crls;
+	unsigned char	*warned;	/* per CRL: expiry logged */
+	double		 checked;
+	STACK_OF(X509)	*anchor_certs;	/* CRL issuers */
+	X509_STORE	*anchors;	/* NULL: no chain required */
+	atomic_ulong	 errors;	/* CRL files refused */
+	atomic_ulong	 reloads;
+};
+
+/* The anchor that signed crl, or NULL with *why set. */
+static X509 *
+lk_crl_issuer(struct lk_certs *lc, X509_CRL *crl, const char **why)
+{
+	EVP_PKEY *pk;
+	X509 *a;
+	int i;
+
+	*why = "its issuer is not in lookup.trust_anchors";
+	for (i = 0; i < sk_X509_num(lc->anchor_certs); i++) {
+		a = sk_X509_value(lc->anchor_certs, i);
+		if (X509_NAME_cmp(X509_get_subject_name(a),
+		    X509_CRL_get_issuer(crl)) != 0)
+			continue;
+		if ((X509_get_extension_flags(a) & EXFLAG_KUSAGE) &&
+		    !(X509_get_key_usage(a) & KU_CRL_SIGN)) {
+			*why = "its issuer's key usage lacks cRLSign";
+			continue;
+		}
+		if ((pk = X509_get0_pubkey(a)) != NULL &&
+		    X509_CRL_verify(crl, pk) == 1) {
+			ERR_clear_error();
+			return a;
+		}
+		*why = "bad signature: it does not verify with the key of "
+		    "its issuer in lookup.trust_anchors";
+	}
+	ERR_clear_error();
+	return NULL;
+}
+
+/* Every CRL in path (PEM blocks, or one DER) onto sk, each checked; -1 and
+ * nothing added if any is bad. */
+static int
+lk_crl_load(struct lk_certs *lc, const char *path, STACK_OF(X509_CRL) *sk)
+{
+	STACK_OF(X509_CRL) *got;
+	X509_CRL *crl;
+	BIO *bio = NULL;
+	char *iss;
+	const char *why = NULL;
+	int i, rc = -1;
+
+	if ((got = sk_X509_CRL_new_null()) == NULL ||
+	    (bio = BIO_new_file(path, "rb")) == NULL) {
+		log_ssl("%s: lookup.crl_files: cannot open", path);
+		goto out;
+	}
+	while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL)
+		if (!sk_X509_CRL_push(got, crl)) {
+			X509_CRL_free(crl);
+			goto oom;
+		}
+	if (sk_X509_CRL_num(got) == 0) {
+		(void)BIO_reset(bio);
+		if ((crl = d2i_X509_CRL_bio(bio, NULL)) != NULL &&
+		    !sk_X509_CRL_push(got, crl)) {
+			X509_CRL_free(crl);
+			goto oom;
+		}
+	}
+	ERR_clear_error();
+	if (sk_X509_CRL_num(got) == 0) {
+		log_err("%s: lookup.crl_files: no CRL in the file", path);
+		goto out;
+	}
+	for (i = 0; i < sk_X509_CRL_num(got); i++) {
+		crl = sk_X509_CRL_value(got, i);
+		if (lk_crl_issuer(lc, crl, &why) == NULL) {
+			iss = X509_NAME_oneline(X509_CRL_get_issuer(crl),
+			    NULL, 0);
+			log_err("%s: lookup.crl_files: CRL of %s refused: %s",
+			    path, iss != NULL ? iss : "?", why);
+			OPENSSL_free(iss);
+			goto out;
+		}
+	}
+	while ((crl = sk_X509_CRL_shift(got)) != NULL)
+		if (!sk_X509_CRL_push(sk, crl)) {
+			X509_CRL_free(crl);
+			goto oom;
+		}
+	rc = 0;
+	goto out;
+oom:
+	log_err("%s: lookup.crl_files: out of memory", path);
+out:
+	sk_X509_CRL_pop_free(got, X509_CRL_free);
+	BIO_free(bio);
+	return rc;
+}
+
+/*
+ * Reload every CRL file if any changed (always at start): 1 when a new set
+ * is in use, 0 when nothing changed, -1 when a file was refused (the old
+ * set, if any, stays).
+ */
+static int
+lk_crls_reload(struct lk_certs *lc, int force)
+{
+	STACK_OF(X509_CRL) *sk;
+	unsigned char *warned;
+	struct stat sb;
+	size_t i;
+	int changed = force, bad = 0;
+
+	for (i = 0; i < lc->nfiles; i++) {
+		if (stat(lc->files[i], &sb) == -1) {
+			memset(&sb, 0, sizeof(sb));	/* missing: a change */
+			sb.st_size = -1;
+		}
+		if (sb.st_mtim.tv_sec != lc->mtimes[i].tv_sec ||
+		    sb.st_mtim.tv_nsec != lc->mtimes[i].tv_nsec ||
+		    sb.st_size != lc->sizes[i]) {
+			lc->mtimes[i] = sb.st_mtim;
+			lc->sizes[i] = sb.st_size;
+			changed = 1;
+		}
+	}
+	if (!changed)
+		return 0;
+	if ((sk = sk_X509_CRL_new_null()) == NULL) {
+		log_err("lookup.crl_files: out of memory");
+		bad = 1;
+	}
+	for (i = 0; !bad && i < lc->nfiles; i++)
+		if (lk_crl_load(lc, lc->files[i], sk) == -1)
+			bad = 1;
+	if (bad || (warned = calloc((size_t)sk_X509_CRL_num(sk) + 1,
+	    1)) == NULL) {
+		sk_X509_CRL_pop_free(sk, X509_CRL_free);
+		atomic_fetch_add(&lc->errors, 1);
+		if (!force)
+			log_err("lookup.crl_files: reload refused; keeping "
+			    "the %d CRLs loaded before",
+			    sk_X509_CRL_num(lc->crls));
+		return -1;
+	}
+	pthread_rwlock_wrlock(&lc->rw);
+	sk_X509_CRL_pop_free(lc->crls, X509_CRL_free);
+	lc->crls = sk;
+	free(lc->warned);
+	lc->warned = warned;
+	pthread_rwlock_unlock(&lc->rw);
+	atomic_fetch_add(&lc->reloads, 1);
+	if (!force)
+		log_info("lookup.crl_files: reloaded %d CRLs",
+		    sk_X509_CRL_num(sk));
+	return 1;
+}
+
+/* Warn once for each CRL in use past its nextUpdate; their number. */
+static int
+lk_crls_expired(struct lk_certs *lc, time_t now, int warn)
+{
+	const ASN1_TIME *next;
+	X509_CRL *crl;
+	char *iss;
+	int i, n = 0;
+
+	if (warn)
+		pthread_rwlock_wrlock(&lc->rw);
+	else
+		pthread_rwlock_rdlock(&lc->rw);
+	for (i = 0; i < sk_X509_CRL_num(lc->crls); i++) {
+		crl = sk_X509_CRL_value(lc->crls, i);
+		if ((next = X509_CRL_get0_nextUpdate(crl)) == NULL ||
+		    X509_cmp_time(next, &now) > 0)
+			continue;
+		n++;
+		if (!warn || lc->warned[i])
+			continue;
+		lc->warned[i] = 1;
+		iss = X509_NAME_oneline(X509_CRL_get_issuer(crl), NULL, 0);
+		log_warn("lookup.crl_files: the CRL of %s is past its "
+		    "nextUpdate; still used until a newer one is loaded",
+		    iss != NULL ? iss : "?");
+		OPENSSL_free(iss);
+	}
+	pthread_rwlock_unlock(&lc->rw);
+	return n;
+}
+
+struct lk_certs *
+lk_certs_new(char *const *files, const char *anchors)
+{
+	struct lk_certs *lc;
+	int i;
+
+	if ((lc = calloc(1, sizeof(*lc))) == NULL) {
+		log_err("lookup: out of memory");
+		return NULL;
+	}
+	pthread_rwlock_init(&lc->rw, NULL);
+	pthread_mutex_init(&lc->check_mu, NULL);
+	lc->files = files;
+	while (files != NULL && files[lc->nfiles] != NULL)
+		lc->nfiles++;
+	lc->mtimes = calloc(lc->nfiles + 1, sizeof(*lc->mtimes));
+	lc->sizes = calloc(lc->nfiles + 1, sizeof(*lc->sizes));
+	lc->warned = calloc(1, 1);
+	if (lc->mtimes == NULL || lc->sizes == NULL || lc->warned == NULL ||
+	    (lc->crls = sk_X509_CRL_new_null()) == NULL) {
+		log_err("lookup: out of memory");
+		goto fail;
+	}
+	if (anchors != NULL) {
+		if ((lc->anchor_certs = x509_load_file(anchors)) == NULL)
+			goto fail;
+		if ((lc->anchors = X509_STORE_new()) == NULL)
+			goto fail;
+		for (i = 0; i < sk_X509_num(lc->anchor_certs); i++)
+			if (X509_STORE_add_cert(lc->anchors,
+			    sk_X509_value(lc->anchor_certs, i)) != 1) {
+				log_ssl("%s: lookup.trust_anchors", anchors);
+				goto fail;
+			}
+	} else if (lc->nfiles > 0) {
+		log_err("%s: lookup.crl_files: needs lookup.trust_anchors "
+		    "(the CRL issuers' certificates) to check CRL signatures",
+		    files[0]);
+		goto fail;
+	}
+	if (lk_crls_reload(lc, 1) == -1)
+		goto fail;
+	(void)lk_crls_expired(lc, time(NULL), 1);
+	lc->checked = lk_monotonic();
+	return lc;
+fail:
+	lk_certs_free(lc);
+	return NULL;
+}
+
+void
+lk_certs_free(struct lk_certs *lc)
+{
+	if (lc == NULL)
+		return;
+	sk_X509_CRL_pop_free(lc->crls, X509_CRL_free);
+	sk_X509_pop_free(lc->anchor_certs, X509_free);
+	X509_STORE_free(lc->anchors);
+	free(lc->warned);
+	free(lc->mtimes);
+	free(lc->sizes);
+	pthread_rwlock_destroy(&lc->rw);
+	pthread_mutex_destroy(&lc->check_mu);
+	free(lc);
+}
+
+void
+lk_certs_refresh(struct lk_certs *lc, struct lk_cache *cache)
+{
+	double now = lk_monotonic();
+	int changed = 0;
+
+	if (lc->nfiles == 0 || pthread_mutex_trylock(&lc->check_mu) != 0)
+		return;
+	if (now - lc->checked >= 1.0) {
+		lc->checked = now;
+		changed = lk_crls_reload(lc, 0) == 1;
+		(void)lk_crls_expired(lc, time(NULL), 1);
+	}
+	pthread_mutex_unlock(&lc->check_mu);
+	if (changed && cache != NULL)
+		lk_cache_flush(cache);
+}
+
+void
+lk_certs_stats(struct lk_certs *lc, struct lk_crl_stats *st)
+{
+	st->errors = atomic_load(&lc->errors);
+	st->reloads = atomic_load(&lc->reloads);
+	pthread_rwlock_rdlock(&lc->rw);
+	st->loaded = (size_t)sk_X509_CRL_num(lc->crls);
+	pthread_rwlock_unlock(&lc->rw);
+	st->expired = (size_t)lk_crls_expired(lc, time(NULL), 0);
+}
+
+int
+lk_certs_revoked(struct lk_certs *lc, X509 *x)
+{
+	X509_REVOKED *rev;
+	X509_CRL *crl;
+	int i, hit = 0;
+
+	pthread_rwlock_rdlock(&lc->rw);
+	for (i = 0; !hit && i < sk_X509_CRL_num(lc->crls); i++) {
+		crl = sk_X509_CRL_value(lc->crls, i);
+		if (X509_NAME_cmp(X509_CRL_get_issuer(crl),
+		    X509_get_issuer_name(x)) == 0 &&
+		    X509_CRL_get0_by_cert(crl, &rev, x) == 1)
+			hit = 1;
+	}
+	pthread_rwlock_unlock(&lc->rw);
+	return hit;
+}
+
+int
+lk_certs_chains(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted,
+    time_t now)
+{
+	X509_STORE_CTX *ctx;
+	int ok = 0;
+
+	if (lc->anchors == NULL)
+		return 1;
+	if ((ctx = X509_STORE_CTX_new()) == NULL)
+		return 0;
+	if (X509_STORE_CTX_init(ctx, lc->anchors, x, untrusted) == 1) {
+		X509_STORE_CTX_set_time(ctx, 0, now);
+		ok = X509_verify_cert(ctx) == 1;
+	}
+	X509_STORE_CTX_free(ctx);
+	ERR_clear_error();
+	return ok;
+}
