@@ -324,3 +324,5 @@ sed -n '/^| key/,/^$/p' "$OUT"
 
 # The other parts, each appending its section to $OUT.
 . "$SRCDIR/scripts/bench_lookupd.sh"
+# smimepub-sync at scale: its own slapd with 100,000 people (issue 4)
+BUILD=$BUILD BENCH_OUT=$OUT sh "$SRCDIR/scripts/bench_sync.sh"
