@@ -362,6 +362,26 @@ dir_connect(struct dir *d)
 }
 
 int
+dir_connected(const struct dir *d)
+{
+	return d->ld != NULL;
+}
+
+int
+dir_try_connect(struct dir *d)
+{
+	char err[1024];
+	int ldrc;
+
+	if (dir_connect_once(d, err, sizeof(err), &ldrc) == -1) {
+		log_debug("%s", err[0] != '\0' ? err : "connect failed");
+		return -1;
+	}
+	log_info("%s: reconnected", d->cfg->uri);
+	return 0;
+}
+
+int
 dir_reconnect(struct dir *d)
 {
 	unsigned seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)d;

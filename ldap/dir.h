@@ -61,6 +61,16 @@ void	dir_person_free(struct dir_person *);
 struct dir	*dir_new(const struct cfg_directory *cfg);
 int		 dir_connect(struct dir *);
 void		 dir_free(struct dir *);
+/*
+ * 1 when connected; 0 when the last operation lost the connection and
+ * could not get it back (the server is down), or none was ever made.
+ */
+int		 dir_connected(const struct dir *);
+/*
+ * One connection attempt, no backoff, a failure logged at debug level
+ * only: for a caller waiting for the server to come back. 0 or -1.
+ */
+int		 dir_try_connect(struct dir *);
 
 /*
  * Page through base/filter (filter NULL = cfg filter), calling cb for each
@@ -141,6 +151,44 @@ int		 dir_unpublish(struct dir *, const char *addr,
  * (OpenLDAP: watch modifyTimestamp instead), -1 on error (logged).
  */
 int		 dir_highest_usn(struct dir *, unsigned long long *usn);
+
+/*
+ * Change watching by DirSync (Active Directory, 1.2.840.113556.1.4.841):
+ * each poll searches the naming context that holds base with the cookie of
+ * the last one and gives in *changed a filter fragment matching the people
+ * under base changed since ("" when none; "(objectClass=*)" when too many
+ * to list), *nchanged (may be NULL) their number. changed NULL primes the
+ * cookie (the first poll returns every object: call it before the first
+ * full pass). flags: 0, or LDAP_CONTROL_X_DIRSYNC_OBJECT_SECURITY (0x1).
+ * The cookie is kept in memory only. 0, or -1 logged (an account lacking
+ * the right is named as such); *changed is malloc'd.
+ */
+struct dir_dirsync;
+struct dir_dirsync *dir_dirsync_new(int flags);
+void		 dir_dirsync_free(struct dir_dirsync *);
+int		 dir_dirsync_poll(struct dir *, struct dir_dirsync *,
+		    char **changed, size_t *nchanged);
+
+/*
+ * Find the person whose stable id (entryUUID, or objectGUID in string
+ * form) is id anywhere in the naming context that holds base, whatever the
+ * filter: for someone moved out of base. 0 and *out, 1 when there is no
+ * such entry, -1 on error (logged).
+ */
+int		 dir_find_by_id(struct dir *, const char *id,
+		    struct dir_person **out);
+/*
+ * dir_unpublish on the entry with stable id id, wherever it is in the
+ * naming context (dir_find_by_id). Returns 0 (*removed certificates of
+ * ours taken off), 1 when there is no such entry, DIR_REFUSED when the
+ * server refused the modify for lack of access rights (logged, naming the
+ * DN and the rights needed), -1 on any other error (logged). *dn_out (may
+ * be NULL) receives the entry's DN, malloc'd, when it was found.
+ */
+#define DIR_REFUSED	(-2)
+int		 dir_unpublish_id(struct dir *, const char *id,
+		    dir_is_ours_fn is_ours, void *arg, size_t *removed,
+		    char **dn_out);
 
 /*
  * Write a one-line status into directory.status_attribute of dn (replace:

@@ -3,9 +3,13 @@
  * generation (RSA-3072 takes a good part of a second) is CPU-bound and runs
  * in parallel; each worker has its own directory connection; the CA and the
  * journal are shared (CA requests are serialised by enr_ctx.ca_lock; LMDB
- * serialises writers itself). One person's failure never stops the pass.
+ * serialises writers itself). One person's failure never stops the pass;
+ * a worker whose directory went away waits for it (bounded, sleeping) and
+ * does again what the outage failed, rather than fail everyone left.
  */
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +20,9 @@
 
 #include "common/log.h"
 #include "sync/sync_priv.h"
+
+#define WK_DIR_WAIT	60	/* s: the longest wait for the directory */
+#define WK_ITEM_TRIES	3	/* an item, again after the directory's return */
 
 struct find_cert {
 	const char	*serial, *mail;
@@ -128,8 +135,11 @@ do_grace(struct enr_ctx *e, const struct sync_item *it)
 	return jrnl_enr_put(e->jrnl, &r);
 }
 
-/* One item; updates st (the caller holds no lock: st is per call). */
-static void
+/*
+ * One item; updates st but for failures (the caller counts those, after
+ * any retry). The caller holds no lock: st is per call. 1 done, 0 failed.
+ */
+static int
 do_item(struct enr_ctx *e, const struct sync_item *it, struct sync_stats *st)
 {
 	int ok;
@@ -143,7 +153,7 @@ do_item(struct enr_ctx *e, const struct sync_item *it, struct sync_stats *st)
 			break;
 		case ENR_PENDING:
 			st->skipped++;	/* waiting for the CA, not failed */
-			return;
+			return 1;
 		default:
 			ok = 0;
 		}
@@ -189,8 +199,7 @@ do_item(struct enr_ctx *e, const struct sync_item *it, struct sync_stats *st)
 		}
 		break;
 	}
-	if (!ok)
-		st->failed++;
+	return ok;
 }
 
 /* "sync: 120/4000" on a terminal, for long passes (--once by hand). */
@@ -205,10 +214,95 @@ wk_progress(size_t done, size_t n)
 struct wk_pool {
 	struct enr_ctx		*base;
 	const struct sync_item	*items;
-	size_t			 n, next, done;
+	size_t			 n, next, done, left;
 	struct sync_stats	*st;
 	pthread_mutex_t		 mu;
+	atomic_int		 dir_gone;	/* a wait for the directory gave up */
 };
+
+/*
+ * This worker's directory connection is gone (the server stopped, or is
+ * restarting): wait for it, trying again after a pause doubling from 0.5 s
+ * to 8 s, rather than fail every person left. 0 when it answers again; -1
+ * after WK_DIR_WAIT seconds, and at once for the rest of the pass after
+ * any worker gave up.
+ */
+static int
+wk_wait_dir(struct wk_pool *pool, struct enr_ctx *e)
+{
+	const char *uri = e->cfg->directory.uri;
+	time_t start = time(NULL);
+	int ms = 500;
+
+	if (atomic_load(&pool->dir_gone))
+		return -1;
+	log_warn("%s: the directory is unreachable; waiting for it (at most "
+	    "%d s) before going on with the pass", uri, WK_DIR_WAIT);
+	while (time(NULL) - start < WK_DIR_WAIT &&
+	    !atomic_load(&pool->dir_gone)) {
+		(void)poll(NULL, 0, ms);
+		if (dir_try_connect(e->dir) == 0) {
+			log_info("%s: the directory answers again after %lld s",
+			    uri, (long long)(time(NULL) - start));
+			return 0;
+		}
+		ms = ms * 2 > 8000 ? 8000 : ms * 2;
+	}
+	if (!atomic_exchange(&pool->dir_gone, 1))
+		log_err("%s: the directory is still unreachable after %d s; "
+		    "the rest of this pass is left for the next one", uri,
+		    WK_DIR_WAIT);
+	return -1;
+}
+
+/*
+ * One item; when it failed because the directory went away meanwhile, wait
+ * for the directory and do it again (it resumes from the journal), so an
+ * outage of the directory does not fail whoever was in hand. An item the
+ * directory never came back for is left as the journal has it, for the
+ * next pass: counted as failed, not journalled as FAILED.
+ */
+static void
+wk_item(struct wk_pool *pool, struct enr_ctx *e, const struct sync_item *it,
+    struct sync_stats *st)
+{
+	int tries;
+
+	for (tries = 0; tries < WK_ITEM_TRIES; tries++) {
+		if (!dir_connected(e->dir) && wk_wait_dir(pool, e) == -1) {
+			pthread_mutex_lock(&pool->mu);
+			pool->left++;
+			pthread_mutex_unlock(&pool->mu);
+			break;
+		}
+		if (do_item(e, it, st))
+			return;
+		if (dir_connected(e->dir))
+			break;		/* the person's own failure */
+		log_info("%s: failed with the directory gone; trying again "
+		    "once it answers", it->mail);
+	}
+	st->failed++;
+}
+
+/* Take items until none is left; st is the caller's own. */
+static void
+wk_loop(struct wk_pool *pool, struct enr_ctx *e, struct sync_stats *st)
+{
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&pool->mu);
+		i = pool->next++;
+		pthread_mutex_unlock(&pool->mu);
+		if (i >= pool->n)
+			break;
+		wk_item(pool, e, &pool->items[i], st);
+		pthread_mutex_lock(&pool->mu);
+		wk_progress(++pool->done, pool->n);
+		pthread_mutex_unlock(&pool->mu);
+	}
+}
 
 static void *
 wk_main(void *arg)
@@ -216,27 +310,14 @@ wk_main(void *arg)
 	struct wk_pool *pool = arg;
 	struct sync_stats mine;
 	struct enr_ctx e;
-	size_t i;
 
 	memset(&mine, 0, sizeof(mine));
 	e = *pool->base;
-	if ((e.dir = dir_new(&e.cfg->directory)) == NULL ||
-	    dir_connect(e.dir) == -1) {
-		/* the others go on; what this one would have done is left */
-		dir_free(e.dir);
-		return NULL;
-	}
-	for (;;) {
-		pthread_mutex_lock(&pool->mu);
-		i = pool->next++;
-		pthread_mutex_unlock(&pool->mu);
-		if (i >= pool->n)
-			break;
-		do_item(&e, &pool->items[i], &mine);
-		pthread_mutex_lock(&pool->mu);
-		wk_progress(++pool->done, pool->n);
-		pthread_mutex_unlock(&pool->mu);
-	}
+	if ((e.dir = dir_new(&e.cfg->directory)) == NULL)
+		return NULL;	/* the others (or sync_run) do its share */
+	/* not connected: wk_item waits for the directory */
+	(void)dir_connect(e.dir);
+	wk_loop(pool, &e, &mine);
 	dir_free(e.dir);
 	pthread_mutex_lock(&pool->mu);
 	pool->st->enrolled += mine.enrolled;
@@ -268,27 +349,21 @@ sync_run(struct enr_ctx *e, const struct sync_item *items, size_t n,
 	}
 	if (nw > n)
 		nw = n;
-	if (nw <= 1) {
-		for (i = 0; i < n; i++) {
-			do_item(e, &items[i], st);
-			wk_progress(i + 1, n);
-		}
-		return 0;
-	}
 	base = *e;
-	base.ca_lock = &ca_lock;
+	base.ca_lock = nw > 1 ? &ca_lock : e->ca_lock;
 	memset(&pool, 0, sizeof(pool));
 	pool.base = &base;
 	pool.items = items;
 	pool.n = n;
 	pool.st = st;
+	atomic_init(&pool.dir_gone, 0);
 	pthread_mutex_init(&pool.mu, NULL);
-	if ((tids = calloc(nw, sizeof(*tids))) == NULL) {
+	if (nw > 1 && (tids = calloc(nw, sizeof(*tids))) == NULL) {
 		log_err("sync: out of memory starting workers");
 		rc = -1;
 		goto out;
 	}
-	for (i = 0; i < nw; i++) {
+	for (i = 0; nw > 1 && i < nw; i++) {
 		if (pthread_create(&tids[i], NULL, wk_main, &pool) != 0) {
 			log_warn("sync: started %zu of %zu workers", i, nw);
 			break;
@@ -297,9 +372,12 @@ sync_run(struct enr_ctx *e, const struct sync_item *items, size_t n,
 	}
 	for (i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
-	/* a worker that could not connect leaves items undone: do them here */
-	for (i = pool.next; i < n; i++)
-		do_item(e, &items[i], st);
+	/* one worker, or none could start (or get a directory handle):
+	 * what is left is done here, on the pass's own connection */
+	wk_loop(&pool, e, st);
+	if (pool.left > 0)
+		log_warn("sync: %zu of %zu people left for the next pass (the "
+		    "directory was unreachable)", pool.left, n);
 out:
 	free(tids);
 	pthread_mutex_destroy(&pool.mu);
