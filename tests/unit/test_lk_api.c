@@ -159,30 +159,49 @@ leaf(X509 *iss, EVP_PKEY *ik, const char *mail, long from, long to, long serial)
 static char tmpdir[] = "/tmp/test_lk_api.XXXXXX";
 static char crlpath[300], anchorpath[300];
 
+/* A CRL revoking serial (0: none) with issuer's name, signed by key,
+ * nextUpdate next_days from now (0: none), to path. */
 static void
-write_crl(long serial)
+write_crl_ex(const char *path, X509 *issuer, EVP_PKEY *key, long serial,
+    long next_days)
 {
 	X509_CRL *crl = X509_CRL_new();
-	X509_REVOKED *r = X509_REVOKED_new();
+	X509_REVOKED *r;
 	ASN1_INTEGER *s = ASN1_INTEGER_new();
-	ASN1_TIME *t = X509_gmtime_adj(NULL, 0);
+	ASN1_TIME *t = X509_gmtime_adj(NULL, next_days < 0 ?
+	    next_days * 86400 * 2 : 0);
+	ASN1_TIME *nt = NULL;
 	FILE *fp;
 
 	X509_CRL_set_version(crl, 1);
-	X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca));
+	X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer));
 	X509_CRL_set1_lastUpdate(crl, t);
-	ASN1_INTEGER_set(s, serial);
-	X509_REVOKED_set_serialNumber(r, s);
-	X509_REVOKED_set_revocationDate(r, t);
-	X509_CRL_add0_revoked(crl, r);
+	if (next_days != 0) {
+		nt = X509_gmtime_adj(NULL, next_days * 86400);
+		X509_CRL_set1_nextUpdate(crl, nt);
+	}
+	if (serial != 0) {
+		r = X509_REVOKED_new();
+		ASN1_INTEGER_set(s, serial);
+		X509_REVOKED_set_serialNumber(r, s);
+		X509_REVOKED_set_revocationDate(r, t);
+		X509_CRL_add0_revoked(crl, r);
+	}
 	X509_CRL_sort(crl);
-	X509_CRL_sign(crl, cakey, EVP_sha256());
-	fp = fopen(crlpath, "w");
+	X509_CRL_sign(crl, key, EVP_sha256());
+	fp = fopen(path, "w");
 	PEM_write_X509_CRL(fp, crl);
 	fclose(fp);
 	ASN1_INTEGER_free(s);
 	ASN1_TIME_free(t);
+	ASN1_TIME_free(nt);
 	X509_CRL_free(crl);
+}
+
+static void
+write_crl(long serial)
+{
+	write_crl_ex(crlpath, ca, cakey, serial, 0);
 }
 
 /* ---- the daemon state ---------------------------------------------------- */
@@ -680,6 +699,69 @@ START_TEST(test_crl_reload)
 }
 END_TEST
 
+/* A CRL counts only if it verifies with its issuer in the anchors. */
+START_TEST(test_crl_signature)
+{
+	struct lk_reply rp;
+	struct lk_crl_stats st;
+	X509 *forger;
+	EVP_PKEY *fkey = EVP_EC_gen("P-256");
+	char *files[2] = { crlpath, NULL };
+
+	/* the same name as the CA, another key */
+	forger = mkcert(NULL, fkey, "test CA", NULL, NULL, NULL, -86400,
+	    86400 * 3650L, 1);
+	rp = req("GET", "/v1/certs/dave@example.com", NULL, NULL, NULL);
+	ck_assert_int_eq(rp.status, 404);		/* serial 30 revoked */
+	done(&rp);
+	lk_certs_stats(ctx.certs, &st);
+	ck_assert_uint_eq(st.loaded, 1);
+	ck_assert_uint_eq(st.errors, 0);
+
+	/* a forged CRL revoking nothing: refused, the genuine one stays */
+	sleep(1);
+	write_crl_ex(crlpath, forger, fkey, 0, 7);
+	ctx.certs->checked = 0;
+	lk_certs_refresh(ctx.certs, ctx.cache);
+	lk_certs_stats(ctx.certs, &st);
+	ck_assert_uint_eq(st.errors, 1);
+	ck_assert_uint_eq(st.loaded, 1);
+	lk_cache_flush(ctx.cache);
+	rp = req("GET", "/v1/certs/dave@example.com", NULL, NULL, NULL);
+	ck_assert_int_eq(rp.status, 404);		/* still revoked */
+	done(&rp);
+	/* nor does it start */
+	ck_assert_ptr_null(lk_certs_new(files, anchorpath));
+	/* a CRL of an issuer not among the anchors */
+	write_crl_ex(crlpath, other, otherkey, 0, 7);
+	ck_assert_ptr_null(lk_certs_new(files, anchorpath));
+	/* CRLs without anchors to check them with */
+	write_crl(30);
+	ck_assert_ptr_null(lk_certs_new(files, NULL));
+
+	/* past its nextUpdate: still used, and counted */
+	sleep(1);
+	write_crl_ex(crlpath, ca, cakey, 30, -1);
+	ctx.certs->checked = 0;
+	lk_certs_refresh(ctx.certs, ctx.cache);
+	lk_certs_stats(ctx.certs, &st);
+	ck_assert_uint_eq(st.errors, 1);
+	ck_assert_uint_eq(st.loaded, 1);
+	ck_assert_uint_eq(st.expired, 1);
+	rp = req("GET", "/v1/certs/dave@example.com", NULL, NULL, NULL);
+	ck_assert_int_eq(rp.status, 404);
+	done(&rp);
+	rp = req("GET", "/metrics", NULL, NULL, NULL);
+	ck_assert_ptr_nonnull(strstr(rp.body,
+	    "smimepub_lookupd_crl_errors_total 1\n"));
+	ck_assert_ptr_nonnull(strstr(rp.body,
+	    "smimepub_lookupd_crls_expired 1\n"));
+	done(&rp);
+	X509_free(forger);
+	EVP_PKEY_free(fkey);
+}
+END_TEST
+
 START_TEST(test_unescape)
 {
 	static const struct { const char *in, *out; } v[] = {
@@ -779,6 +861,7 @@ main(void)
 	tcase_add_test(tc, test_invalid_never_searched);
 	tcase_add_test(tc, test_batch);
 	tcase_add_test(tc, test_batch_rate);
+	tcase_add_test(tc, test_crl_signature);
 	tcase_add_test(tc, test_search);
 	tcase_add_test(tc, test_directory_down);
 	tcase_add_test(tc, test_rate_limit);
