@@ -32,9 +32,11 @@ status_line(const struct jrnl_enr *e, void *arg)
 	status_time(up, sizeof(up), e->updated);
 	printf("%s\t%s\t%s\t%s\t%s", e->mail, jrnl_state_str(e->state),
 	    e->serial[0] ? e->serial : "-", na, up);
-	if (e->state == JRNL_FAILED)
-		printf("\tfailed in %s (attempt %d): %s",
-		    jrnl_state_str(e->failed_in), e->attempts, e->reason);
+	if (e->state == JRNL_FAILED) {
+		status_time(up, sizeof(up), e->next_retry);
+		printf("\tfailed in %s (attempt %d, next retry %s): %s",
+		    jrnl_state_str(e->failed_in), e->attempts, up, e->reason);
+	}
 	putchar('\n');
 	return 0;
 }
