@@ -474,7 +474,9 @@ local_enrol(void *ctx, X509_REQ *csr, const char *mail,
 	EVP_PKEY *pk;
 	X509_NAME *subj = NULL;
 	X509 *x = NULL;
-	unsigned char *der = NULL;
+	unsigned char *der = NULL, keyid[LIDX_KEYID_LEN];
+	const unsigned char *p;
+	size_t dlen = 0;
 	time_t now = time(NULL);
 	int empty = 0, len, tries, rc = -1, added = 1;
 
@@ -490,6 +492,30 @@ local_enrol(void *ctx, X509_REQ *csr, const char *mail,
 	}
 	if ((why = key_refused(pk)) != NULL)
 		return reject(res, canon, why);
+	/* A request repeated for the same key and address (the sync service
+	 * resuming after a crash that lost the first answer) gets the same
+	 * certificate: the local CA's requests are idempotent. */
+	if (lidx_keyid(pk, keyid) == -1)
+		goto out;
+	switch (lidx_find_key(l->idx, canon, keyid, now, serial, &der,
+	    &dlen)) {
+	case 0:
+		p = der;
+		x = d2i_X509(NULL, &p, (long)dlen);
+		free(der);
+		der = NULL;
+		if (x == NULL) {
+			log_ssl("local CA: serial %s in the index", serial);
+			goto out;
+		}
+		log_info("local CA: serial %s was issued to %s for this key "
+		    "already; answering with it", serial, canon);
+		goto answer;
+	case 1:
+		break;
+	default:
+		goto out;
+	}
 	if ((subj = leaf_subject(l->lc, canon, &empty)) == NULL) {
 		log_ssl("local CA: subject for %s", canon);
 		goto out;
@@ -509,13 +535,15 @@ local_enrol(void *ctx, X509_REQ *csr, const char *mail,
 		}
 		if ((added = lidx_add(l->idx, serial, canon, now +
 		    (time_t)l->lc->validity_days * DAY - 1, der,
-		    (size_t)len)) == -1)
+		    (size_t)len, keyid)) == -1)
 			goto out;
 	}
 	if (added != 0) {
 		log_err("local CA: no free serial after %d tries", tries);
 		goto out;
 	}
+	log_info("local CA: issued serial %s to %s", serial, canon);
+answer:
 	if ((res->chain = sk_X509_new_null()) == NULL ||
 	    !sk_X509_push(res->chain, l->cert)) {
 		log_err("local CA: out of memory");
@@ -525,7 +553,6 @@ local_enrol(void *ctx, X509_REQ *csr, const char *mail,
 	res->status = CA_ISSUED;
 	res->cert = x;
 	x = NULL;
-	log_info("local CA: issued serial %s to %s", serial, canon);
 	rc = 0;
 out:
 	OPENSSL_free(der);

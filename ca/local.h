@@ -70,9 +70,25 @@ struct lidx_rec {
 /* Open ca_dir/index; create it only if create. NULL logged. */
 struct lidx	*lidx_open(const char *ca_dir, int create);
 void		 lidx_close(struct lidx *);
-/* Add a new certificate: 0, 1 if the serial is taken, -1 logged. */
+#define LIDX_KEYID_LEN	32	/* SHA-256 of the SubjectPublicKeyInfo */
+/* keyid of pk, the index's notion of "the same key"; -1 logged. */
+int		 lidx_keyid(EVP_PKEY *pk, unsigned char keyid[LIDX_KEYID_LEN]);
+/*
+ * Add a new certificate for mail and the key keyid: 0, 1 if the serial is
+ * taken, -1 logged.
+ */
 int		 lidx_add(struct lidx *, const char *serial, const char *mail,
-		    time_t not_after, const unsigned char *der, size_t len);
+		    time_t not_after, const unsigned char *der, size_t len,
+		    const unsigned char keyid[LIDX_KEYID_LEN]);
+/*
+ * The newest certificate issued to mail for the key keyid, if it is neither
+ * revoked nor expired at now: 0 with serial and *der (caller frees), 1 if
+ * none, -1 logged.
+ */
+int		 lidx_find_key(struct lidx *, const char *mail,
+		    const unsigned char keyid[LIDX_KEYID_LEN], time_t now,
+		    char serial[LIDX_SERIAL_MAX], unsigned char **der,
+		    size_t *len);
 /*
  * Mark the certificate (serial, and der to be sure it is that one) revoked:
  * 0 done, 1 was revoked already (left as it was), -1 logged (unknown).

@@ -4,7 +4,10 @@
  * hex) to a record: a versioned header line of tab-separated fields
  *	1 <TAB> mail <TAB> valid|revoked <TAB> not_after <TAB> rev_time <TAB> reason
  * (times in seconds since the epoch) then the certificate's DER. Database
- * "meta" holds the last CRL number. Each change is one LMDB transaction.
+ * "bykey" maps mail NUL SHA-256(SubjectPublicKeyInfo) to the serial, so a
+ * request repeated for the same key is answered with the same certificate.
+ * Database "meta" holds the last CRL number. Each change is one LMDB
+ * transaction.
  */
 #include <sys/stat.h>
 
@@ -16,6 +19,8 @@
 #include <string.h>
 
 #include <lmdb.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "ca/local.h"
 #include "common/log.h"
@@ -28,6 +33,7 @@ struct lidx {
 	MDB_env		*env;
 	MDB_dbi		 certs;
 	MDB_dbi		 meta;
+	MDB_dbi		 bykey;
 	char		 path[PATH_MAX];
 };
 
@@ -73,7 +79,8 @@ lidx_open(const char *ca_dir, int create)
 	}
 	if ((rc = mdb_txn_begin(x->env, NULL, 0, &txn)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "certs", MDB_CREATE, &x->certs)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &x->meta)) != 0) {
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &x->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "bykey", MDB_CREATE, &x->bykey)) != 0) {
 		lidx_err(x, "open databases", rc);
 		goto out;
 	}
@@ -155,14 +162,27 @@ lidx_decode(const MDB_val *v, struct lidx_rec *r)
 	return 0;
 }
 
+/* The "bykey" key: mail NUL keyid. */
+static size_t
+lidx_keykey(const char *mail, const unsigned char keyid[LIDX_KEYID_LEN],
+    unsigned char *out)
+{
+	size_t ml = strlen(mail);
+
+	memcpy(out, mail, ml + 1);
+	memcpy(out + ml + 1, keyid, LIDX_KEYID_LEN);
+	return ml + 1 + LIDX_KEYID_LEN;
+}
+
 int
 lidx_add(struct lidx *x, const char *serial, const char *mail,
-    time_t not_after, const unsigned char *der, size_t len)
+    time_t not_after, const unsigned char *der, size_t len,
+    const unsigned char keyid[LIDX_KEYID_LEN])
 {
 	struct lidx_rec r;
 	MDB_txn *txn = NULL;
 	MDB_val k, v;
-	unsigned char *buf = NULL;
+	unsigned char *buf = NULL, kk[MAIL_MAX + 1 + LIDX_KEYID_LEN];
 	size_t buflen = 0;
 	int rc, ret = -1;
 
@@ -196,6 +216,15 @@ lidx_add(struct lidx *x, const char *serial, const char *mail,
 		lidx_err(x, serial, rc);
 		goto out;
 	}
+	/* the newest certificate for this key answers a repeated request */
+	k.mv_data = kk;
+	k.mv_size = lidx_keykey(mail, keyid, kk);
+	v.mv_data = (void *)serial;
+	v.mv_size = strlen(serial);
+	if ((rc = mdb_put(txn, x->bykey, &k, &v, 0)) != 0) {
+		lidx_err(x, serial, rc);
+		goto out;
+	}
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0) {
@@ -207,6 +236,61 @@ out:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	free(buf);
+	return ret;
+}
+
+int
+lidx_find_key(struct lidx *x, const char *mail,
+    const unsigned char keyid[LIDX_KEYID_LEN], time_t now,
+    char serial[LIDX_SERIAL_MAX], unsigned char **der, size_t *len)
+{
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	struct lidx_rec r;
+	unsigned char kk[MAIL_MAX + 1 + LIDX_KEYID_LEN];
+	int rc, ret = -1;
+
+	*der = NULL;
+	*len = 0;
+	if (strlen(mail) > MAIL_MAX)
+		return 1;
+	if ((rc = mdb_txn_begin(x->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		lidx_err(x, "read", rc);
+		return -1;
+	}
+	k.mv_data = kk;
+	k.mv_size = lidx_keykey(mail, keyid, kk);
+	if ((rc = mdb_get(txn, x->bykey, &k, &v)) == MDB_NOTFOUND) {
+		ret = 1;
+		goto out;
+	}
+	if (rc != 0 || v.mv_size >= LIDX_SERIAL_MAX) {
+		lidx_err(x, "read by key", rc);
+		goto out;
+	}
+	memcpy(serial, v.mv_data, v.mv_size);
+	serial[v.mv_size] = '\0';
+	k.mv_data = serial;
+	k.mv_size = strlen(serial);
+	if ((rc = mdb_get(txn, x->certs, &k, &v)) != 0 ||
+	    lidx_decode(&v, &r) == -1) {
+		log_err("CA index %s: serial %s: listed by key, unreadable",
+		    x->path, serial);
+		goto out;
+	}
+	if (r.revoked || r.not_after <= now) {
+		ret = 1;	/* not one to hand out again */
+		goto out;
+	}
+	if ((*der = malloc(r.derlen)) == NULL) {
+		log_err("CA index %s: out of memory", x->path);
+		goto out;
+	}
+	memcpy(*der, r.der, r.derlen);
+	*len = r.derlen;
+	ret = 0;
+out:
+	mdb_txn_abort(txn);
 	return ret;
 }
 
@@ -360,4 +444,24 @@ out:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	return ret;
+}
+
+/* SHA-256 of the DER SubjectPublicKeyInfo: what "the same key" means. */
+int
+lidx_keyid(EVP_PKEY *pk, unsigned char keyid[LIDX_KEYID_LEN])
+{
+	unsigned char *spki = NULL;
+	unsigned int mdlen = 0;
+	int len, ok;
+
+	if ((len = i2d_PUBKEY(pk, &spki)) <= 0) {
+		log_ssl("local CA: cannot encode the request's public key");
+		return -1;
+	}
+	ok = EVP_Digest(spki, (size_t)len, keyid, &mdlen, EVP_sha256(),
+	    NULL) == 1 && mdlen == LIDX_KEYID_LEN;
+	OPENSSL_free(spki);
+	if (!ok)
+		log_ssl("local CA: SHA-256");
+	return ok ? 0 : -1;
 }

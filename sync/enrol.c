@@ -24,11 +24,21 @@
 #include "sync/keypool.h"
 #include "sync/keystore.h"
 
+/* Crash tests: die here, as a power cut would (no cleanup, no flush of
+ * anything else), when SMIMEPUB_TEST_FAILPOINT names this point. */
+static void
+enr_failpoint(const char *name)
+{
+	const char *fp = getenv("SMIMEPUB_TEST_FAILPOINT");
+
+	if (fp != NULL && strcmp(fp, name) == 0)
+		_exit(99);
+}
+
 /* Commit the next state before the side effect that follows it. */
 static int
 enr_step(struct enr_ctx *e, struct jrnl_enr *r, enum jrnl_state st)
 {
-	const char *fp;
 	int rc;
 
 	r->state = st;
@@ -37,11 +47,8 @@ enr_step(struct enr_ctx *e, struct jrnl_enr *r, enum jrnl_state st)
 		r->failed_in = 0;
 	}
 	rc = jrnl_enr_put(e->jrnl, r);
-	/* Crash tests: die right after this transition is committed, as a
-	 * power cut would (no cleanup, no flush of anything else). */
-	if (rc == 0 && (fp = getenv("SMIMEPUB_TEST_FAILPOINT")) != NULL &&
-	    strcmp(fp, jrnl_state_str(st)) == 0)
-		_exit(99);
+	if (rc == 0)
+		enr_failpoint(jrnl_state_str(st));	/* right after the commit */
 	return rc;
 }
 
@@ -322,6 +329,8 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 			crc = ca_enrol(e->ca, csr, mail, &res);
 		if (e->ca_lock != NULL)
 			pthread_mutex_unlock(e->ca_lock);
+		/* the CA has issued, nothing of it is recorded yet */
+		enr_failpoint("CA_ANSWERED");
 		if (crc == -1) {
 			if (res.status == CA_REJECTED && res.cert != NULL) {
 				/* issued but unfit: journal it to revoke it */

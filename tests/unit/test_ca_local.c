@@ -521,6 +521,45 @@ START_TEST(long_address)
 }
 END_TEST
 
+/* The same key and address asked again: the same certificate, until it is
+ * revoked; another key or another address: a new one. */
+START_TEST(repeated_request)
+{
+	struct ca *ca;
+	struct ca_result res;
+	EVP_PKEY *key;
+	X509_REQ *csr, *csr2;
+	X509 *x, *y;
+
+	ck_assert_int_eq(ca_local_init(&cfg), 0);
+	ck_assert_ptr_nonnull(ca = ca_new(&cfg));
+	x = issue(ca, "ec:P-256", &key, &csr);
+	ck_assert_int_eq(ca_enrol(ca, csr, MAIL, &res), 0);
+	ck_assert_int_eq(res.status, CA_ISSUED);
+	ck_assert_int_eq(X509_cmp(res.cert, x), 0);
+	ck_assert_int_eq(sk_X509_num(res.chain), 1);
+	ca_result_clear(&res);
+	/* a fresh CSR for the same key is the same request */
+	ck_assert_ptr_nonnull(csr2 = keys_csr_new(key, MAIL, "Alice Example"));
+	ck_assert_int_eq(ca_enrol(ca, csr2, MAIL, &res), 0);
+	ck_assert_int_eq(X509_cmp(res.cert, x), 0);
+	ca_result_clear(&res);
+	y = issue(ca, "ec:P-256", NULL, NULL);
+	ck_assert_int_ne(X509_cmp(x, y), 0);
+	ck_assert_int_eq(ca_revoke(ca, x, CA_REASON_SUPERSEDED), 0);
+	ck_assert_int_eq(ca_enrol(ca, csr, MAIL, &res), 0);
+	ck_assert_int_eq(res.status, CA_ISSUED);
+	ck_assert_int_ne(X509_cmp(res.cert, x), 0);
+	ca_result_clear(&res);
+	X509_free(x);
+	X509_free(y);
+	X509_REQ_free(csr);
+	X509_REQ_free(csr2);
+	EVP_PKEY_free(key);
+	ca_free(ca);
+}
+END_TEST
+
 START_TEST(revoke_crl_list)
 {
 	struct ca *ca;
@@ -653,6 +692,7 @@ main(void)
 	tcase_add_test(tc, check_rejects);
 	tcase_add_test(tc, refuses_bad_requests);
 	tcase_add_test(tc, long_address);
+	tcase_add_test(tc, repeated_request);
 	tcase_add_test(tc, revoke_crl_list);
 	tcase_add_test(tc, command);
 	suite_add_tcase(s, tc);
