@@ -33,6 +33,9 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 slapd_start
 
 now() { date +%s.%N; }
+HZ=$(getconf CLK_TCK)
+# cpu PID: user + system seconds of PID (all its threads) so far
+cpu() { awk -v hz="$HZ" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 # published PREFIX: how many PREFIXnnnn people hold a certificate
 published() {
@@ -50,7 +53,8 @@ wait_log() {
 
 # run NAME POOL: one daemon, one burst of N people uid=NAMEnnnn (its own
 # state, CA and delivery dir; directory.filter limits it to its people);
-# prints "seconds fill_seconds"
+# prints "seconds fill_seconds cpu_seconds" (cpu: the daemon's, during the
+# burst)
 run() {
 	d=$W/$1
 	mkdir -p "$d"
@@ -89,6 +93,7 @@ EOC
 		_fill=$(secs "$_s0" "$(now)")
 	fi
 	echo "bench: $1: a burst of $N $KT people (keys.pool_size = $2)" >&2
+	_c0=$(cpu "$KPID")
 	_t0=$(now)
 	ldap_root ldapadd -f "$d/people.ldif" >/dev/null
 	_end=$(($(date +%s) + N * 5 + 120))
@@ -101,10 +106,11 @@ EOC
 		sleep 0.2
 	done
 	_t1=$(now)
+	_c1=$(cpu "$KPID")
 	kill -TERM "$KPID"
 	wait "$KPID" || :
 	KPID=
-	echo "$(secs "$_t0" "$_t1") $_fill"
+	echo "$(secs "$_t0" "$_t1") $_fill $(secs "$_c0" "$_c1")"
 }
 
 R0=$(run kpa 0)
@@ -112,15 +118,18 @@ R1=$(run kpb "$N")
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 set -- $R0
 S0=$1
+C0=$3
 set -- $R1
 S1=$1
 FILL=$2
-echo "bench: pool 0: $S0 s; pool $N: $S1 s (filled in $FILL s)" >&2
+C1=$3
+echo "bench: pool 0: $S0 s ($C0 s CPU); pool $N: $S1 s ($C1 s CPU; filled in $FILL s)" >&2
 
 CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 row() {
-	awk -v p="$1" -v s="$2" -v n="$N" -v s0="$S0" 'BEGIN {
-	    printf "| %s | %.2f | %.1f | %.2f |\n", p, s, n / s, s0 / s }'
+	awk -v p="$1" -v s="$2" -v c="$3" -v n="$N" -v s0="$S0" 'BEGIN {
+	    printf "| %s | %.2f | %.1f | %.2f | %.2f | %.3f |\n", p, s, n / s,
+	    s0 / s, c, c / n }'
 }
 # the section, replacing one from an earlier run
 [ -f "$OUT" ] || : >"$OUT"
@@ -137,18 +146,21 @@ awk '/^## Key pool: / { skip = 1; next } /^## / { skip = 0 } skip { next }
 - machine: $(nproc) CPUs (nproc), $CPU_MODEL; slapd on the same machine, over loopback
 - software: $(openssl version), smimepub at $(git -C "$SRCDIR" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$SRCDIR" diff --quiet HEAD -- sync common 2>/dev/null || echo ' (with uncommitted changes in sync/ or common/)'), \`$BUILD/\`
 
-| keys.pool_size | seconds | people/s | speed-up |
-|---:|---:|---:|---:|
+| keys.pool_size | seconds | people/s | speed-up | daemon CPU s | CPU s/person |
+|---:|---:|---:|---:|---:|---:|
 EOF
-	row 0 "$S0"
-	row "$N" "$S1"
+	row 0 "$S0" "$C0"
+	row "$N" "$S1" "$C1"
 	cat <<EOF
 
 seconds: from just before one \`ldapadd\` of $N new inetOrgPerson entries
 until all $N hold \`userCertificate;binary\`, with \`smimepub-sync\` running as
 a daemon that learns of them by syncrepl refreshAndPersist (slapd with
 syncprov; polling every second as well). people/s is $N over that;
-speed-up is the pool-less time over this row's. With the pool, the daemon
+speed-up is the pool-less time over this row's. daemon CPU s is the
+user + system time of smimepub-sync (all threads, from /proc/PID/stat)
+over the same interval: on a shared machine it moves less than the
+wall-clock figures. With the pool, the daemon
 was first left until it logged "key pool: $N $KT keys ready": $FILL s
 after it started, one nice-19 thread generating while no pass ran (about
 a core's worth of RSA key generation per key, paid in idle time instead of
