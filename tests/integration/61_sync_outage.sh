@@ -11,6 +11,8 @@
 #     started again on the same port: the daemon enrols them by itself
 #     within a bounded wait (the first retry is due 60-75 s after the
 #     failure, sync/enrol.c's backoff).
+#  3. slapd stopped for ~8 s while the daemon runs: bounded CPU meanwhile;
+#     once it is back, a new hire is published.
 #  Throughout: no private key in the clear in the state or delivery dirs.
 set -eu
 SRCDIR=${SRCDIR:-$(pwd)}
@@ -207,7 +209,12 @@ t_contains "summary: 10 failed" "$T_OUT" "failed 10,"
 t_contains "the reason names the CA's URL" "$T_OUT" "$CA_URL"
 r01=$("$SMIMEPUB" -f "$C" status | grep '^r01@')
 t_contains "the journal: r01 FAILED" "$r01" "	FAILED	"
-t_contains "at the CA step" "$r01" "failed in SUBMITTED (attempt 1): "
+t_contains "at the CA step" "$r01" "failed in SUBMITTED (attempt 1, next retry "
+# the first retry is due a minute after the failure, plus up to a quarter
+nx=$(printf '%s\n' "$r01" | sed -n 's/.*next retry \([^)]*\)).*/\1/p')
+upd=$(printf '%s\n' "$r01" | cut -f5)
+gap=$(( $(date -d "$nx" +%s) - $(date -d "$upd" +%s) ))
+t_ok "with the next retry 60-75 s later (got $gap s)" test "$gap" -ge 60 -a "$gap" -le 76
 t_contains "naming the URL" "$r01" "ca.cfssl.url $CA_URL/api/v1/cfssl/sign: "
 t_eq "no r* person has a certificate" "$(nr)" 0
 
@@ -237,6 +244,29 @@ while n=$(nr) && [ "$n" -lt 10 ] && [ $(( $(date +%s) - back )) -lt 150 ]; do
 done
 echo "# the ten were enrolled $(( $(date +%s) - back )) s after the CA came back"
 t_eq "the daemon enrolled the ten by itself once the CA was back" "$n" 10
+# ---- 3. slapd down while the daemon runs ----------------------------------
+slapd_pause
+c0=$(cpu)
+w0=$(date +%s)
+sleep 8			# the directory stays down; the daemon goes on
+c1=$(cpu)
+used=$((c1 - c0))
+echo "# CPU of smimepub-sync while the directory was down: $used ticks ($tck/s) over $(( $(date +%s) - w0 )) s"
+t_ok "the daemon lives through the directory outage" kill -0 "$SPID"
+t_ok "using less than 2 s of CPU in those 8 s" test "$used" -lt $((2 * tck))
+t_ok "slapd starts again on the same port" slapd_resume
+back=$(date +%s)
+printf 'dn: %s\nobjectClass: inetOrgPerson\nuid: s01\ncn: s01\nsn: s01\nmail: s01@example.com\n' \
+    "$(slapd_people_dn s01)" | ldap_root ldapadd >/dev/null
+while [ "$(ldap_root ldapsearch -LLL -b "$SLAPD_PEOPLE" '(&(uid=s01)(userCertificate=*))' 1.1 |
+    grep -c '^dn:' || true)" -eq 0 ] && [ $(( $(date +%s) - back )) -lt 60 ]; do
+	sleep 0.5
+done
+echo "# a new hire after the directory came back was published in $(( $(date +%s) - back )) s"
+t_contains "the daemon found the directory again: s01 is published" \
+    "$(ldap_root ldapsearch -LLL -b "$SLAPD_PEOPLE" '(&(uid=s01)(userCertificate=*))' 1.1)" \
+    "uid=s01,"
+
 kill -TERM "$SPID"
 rc=0
 wait "$SPID" || rc=$?
