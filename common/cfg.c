@@ -230,9 +230,25 @@ cfg_check(struct cfg *c, config_t *lc, const char *file)
 		KEYERR("directory.bind_dn", "%s", "needs "
 		    "directory.bind_password_file (secrets come from files)");
 	if (c->directory.sasl_mech != NULL &&
-	    strcmp(c->directory.sasl_mech, "EXTERNAL") != 0)
+	    strcmp(c->directory.sasl_mech, "EXTERNAL") != 0 &&
+	    strcmp(c->directory.sasl_mech, "GSSAPI") != 0)
 		KEYERR("directory.sasl_mech", "\"%s\" is not supported "
-		    "(EXTERNAL)", c->directory.sasl_mech);
+		    "(EXTERNAL, GSSAPI)", c->directory.sasl_mech);
+	/* GSSAPI: a keytab, or the ticket cache of the environment */
+	if (c->directory.sasl_mech != NULL &&
+	    strcmp(c->directory.sasl_mech, "GSSAPI") == 0 &&
+	    c->directory.bind_password_file != NULL)
+		KEYERR("directory.bind_password_file", "%s", "is not used with "
+		    "sasl_mech \"GSSAPI\" (the key is in directory.keytab)");
+	if (c->directory.sasl_mech != NULL &&
+	    strcmp(c->directory.sasl_mech, "GSSAPI") == 0 &&
+	    c->directory.keytab == NULL && getenv("KRB5CCNAME") == NULL)
+		KEYERR("directory.sasl_mech", "%s", "\"GSSAPI\" needs "
+		    "directory.keytab, or a ticket cache in KRB5CCNAME");
+	if (c->directory.keytab != NULL && (c->directory.sasl_mech == NULL ||
+	    strcmp(c->directory.sasl_mech, "GSSAPI") != 0))
+		KEYERR("directory.keytab", "%s", "is only used with sasl_mech "
+		    "\"GSSAPI\"");
 	if ((c->directory.tls_cert_file == NULL) !=
 	    (c->directory.tls_key_file == NULL))
 		KEYERR(c->directory.tls_cert_file ? "directory.tls_cert_file" :

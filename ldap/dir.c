@@ -2,11 +2,11 @@
  * dir.c — the directory client's connection: connect over ldap://, ldaps://
  * or ldapi:// (optionally StartTLS, never falling back to plain), verify the
  * server certificate always, bind (simple with a password file, SASL
- * EXTERNAL, or anonymous), and reconnect with backoff when the server went
- * away; read the root DSE (assertion control, highestCommittedUSN for
- * change watching on AD). Reading people is in dir_search.c, publishing
- * in dir_publish.c, escaping in dir_escape.c, the OpenLDAP/AD table in
- * flavour.c.
+ * EXTERNAL, SASL GSSAPI in dir_sasl.c, or anonymous), and reconnect with
+ * backoff when the server went away; read the root DSE (assertion control,
+ * highestCommittedUSN for change watching on AD). Reading people is in
+ * dir_search.c, publishing in dir_publish.c, DirSync in dir_dirsync.c,
+ * escaping in dir_escape.c, the OpenLDAP/AD table in flavour.c.
  */
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -163,6 +163,9 @@ dir_bind(struct dir *d, LDAP *ld, char *err, size_t errsz)
 	size_t pwlen = 0;
 	int rc;
 
+	if (d->cfg->sasl_mech != NULL &&
+	    strcasecmp(d->cfg->sasl_mech, "GSSAPI") == 0)
+		return dir_bind_gssapi(d, ld, dir_uses_tls(d), err, errsz);
 	if (d->cfg->sasl_mech != NULL &&
 	    strcasecmp(d->cfg->sasl_mech, "EXTERNAL") == 0) {
 		/* An empty initial response: authorize as authenticated. */

@@ -159,10 +159,11 @@ int		 dir_highest_usn(struct dir *, unsigned long long *usn);
  * under base changed since ("" when none; "(objectClass=*)" when too many
  * to list), *nchanged (may be NULL) their number. changed NULL primes the
  * cookie (the first poll returns every object: call it before the first
- * full pass). flags: 0, or LDAP_CONTROL_X_DIRSYNC_OBJECT_SECURITY (0x1).
+ * full pass). flags: 0, or DIR_DIRSYNC_OBJECT_SECURITY.
  * The cookie is kept in memory only. 0, or -1 logged (an account lacking
  * the right is named as such); *changed is malloc'd.
  */
+#define DIR_DIRSYNC_OBJECT_SECURITY	0x1	/* what the account may read */
 struct dir_dirsync;
 struct dir_dirsync *dir_dirsync_new(int flags);
 void		 dir_dirsync_free(struct dir_dirsync *);

@@ -28,6 +28,17 @@ int	dir_ensure(struct dir *);
 int	dir_conn_lost(int rc);
 /* Drop the connection and connect again with backoff; 0 or -1 (logged). */
 int	dir_reconnect(struct dir *);
+/* SASL GSSAPI bind (dir_sasl.c); tls: the connection is TLS. */
+int	dir_bind_gssapi(struct dir *, LDAP *ld, int tls, char *err,
+	    size_t errsz);
+/* Is dn base itself or below it (case-insensitive, at a comma)? */
+int	dir_dn_under(const char *dn, const char *base);
+/*
+ * The naming context (root DSE namingContexts) that holds cfg base, the
+ * longest that does: DirSync and the search by id start there. 0 and a
+ * malloc'd *nc, or -1 (logged).
+ */
+int	dir_naming_context(struct dir *, char **nc);
 /* log_err "URI: what: ldap_err2string (diagnostic message)". */
 void	dir_log_ldap(struct dir *, int rc, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
@@ -38,6 +49,10 @@ void	dir_log_ldap(struct dir *, int rc, const char *fmt, ...)
  * none. The caller frees *guard with free().
  */
 int	dir_find_guarded(struct dir *, const char *addr,
+	    struct dir_person **out, char **guard);
+
+/* The same by stable id (dir_find_by_id): 0, 1 when none, or -1. */
+int	dir_find_id_guarded(struct dir *, const char *id,
 	    struct dir_person **out, char **guard);
 
 /*

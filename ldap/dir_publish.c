@@ -243,11 +243,16 @@ new_list(const struct dir_val *cur, size_t n, const struct dir_val *mine,
 	return out;
 }
 
-/* publish (leaf != NULL) or unpublish (leaf == NULL). */
+/*
+ * publish (leaf != NULL) or unpublish (leaf == NULL) on the person with
+ * mail addr under base, or (id != NULL, unpublish) on the entry with that
+ * stable id anywhere in the naming context: then 1 when there is none and
+ * DIR_REFUSED for insufficientAccessRights.
+ */
 static int
-dir_apply(struct dir *d, const char *addr, X509 *leaf, STACK_OF(X509) *chain,
-    dir_is_ours_fn is_ours, void *arg, struct dir_person **person_out,
-    size_t *nremoved)
+dir_apply(struct dir *d, const char *addr, const char *id, X509 *leaf,
+    STACK_OF(X509) *chain, dir_is_ours_fn is_ours, void *arg,
+    struct dir_person **person_out, size_t *nremoved)
 {
 	struct dir_person *p = NULL;
 	struct dir_val mine_uc = { NULL, 0 }, mine_sm = { NULL, 0 };
@@ -292,7 +297,13 @@ dir_apply(struct dir *d, const char *addr, X509 *leaf, STACK_OF(X509) *chain,
 			sk_X509_pop_free(removed, X509_free);
 		if ((removed = sk_X509_new_null()) == NULL)
 			goto nomem;
-		if (dir_find_guarded(d, addr, &p, &guard) == -1)
+		if (id != NULL) {
+			if ((lrc = dir_find_id_guarded(d, id, &p, &guard)) ==
+			    1)
+				rc = 1;
+			if (lrc != 0)
+				goto out;
+		} else if (dir_find_guarded(d, addr, &p, &guard) == -1)
 			goto out;
 		if ((ouc = calloc(p->n_usercert + 1, sizeof(int))) == NULL ||
 		    (osm = calloc(p->n_smime + 1, sizeof(int))) == NULL)
@@ -334,6 +345,19 @@ dir_apply(struct dir *d, const char *addr, X509 *leaf, STACK_OF(X509) *chain,
 			if (dir_reconnect(d) == -1)
 				goto out;
 			continue;
+		}
+		if (lrc == LDAP_INSUFFICIENT_ACCESS && id != NULL) {
+			dir_log_ldap(d, lrc, "%s %s: modify %s refused: the "
+			    "bind identity may not write %s and %s there "
+			    "(delegate that right on the parent of every OU "
+			    "people move between)", verb, addr, p->dn,
+			    d->fl->attr_usercert, d->fl->attr_smime);
+			if (person_out != NULL) {
+				*person_out = p;
+				p = NULL;
+			}
+			rc = DIR_REFUSED;
+			goto out;
 		}
 		if (lrc != LDAP_NO_SUCH_ATTRIBUTE &&
 		    lrc != LDAP_TYPE_OR_VALUE_EXISTS &&
@@ -384,12 +408,30 @@ dir_publish(struct dir *d, const char *addr, X509 *leaf,
 		log_err("%s: publish: no certificate", addr);
 		return -1;
 	}
-	return dir_apply(d, addr, leaf, chain, is_ours, arg, person_out, NULL);
+	return dir_apply(d, addr, NULL, leaf, chain, is_ours, arg, person_out,
+	    NULL);
 }
 
 int
 dir_unpublish(struct dir *d, const char *addr, dir_is_ours_fn is_ours,
     void *arg, size_t *removed)
 {
-	return dir_apply(d, addr, NULL, NULL, is_ours, arg, NULL, removed);
+	return dir_apply(d, addr, NULL, NULL, NULL, is_ours, arg, NULL,
+	    removed);
+}
+
+int
+dir_unpublish_id(struct dir *d, const char *id, dir_is_ours_fn is_ours,
+    void *arg, size_t *removed, char **dn_out)
+{
+	struct dir_person *p = NULL;
+	int rc;
+
+	if (dn_out != NULL)
+		*dn_out = NULL;
+	rc = dir_apply(d, id, id, NULL, NULL, is_ours, arg, &p, removed);
+	if (p != NULL && dn_out != NULL && (*dn_out = strdup(p->dn)) == NULL)
+		rc = -1;
+	dir_person_free(p);
+	return rc;
 }

@@ -233,8 +233,9 @@ typedef int (*entry_fn)(struct dir *, LDAPMessage *, void *);
  * (*sizelimit_hit says it happened).
  */
 static int
-dir_search_once(struct dir *d, const char *filter, int page, int sizelimit,
-    entry_fn fn, void *arg, size_t *delivered, int *sizelimit_hit)
+dir_search_once(struct dir *d, const char *base, const char *filter,
+    int page, int sizelimit, entry_fn fn, void *arg, size_t *delivered,
+    int *sizelimit_hit)
 {
 	struct timeval tv = { dir_timeout(d), 0 };
 	struct berval cookie = { 0, NULL };
@@ -259,7 +260,7 @@ dir_search_once(struct dir *d, const char *filter, int page, int sizelimit,
 			}
 			ctrls[0] = pctrl;
 		}
-		rc = ldap_search_ext(d->ld, d->cfg->base, LDAP_SCOPE_SUBTREE,
+		rc = ldap_search_ext(d->ld, base, LDAP_SCOPE_SUBTREE,
 		    filter, attrs, 0, page > 0 ? ctrls : NULL, NULL, &tv,
 		    sizelimit, &msgid);
 		ldap_control_free(pctrl);
@@ -271,7 +272,7 @@ dir_search_once(struct dir *d, const char *filter, int page, int sizelimit,
 			if (rc == 0) {
 				log_err("%s: search %s under %s: no answer "
 				    "within %d s", d->cfg->uri, filter,
-				    d->cfg->base, dir_timeout(d));
+				    base, dir_timeout(d));
 				(void)ldap_abandon_ext(d->ld, msgid, NULL,
 				    NULL);
 				goto out;
@@ -332,10 +333,9 @@ ldap_failed:
 	}
 	if (diag != NULL && diag[0] != '\0')
 		log_err("%s: search %s under %s: %s (%s)", d->cfg->uri, filter,
-		    d->cfg->base, ldap_err2string(rc), diag);
+		    base, ldap_err2string(rc), diag);
 	else
-		dir_log_ldap(d, rc, "search %s under %s", filter,
-		    d->cfg->base);
+		dir_log_ldap(d, rc, "search %s under %s", filter, base);
 out:
 	ber_memfree(cookie.bv_val);
 	ldap_control_free(pctrl);
@@ -345,24 +345,29 @@ out:
 	return ret;
 }
 
-/* Search, reconnecting and retrying once if the server went away first. */
+/*
+ * Search under base (NULL: cfg base), reconnecting and retrying once if the
+ * server went away first.
+ */
 static int
-dir_search(struct dir *d, const char *filter, int page, int sizelimit,
-    entry_fn fn, void *arg, int *sizelimit_hit)
+dir_search(struct dir *d, const char *base, const char *filter, int page,
+    int sizelimit, entry_fn fn, void *arg, int *sizelimit_hit)
 {
 	size_t delivered = 0;
 	int rc;
 
+	if (base == NULL)
+		base = d->cfg->base;
 	if (dir_ensure(d) == -1)
 		return -1;
-	rc = dir_search_once(d, filter, page, sizelimit, fn, arg, &delivered,
-	    sizelimit_hit);
+	rc = dir_search_once(d, base, filter, page, sizelimit, fn, arg,
+	    &delivered, sizelimit_hit);
 	if (rc == SRCH_LOST) {
 		log_warn("%s: connection lost; reconnecting", d->cfg->uri);
 		if (dir_reconnect(d) == -1)
 			return -1;
-		rc = dir_search_once(d, filter, page, sizelimit, fn, arg,
-		    &delivered, sizelimit_hit);
+		rc = dir_search_once(d, base, filter, page, sizelimit, fn,
+		    arg, &delivered, sizelimit_hit);
 		if (rc == SRCH_LOST) {
 			log_err("%s: search %s: connection lost again",
 			    d->cfg->uri, filter);
@@ -404,7 +409,7 @@ dir_search_people(struct dir *d, const char *filter, dir_person_cb cb,
 	page = d->cfg->page_size > 0 ? d->cfg->page_size : DIR_DEFAULT_PAGE;
 	if (page > d->fl->max_page)
 		page = d->fl->max_page;
-	return dir_search(d, filter, page, 0, people_entry, &pa, NULL);
+	return dir_search(d, NULL, filter, page, 0, people_entry, &pa, NULL);
 }
 
 struct find_arg {
@@ -453,7 +458,7 @@ dir_find_guarded(struct dir *d, const char *addr, struct dir_person **out,
 		log_err("%s: out of memory", addr);
 		goto out;
 	}
-	if (dir_search(d, filter, 0, 2, find_entry, &fa, &hit) == -1)
+	if (dir_search(d, NULL, filter, 0, 2, find_entry, &fa, &hit) == -1)
 		goto out;
 	if (fa.n == 0) {
 		log_err("%s: no entry with %s=%s under %s", d->cfg->uri,
@@ -487,4 +492,90 @@ int
 dir_find_by_mail(struct dir *d, const char *addr, struct dir_person **out)
 {
 	return dir_find_guarded(d, addr, out, NULL);
+}
+
+/* "(ATTR=VALUE)" for a stable id in its string form; NULL if malformed. */
+static char *
+id_filter(struct dir *d, const char *id)
+{
+	/* the string form shows the first three groups little-endian */
+	static const int order[16] = { 3, 2, 1, 0, 5, 4, 7, 6,
+	    8, 9, 10, 11, 12, 13, 14, 15 };
+	unsigned char raw[16];
+	char *esc = NULL, *f = NULL;
+	unsigned int x;
+	const char *s = id;
+	int i;
+
+	if (!d->fl->id_is_binary)
+		esc = dir_filter_escape(id, strlen(id));
+	else {
+		for (i = 0; i < 16; i++) {
+			if (*s == '-' && (i == 4 || i == 6 || i == 8 ||
+			    i == 10))
+				s++;
+			if (sscanf(s, "%2x", &x) != 1 || s[0] == '\0' ||
+			    s[1] == '\0')
+				return NULL;
+			raw[order[i]] = (unsigned char)x;
+			s += 2;
+		}
+		if (*s != '\0')
+			return NULL;
+		esc = dir_filter_escape((const char *)raw, sizeof(raw));
+	}
+	if (esc == NULL || asprintf(&f, "(%s=%s)", d->fl->attr_id, esc) == -1)
+		f = NULL;
+	free(esc);
+	return f;
+}
+
+int
+dir_find_id_guarded(struct dir *d, const char *id, struct dir_person **out,
+    char **guard)
+{
+	struct find_arg fa = { { NULL, NULL }, NULL, 0 };
+	char *nc = NULL, *filter = NULL;
+	int rc = -1, hit = 0;
+
+	*out = NULL;
+	if (guard != NULL)
+		*guard = NULL;
+	if ((filter = id_filter(d, id)) == NULL) {
+		log_err("%s: \"%s\" is not a %s", d->cfg->uri, id,
+		    d->fl->attr_id);
+		goto out;
+	}
+	if (dir_naming_context(d, &nc) == -1 ||
+	    dir_search(d, nc, filter, 0, 2, find_entry, &fa, &hit) == -1)
+		goto out;
+	if (fa.n == 0) {
+		rc = 1;
+		goto out;
+	}
+	if (fa.n > 1) {
+		log_err("%s: two entries with %s %s: %s and %s", d->cfg->uri,
+		    d->fl->attr_id, id, fa.p[0]->dn, fa.p[1]->dn);
+		goto out;
+	}
+	*out = fa.p[0];
+	fa.p[0] = NULL;
+	if (guard != NULL) {
+		*guard = fa.guard;
+		fa.guard = NULL;
+	}
+	rc = 0;
+out:
+	dir_person_free(fa.p[0]);
+	dir_person_free(fa.p[1]);
+	free(fa.guard);
+	free(filter);
+	free(nc);
+	return rc;
+}
+
+int
+dir_find_by_id(struct dir *d, const char *id, struct dir_person **out)
+{
+	return dir_find_id_guarded(d, id, out, NULL);
 }
