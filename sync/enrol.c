@@ -507,6 +507,50 @@ enr_revoke_all(struct enr_ctx *e, struct enr_revoke_arg *a, int reason)
 	return failed;
 }
 
+/*
+ * A leaver no longer under base: find the entry by its stable id anywhere
+ * in the naming context (moved to another OU) and take our certificates
+ * off it there. A DC that refuses (the service account may write in the
+ * people OU only) is recorded (journal reason, audit outcome "refused"),
+ * not failed: the revocation stands. *removed counts what was taken off.
+ */
+static void
+enr_unpublish_moved(struct enr_ctx *e, const char *mail, const char *id,
+    struct jrnl_enr *r, size_t *removed)
+{
+	char *dn = NULL;
+	int rc;
+
+	rc = dir_unpublish_id(e->dir, id, enr_is_ours, e->jrnl, removed, &dn);
+	if (rc == 1)
+		log_warn("%s: not in the directory (deleted?); revoked, "
+		    "nothing to unpublish", mail);
+	else if (rc == 0) {
+		log_info("%s: moved out of %s to %s; %zu certificate(s) of "
+		    "ours unpublished there", mail, e->cfg->directory.base,
+		    dn, *removed);
+		r->serial[0] = '\0';
+		r->not_after = 0;
+		if (r->person_id[0] != '\0')
+			(void)enr_step(e, r, JRNL_UNPUBLISHED);
+		(void)audit_event("unpublication", id, mail, NULL,
+		    ca_name(e->ca), *removed > 0 ? "unpublished" : "none",
+		    dn);
+	} else {
+		snprintf(r->reason, sizeof(r->reason), "revoked; unpublish "
+		    "%s at %s: %s", rc == DIR_REFUSED ? "refused" : "failed",
+		    dn != NULL ? dn : id, rc == DIR_REFUSED ? "no write access "
+		    "to the certificate attributes there" : "see the log");
+		log_warn("%s: %s", mail, r->reason);
+		if (r->person_id[0] != '\0')
+			(void)jrnl_enr_put(e->jrnl, r);
+		(void)audit_event("unpublication", id, mail, NULL,
+		    ca_name(e->ca), rc == DIR_REFUSED ? "refused" : "failed",
+		    r->reason);
+	}
+	free(dn);
+}
+
 enum enr_outcome
 enr_revoke(struct enr_ctx *e, const char *mail, const char *person_id,
     int reason)
@@ -526,8 +570,9 @@ enr_revoke(struct enr_ctx *e, const char *mail, const char *person_id,
 		if (enr_step(e, &r, JRNL_REVOKE_PENDING) == -1)
 			goto out;
 	} else {
-		log_warn("%s: not in the directory (deleted, or moved out of "
-		    "reach); revoking from the journal only", mail);
+		log_warn("%s: not under %s (deleted, or moved out); revoking "
+		    "from the journal, then looking for the entry by its id",
+		    mail, e->cfg->directory.base);
 		/* the sync pass knows whose record it is: close it, or the
 		 * next pass would find the same leaver again */
 		if (person_id != NULL && jrnl_enr_get(e->jrnl, person_id,
@@ -550,7 +595,8 @@ enr_revoke(struct enr_ctx *e, const char *mail, const char *person_id,
 		(void)audit_event("unpublication", p->id, mail, NULL,
 		    ca_name(e->ca), removed > 0 ? "unpublished" : "none", NULL);
 		enr_status(e, p->dn, "revoked and unpublished", &r);
-	}
+	} else if (person_id != NULL)
+		enr_unpublish_moved(e, mail, person_id, &r, &removed);
 	rc = ENR_DONE;
 	if (a.n == 0 && removed == 0) {
 		/* not a failure of the person's record: there was nothing */

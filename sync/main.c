@@ -2,8 +2,10 @@
  * main.c — smimepub-sync, the sync service: run reconcile passes every
  * sync.interval seconds (or once with --once), in the background with a pid
  * file or in the foreground for systemd; between full passes it watches for
- * changes (uSNChanged against highestCommittedUSN on AD, modifyTimestamp
- * elsewhere). SIGTERM finishes the current step and exits; SIGHUP reloads
+ * changes as sync.watch says: syncrepl where offered, else uSNChanged
+ * against highestCommittedUSN on AD, modifyTimestamp elsewhere ("auto");
+ * syncrepl or nothing ("syncrepl"); polling only ("poll"); AD's DirSync
+ * control ("dirsync"). SIGTERM finishes the current step and exits; SIGHUP reloads
  * the configuration, keeping the old one if the new one is bad. With
  * keys.pool_size, the daemon (not --once) keeps a pool of keys generated
  * while no pass runs (sync/keypool.c).
@@ -126,6 +128,77 @@ sync_watch_filter(struct enr_ctx *e, int *have_usn, unsigned long long *usn,
 	sync_changed_filter(last - 60, changed, sz);
 }
 
+/*
+ * Start watching as cfg sync.watch says: the syncrepl thread (auto, where
+ * offered; syncrepl, required), and the DirSync state (dirsync), primed so
+ * that its first poll reports only what changes after this. -1 when the
+ * required way is not available (logged).
+ */
+static int
+sync_watch_start(struct enr_ctx *e, struct dir_watch **watch,
+    struct dir_dirsync **ds)
+{
+	const struct cfg *cfg = e->cfg;
+	const char *how = cfg->sync.watch;
+
+	*watch = NULL;
+	*ds = NULL;
+	if (strcmp(how, "poll") == 0) {
+		log_info("watching by polling (sync.watch = poll)");
+		return 0;
+	}
+	if (strcmp(how, "dirsync") == 0) {
+		if (e->dir == NULL ||
+		    (*ds = dir_dirsync_new(DIR_DIRSYNC_OBJECT_SECURITY)) ==
+		    NULL || dir_dirsync_poll(e->dir, *ds, NULL, NULL) == -1) {
+			log_err("sync.watch = dirsync: DirSync is not "
+			    "available (see above)");
+			return -1;
+		}
+		log_info("%s: watching by DirSync (1.2.840.113556.1.4.841)",
+		    cfg->directory.uri);
+		return 0;
+	}
+	*watch = dir_watch_start(&cfg->directory, sync_notify, NULL);
+	if (*watch == NULL && strcmp(how, "syncrepl") == 0) {
+		log_err("sync.watch = syncrepl: %s does not offer syncrepl "
+		    "(RFC 4533), or it did not start (see above)",
+		    cfg->directory.uri);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+sync_watch_stop(struct dir_watch **watch, struct dir_dirsync **ds)
+{
+	dir_watch_stop(*watch);
+	*watch = NULL;
+	dir_dirsync_free(*ds);
+	*ds = NULL;
+}
+
+/* One DirSync poll and a pass over the people it reports changed. */
+static void
+sync_dirsync_look(struct enr_ctx *e, struct dir_dirsync *ds)
+{
+	struct sync_stats st;
+	char *changed = NULL, summary[256];
+	size_t n = 0;
+
+	if (dir_dirsync_poll(e->dir, ds, &changed, &n) == -1)
+		return;		/* logged; the next poll tries again */
+	if (n > 0)
+		log_debug("watch: DirSync: %zu changed under %s",
+		    n, e->cfg->directory.base);
+	if (changed[0] != '\0' && sync_pass_kp(e, changed, &st) == 0 &&
+	    st.enrolled + st.renewed + st.republished + st.failed > 0) {
+		sync_stats_str(&st, summary, sizeof(summary));
+		log_info("changes: %s", summary);
+	}
+	free(changed);
+}
+
 static int
 write_pid(const char *path)
 {
@@ -150,9 +223,10 @@ main(int argc, char *argv[])
 	struct sigaction sa;
 	struct enr_ctx e;
 	struct dir_watch *watch = NULL;
+	struct dir_dirsync *ds = NULL;
 	struct kp_pool *kp = NULL;
 	char summary[256], changed[64];
-	int ch, once = 0, fg = 0, rc = 1, have_usn;
+	int ch, once = 0, fg = 0, rc = 1, have_usn, watching = 1;
 	unsigned long long usn = 0;
 	time_t next, last;
 
@@ -208,12 +282,13 @@ main(int argc, char *argv[])
 		goto out;
 	if (sync_open(cfg, kp, &e) == -1)
 		goto out;
-	if (!once)
-		watch = dir_watch_start(&cfg->directory, sync_notify, NULL);
+	if (!once && sync_watch_start(&e, &watch, &ds) == -1)
+		goto out;
 	for (;;) {
 		last = time(NULL);
 		/* read before the pass: what changes during it is seen next */
-		have_usn = !once && cfg->sync.watch_interval > 0 &&
+		have_usn = !once && watching && ds == NULL &&
+		    cfg->sync.watch_interval > 0 &&
 		    dir_highest_usn(e.dir, &usn) == 0;
 		if (sync_pass_kp(&e, NULL, &st) == -1) {
 			if (once)
@@ -236,10 +311,15 @@ main(int argc, char *argv[])
 			if (!atomic_load(&sync_kick))
 				poll(NULL, 0, 200);
 			/* syncrepl said something changed; else poll */
-			if (!atomic_exchange(&sync_kick, 0) &&
-			    (cfg->sync.watch_interval == 0 ||
+			if (!atomic_exchange(&sync_kick, 0) && (!watching ||
+			    cfg->sync.watch_interval == 0 ||
 			    time(NULL) - last < cfg->sync.watch_interval))
 				continue;
+			if (ds != NULL) {
+				sync_dirsync_look(&e, ds);
+				last = time(NULL);
+				continue;
+			}
 			sync_watch_filter(&e, &have_usn, &usn, last, changed,
 			    sizeof(changed));
 			last = time(NULL);
@@ -262,25 +342,27 @@ main(int argc, char *argv[])
 				    "keeping the old one", path);
 				continue;
 			}
-			dir_watch_stop(watch);
-			watch = NULL;
+			sync_watch_stop(&watch, &ds);
 			sync_close(&e);
 			cfg_free(cfg);
 			cfg = ncfg;
 			/* a new keys.type: the old pool is freed */
 			(void)kp_config(kp, cfg->keys.type,
 			    (size_t)cfg->keys.pool_size);
-			watch = dir_watch_start(&cfg->directory, sync_notify,
-			    NULL);
 			log_info("%s: configuration reloaded", path);
 			if (sync_open(cfg, kp, &e) == -1)
 				log_err("reconnect after reload failed; "
 				    "retrying next pass");
+			watching = sync_watch_start(&e, &watch, &ds) == 0;
+			if (!watching)
+				log_err("%s: sync.watch = %s cannot be "
+				    "honoured; full passes only until the "
+				    "next reload", path, cfg->sync.watch);
 		}
 	}
 	rc = 0;
 out:
-	dir_watch_stop(watch);
+	sync_watch_stop(&watch, &ds);
 	kp_free(kp);	/* stops the filler: a key in progress is dropped */
 	sync_close(&e);
 	audit_close();
