@@ -258,31 +258,44 @@ wk_wait_dir(struct wk_pool *pool, struct enr_ctx *e)
 /*
  * One item; when it failed because the directory went away meanwhile, wait
  * for the directory and do it again (it resumes from the journal), so an
- * outage of the directory does not fail whoever was in hand. An item the
- * directory never came back for is left as the journal has it, for the
- * next pass: counted as failed, not journalled as FAILED.
+ * outage of the directory does not fail whoever was in hand. A leaver done
+ * while the directory went away is done again too: enr_revoke and
+ * dir_unpublish take "not found" for "deleted", and would close the record
+ * with the certificate still on the entry. An item the directory never
+ * came back for is left as the journal has it, for the next pass: counted
+ * as failed, not journalled as FAILED.
  */
 static void
 wk_item(struct wk_pool *pool, struct enr_ctx *e, const struct sync_item *it,
     struct sync_stats *st)
 {
-	int tries;
+	struct sync_stats one;
+	int tries, ok = 0;
 
+	memset(&one, 0, sizeof(one));
 	for (tries = 0; tries < WK_ITEM_TRIES; tries++) {
 		if (!dir_connected(e->dir) && wk_wait_dir(pool, e) == -1) {
 			pthread_mutex_lock(&pool->mu);
 			pool->left++;
 			pthread_mutex_unlock(&pool->mu);
-			break;
-		}
-		if (do_item(e, it, st))
+			st->failed++;
 			return;
-		if (dir_connected(e->dir))
-			break;		/* the person's own failure */
-		log_info("%s: failed with the directory gone; trying again "
-		    "once it answers", it->mail);
+		}
+		memset(&one, 0, sizeof(one));
+		ok = do_item(e, it, &one);
+		if (dir_connected(e->dir) || (ok && it->act != ACT_LEAVE))
+			break;
+		log_info("%s: %s with the directory gone; again once it "
+		    "answers", it->mail, ok ? "left" : "failed");
 	}
-	st->failed++;
+	st->enrolled += one.enrolled;
+	st->renewed += one.renewed;
+	st->republished += one.republished;
+	st->revoked += one.revoked;
+	st->unchanged += one.unchanged;
+	st->skipped += one.skipped;
+	if (!ok)
+		st->failed++;
 }
 
 /* Take items until none is left; st is the caller's own. */
@@ -326,6 +339,7 @@ wk_main(void *arg)
 	pool->st->revoked += mine.revoked;
 	pool->st->failed += mine.failed;
 	pool->st->unchanged += mine.unchanged;
+	pool->st->skipped += mine.skipped;	/* pending at the CA */
 	pthread_mutex_unlock(&pool->mu);
 	return NULL;
 }
