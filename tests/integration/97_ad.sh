@@ -6,7 +6,10 @@
 # (userCertificate without ;binary), byte-exact and ours first, foreign
 # values kept; smimepub-sync --once enrols the enabled people (objectGUID
 # as the id), a disabled account is revoked and unpublished, a person moved
-# out of the searched OU is revoked, two people with one address fail
+# out of the searched OU is revoked and, where the DC refuses the
+# service account the write there, the refusal is reported (log, audit)
+# and the certificate is in the CRL; with the delegation widened it is
+# unpublished from the entry in its new OU; two people with one address fail
 # without stopping the pass, a search from the domain root ignores the
 # CN=Configuration referrals; the daemon publishes a new user within one
 # poll interval (uSNChanged against highestCommittedUSN); a pass over 50
@@ -237,11 +240,33 @@ t_contains "bob's certificate is revoked at the CA" "$T_OUT" "bob@example.com re
 t_ok "status bob" "$SMIMEPUB" -f "$Y" status
 t_contains "bob is UNPUBLISHED" "$T_OUT" "bob@example.com	UNPUBLISHED"
 
+# moved out of the searched OU, where the service account may not write
+# (delegated on the people OU only): revoked, the DC's refusal reported
+cf=$(vals carol userCertificate | sed -n 1p)
+cserial=$(openssl x509 -inform DER -in "$cf" -noout -serial | sed 's/^serial=//')
 t_ok "move carol out of the people OU" samba_tool user move carol "$SAMBA_FORMER"
-t_ok "a pass after carol moved" "$SYNC" -f "$Y" --once
-t_contains "carol revoked" "$T_OUT" "revoked 1"
+t_ok "a pass after carol moved (the refusal fails nothing: exit 0)" "$SYNC" -f "$Y" --once
+t_contains "carol revoked" "$T_OUT" "revoked 1, republished 0, failed 0"
+t_contains "the log names her new DN and the refusal" "$T_OUT" \
+    "unpublish refused at CN=carol,$SAMBA_FORMER"
+t_contains "with the DC's answer" "$T_OUT" "Insufficient access"
+t_contains "and the right that is missing" "$T_OUT" \
+    "may not write userCertificate and userSMIMECertificate there"
+t_eq "carol: our certificate is still on her entry in OU=Former (the DC refused)" \
+    "$(nvals carol userCertificate "$SAMBA_FORMER")" 2
+t_contains "audit: the unpublication refused" \
+    "$(grep '"carol@example.com"' "$A" | grep '"unpublication"')" '"outcome":"refused"'
+t_contains "audit: the revocation" \
+    "$(grep '"carol@example.com"' "$A" | grep '"revocation"')" '"outcome":"revoked"'
 t_ok "ca list" "$SMIMEPUB" -f "$Y" ca list
 t_contains "carol's certificate is revoked at the CA" "$T_OUT" "carol@example.com revoked"
+t_ok "ca crl" "$SMIMEPUB" -f "$Y" ca crl --out "$T/crl.pem"
+t_contains "carol's serial ($cserial) is in the CRL" \
+    "$(openssl crl -in "$T/crl.pem" -noout -text | tr -d ' ')" "SerialNumber:$cserial"
+t_ok "status" "$SMIMEPUB" -f "$Y" status
+t_contains "carol's record is closed as REVOKED" "$T_OUT" "carol@example.com	REVOKED"
+t_ok "the next pass leaves her alone" "$SYNC" -f "$Y" --once
+t_contains "nothing revoked or failed" "$T_OUT" "revoked 0, republished 0, failed 0"
 
 # --- a full pass over 50 people ---------------------------------------------
 samba_people_bulk person 49
@@ -258,6 +283,21 @@ t_eq "each has its certificate (3 of 3 checked)" "$n" 3
 t_eq "all 50 enabled people: one userCertificate each" "$(ad_admin ldapsearch -LLL -o ldif-wrap=no \
     -b "$SAMBA_PEOPLE" '(&(objectClass=user)(userCertificate=*)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))' userCertificate |
     grep -c '^userCertificate::')" 50
+
+# with the delegation widened to the parent of both OUs, a person moved
+# out is unpublished where she now is
+t_ok "delegate the certificate attributes on the domain root" samba_delegate_certs "$SAMBA_BASE"
+t_ok "move person49 out of the people OU" samba_tool user move person49 "$SAMBA_FORMER"
+t_ok "a pass after person49 moved" "$SYNC" -f "$Y" --once
+t_contains "person49 revoked" "$T_OUT" "revoked 1, republished 0, failed 0"
+t_contains "unpublished at the new DN" "$T_OUT" \
+    "moved out of $SAMBA_PEOPLE to CN=person49,$SAMBA_FORMER; 1 certificate(s) of ours unpublished there"
+t_eq "person49: no userCertificate left in OU=Former" "$(nvals person49 userCertificate "$SAMBA_FORMER")" 0
+t_eq "person49: no userSMIMECertificate left" "$(nvals person49 userSMIMECertificate "$SAMBA_FORMER")" 0
+t_contains "audit: unpublished" \
+    "$(grep '"person49@example.com"' "$A" | grep '"unpublication"')" '"outcome":"unpublished"'
+t_ok "status" "$SMIMEPUB" -f "$Y" status
+t_contains "person49 is UNPUBLISHED" "$T_OUT" "person49@example.com	UNPUBLISHED"
 
 # --- the daemon: a new user within one poll interval (uSNChanged) ---------
 "$SYNC" -f "$Y" --foreground >"$T/sync.log" 2>&1 &

@@ -67,6 +67,22 @@
 #   samba_people_bulk PREFIX N  N users PREFIX01.. (mail PREFIX01@example.com)
 #                           under SAMBA_PEOPLE in one ldapadd over ldaps as
 #                           Administrator (samba-tool takes ~1 s a user)
+#   samba_delegate_certs DN grant the service account write access to
+#                           userCertificate and userSMIMECertificate on user
+#                           objects under DN (what samba_start does for
+#                           SAMBA_PEOPLE)
+#   samba_grant_dirsync     grant the service account "Replicating Directory
+#                           Changes" (DS-Replication-Get-Changes) on
+#                           SAMBA_BASE: DirSync without the object-security
+#                           flag needs it
+#   samba_svc_sid           the service account's objectSid
+#   samba_kerberos          for SASL GSSAPI: registers ldap/SAMBA_HOST on
+#                           the DC's account (samba_spnupdate, which would,
+#                           does not run with server services = ldap cldap
+#                           kdc), exports the service account's key to
+#                           SAMBA_SVC_KEYTAB and writes SAMBA_KRB5_CONF (kdc
+#                           = SAMBA_IP; provision's own krb5.conf finds the
+#                           KDC by DNS, which this DC has not)
 #   ad_admin CMD ARGS       run an ldap* tool as Administrator over SAMBA_URI
 #   ad_svc CMD ARGS         the same as the service account
 
@@ -92,6 +108,7 @@ export SAMBA_REALM SAMBA_DOMAIN SAMBA_BASE SAMBA_HOST SAMBA_PEOPLE \
 _SAMBA_GUID_USER=bf967aba-0de6-11d0-a285-00aa003049e2
 _SAMBA_GUID_USERCERT=bf967a7f-0de6-11d0-a285-00aa003049e2
 _SAMBA_GUID_SMIME=e16a9db2-403c-11d1-a9c0-0000f80367c1
+_SAMBA_GUID_GET_CHANGES=1131f6aa-9c07-11d1-f79f-00c04fc2dcd2
 
 _SAMBA_CLEANUP=
 _SAMBA_PID=
@@ -199,6 +216,49 @@ samba_people_bulk() {
 	done >"$SAMBA_DIR/bulk.ldif"
 	LDAPTLS_CACERT=$SAMBA_TLS_CA ldapadd -x -H "$SAMBA_LDAPS_URI" \
 	    -D "$SAMBA_ADMIN_UPN" -y "$SAMBA_ADMIN_PW_FILE" -f "$SAMBA_DIR/bulk.ldif" >/dev/null
+}
+
+samba_svc_sid() {
+	samba-tool user show smimepub --attributes=objectSid \
+	    -s "$SAMBA_DIR/etc/smb.conf" 2>/dev/null | sed -n 's/^objectSid: //p'
+}
+
+samba_delegate_certs() {
+	_sid=$(samba_svc_sid)
+	[ -n "$_sid" ] || { _samba_err "no objectSid for the service account"; return 1; }
+	samba_tool dsacl set --objectdn="$1" \
+	    --sddl="(OA;CI;WP;$_SAMBA_GUID_USERCERT;$_SAMBA_GUID_USER;$_sid)(OA;CI;WP;$_SAMBA_GUID_SMIME;$_SAMBA_GUID_USER;$_sid)"
+}
+
+samba_grant_dirsync() {
+	_sid=$(samba_svc_sid)
+	[ -n "$_sid" ] || { _samba_err "no objectSid for the service account"; return 1; }
+	samba_tool dsacl set --objectdn="$SAMBA_BASE" \
+	    --sddl="(OA;;CR;$_SAMBA_GUID_GET_CHANGES;;$_sid)"
+}
+
+samba_kerberos() {
+	SAMBA_SVC_KEYTAB=$SAMBA_DIR/svc.keytab
+	SAMBA_KRB5_CONF=$SAMBA_DIR/krb5.conf
+	export SAMBA_SVC_KEYTAB SAMBA_KRB5_CONF
+	samba_tool spn add "ldap/$SAMBA_HOST" 'DC1$' || return 1
+	samba_tool domain exportkeytab "$SAMBA_SVC_KEYTAB" \
+	    --principal="$SAMBA_SVC_UPN" || return 1
+	cat >"$SAMBA_KRB5_CONF" <<EOK
+[libdefaults]
+	default_realm = $SAMBA_REALM
+	dns_lookup_kdc = false
+	dns_lookup_realm = false
+	rdns = false
+	dns_canonicalize_hostname = false
+[realms]
+	$SAMBA_REALM = {
+		kdc = $SAMBA_IP
+	}
+[domain_realm]
+	.example.test = $SAMBA_REALM
+	example.test = $SAMBA_REALM
+EOK
 }
 
 ad_admin() {
@@ -313,12 +373,8 @@ samba_start() {
 	samba_tool user create lookup "$_SAMBA_USER_PW" \
 	    --userou="${SAMBA_SERVICES%,"$SAMBA_BASE"}" ||
 	    _samba_fail "creating the lookup account failed"
-	_sid=$(samba-tool user show smimepub --attributes=objectSid \
-	    -s "$SAMBA_DIR/etc/smb.conf" 2>/dev/null | sed -n 's/^objectSid: //p')
-	[ -n "$_sid" ] || _samba_fail "no objectSid for the service account"
-	samba_tool dsacl set --objectdn="$SAMBA_PEOPLE" \
-	    --sddl="(OA;CI;WP;$_SAMBA_GUID_USERCERT;$_SAMBA_GUID_USER;$_sid)(OA;CI;WP;$_SAMBA_GUID_SMIME;$_SAMBA_GUID_USER;$_sid)" ||
-	    _samba_fail "samba-tool dsacl set failed"
+	samba_delegate_certs "$SAMBA_PEOPLE" ||
+	    _samba_fail "delegating the certificate attributes failed"
 	for _u in alice bob carol; do
 		samba_user_create "$_u" "$_u@example.com" ||
 		    _samba_fail "creating $_u failed"
