@@ -9,6 +9,7 @@ libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 slapd ldap-utils groff-base man-db
 golang-cfssl sqlite3 curl python3
 samba samba-dsdb-modules samba-ad-provision samba-vfs-modules winbind
+libsasl2-dev libsasl2-modules-gssapi-mit
 gpgsm dirmngr ldnsutils
 wrk nginx-light"
 
