@@ -292,6 +292,15 @@ cat >"$L/paced.lua" <<EOL
 function delay() return $LK_DELAY end
 EOL
 R_H=$(WRK_CONNS=$LK_HCONNS wrk_run paced "$LK_CACHED" -s "$L/paced.lua")
+# each request's own latency adds to the wait: once, more connections in
+# proportion when the rate fell short of the target by more than a tenth
+LK_HC2=$(echo "$R_H" | awk -v c="$LK_HCONNS" -v t="$LK_HALF" '{
+	if ($1 > 0 && $1 < 0.9 * t) { c = int(c * t / $1 + 0.5); if (c > 1000) c = 1000 }
+	print c }')
+if [ "$LK_HC2" != "$LK_HCONNS" ]; then
+	LK_HCONNS=$LK_HC2
+	R_H=$(WRK_CONNS=$LK_HCONNS wrk_run paced "$LK_CACHED" -s "$L/paced.lua")
+fi
 LK_LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 lk_stop
 NGINX_V=$(/usr/sbin/nginx -v 2>&1 | sed 's/^nginx version: //')
@@ -382,8 +391,10 @@ EOF
 Debian's wrk has no rate option: each connection waits ${LK_DELAY} ms
 (a Lua \`delay()\`) before its next request, and the connections are
 peak/2 x ${LK_DELAY}/1000, so the rate is about half the cached peak above
-(a little less: each request's own latency adds to the wait). The issue's
-bar: p99 under 2 ms at half the peak rate.
+(a little less: each request's own latency adds to the wait, so when the
+first run falls short of the target by more than a tenth it is run once
+more with proportionally more connections, at most 1000; the table shows
+that run). The issue's bar: p99 under 2 ms at half the peak rate.
 
 Commands (\`scripts/bench.sh\`, after the enrolment figures, same slapd;
 \`scripts/bench_lookupd.sh\` holds the Lua scripts):
