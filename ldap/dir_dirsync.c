@@ -184,7 +184,8 @@ ds_round(struct dir *d, struct dir_dirsync *ds, const char *nc,
 		v = ldap_get_values_len(d->ld, e, d->fl->attr_id);
 		if (v == NULL || v[0] == NULL)
 			continue;
-		log_debug("DirSync: %s changed", dn);
+		if (buf != NULL)	/* not while priming: that is everyone */
+			log_debug("DirSync: %s changed", dn);
 		(*n)++;
 		if (buf != NULL && *n <= DS_MAX_IDS &&
 		    ds_append(buf, len, d->fl->attr_id, v[0]) == -1) {
