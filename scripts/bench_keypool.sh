@@ -30,6 +30,8 @@ slapd_cleanup_add '[ -n "$KPID" ] && kill -9 "$KPID" 2>/dev/null; rm -rf "$W"'
 SLAPD_SYNCPROV=1
 export SLAPD_SYNCPROV
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+# what was measured: the tree as the run starts (others may commit meanwhile)
+REV="$(git -C "$SRCDIR" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$SRCDIR" diff --quiet HEAD -- sync common 2>/dev/null || echo ' (with uncommitted changes in sync/ or common/)')"
 slapd_start
 
 now() { date +%s.%N; }
@@ -144,7 +146,7 @@ awk '/^## Key pool: / { skip = 1; next } /^## / { skip = 0 } skip { next }
 
 - date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); load average $LOAD0 before, $LOAD1 after
 - machine: $(nproc) CPUs (nproc), $CPU_MODEL; slapd on the same machine, over loopback
-- software: $(openssl version), smimepub at $(git -C "$SRCDIR" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$SRCDIR" diff --quiet HEAD -- sync common 2>/dev/null || echo ' (with uncommitted changes in sync/ or common/)'), \`$BUILD/\`
+- software: $(openssl version), smimepub at $REV, \`$BUILD/\`
 
 | keys.pool_size | seconds | people/s | speed-up | daemon CPU s | CPU s/person |
 |---:|---:|---:|---:|---:|---:|
@@ -160,7 +162,11 @@ syncprov; polling every second as well). people/s is $N over that;
 speed-up is the pool-less time over this row's. daemon CPU s is the
 user + system time of smimepub-sync (all threads, from /proc/PID/stat)
 over the same interval: on a shared machine it moves less than the
-wall-clock figures. With the pool, the daemon
+wall-clock figures. The pool-less burst is CPU-bound (two workers
+generating RSA keys), so other load on the machine slows it far more than
+the burst with the pool: when the load average above is high, the
+wall-clock speed-up overstates what a quiet machine sees, and the CPU
+columns are the figures to compare. With the pool, the daemon
 was first left until it logged "key pool: $N $KT keys ready": $FILL s
 after it started, one nice-19 thread generating while no pass ran (about
 a core's worth of RSA key generation per key, paid in idle time instead of
