@@ -26,6 +26,7 @@
 struct dir_dirsync {
 	struct berval	 cookie;	/* bv_val malloc'd; empty at first */
 	int		 flags;
+	char		*nc;		/* the naming context, read once */
 };
 
 /* Is dn equal to base or below it (case-insensitive, at a comma)? */
@@ -112,6 +113,7 @@ dir_dirsync_free(struct dir_dirsync *ds)
 	if (ds == NULL)
 		return;
 	free(ds->cookie.bv_val);
+	free(ds->nc);
 	free(ds);
 }
 
@@ -232,16 +234,18 @@ dir_dirsync_poll(struct dir *d, struct dir_dirsync *ds, char **changed,
 {
 	const char *filter = d->cfg->filter != NULL ? d->cfg->filter :
 	    d->fl->default_filter;
-	char *nc = NULL, *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0, n = 0;
 	int rc, more, round, reconnected = 0, ret = -1;
 
 	if (changed != NULL)
 		*changed = NULL;
-	if (dir_naming_context(d, &nc) == -1)
+	if (ds->nc == NULL && dir_naming_context(d, &ds->nc) == -1)
+		goto out;
+	if (dir_ensure(d) == -1)
 		goto out;
 	for (round = 0; round < DS_MAX_ROUNDS; round++) {
-		rc = ds_round(d, ds, nc, filter, changed != NULL ? &buf : NULL,
+		rc = ds_round(d, ds, ds->nc, filter, changed != NULL ? &buf : NULL,
 		    &len, &n, &more);
 		if (dir_conn_lost(rc) && !reconnected) {
 			log_warn("%s: connection lost; reconnecting",
@@ -254,12 +258,12 @@ dir_dirsync_poll(struct dir *d, struct dir_dirsync *ds, char **changed,
 		}
 		if (rc == LDAP_CONTROL_NOT_FOUND) {
 			log_err("%s: DirSync search of %s: the answer carries "
-			    "no DirSync control", d->cfg->uri, nc);
+			    "no DirSync control", d->cfg->uri, ds->nc);
 			goto out;
 		}
 		if (rc != LDAP_SUCCESS) {
 			dir_log_ldap(d, rc, "DirSync (1.2.840.113556.1.4.841) "
-			    "search of %s%s", nc, rc ==
+			    "search of %s%s", ds->nc, rc ==
 			    LDAP_INSUFFICIENT_ACCESS ? " (the bind identity "
 			    "needs the \"Replicating Directory Changes\" right "
 			    "on the naming context)" : "");
@@ -284,7 +288,6 @@ dir_dirsync_poll(struct dir *d, struct dir_dirsync *ds, char **changed,
 		*nchanged = n;
 	ret = 0;
 out:
-	free(nc);
 	free(buf);
 	return ret;
 }
