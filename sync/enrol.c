@@ -257,7 +257,7 @@ enr_resume(struct enr_ctx *e, const struct jrnl_enr *old, const char *mail,
 	    chain) != 0)
 		return JRNL_PLANNED;	/* nothing held (or logged why) */
 	if (from < JRNL_ISSUED || old->serial[0] == '\0')
-		return JRNL_SUBMITTED;
+		goto submit;
 	memset(&f, 0, sizeof(f));
 	f.person = old->person_id;
 	f.serial = old->serial;
@@ -265,12 +265,17 @@ enr_resume(struct enr_ctx *e, const struct jrnl_enr *old, const char *mail,
 	(void)jrnl_cert_each(e->jrnl, enr_find_cb, &f);
 	if (f.found == NULL || X509_check_private_key(f.found, *key) != 1) {
 		X509_free(f.found);
-		return JRNL_SUBMITTED;
+		goto submit;
 	}
 	*cert = f.found;
 	log_info("%s: resuming the enrolment left in %s with serial %s", mail,
 	    jrnl_state_str(from), old->serial);
 	return from;
+submit:
+	/* ca_enrol/ca_poll clear the result: the CA's answer has its chain */
+	sk_X509_pop_free(*chain, X509_free);
+	*chain = NULL;
+	return JRNL_SUBMITTED;
 }
 
 enum enr_outcome
