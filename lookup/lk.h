@@ -9,6 +9,7 @@
  *   lk_rate.c   per-client token buckets
  *   lk_certs.c  usable-only filtering (validity, EKU, KU, address, CRL, chain)
  *   lk_trust.c  trust anchors, CRLs (signature-checked, reloaded on change)
+ *   lk_x509.c   certificates parsed once, by their DER bytes
  *   lk_pool.c   a pool of directory connections
  *
  * This module reads the directory only. It never includes sync/ or ca/: it
@@ -101,8 +102,22 @@ struct lk_crl_stats {
 	unsigned long	 reloads;	/* CRL sets put in use, the first too */
 	size_t		 loaded;	/* CRLs in use */
 	size_t		 expired;	/* of them past their nextUpdate */
+	unsigned long	 parse_hits;	/* certificates found parsed */
+	unsigned long	 parse_misses;
 };
 void		 lk_certs_stats(struct lk_certs *, struct lk_crl_stats *);
+/* The certificate of a DER value (a new reference), parsed once for as
+ * long as lk_x509.c keeps it; NULL if it is not one. */
+X509		*lk_certs_parse(struct lk_certs *, const unsigned char *der,
+		    size_t len);
+/* lk_x509.c: parsed certificates by their DER bytes. */
+struct lk_x509c;
+struct lk_x509c	*lk_x509c_new(void);
+void		 lk_x509c_free(struct lk_x509c *);
+X509		*lk_x509c_get(struct lk_x509c *, const unsigned char *der,
+		    size_t len);
+void		 lk_x509c_stats(struct lk_x509c *, unsigned long *hits,
+		    unsigned long *misses);
 /* 1 if a CRL in use lists x. */
 int		 lk_certs_revoked(struct lk_certs *, X509 *x);
 /* 1 if x chains to an anchor (or none are configured). */

@@ -335,7 +335,8 @@ lk_certs_collect(struct lk_certs *lc, const struct dir_person *p,
 	}
 	n = 0;
 	for (i = 0; i < p->n_usercert; i++) {
-		x = x509_from_der(p->usercert[i].data, p->usercert[i].len);
+		x = lk_certs_parse(lc, p->usercert[i].data,
+		    p->usercert[i].len);
 		if (x == NULL) {
 			atomic_fetch_add(&rej[LK_REJ_UNPARSABLE], 1);
 			continue;

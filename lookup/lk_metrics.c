@@ -133,8 +133,17 @@ lk_api_metrics(struct lk_ctx *ctx, struct lk_reply *rp)
 	    "file unreadable, without a CRL, or a CRL whose signature or "
 	    "issuer did not check); the set before stays in use.\n"
 	    "# TYPE smimepub_lookupd_crl_errors_total counter\n"
-	    "smimepub_lookupd_crl_errors_total %lu\n",
-	    cs.loaded, cs.expired, cs.reloads, cs.errors);
+	    "smimepub_lookupd_crl_errors_total %lu\n"
+	    "# HELP smimepub_lookupd_parsed_hits_total Directory values "
+	    "whose certificate was found parsed already.\n"
+	    "# TYPE smimepub_lookupd_parsed_hits_total counter\n"
+	    "smimepub_lookupd_parsed_hits_total %lu\n"
+	    "# HELP smimepub_lookupd_parsed_misses_total Directory values "
+	    "parsed.\n"
+	    "# TYPE smimepub_lookupd_parsed_misses_total counter\n"
+	    "smimepub_lookupd_parsed_misses_total %lu\n",
+	    cs.loaded, cs.expired, cs.reloads, cs.errors, cs.parse_hits,
+	    cs.parse_misses);
 	if (fclose(fp) != 0 || buf == NULL) {
 		free(buf);
 		lk_api_error(rp, 500, "internal", "out of memory");

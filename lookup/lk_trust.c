@@ -40,6 +40,7 @@ struct lk_certs {
 	double		 checked;
 	STACK_OF(X509)	*anchor_certs;	/* CRL issuers */
 	X509_STORE	*anchors;	/* NULL: no chain required */
+	struct lk_x509c	*x5;		/* parsed certificates */
 	atomic_ulong	 errors;	/* CRL files refused */
 	atomic_ulong	 reloads;
 };
@@ -245,7 +246,9 @@ lk_certs_new(char *const *files, const char *anchors)
 	lc->mtimes = calloc(lc->nfiles + 1, sizeof(*lc->mtimes));
 	lc->sizes = calloc(lc->nfiles + 1, sizeof(*lc->sizes));
 	lc->warned = calloc(1, 1);
+	lc->x5 = lk_x509c_new();
 	if (lc->mtimes == NULL || lc->sizes == NULL || lc->warned == NULL ||
+	    lc->x5 == NULL ||
 	    (lc->crls = sk_X509_CRL_new_null()) == NULL) {
 		log_err("lookup: out of memory");
 		goto fail;
@@ -285,6 +288,7 @@ lk_certs_free(struct lk_certs *lc)
 	sk_X509_CRL_pop_free(lc->crls, X509_CRL_free);
 	sk_X509_pop_free(lc->anchor_certs, X509_free);
 	X509_STORE_free(lc->anchors);
+	lk_x509c_free(lc->x5);
 	free(lc->warned);
 	free(lc->mtimes);
 	free(lc->sizes);
@@ -320,6 +324,13 @@ lk_certs_stats(struct lk_certs *lc, struct lk_crl_stats *st)
 	st->loaded = (size_t)sk_X509_CRL_num(lc->crls);
 	pthread_rwlock_unlock(&lc->rw);
 	st->expired = (size_t)lk_crls_expired(lc, time(NULL), 0);
+	lk_x509c_stats(lc->x5, &st->parse_hits, &st->parse_misses);
+}
+
+X509 *
+lk_certs_parse(struct lk_certs *lc, const unsigned char *der, size_t len)
+{
+	return lk_x509c_get(lc->x5, der, len);
 }
 
 int

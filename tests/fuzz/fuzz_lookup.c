@@ -48,6 +48,7 @@
 #include "lookup/lk_pool.c"
 #include "lookup/lk_rate.c"
 #include "lookup/lk_trust.c"
+#include "lookup/lk_x509.c"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

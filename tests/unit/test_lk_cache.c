@@ -1,7 +1,8 @@
 /*
  * test_lk_cache.c — the lookup cache: positive and negative TTL on a fake
  * clock, the LRU bound, one fill for concurrent misses of one address, a
- * failed fill cached for nobody, and flush. The module's sources are
+ * failed fill cached for nobody, and flush; certificates parsed once by
+ * their DER bytes (lk_x509.c). The module's sources are
  * compiled in (the unit-test rule links only libsmimepub.a).
  */
 #include <check.h>
@@ -16,6 +17,7 @@
 #include "lookup/lk_certs.c"
 #include "lookup/lk_rate.c"
 #include "lookup/lk_trust.c"
+#include "lookup/lk_x509.c"
 
 /* lk_res_finish renders certificates with lk_api.c; none are added here. */
 json_t *
@@ -77,6 +79,84 @@ get_ok(struct lk_cache *c, const char *key, enum lk_how want)
 	ck_assert_int_eq(how, want);
 	lk_res_unref(r);
 }
+
+/* A self-signed certificate for cn, as DER (OPENSSL_free). */
+static int
+der_cert(EVP_PKEY *k, const char *cn, long serial, unsigned char **der)
+{
+	X509 *x = X509_new();
+	int len;
+
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+	    MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, k);
+	X509_sign(x, k, EVP_sha256());
+	*der = NULL;
+	len = i2d_X509(x, der);
+	X509_free(x);
+	return len;
+}
+
+/* Parsed once: the same DER gives the same X509, others their own; an
+ * unparsable value is NULL every time and never kept. */
+START_TEST(test_parse_cache)
+{
+	struct lk_x509c *c = lk_x509c_new();
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	unsigned char *a, *b, junk[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	unsigned long hits, misses;
+	X509 *x1, *x2, *x3, *y;
+	int la, lb, i;
+
+	la = der_cert(k, "a", 1, &a);
+	lb = der_cert(k, "b", 2, &b);
+	ck_assert_int_gt(la, 0);
+	x1 = lk_x509c_get(c, a, (size_t)la);
+	x2 = lk_x509c_get(c, a, (size_t)la);
+	x3 = lk_x509c_get(c, b, (size_t)lb);
+	ck_assert_ptr_nonnull(x1);
+	ck_assert_ptr_eq(x1, x2);
+	ck_assert_ptr_ne(x1, x3);
+	ck_assert_int_eq(X509_cmp(x1, x3) != 0, 1);
+	/* one byte off (the signature's last): not the same value */
+	a[la - 1] ^= 1;
+	y = lk_x509c_get(c, a, (size_t)la);
+	ck_assert_ptr_ne(y, x1);
+	X509_free(y);
+	a[la - 1] ^= 1;
+	ck_assert_ptr_null(lk_x509c_get(c, junk, sizeof(junk)));
+	ck_assert_ptr_null(lk_x509c_get(c, junk, sizeof(junk)));
+	lk_x509c_stats(c, &hits, &misses);
+	ck_assert_uint_eq(hits, 1);
+	ck_assert_uint_eq(misses, 5);
+	/* a few hundred more values: each gets its own certificate back */
+	for (i = 0; i < 500; i++) {
+		unsigned char *d;
+		int ld = der_cert(k, "many", 100 + i, &d);
+
+		y = lk_x509c_get(c, d, (size_t)ld);
+		ck_assert_ptr_nonnull(y);
+		ck_assert_int_eq(ASN1_INTEGER_get(X509_get0_serialNumber(y)),
+		    100 + i);
+		X509_free(y);
+		OPENSSL_free(d);
+	}
+	/* the references handed out outlive the table */
+	lk_x509c_free(c);
+	ck_assert_int_eq(ASN1_INTEGER_get(X509_get0_serialNumber(x1)), 1);
+	X509_free(x1);
+	X509_free(x2);
+	X509_free(x3);
+	OPENSSL_free(a);
+	OPENSSL_free(b);
+	EVP_PKEY_free(k);
+}
+END_TEST
 
 START_TEST(test_ttl)
 {
@@ -258,6 +338,7 @@ main(void)
 	tcase_add_test(tc, test_single_flight);
 	tcase_add_test(tc, test_single_flight_error);
 	tcase_add_test(tc, test_distinct_keys_parallel);
+	tcase_add_test(tc, test_parse_cache);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

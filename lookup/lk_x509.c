@@ -1,0 +1,136 @@
+/*
+ * lk_x509.c — certificates parsed once: a bounded table of the X509
+ * objects parsed from directory values, keyed by the DER bytes (compared in
+ * full, never by a hash alone). OpenSSL 3.0 decodes a certificate's public
+ * key through its provider decoders, which costs about 0.25 ms a
+ * certificate here, more than the directory search itself; the answer
+ * cache does not help when an answer expires (or with cache_ttl = 0), but
+ * the values on the entries rarely change. The table is 2-way set
+ * associative (the older way of a set is replaced), LK_X509_SETS sets with
+ * striped locks; only the parse is cached, never whether the certificate
+ * is usable (that depends on the time and the CRLs, and is judged on every
+ * lookup).
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/x509.h"
+#include "lookup/lk.h"
+
+#define LK_X509_SETS	8192	/* two certificates each */
+#define LK_X509_STRIPES	64
+#define LK_X509_MAXDER	65536	/* bigger values are parsed, not kept */
+
+struct x5_ent {
+	uint64_t	 h;
+	unsigned char	*der;
+	size_t		 len;
+	X509		*x;
+};
+
+struct lk_x509c {
+	pthread_mutex_t	 mu[LK_X509_STRIPES];
+	struct x5_ent	 e[LK_X509_SETS][2];
+	unsigned char	 newer[LK_X509_SETS];	/* the way used last */
+	atomic_ulong	 hits, misses;
+};
+
+struct lk_x509c *
+lk_x509c_new(void)
+{
+	struct lk_x509c *c;
+	int i;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	for (i = 0; i < LK_X509_STRIPES; i++)
+		pthread_mutex_init(&c->mu[i], NULL);
+	return c;
+}
+
+void
+lk_x509c_free(struct lk_x509c *c)
+{
+	int i, w;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < LK_X509_SETS; i++)
+		for (w = 0; w < 2; w++) {
+			X509_free(c->e[i][w].x);
+			free(c->e[i][w].der);
+		}
+	for (i = 0; i < LK_X509_STRIPES; i++)
+		pthread_mutex_destroy(&c->mu[i]);
+	free(c);
+}
+
+static uint64_t
+fnv1a(const unsigned char *p, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+
+X509 *
+lk_x509c_get(struct lk_x509c *c, const unsigned char *der, size_t len)
+{
+	struct x5_ent *e;
+	unsigned char *copy;
+	uint64_t h;
+	size_t set;
+	X509 *x;
+	int w, stripe;
+
+	if (c == NULL || len == 0 || len > LK_X509_MAXDER)
+		return x509_from_der(der, len);
+	h = fnv1a(der, len);
+	set = (size_t)(h % LK_X509_SETS);
+	stripe = (int)(set % LK_X509_STRIPES);
+	pthread_mutex_lock(&c->mu[stripe]);
+	for (w = 0; w < 2; w++) {
+		e = &c->e[set][w];
+		if (e->x != NULL && e->h == h && e->len == len &&
+		    memcmp(e->der, der, len) == 0) {
+			X509_up_ref(e->x);
+			c->newer[set] = (unsigned char)w;
+			pthread_mutex_unlock(&c->mu[stripe]);
+			atomic_fetch_add(&c->hits, 1);
+			return e->x;
+		}
+	}
+	pthread_mutex_unlock(&c->mu[stripe]);
+	atomic_fetch_add(&c->misses, 1);
+	/* parse outside the lock; an unparsable value is not kept */
+	if ((x = x509_from_der(der, len)) == NULL)
+		return NULL;
+	if ((copy = malloc(len)) == NULL)
+		return x;
+	memcpy(copy, der, len);
+	X509_up_ref(x);			/* the table's reference */
+	pthread_mutex_lock(&c->mu[stripe]);
+	w = !c->newer[set];
+	e = &c->e[set][w];
+	X509_free(e->x);
+	free(e->der);
+	e->h = h;
+	e->der = copy;
+	e->len = len;
+	e->x = x;
+	c->newer[set] = (unsigned char)w;
+	pthread_mutex_unlock(&c->mu[stripe]);
+	return x;
+}
+
+void
+lk_x509c_stats(struct lk_x509c *c, unsigned long *hits, unsigned long *misses)
+{
+	*hits = c != NULL ? atomic_load(&c->hits) : 0;
+	*misses = c != NULL ? atomic_load(&c->misses) : 0;
+}
