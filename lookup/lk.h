@@ -110,12 +110,17 @@ void		 lk_certs_stats(struct lk_certs *, struct lk_crl_stats *);
  * long as lk_x509.c keeps it; NULL if it is not one. */
 X509		*lk_certs_parse(struct lk_certs *, const unsigned char *der,
 		    size_t len);
+STACK_OF(X509)	*lk_certs_parse_bundle(struct lk_certs *,
+		    const unsigned char *der, size_t len);
 /* lk_x509.c: parsed certificates by their DER bytes. */
 struct lk_x509c;
-struct lk_x509c	*lk_x509c_new(void);
+struct lk_x509c	*lk_x509c_new(int bundles);
 void		 lk_x509c_free(struct lk_x509c *);
 X509		*lk_x509c_get(struct lk_x509c *, const unsigned char *der,
 		    size_t len);
+/* A certs-only bundle's certificates (a new stack, references taken). */
+STACK_OF(X509)	*lk_x509c_get_bundle(struct lk_x509c *,
+		    const unsigned char *der, size_t len);
 void		 lk_x509c_stats(struct lk_x509c *, unsigned long *hits,
 		    unsigned long *misses);
 /* 1 if a CRL in use lists x. */

@@ -319,7 +319,8 @@ lk_certs_collect(struct lk_certs *lc, const struct dir_person *p,
 	if (leaves == NULL || chain == NULL)
 		goto out;
 	for (i = 0; i < p->n_smime; i++) {
-		sk = x509_certsonly_parse(p->smime[i].data, p->smime[i].len);
+		sk = lk_certs_parse_bundle(lc, p->smime[i].data,
+		    p->smime[i].len);
 		if (sk == NULL || sk_X509_num(sk) == 0) {
 			sk_X509_pop_free(sk, X509_free);
 			atomic_fetch_add(&rej[LK_REJ_UNPARSABLE], 1);

@@ -41,6 +41,7 @@ struct lk_certs {
 	STACK_OF(X509)	*anchor_certs;	/* CRL issuers */
 	X509_STORE	*anchors;	/* NULL: no chain required */
 	struct lk_x509c	*x5;		/* parsed certificates */
+	struct lk_x509c	*x5b;		/* parsed certs-only bundles */
 	atomic_ulong	 errors;	/* CRL files refused */
 	atomic_ulong	 reloads;
 };
@@ -246,9 +247,10 @@ lk_certs_new(char *const *files, const char *anchors)
 	lc->mtimes = calloc(lc->nfiles + 1, sizeof(*lc->mtimes));
 	lc->sizes = calloc(lc->nfiles + 1, sizeof(*lc->sizes));
 	lc->warned = calloc(1, 1);
-	lc->x5 = lk_x509c_new();
+	lc->x5 = lk_x509c_new(0);
+	lc->x5b = lk_x509c_new(1);
 	if (lc->mtimes == NULL || lc->sizes == NULL || lc->warned == NULL ||
-	    lc->x5 == NULL ||
+	    lc->x5 == NULL || lc->x5b == NULL ||
 	    (lc->crls = sk_X509_CRL_new_null()) == NULL) {
 		log_err("lookup: out of memory");
 		goto fail;
@@ -289,6 +291,7 @@ lk_certs_free(struct lk_certs *lc)
 	sk_X509_pop_free(lc->anchor_certs, X509_free);
 	X509_STORE_free(lc->anchors);
 	lk_x509c_free(lc->x5);
+	lk_x509c_free(lc->x5b);
 	free(lc->warned);
 	free(lc->mtimes);
 	free(lc->sizes);
@@ -318,6 +321,8 @@ lk_certs_refresh(struct lk_certs *lc, struct lk_cache *cache)
 void
 lk_certs_stats(struct lk_certs *lc, struct lk_crl_stats *st)
 {
+	unsigned long h, m;
+
 	st->errors = atomic_load(&lc->errors);
 	st->reloads = atomic_load(&lc->reloads);
 	pthread_rwlock_rdlock(&lc->rw);
@@ -325,12 +330,22 @@ lk_certs_stats(struct lk_certs *lc, struct lk_crl_stats *st)
 	pthread_rwlock_unlock(&lc->rw);
 	st->expired = (size_t)lk_crls_expired(lc, time(NULL), 0);
 	lk_x509c_stats(lc->x5, &st->parse_hits, &st->parse_misses);
+	lk_x509c_stats(lc->x5b, &h, &m);
+	st->parse_hits += h;
+	st->parse_misses += m;
 }
 
 X509 *
 lk_certs_parse(struct lk_certs *lc, const unsigned char *der, size_t len)
 {
 	return lk_x509c_get(lc->x5, der, len);
+}
+
+STACK_OF(X509) *
+lk_certs_parse_bundle(struct lk_certs *lc, const unsigned char *der,
+    size_t len)
+{
+	return lk_x509c_get_bundle(lc->x5b, der, len);
 }
 
 int

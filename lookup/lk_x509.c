@@ -1,7 +1,8 @@
 /*
  * lk_x509.c — certificates parsed once: a bounded table of the X509
- * objects parsed from directory values, keyed by the DER bytes (compared in
- * full, never by a hash alone). OpenSSL 3.0 decodes a certificate's public
+ * objects (or, for userSMIMECertificate, the certs-only bundles) parsed
+ * from directory values, keyed by the DER bytes (compared in full, never by
+ * a hash alone). OpenSSL 3.0 decodes a certificate's public
  * key through its provider decoders, which costs about 0.25 ms a
  * certificate here, more than the directory search itself; the answer
  * cache does not help when an answer expires (or with cache_ttl = 0), but
@@ -28,6 +29,7 @@ struct x5_ent {
 	unsigned char	*der;
 	size_t		 len;
 	X509		*x;
+	STACK_OF(X509)	*sk;		/* a bundle's certificates */
 };
 
 struct lk_x509c {
@@ -35,16 +37,18 @@ struct lk_x509c {
 	struct x5_ent	 e[LK_X509_SETS][2];
 	unsigned char	 newer[LK_X509_SETS];	/* the way used last */
 	atomic_ulong	 hits, misses;
+	int		 bundles;	/* holds bundles, not certificates */
 };
 
 struct lk_x509c *
-lk_x509c_new(void)
+lk_x509c_new(int bundles)
 {
 	struct lk_x509c *c;
 	int i;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
+	c->bundles = bundles;
 	for (i = 0; i < LK_X509_STRIPES; i++)
 		pthread_mutex_init(&c->mu[i], NULL);
 	return c;
@@ -60,6 +64,7 @@ lk_x509c_free(struct lk_x509c *c)
 	for (i = 0; i < LK_X509_SETS; i++)
 		for (w = 0; w < 2; w++) {
 			X509_free(c->e[i][w].x);
+			sk_X509_pop_free(c->e[i][w].sk, X509_free);
 			free(c->e[i][w].der);
 		}
 	for (i = 0; i < LK_X509_STRIPES; i++)
@@ -78,54 +83,101 @@ fnv1a(const unsigned char *p, size_t len)
 	return h;
 }
 
-X509 *
-lk_x509c_get(struct lk_x509c *c, const unsigned char *der, size_t len)
+/* The entry of der (a reference to its X509 or a copy of its stack in
+ * *x or *sk), or a parse of it kept for the next time. */
+static int
+x5_get(struct lk_x509c *c, const unsigned char *der, size_t len, X509 **x,
+    STACK_OF(X509) **sk)
 {
 	struct x5_ent *e;
 	unsigned char *copy;
 	uint64_t h;
 	size_t set;
-	X509 *x;
 	int w, stripe;
 
-	if (c == NULL || len == 0 || len > LK_X509_MAXDER)
-		return x509_from_der(der, len);
+	*x = NULL;
+	*sk = NULL;
 	h = fnv1a(der, len);
 	set = (size_t)(h % LK_X509_SETS);
 	stripe = (int)(set % LK_X509_STRIPES);
 	pthread_mutex_lock(&c->mu[stripe]);
 	for (w = 0; w < 2; w++) {
 		e = &c->e[set][w];
-		if (e->x != NULL && e->h == h && e->len == len &&
-		    memcmp(e->der, der, len) == 0) {
-			X509_up_ref(e->x);
+		if (e->der == NULL || e->h != h || e->len != len ||
+		    memcmp(e->der, der, len) != 0)
+			continue;
+		if (e->x != NULL && X509_up_ref(e->x) == 1)
+			*x = e->x;
+		else if (e->sk != NULL)
+			*sk = X509_chain_up_ref(e->sk);
+		if (*x != NULL || *sk != NULL) {
 			c->newer[set] = (unsigned char)w;
 			pthread_mutex_unlock(&c->mu[stripe]);
 			atomic_fetch_add(&c->hits, 1);
-			return e->x;
+			return 0;
 		}
 	}
 	pthread_mutex_unlock(&c->mu[stripe]);
 	atomic_fetch_add(&c->misses, 1);
 	/* parse outside the lock; an unparsable value is not kept */
-	if ((x = x509_from_der(der, len)) == NULL)
-		return NULL;
+	if (c->bundles) {
+		if ((*sk = x509_certsonly_parse(der, len)) == NULL)
+			return -1;
+		if (sk_X509_num(*sk) == 0)
+			return 0;
+	} else if ((*x = x509_from_der(der, len)) == NULL)
+		return -1;
 	if ((copy = malloc(len)) == NULL)
-		return x;
+		return 0;
 	memcpy(copy, der, len);
-	X509_up_ref(x);			/* the table's reference */
 	pthread_mutex_lock(&c->mu[stripe]);
 	w = !c->newer[set];
 	e = &c->e[set][w];
 	X509_free(e->x);
+	sk_X509_pop_free(e->sk, X509_free);
+	e->x = NULL;
+	e->sk = NULL;
+	if (*x != NULL && X509_up_ref(*x) == 1)
+		e->x = *x;
+	else if (*sk != NULL)
+		e->sk = X509_chain_up_ref(*sk);
+	if (e->x == NULL && e->sk == NULL) {
+		free(copy);
+		copy = NULL;
+	}
 	free(e->der);
 	e->h = h;
 	e->der = copy;
-	e->len = len;
-	e->x = x;
+	e->len = copy != NULL ? len : 0;
 	c->newer[set] = (unsigned char)w;
 	pthread_mutex_unlock(&c->mu[stripe]);
+	return 0;
+}
+
+X509 *
+lk_x509c_get(struct lk_x509c *c, const unsigned char *der, size_t len)
+{
+	STACK_OF(X509) *sk;
+	X509 *x;
+
+	if (c == NULL || c->bundles || len == 0 || len > LK_X509_MAXDER)
+		return x509_from_der(der, len);
+	if (x5_get(c, der, len, &x, &sk) == -1)
+		return NULL;
 	return x;
+}
+
+STACK_OF(X509) *
+lk_x509c_get_bundle(struct lk_x509c *c, const unsigned char *der, size_t len)
+{
+	STACK_OF(X509) *sk;
+	X509 *x;
+
+	if (c == NULL || !c->bundles || len == 0 || len > LK_X509_MAXDER)
+		return x509_certsonly_parse(der, len);
+	if (x5_get(c, der, len, &x, &sk) == -1)
+		return NULL;
+	return sk;
 }
 
 void

@@ -106,7 +106,7 @@ der_cert(EVP_PKEY *k, const char *cn, long serial, unsigned char **der)
  * unparsable value is NULL every time and never kept. */
 START_TEST(test_parse_cache)
 {
-	struct lk_x509c *c = lk_x509c_new();
+	struct lk_x509c *c = lk_x509c_new(0);
 	EVP_PKEY *k = EVP_EC_gen("P-256");
 	unsigned char *a, *b, junk[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
 	unsigned long hits, misses;
@@ -154,6 +154,53 @@ START_TEST(test_parse_cache)
 	X509_free(x3);
 	OPENSSL_free(a);
 	OPENSSL_free(b);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+/* Bundles too: the same bytes give the same certificates, in a stack of
+ * the caller's own. */
+START_TEST(test_parse_cache_bundle)
+{
+	struct lk_x509c *c = lk_x509c_new(1);
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	unsigned char *a, *p7 = NULL;
+	const unsigned char *pa;
+	unsigned char junk[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	STACK_OF(X509) *s1, *s2, *chain = sk_X509_new_null();
+	size_t p7len = 0;
+	X509 *leaf, *ca;
+	int la;
+
+	la = der_cert(k, "leaf", 1, &a);
+	pa = a;
+	leaf = d2i_X509(NULL, &pa, la);
+	OPENSSL_free(a);
+	la = der_cert(k, "ca", 2, &a);
+	pa = a;
+	ca = d2i_X509(NULL, &pa, la);
+	OPENSSL_free(a);
+	sk_X509_push(chain, ca);
+	ck_assert_int_eq(x509_certsonly_build(leaf, chain, &p7, &p7len), 0);
+	s1 = lk_x509c_get_bundle(c, p7, p7len);
+	s2 = lk_x509c_get_bundle(c, p7, p7len);
+	ck_assert_ptr_nonnull(s1);
+	ck_assert_ptr_nonnull(s2);
+	ck_assert_ptr_ne(s1, s2);
+	ck_assert_int_eq(sk_X509_num(s1), 2);
+	ck_assert_int_eq(sk_X509_num(s2), 2);
+	ck_assert_ptr_eq(sk_X509_value(s1, 0), sk_X509_value(s2, 0));
+	ck_assert_int_eq(X509_cmp(sk_X509_value(s1, 0), leaf), 0);
+	ck_assert_int_eq(X509_cmp(sk_X509_value(s1, 1), ca), 0);
+	ck_assert_ptr_null(lk_x509c_get_bundle(c, junk, sizeof(junk)));
+	/* the caller's stack outlives the table */
+	lk_x509c_free(c);
+	ck_assert_int_eq(X509_cmp(sk_X509_value(s2, 0), leaf), 0);
+	sk_X509_pop_free(s1, X509_free);
+	sk_X509_pop_free(s2, X509_free);
+	sk_X509_pop_free(chain, X509_free);
+	X509_free(leaf);
+	OPENSSL_free(p7);
 	EVP_PKEY_free(k);
 }
 END_TEST
@@ -339,6 +386,7 @@ main(void)
 	tcase_add_test(tc, test_single_flight_error);
 	tcase_add_test(tc, test_distinct_keys_parallel);
 	tcase_add_test(tc, test_parse_cache);
+	tcase_add_test(tc, test_parse_cache_bundle);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
