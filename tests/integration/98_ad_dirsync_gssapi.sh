@@ -5,7 +5,8 @@
 # plain control to an account without "Replicating Directory Changes", and
 # this test shows it) and publishes a new user within a poll interval, the
 # log proving DirSync was used and not uSNChanged; sync.watch = "syncrepl"
-# against AD stops the daemon with the reason. SASL GSSAPI from a keytab
+# against AD stops the daemon with the reason; "poll" polls uSNChanged
+# without trying syncrepl. SASL GSSAPI from a keytab
 # against the Samba KDC: show and publish over ldap:// (sealed), ldaps and
 # StartTLS; check-config refuses GSSAPI with a password file or without a
 # keytab; a missing keytab fails naming it.
@@ -101,9 +102,40 @@ WATCH=syncrepl
 R=$(conf syncrepl "bind_dn = \"$SAMBA_SVC_UPN\";" "$svc")
 t_exit "sync.watch = syncrepl against AD: the daemon stops (1)" 1 timeout 60 "$SYNC" -f "$R" --foreground
 t_contains "naming the reason" "$T_OUT" "does not offer syncrepl (RFC 4533)"
+
+# --- sync.watch = "poll": uSNChanged, syncrepl not even asked for --------
+WATCH=poll
+P=$(conf poll "bind_dn = \"$SAMBA_SVC_UPN\";" "$svc")
+"$SYNC" -f "$P" --foreground >"$T/poll.log" 2>&1 &
+SPID=$!
+i=0
+until grep -q 'pass done' "$T/poll.log" || [ $i -ge 600 ]; do sleep 0.1; i=$((i + 1)); done
+t_contains "the first full pass" "$(cat "$T/poll.log")" "pass done"
+samba_user_create gina gina@example.com
+i=0
+until [ "$(nvals gina userCertificate)" = 1 ] || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
+t_eq "the new user is published without a full pass" "$(nvals gina userCertificate)" 1
+log=$(cat "$T/poll.log")
+t_contains "watching by polling" "$log" "watching by polling (sync.watch = poll)"
+t_contains "found by uSNChanged" "$log" "(uSNChanged>="
+t_not_contains "syncrepl not tried" "$log" "syncrepl"
+t_not_contains "no DirSync" "$log" "DirSync"
+kill -TERM "$SPID"
+rc=0
+wait "$SPID" || rc=$?
+SPID=
+t_eq "SIGTERM ends the daemon with 0" "$rc" 0
 WATCH=auto
 
 # --- SASL GSSAPI from a keytab ------------------------------------------
+# Under SANITIZE=1: with no SASL security layer (ldaps, StartTLS: maxssf=0)
+# the GSSAPI plugin of cyrus-sasl leaves the credential MIT krb5's mechglue
+# allocated in gss_acquire_cred_from (32 bytes, and the krb5 structures
+# under it) unreleased; smimepub never calls GSS itself. Over ldap:// (a
+# layer) nothing leaks. Suppressed for the commands below only.
+{ cat "$SRCDIR/tests/lsan.supp"; echo "leak:gss_acquire_cred_from"; } >"$T/lsan.supp"
+LSAN_OPTIONS="suppressions=$T/lsan.supp:print_suppressions=0"
+export LSAN_OPTIONS
 # not through t_ok: its subshell would lose the variables it exports
 if ! samba_kerberos; then
 	echo "not ok - Kerberos for the test realm (ldap/ SPN, keytab, krb5.conf)"
