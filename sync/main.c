@@ -305,7 +305,7 @@ main(int argc, char *argv[])
 		}
 		/* Between full passes, look for people changed lately so a
 		 * new hire is published within sync.watch_interval seconds:
-		 * uSNChanged on AD, modifyTimestamp elsewhere. */
+		 * DirSync, or uSNChanged on AD, modifyTimestamp elsewhere. */
 		next = time(NULL) + cfg->sync.interval;
 		while (!sync_quit && !sync_reload && time(NULL) < next) {
 			if (!atomic_load(&sync_kick))
