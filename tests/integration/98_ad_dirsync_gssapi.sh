@@ -6,10 +6,10 @@
 # this test shows it) and publishes a new user within a poll interval, the
 # log proving DirSync was used and not uSNChanged; sync.watch = "syncrepl"
 # against AD stops the daemon with the reason; "poll" polls uSNChanged
-# without trying syncrepl. SASL GSSAPI from a keytab
-# against the Samba KDC: show and publish over ldap:// (sealed), ldaps and
-# StartTLS; check-config refuses GSSAPI with a password file or without a
-# keytab; a missing keytab fails naming it.
+# without trying syncrepl. SASL GSSAPI from a keytab against the Samba KDC:
+# show and publish over ldap:// (sealed), ldaps and StartTLS; check-config
+# refuses GSSAPI with a password file or without a keytab; a missing keytab
+# fails naming it.
 set -eu
 SRCDIR=${SRCDIR:-$(pwd)}
 BUILD=${BUILD:-build}
