@@ -176,4 +176,10 @@ t_contains "says why" "$T_OUT" "is not used with sasl_mech \"GSSAPI\""
 X=$(conf gnokt "sasl_mech = \"GSSAPI\";")
 t_exit "check-config: GSSAPI without keytab or KRB5CCNAME (2)" 2 "$SMIMEPUB" -f "$X" check-config
 t_contains "says why" "$T_OUT" "needs directory.keytab, or a ticket cache in KRB5CCNAME"
+
+# --- the right DirSync without the object-security flag needs -------------
+t_ok "grant Replicating Directory Changes on the domain root" samba_grant_dirsync
+t_ok "then DirSync without the flag is allowed to the service account" \
+    ad_svc ldapsearch -LLL -b "$SAMBA_BASE" -E '!dirSync=0/0/' '(objectClass=user)' objectGUID mail
+t_contains "and returns the people" "$T_OUT" "dn: CN=alice,$SAMBA_PEOPLE"
 t_done
