@@ -6,9 +6,9 @@
  * key through its provider decoders, which costs about 0.25 ms a
  * certificate here, more than the directory search itself; the answer
  * cache does not help when an answer expires (or with cache_ttl = 0), but
- * the values on the entries rarely change. The table is 2-way set
- * associative (the older way of a set is replaced), LK_X509_SETS sets with
- * striped locks; only the parse is cached, never whether the certificate
+ * the values on the entries rarely change. The table is 4-way set
+ * associative (the least recently used way of a set is replaced), 8192
+ * sets with striped locks: 32768 values, about 100 MB at most; only the parse is cached, never whether the certificate
  * is usable (that depends on the time and the CRLs, and is judged on every
  * lookup).
  */
@@ -20,7 +20,8 @@
 #include "common/x509.h"
 #include "lookup/lk.h"
 
-#define LK_X509_SETS	8192	/* two certificates each */
+#define LK_X509_SETS	8192
+#define LK_X509_WAYS	4
 #define LK_X509_STRIPES	64
 #define LK_X509_MAXDER	65536	/* bigger values are parsed, not kept */
 
@@ -30,12 +31,13 @@ struct x5_ent {
 	size_t		 len;
 	X509		*x;
 	STACK_OF(X509)	*sk;		/* a bundle's certificates */
+	unsigned long	 used;		/* c->tick when last found */
 };
 
 struct lk_x509c {
 	pthread_mutex_t	 mu[LK_X509_STRIPES];
-	struct x5_ent	 e[LK_X509_SETS][2];
-	unsigned char	 newer[LK_X509_SETS];	/* the way used last */
+	struct x5_ent	 e[LK_X509_SETS][LK_X509_WAYS];
+	atomic_ulong	 tick;
 	atomic_ulong	 hits, misses;
 	int		 bundles;	/* holds bundles, not certificates */
 };
@@ -62,7 +64,7 @@ lk_x509c_free(struct lk_x509c *c)
 	if (c == NULL)
 		return;
 	for (i = 0; i < LK_X509_SETS; i++)
-		for (w = 0; w < 2; w++) {
+		for (w = 0; w < LK_X509_WAYS; w++) {
 			X509_free(c->e[i][w].x);
 			sk_X509_pop_free(c->e[i][w].sk, X509_free);
 			free(c->e[i][w].der);
@@ -101,7 +103,7 @@ x5_get(struct lk_x509c *c, const unsigned char *der, size_t len, X509 **x,
 	set = (size_t)(h % LK_X509_SETS);
 	stripe = (int)(set % LK_X509_STRIPES);
 	pthread_mutex_lock(&c->mu[stripe]);
-	for (w = 0; w < 2; w++) {
+	for (w = 0; w < LK_X509_WAYS; w++) {
 		e = &c->e[set][w];
 		if (e->der == NULL || e->h != h || e->len != len ||
 		    memcmp(e->der, der, len) != 0)
@@ -111,7 +113,7 @@ x5_get(struct lk_x509c *c, const unsigned char *der, size_t len, X509 **x,
 		else if (e->sk != NULL)
 			*sk = X509_chain_up_ref(e->sk);
 		if (*x != NULL || *sk != NULL) {
-			c->newer[set] = (unsigned char)w;
+			e->used = atomic_fetch_add(&c->tick, 1);
 			pthread_mutex_unlock(&c->mu[stripe]);
 			atomic_fetch_add(&c->hits, 1);
 			return 0;
@@ -131,8 +133,10 @@ x5_get(struct lk_x509c *c, const unsigned char *der, size_t len, X509 **x,
 		return 0;
 	memcpy(copy, der, len);
 	pthread_mutex_lock(&c->mu[stripe]);
-	w = !c->newer[set];
-	e = &c->e[set][w];
+	e = &c->e[set][0];
+	for (w = 1; w < LK_X509_WAYS && e->der != NULL; w++)
+		if (c->e[set][w].der == NULL || c->e[set][w].used < e->used)
+			e = &c->e[set][w];
 	X509_free(e->x);
 	sk_X509_pop_free(e->sk, X509_free);
 	e->x = NULL;
@@ -149,7 +153,7 @@ x5_get(struct lk_x509c *c, const unsigned char *der, size_t len, X509 **x,
 	e->h = h;
 	e->der = copy;
 	e->len = copy != NULL ? len : 0;
-	c->newer[set] = (unsigned char)w;
+	e->used = atomic_fetch_add(&c->tick, 1);
 	pthread_mutex_unlock(&c->mu[stripe]);
 	return 0;
 }
