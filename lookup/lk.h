@@ -87,9 +87,11 @@ struct lk_certs;	/* CRLs and trust anchors, reloaded when they change */
 /*
  * lk_trust.c. Every CRL must verify with its issuer's key from anchors
  * (crl_files without anchors is refused): NULL, with the file and reason
- * logged, when a file cannot be used.
+ * logged, when a file cannot be used. parse_max: certificates (and as many
+ * bundles) kept parsed (lk_x509.c).
  */
-struct lk_certs	*lk_certs_new(char *const *crl_files, const char *anchors);
+struct lk_certs	*lk_certs_new(char *const *crl_files, const char *anchors,
+		    size_t parse_max);
 void		 lk_certs_free(struct lk_certs *);
 /*
  * Reload CRLs whose files changed (checked at most once a second) and then
@@ -114,7 +116,9 @@ STACK_OF(X509)	*lk_certs_parse_bundle(struct lk_certs *,
 		    const unsigned char *der, size_t len);
 /* lk_x509.c: parsed certificates by their DER bytes. */
 struct lk_x509c;
-struct lk_x509c	*lk_x509c_new(int bundles);
+/* At most max values (a power of two, at most 32768); NULL for none (every
+ * value parsed each time: the functions below take a NULL table). */
+struct lk_x509c	*lk_x509c_new(int bundles, size_t max);
 void		 lk_x509c_free(struct lk_x509c *);
 X509		*lk_x509c_get(struct lk_x509c *, const unsigned char *der,
 		    size_t len);

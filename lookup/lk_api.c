@@ -52,8 +52,8 @@ lk_ctx_init(struct lk_ctx *ctx, const struct cfg *cfg)
 		log_err("%s: out of memory", cfg->path);
 		return -1;
 	}
-	if ((ctx->certs = lk_certs_new(l->crl_files, l->trust_anchors)) ==
-	    NULL)
+	if ((ctx->certs = lk_certs_new(l->crl_files, l->trust_anchors,
+	    (size_t)l->cache_max)) == NULL)
 		return -1;
 	if ((ctx->pool = lk_pool_new(&ctx->dircfg, l->pool_size,
 	    cfg->directory.timeout)) == NULL)

@@ -230,7 +230,7 @@ lk_crls_expired(struct lk_certs *lc, time_t now, int warn)
 }
 
 struct lk_certs *
-lk_certs_new(char *const *files, const char *anchors)
+lk_certs_new(char *const *files, const char *anchors, size_t parse_max)
 {
 	struct lk_certs *lc;
 	int i;
@@ -247,10 +247,10 @@ lk_certs_new(char *const *files, const char *anchors)
 	lc->mtimes = calloc(lc->nfiles + 1, sizeof(*lc->mtimes));
 	lc->sizes = calloc(lc->nfiles + 1, sizeof(*lc->sizes));
 	lc->warned = calloc(1, 1);
-	lc->x5 = lk_x509c_new(0);
-	lc->x5b = lk_x509c_new(1);
+	/* a table that cannot be had means parsing every time */
+	lc->x5 = lk_x509c_new(0, parse_max);
+	lc->x5b = lk_x509c_new(1, parse_max);
 	if (lc->mtimes == NULL || lc->sizes == NULL || lc->warned == NULL ||
-	    lc->x5 == NULL || lc->x5b == NULL ||
 	    (lc->crls = sk_X509_CRL_new_null()) == NULL) {
 		log_err("lookup: out of memory");
 		goto fail;

@@ -7,8 +7,10 @@
  * certificate here, more than the directory search itself; the answer
  * cache does not help when an answer expires (or with cache_ttl = 0), but
  * the values on the entries rarely change. The table is 4-way set
- * associative (the least recently used way of a set is replaced), 8192
- * sets with striped locks: 32768 values, about 100 MB at most; only the parse is cached, never whether the certificate
+ * associative (the least recently used way of a set is replaced), with
+ * striped locks, and holds at most as many values as lookup.cache_max
+ * answers, rounded down to a power of two, and 32768 (a parsed EC
+ * certificate takes about 5.5 KB, a bundle of two about twice that); only the parse is cached, never whether the certificate
  * is usable (that depends on the time and the CRLs, and is judged on every
  * lookup).
  */
@@ -20,7 +22,7 @@
 #include "common/x509.h"
 #include "lookup/lk.h"
 
-#define LK_X509_SETS	8192
+#define LK_X509_MAXSETS	8192
 #define LK_X509_WAYS	4
 #define LK_X509_STRIPES	64
 #define LK_X509_MAXDER	65536	/* bigger values are parsed, not kept */
@@ -36,21 +38,31 @@ struct x5_ent {
 
 struct lk_x509c {
 	pthread_mutex_t	 mu[LK_X509_STRIPES];
-	struct x5_ent	 e[LK_X509_SETS][LK_X509_WAYS];
+	struct x5_ent	(*e)[LK_X509_WAYS];
+	size_t		 nsets;		/* a power of two */
 	atomic_ulong	 tick;
 	atomic_ulong	 hits, misses;
 	int		 bundles;	/* holds bundles, not certificates */
 };
 
 struct lk_x509c *
-lk_x509c_new(int bundles)
+lk_x509c_new(int bundles, size_t max)
 {
 	struct lk_x509c *c;
 	int i;
 
+	if (max < LK_X509_WAYS)		/* no table: parse every time */
+		return NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->bundles = bundles;
+	for (c->nsets = 1; c->nsets * 2 * LK_X509_WAYS <= max &&
+	    c->nsets < LK_X509_MAXSETS; c->nsets *= 2)
+		;
+	if ((c->e = calloc(c->nsets, sizeof(*c->e))) == NULL) {
+		free(c);
+		return NULL;
+	}
 	for (i = 0; i < LK_X509_STRIPES; i++)
 		pthread_mutex_init(&c->mu[i], NULL);
 	return c;
@@ -63,7 +75,7 @@ lk_x509c_free(struct lk_x509c *c)
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < LK_X509_SETS; i++)
+	for (i = 0; (size_t)i < c->nsets; i++)
 		for (w = 0; w < LK_X509_WAYS; w++) {
 			X509_free(c->e[i][w].x);
 			sk_X509_pop_free(c->e[i][w].sk, X509_free);
@@ -71,6 +83,7 @@ lk_x509c_free(struct lk_x509c *c)
 		}
 	for (i = 0; i < LK_X509_STRIPES; i++)
 		pthread_mutex_destroy(&c->mu[i]);
+	free(c->e);
 	free(c);
 }
 
@@ -100,7 +113,7 @@ x5_get(struct lk_x509c *c, const unsigned char *der, size_t len, X509 **x,
 	*x = NULL;
 	*sk = NULL;
 	h = fnv1a(der, len);
-	set = (size_t)(h % LK_X509_SETS);
+	set = (size_t)(h & (c->nsets - 1));
 	stripe = (int)(set % LK_X509_STRIPES);
 	pthread_mutex_lock(&c->mu[stripe]);
 	for (w = 0; w < LK_X509_WAYS; w++) {

@@ -355,7 +355,7 @@ $LK_PEOPLE people \`bench00001\`...: each has its own EC P-256 certificate
 ldapadd). lookupd runs with \`cache_ttl = 0\` and \`negative_ttl = 0\`, so
 each request is one search of slapd, over its pool of $LK_THREADS
 connections, and a judgement of the certificate found (its parse is kept,
-by its DER bytes, in a table of 32768: OpenSSL 3.0 takes about 0.25 ms to
+by its DER bytes, up to lookup.cache_max of them: OpenSSL 3.0 takes about 0.25 ms to
 parse an EC certificate here); wrk cycles through every address (each thread from another
 place, so no two requests share a miss) and every answer must be 200.
 \`tests/helpers/ldap_bench\` is the baseline: THREADS threads, each with its own

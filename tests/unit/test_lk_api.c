@@ -732,13 +732,13 @@ START_TEST(test_crl_signature)
 	ck_assert_int_eq(rp.status, 404);		/* still revoked */
 	done(&rp);
 	/* nor does it start */
-	ck_assert_ptr_null(lk_certs_new(files, anchorpath));
+	ck_assert_ptr_null(lk_certs_new(files, anchorpath, 100));
 	/* a CRL of an issuer not among the anchors */
 	write_crl_ex(crlpath, other, otherkey, 0, 7);
-	ck_assert_ptr_null(lk_certs_new(files, anchorpath));
+	ck_assert_ptr_null(lk_certs_new(files, anchorpath, 100));
 	/* CRLs without anchors to check them with */
 	write_crl(30);
-	ck_assert_ptr_null(lk_certs_new(files, NULL));
+	ck_assert_ptr_null(lk_certs_new(files, NULL, 100));
 
 	/* past its nextUpdate: still used, and counted */
 	sleep(1);

@@ -106,7 +106,7 @@ der_cert(EVP_PKEY *k, const char *cn, long serial, unsigned char **der)
  * unparsable value is NULL every time and never kept. */
 START_TEST(test_parse_cache)
 {
-	struct lk_x509c *c = lk_x509c_new(0);
+	struct lk_x509c *c = lk_x509c_new(0, 32768);
 	EVP_PKEY *k = EVP_EC_gen("P-256");
 	unsigned char *a, *b, junk[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
 	unsigned long hits, misses;
@@ -146,6 +146,13 @@ START_TEST(test_parse_cache)
 		X509_free(y);
 		OPENSSL_free(d);
 	}
+	/* no table (lookup.cache_max under 4): parsed every time */
+	ck_assert_ptr_null(lk_x509c_new(0, 3));
+	y = lk_x509c_get(NULL, a, (size_t)la);
+	ck_assert_ptr_nonnull(y);
+	ck_assert_ptr_ne(y, x1);
+	ck_assert_int_eq(X509_cmp(y, x1), 0);
+	X509_free(y);
 	/* the references handed out outlive the table */
 	lk_x509c_free(c);
 	ck_assert_int_eq(ASN1_INTEGER_get(X509_get0_serialNumber(x1)), 1);
@@ -162,7 +169,7 @@ END_TEST
  * the caller's own. */
 START_TEST(test_parse_cache_bundle)
 {
-	struct lk_x509c *c = lk_x509c_new(1);
+	struct lk_x509c *c = lk_x509c_new(1, 64);
 	EVP_PKEY *k = EVP_EC_gen("P-256");
 	unsigned char *a, *p7 = NULL;
 	const unsigned char *pa;
