@@ -215,6 +215,73 @@ out:
 	return ret;
 }
 
+/* One DER header at *p (< end): tag, then the content's length. */
+static int
+x509_der_hdr(const unsigned char **p, const unsigned char *end, int *tag,
+    size_t *len)
+{
+	size_t n, i;
+
+	if (end - *p < 2)
+		return -1;
+	*tag = *(*p)++;
+	n = *(*p)++;
+	if (n & 0x80) {		/* X.690 §8.1.3.5: long form */
+		i = n & 0x7f;
+		if (i == 0 || i > 4 || (size_t)(end - *p) < i)
+			return -1;
+		for (n = 0; i > 0; i--)
+			n = n << 8 | *(*p)++;
+	}
+	if (n > (size_t)(end - *p))
+		return -1;
+	*len = n;
+	return 0;
+}
+
+int
+x509_der_serial_hex(const unsigned char *der, size_t len, char *out,
+    size_t outsz)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = der, *end = der + len;
+	size_t l, o = 0;
+	int tag;
+
+	/* Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version
+	 * OPTIONAL, serialNumber INTEGER, ... (RFC 5280 §4.1) */
+	if (x509_der_hdr(&p, end, &tag, &l) == -1 || tag != 0x30 ||
+	    x509_der_hdr(&p, end, &tag, &l) == -1 || tag != 0x30 ||
+	    x509_der_hdr(&p, end, &tag, &l) == -1)
+		return -1;
+	if (tag == 0xa0) {
+		p += l;
+		if (x509_der_hdr(&p, end, &tag, &l) == -1)
+			return -1;
+	}
+	if (tag != 0x02 || l == 0 || (p[0] & 0x80))
+		return -1;	/* not an INTEGER, or negative: ask OpenSSL */
+	/* as BN_bn2hex: whole octets, leading zero octets dropped */
+	while (l > 1 && p[0] == 0) {
+		p++;
+		l--;
+	}
+	if (l == 1 && p[0] == 0) {
+		if (outsz < 2)
+			return -1;
+		memcpy(out, "0", 2);
+		return 0;
+	}
+	if (outsz < 2 * l + 1)
+		return -1;
+	for (; l > 0; l--, p++) {
+		out[o++] = hex[*p >> 4];
+		out[o++] = hex[*p & 0x0f];
+	}
+	out[o] = '\0';
+	return 0;
+}
+
 char *
 x509_name_str(const X509_NAME *name)
 {

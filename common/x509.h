@@ -31,6 +31,13 @@ int		 x509_sha256(X509 *cert, unsigned char out[X509_SHA256_LEN]);
 int		 x509_sha256_hex(X509 *cert, char out[X509_SHA256_HEX]);
 /* Serial in upper-case hex without separators; caller frees with free(). */
 char		*x509_serial_hex(X509 *cert);
+/*
+ * The same hex read straight from a certificate's DER, without parsing the
+ * rest (a full parse costs more than the pass's search): 0, or -1 when the
+ * bytes are not what it expects (then parse them with x509_from_der()).
+ */
+int		 x509_der_serial_hex(const unsigned char *der, size_t len,
+		    char *out, size_t outsz);
 /* RFC 2253 string of a name; caller frees with free(). */
 char		*x509_name_str(const X509_NAME *name);
 /* Same issuer and serial (how smimepub recognises a certificate of its own). */

@@ -87,7 +87,10 @@ first_serial(const struct dir_person *p, char *out, size_t sz)
 	char *s;
 
 	out[0] = '\0';
-	if (p->n_usercert == 0 || (c = x509_from_der(p->usercert[0].data,
+	if (p->n_usercert == 0 || x509_der_serial_hex(p->usercert[0].data,
+	    p->usercert[0].len, out, sz) == 0)
+		return;
+	if ((c = x509_from_der(p->usercert[0].data,
 	    p->usercert[0].len)) == NULL)
 		return;
 	if ((s = x509_serial_hex(c)) != NULL)

@@ -168,6 +168,50 @@ roundtrip(X509 *first, X509 *second, X509 *third)
 	OPENSSL_free(der);
 }
 
+/* The serial read from the DER agrees with OpenSSL's, whatever its size
+ * and top bit; bytes that are not a certificate are refused. */
+START_TEST(der_serial_hex)
+{
+	static const char *const serials[] = { "01", "7F", "80", "FF",
+	    "0100", "8000000000000000000000000000000001",
+	    "7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF" };
+	unsigned char *der = NULL;
+	char out[128], *want;
+	BIGNUM *bn = NULL;
+	X509 *x;
+	size_t i;
+	int len;
+
+	for (i = 0; i < sizeof(serials) / sizeof(serials[0]); i++) {
+		x = mkcert("serial", leaf_key, root, ca_key, 1, 0, DAY, NULL);
+		ck_assert_int_gt(BN_hex2bn(&bn, serials[i]), 0);
+		ck_assert_ptr_nonnull(BN_to_ASN1_INTEGER(bn,
+		    X509_get_serialNumber(x)));
+		ck_assert_int_gt(X509_sign(x, ca_key, EVP_sha256()), 0);
+		ck_assert_int_gt(len = i2d_X509(x, &der), 0);
+		ck_assert_int_eq(x509_der_serial_hex(der, (size_t)len, out,
+		    sizeof(out)), 0);
+		ck_assert_ptr_nonnull(want = x509_serial_hex(x));
+		ck_assert_str_eq(out, want);
+		ck_assert_str_eq(out, serials[i]);
+		/* truncated anywhere: refused, never read past the end */
+		ck_assert_int_eq(x509_der_serial_hex(der, 6, out,
+		    sizeof(out)), -1);
+		ck_assert_int_eq(x509_der_serial_hex(der, (size_t)len, out,
+		    4), strlen(serials[i]) < 4 ? 0 : -1);
+		free(want);
+		OPENSSL_free(der);
+		der = NULL;
+		X509_free(x);
+	}
+	ck_assert_int_eq(x509_der_serial_hex((const unsigned char *)"\x30",
+	    1, out, sizeof(out)), -1);
+	ck_assert_int_eq(x509_der_serial_hex((const unsigned char *)
+	    "\x30\x84\xff\xff\xff\xff", 6, out, sizeof(out)), -1);
+	BN_free(bn);
+}
+END_TEST
+
 START_TEST(certsonly_keeps_order)
 {
 	X509 *leaf = mkleaf(100);
@@ -704,6 +748,7 @@ x509_suite(void)
 	tcase_add_test(tc, usable_key_usage);
 	tcase_add_test(tc, usable_san);
 	tcase_add_test(tc, load_file_pem_der_empty);
+	tcase_add_test(tc, der_serial_hex);
 	suite_add_tcase(s, tc);
 	return s;
 }
