@@ -36,8 +36,13 @@ lk_ctx_init(struct lk_ctx *ctx, const struct cfg *cfg)
 	ctx->cfg = cfg;
 	ctx->dircfg = cfg->directory;
 	if (l->bind_dn != NULL) {
+		/* the read-only account, by simple bind: never the sync
+		 * service's SASL identity (its keytab or, by EXTERNAL, its
+		 * client certificate may write certificates) */
 		ctx->dircfg.bind_dn = l->bind_dn;
 		ctx->dircfg.bind_password_file = l->bind_password_file;
+		ctx->dircfg.sasl_mech = NULL;
+		ctx->dircfg.keytab = NULL;
 	}
 	ctx->started = time(NULL);
 	pthread_mutex_init(&ctx->health_mu, NULL);

@@ -846,6 +846,28 @@ reset_counts(void)
 	setup();
 }
 
+/* With lookup.bind_dn, the daemon binds as that read-only account by
+ * simple bind, never with the sync service's SASL identity. */
+START_TEST(bind_is_the_lookup_account)
+{
+	struct cfg c = cfg;
+	struct lk_ctx x;
+
+	c.directory.bind_dn = "cn=smimepub,ou=services,dc=example,dc=com";
+	c.directory.sasl_mech = "GSSAPI";
+	c.directory.keytab = "/etc/smimepub/sync.keytab";
+	c.lookup.bind_dn = "cn=lookup,ou=services,dc=example,dc=com";
+	c.lookup.bind_password_file = "/etc/smimepub/lookup.secret";
+	ck_assert_int_eq(lk_ctx_init(&x, &c), 0);
+	ck_assert_str_eq(x.dircfg.bind_dn, c.lookup.bind_dn);
+	ck_assert_str_eq(x.dircfg.bind_password_file,
+	    c.lookup.bind_password_file);
+	ck_assert_ptr_null(x.dircfg.sasl_mech);
+	ck_assert_ptr_null(x.dircfg.keytab);
+	lk_ctx_fini(&x);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -870,6 +892,7 @@ main(void)
 	tcase_add_test(tc, test_crl_reload);
 	tcase_add_test(tc, test_unescape);
 	tcase_add_test(tc, test_mutations);
+	tcase_add_test(tc, bind_is_the_lookup_account);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
