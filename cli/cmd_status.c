@@ -36,7 +36,11 @@ status_line(const struct jrnl_enr *e, void *arg)
 		status_time(up, sizeof(up), e->next_retry);
 		printf("\tfailed in %s (attempt %d, next retry %s): %s",
 		    jrnl_state_str(e->failed_in), e->attempts, up, e->reason);
-	}
+	} else if (e->state == JRNL_SUBMITTED && e->txid[0] != '\0') {
+		status_time(up, sizeof(up), e->next_retry);
+		printf("\tpending at the CA, next poll %s", up);
+	} else if (e->reason[0] != '\0')
+		printf("\t%s", e->reason);	/* e.g. an unpublish refused */
 	putchar('\n');
 	return 0;
 }

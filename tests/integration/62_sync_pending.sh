@@ -54,6 +54,7 @@ t_contains "the log says pending" "$T_OUT" "answered pending"
 t_eq "alice has nothing published yet" "$(ncerts alice)" 0
 st=$("$SMIMEPUB" -f "$C" status alice@example.com | tail -n 1)
 t_contains "the journal says SUBMITTED" "$st" "	SUBMITTED	"
+t_contains "status says it waits for the CA" "$st" "pending at the CA, next poll 20"
 t_eq "the key is held in the journal" "$(held)" 2
 t_eq "no private key in the clear" \
     "$(grep -rla 'PRIVATE KEY' "$T/state" "$T/delivery" 2>/dev/null | wc -l)" 0
