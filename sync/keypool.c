@@ -47,6 +47,8 @@ struct kp_pool {
 	atomic_int	 stop;
 	atomic_uint	 gen;		/* bumped when the type changes */
 	unsigned	 filling;	/* gen of the key in progress (filler) */
+	int		 busy;		/* a key is in progress */
+	unsigned long	 abandoned;	/* keys in progress dropped */
 };
 
 static int kp_heap_rc = -2;	/* kp_secure_heap(): not tried yet */
@@ -317,15 +319,18 @@ kp_main(void *arg)
 		}
 		memcpy(type, p->type, sizeof(type));
 		p->filling = atomic_load(&p->gen);
+		p->busy = 1;
 		pthread_mutex_unlock(&p->mu);
 		key = kp_generate(p, type);
 		pthread_mutex_lock(&p->mu);
+		p->busy = 0;
 		if (key != NULL) {
 			(void)kp_put_locked(p, type, key);
 			continue;
 		}
 		if (atomic_load(&p->stop) || atomic_load(&p->gen) != p->filling) {
 			ERR_clear_error();	/* abandoned on purpose */
+			p->abandoned++;
 			continue;
 		}
 		log_ssl("key pool: generating a %s key failed; trying again "
@@ -354,4 +359,26 @@ kp_start(struct kp_pool *p)
 	}
 	p->started = 1;
 	return 0;
+}
+
+int
+kp_busy(struct kp_pool *p)
+{
+	int b;
+
+	pthread_mutex_lock(&p->mu);
+	b = p->busy;
+	pthread_mutex_unlock(&p->mu);
+	return b;
+}
+
+unsigned long
+kp_abandoned(struct kp_pool *p)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&p->mu);
+	n = p->abandoned;
+	pthread_mutex_unlock(&p->mu);
+	return n;
 }

@@ -50,4 +50,9 @@ void		 kp_pause(struct kp_pool *, int paused);
  */
 int		 kp_secure_heap(size_t size);
 
+/* Whether the filler is generating a key now; how many keys in progress it
+ * dropped (type changed, or shutdown) rather than finished. */
+int		 kp_busy(struct kp_pool *);
+unsigned long	 kp_abandoned(struct kp_pool *);
+
 #endif

@@ -204,25 +204,28 @@ START_TEST(filler_drops_key_in_progress)
 {
 	struct kp_pool *p;
 	EVP_PKEY *k;
-	double t0;
+	int i;
 
 	ck_assert_ptr_nonnull(p = kp_new());
 	ck_assert_int_eq(kp_config(p, "rsa:4096", 1), 0);
 	ck_assert_int_eq(kp_start(p), 0);
-	nap(150);
-	t0 = now();
+	for (i = 0; i < 2000 && !kp_busy(p); i++)
+		nap(10);
+	ck_assert(kp_busy(p));
 	ck_assert_int_eq(kp_config(p, "ec:P-256", 1), 0);
 	ck_assert(wait_count(p, 1, 20));
-	ck_assert_double_lt(now() - t0, 1.0);
+	/* the RSA key in progress was dropped, not finished and thrown away
+	 * (no timing: a loaded machine may be slow either way) */
+	ck_assert_uint_eq(kp_abandoned(p), 1);
 	ck_assert_ptr_nonnull(k = kp_take(p, "ec:P-256"));
 	ck_assert(EVP_PKEY_is_a(k, "EC"));
 	EVP_PKEY_free(k);
-	/* the same for shutdown */
+	/* the same for shutdown: kp_free() returns with one in progress */
 	ck_assert_int_eq(kp_config(p, "rsa:4096", 1), 0);
-	nap(150);
-	t0 = now();
+	for (i = 0; i < 2000 && !kp_busy(p); i++)
+		nap(10);
+	ck_assert(kp_busy(p));
 	kp_free(p);
-	ck_assert_double_lt(now() - t0, 1.0);
 }
 END_TEST
 
