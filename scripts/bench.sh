@@ -326,3 +326,5 @@ sed -n '/^| key/,/^$/p' "$OUT"
 . "$SRCDIR/scripts/bench_lookupd.sh"
 # smimepub-sync at scale: its own slapd with 100,000 people (issue 4)
 BUILD=$BUILD BENCH_OUT=$OUT sh "$SRCDIR/scripts/bench_sync.sh"
+# the key pool: a burst of 200 rsa:3072 hires, with and without (issue 4)
+BUILD=$BUILD BENCH_OUT=$OUT sh "$SRCDIR/scripts/bench_keypool.sh"
