@@ -18,6 +18,7 @@ run() {
 	name=$1
 	shift
 	echo "=== $name"
+	_t0=$(date +%s)
 	if "$@"; then
 		pass=$((pass + 1))
 	else
@@ -25,6 +26,8 @@ run() {
 		failed="$failed $name"
 		echo "=== FAILED: $name"
 	fi
+	# so the next person sees where make check's minutes go
+	echo "=== $name: $(($(date +%s) - _t0)) s"
 }
 
 for t in "$BUILD"/tests/test_*; do
