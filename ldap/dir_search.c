@@ -435,6 +435,26 @@ find_entry(struct dir *d, LDAPMessage *e, void *arg)
 	return 0;
 }
 
+/* Hand the one entry found (and its guard, if asked for) to the caller. */
+static void
+find_take(struct find_arg *fa, struct dir_person **out, char **guard)
+{
+	*out = fa->p[0];
+	fa->p[0] = NULL;
+	if (guard != NULL) {
+		*guard = fa->guard;
+		fa->guard = NULL;
+	}
+}
+
+static void
+find_clear(struct find_arg *fa)
+{
+	dir_person_free(fa->p[0]);
+	dir_person_free(fa->p[1]);
+	free(fa->guard);
+}
+
 int
 dir_find_guarded(struct dir *d, const char *addr, struct dir_person **out,
     char **guard)
@@ -472,17 +492,10 @@ dir_find_guarded(struct dir *d, const char *addr, struct dir_person **out,
 		    fa.p[0]->dn, fa.p[1]->dn);
 		goto out;
 	}
-	*out = fa.p[0];
-	fa.p[0] = NULL;
-	if (guard != NULL) {
-		*guard = fa.guard;
-		fa.guard = NULL;
-	}
+	find_take(&fa, out, guard);
 	rc = 0;
 out:
-	dir_person_free(fa.p[0]);
-	dir_person_free(fa.p[1]);
-	free(fa.guard);
+	find_clear(&fa);
 	free(esc);
 	free(filter);
 	return rc;
@@ -558,17 +571,10 @@ dir_find_id_guarded(struct dir *d, const char *id, struct dir_person **out,
 		    d->fl->attr_id, id, fa.p[0]->dn, fa.p[1]->dn);
 		goto out;
 	}
-	*out = fa.p[0];
-	fa.p[0] = NULL;
-	if (guard != NULL) {
-		*guard = fa.guard;
-		fa.guard = NULL;
-	}
+	find_take(&fa, out, guard);
 	rc = 0;
 out:
-	dir_person_free(fa.p[0]);
-	dir_person_free(fa.p[1]);
-	free(fa.guard);
+	find_clear(&fa);
 	free(filter);
 	free(nc);
 	return rc;

@@ -78,15 +78,21 @@ enr_fail(struct enr_ctx *e, struct jrnl_enr *r)
 	(void)enr_step(e, r, JRNL_FAILED);
 }
 
+/* r for p at mail, from its journal record (kept in *oldp, if asked for,
+ * zeroed when there is none). */
 static void
-enr_record_init(struct jrnl_enr *r, const struct dir_person *p,
-    const char *mail, struct jrnl *j)
+enr_record_init(struct jrnl_enr *r, struct jrnl_enr *oldp,
+    const struct dir_person *p, const char *mail, struct jrnl *j)
 {
 	struct jrnl_enr old;
 
 	memset(r, 0, sizeof(*r));
 	if (jrnl_enr_get(j, p->id, &old) == 0)
 		*r = old;	/* keeps attempts and the current serial */
+	else
+		memset(&old, 0, sizeof(old));
+	if (oldp != NULL)
+		*oldp = old;
 	snprintf(r->person_id, sizeof(r->person_id), "%s", p->id);
 	snprintf(r->mail, sizeof(r->mail), "%s", mail);
 }
@@ -303,9 +309,7 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	}
 	if (dir_find_by_mail(e->dir, mail, &p) == -1)
 		goto out;
-	if (jrnl_enr_get(e->jrnl, p->id, &old) != 0)
-		memset(&old, 0, sizeof(old));
-	enr_record_init(&r, p, mail, e->jrnl);
+	enr_record_init(&r, &old, p, mail, e->jrnl);
 	from = enr_resume(e, &old, mail, &key, &res.cert, &res.chain);
 	if (from == JRNL_PLANNED) {
 		if (enr_step(e, &r, JRNL_PLANNED) == -1)
@@ -571,7 +575,7 @@ enr_revoke(struct enr_ctx *e, const char *mail, const char *person_id,
 	a.mail = mail;
 	log_clear_err();
 	if (dir_find_by_mail(e->dir, mail, &p) == 0) {
-		enr_record_init(&r, p, mail, e->jrnl);
+		enr_record_init(&r, NULL, p, mail, e->jrnl);
 		if (enr_step(e, &r, JRNL_REVOKE_PENDING) == -1)
 			goto out;
 	} else {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/rand.h>
 
 #include "common/cfg.h"
@@ -82,26 +83,14 @@ out:
 	return rc;
 }
 
-static int
-ks_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The key-encryption key, made on first use. */
 static int
 ks_kek(const char *state_dir, unsigned char kek[KS_KEKLEN])
 {
 	char path[PATH_MAX], *s = NULL;
-	size_t len = 0, i;
+	size_t len = 0, n = 0;
 	struct stat st;
-	int rc = -1, hi, lo;
+	int rc = -1;
 
 	if (snprintf(path, sizeof(path), "%s/keystore.key", state_dir) >=
 	    (int)sizeof(path)) {
@@ -114,18 +103,11 @@ ks_kek(const char *state_dir, unsigned char kek[KS_KEKLEN])
 	if (cfg_secret_read(path, "sync.state_dir keystore.key", &s,
 	    &len) == -1)
 		return -1;
-	if (len != 2 * KS_KEKLEN) {
+	if (len != 2 * KS_KEKLEN || OPENSSL_hexstr2buf_ex(kek, KS_KEKLEN, &n,
+	    s, '\0') != 1 || n != KS_KEKLEN) {
+		ERR_clear_error();
 		log_err("%s: not %d hexadecimal digits", path, 2 * KS_KEKLEN);
 		goto out;
-	}
-	for (i = 0; i < KS_KEKLEN; i++) {
-		if ((hi = ks_hexval(s[2 * i])) == -1 ||
-		    (lo = ks_hexval(s[2 * i + 1])) == -1) {
-			log_err("%s: not %d hexadecimal digits", path,
-			    2 * KS_KEKLEN);
-			goto out;
-		}
-		kek[i] = (unsigned char)(hi << 4 | lo);
 	}
 	rc = 0;
 out:

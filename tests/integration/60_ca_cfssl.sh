@@ -11,6 +11,7 @@ SRCDIR=${SRCDIR:-$(pwd)}
 BUILD=${BUILD:-build}
 DRIVE=$SRCDIR/$BUILD/tests/ca_drive
 . "$SRCDIR/tests/lib/testlib.sh"
+. "$SRCDIR/tests/lib/capeers.sh"
 
 for p in cfssl sqlite3 curl openssl; do
 	if ! command -v "$p" >/dev/null 2>&1; then
@@ -60,29 +61,7 @@ cat >"$T/cfssl.json" <<EOF
   "auth_keys": { "smimepub": { "type": "standard", "key": "$KEY" } }
 }
 EOF
-sqlite3 "$T/certs.db" <<'EOF'
-CREATE TABLE certificates (
-  serial_number            blob NOT NULL,
-  authority_key_identifier blob NOT NULL,
-  ca_label                 blob,
-  status                   blob NOT NULL,
-  reason                   int,
-  expiry                   timestamp,
-  revoked_at               timestamp,
-  pem                      blob NOT NULL,
-  PRIMARY KEY(serial_number, authority_key_identifier)
-);
-CREATE TABLE ocsp_responses (
-  serial_number            blob NOT NULL,
-  authority_key_identifier blob NOT NULL,
-  body                     blob NOT NULL,
-  expiry                   timestamp,
-  PRIMARY KEY(serial_number, authority_key_identifier),
-  FOREIGN KEY(serial_number, authority_key_identifier)
-    REFERENCES certificates(serial_number, authority_key_identifier)
-);
-EOF
-printf '{"driver": "sqlite3", "data_source": "%s"}\n' "$T/certs.db" >"$T/db.json"
+cfssl_certdb "$T"
 
 # free_port: a TCP port nothing listens on (10000-31999); the caller
 # retries if another process takes it first.

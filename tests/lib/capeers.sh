@@ -142,25 +142,11 @@ ca = { driver = "local"; local = { dir = "$1/ca"; key_type = "ec:P-256"; validit
 EOC
 }
 
-peer_cfssl() {
-	_peer_fresh "$1"
-	_d=$1
-	_peer_ca "$_d" "smimepub cfssl test CA" rsa || return 1
-	_u='"usages": ["digital signature", "key encipherment", "email protection"]'
-	cat >"$_d/cfssl.json" <<EOF
-{
-  "signing": {
-    "default": { "expiry": "8760h", $_u },
-    "profiles": {
-      "smime": { "expiry": "8760h", $_u },
-      "smime-ec": { "expiry": "8760h",
-        "usages": ["digital signature", "key agreement", "email protection"] }
-    }
-  }
-}
-EOF
-	# cfssl's certdb/sqlite/migrations/001, which no package ships
-	sqlite3 "$_d/certs.db" <<'EOF'
+# cfssl_certdb DIR: DIR/certs.db with the tables of cfssl's
+# certdb/sqlite/migrations/001 (no package ships them) and DIR/db.json
+# pointing `cfssl serve -db-config` at it.
+cfssl_certdb() {
+	sqlite3 "$1/certs.db" <<'EOF' || return 1
 CREATE TABLE certificates (
   serial_number            blob NOT NULL,
   authority_key_identifier blob NOT NULL,
@@ -182,8 +168,28 @@ CREATE TABLE ocsp_responses (
     REFERENCES certificates(serial_number, authority_key_identifier)
 );
 EOF
-	printf '{"driver": "sqlite3", "data_source": "%s"}\n' "$_d/certs.db" \
-	    >"$_d/db.json"
+	printf '{"driver": "sqlite3", "data_source": "%s"}\n' "$1/certs.db" \
+	    >"$1/db.json"
+}
+
+peer_cfssl() {
+	_peer_fresh "$1"
+	_d=$1
+	_peer_ca "$_d" "smimepub cfssl test CA" rsa || return 1
+	_u='"usages": ["digital signature", "key encipherment", "email protection"]'
+	cat >"$_d/cfssl.json" <<EOF
+{
+  "signing": {
+    "default": { "expiry": "8760h", $_u },
+    "profiles": {
+      "smime": { "expiry": "8760h", $_u },
+      "smime-ec": { "expiry": "8760h",
+        "usages": ["digital signature", "key agreement", "email protection"] }
+    }
+  }
+}
+EOF
+	cfssl_certdb "$_d" || return 1
 	for _try in 1 2 3 4 5; do
 		_port=$(_peer_free_port)
 		cfssl serve -address 127.0.0.1 -port "$_port" -ca "$_d/ca.pem" \
