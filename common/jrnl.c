@@ -187,12 +187,24 @@ int
 jrnl_cert_put(struct jrnl *j, X509 *cert, const char *mail,
     const char *person_id, enum jrnl_cert_state state)
 {
+	struct jrnl_tx tx;
+
+	if (jrnl_tx_start(j, &tx) == -1)
+		return -1;
+	(void)jrnl_cert_put_in(&tx, cert, mail, person_id, state);
+	return jrnl_tx_end(&tx, 0);
+}
+
+int
+jrnl_cert_put_in(struct jrnl_tx *tx, X509 *cert, const char *mail,
+    const char *person_id, enum jrnl_cert_state state)
+{
+	struct jrnl *j = tx->j;
 	unsigned char key[JRNL_KEYMAX];
 	struct jrnl_cert r, old;
 	char rec[1024], *serial = NULL, *issuer = NULL;
 	unsigned char *der = NULL;
 	size_t keylen;
-	MDB_txn *txn = NULL;
 	MDB_val k, v, dv;
 	struct tm tm;
 	int n, dlen, rc, ret = -1;
@@ -243,22 +255,15 @@ jrnl_cert_put(struct jrnl *j, X509 *cert, const char *mail,
 	}
 	dv.mv_data = der;
 	dv.mv_size = (size_t)dlen;
-	if ((rc = mdb_txn_begin(j->env, NULL, 0, &txn)) != 0 ||
-	    (rc = mdb_put(txn, j->certs, &k, &v, 0)) != 0 ||
-	    (rc = mdb_put(txn, j->der, &k, &dv, 0)) != 0) {
+	if ((rc = mdb_put(tx->txn, j->certs, &k, &v, 0)) != 0 ||
+	    (rc = mdb_put(tx->txn, j->der, &k, &dv, 0)) != 0) {
 		jrnl_lmdb_err(j, "write", rc);
-		goto out;
-	}
-	rc = mdb_txn_commit(txn);
-	txn = NULL;
-	if (rc != 0) {
-		jrnl_lmdb_err(j, "commit", rc);
 		goto out;
 	}
 	ret = 0;
 out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
+	if (ret == -1)
+		tx->failed = 1;
 	OPENSSL_free(der);
 	free(serial);
 	free(issuer);

@@ -114,4 +114,24 @@ int		 jrnl_held_get(struct jrnl *, const char *person_id,
 		    unsigned char **blob, size_t *len);
 int		 jrnl_held_del(struct jrnl *, const char *person_id);
 
+/*
+ * Grouped writes (jrnl_tx.c): the steps of one enrolment with no outside
+ * effect between them (the record's transitions, the sealed key, the
+ * certificate) in one LMDB commit, so one fsync instead of several, and a
+ * crash keeps all of them or none. The caller holds LMDB's one writer lock
+ * from begin to commit/abort: nothing slow (no key generation, no network)
+ * in between. commit and abort free tx; commit returns -1 (logged) and
+ * writes nothing if any put in it failed.
+ */
+struct jrnl_tx;
+
+struct jrnl_tx	*jrnl_tx_begin(struct jrnl *);
+int		 jrnl_tx_commit(struct jrnl_tx *);
+void		 jrnl_tx_abort(struct jrnl_tx *);
+int		 jrnl_tx_cert_put(struct jrnl_tx *, X509 *cert, const char *mail,
+		    const char *person_id, enum jrnl_cert_state state);
+int		 jrnl_tx_enr_put(struct jrnl_tx *, struct jrnl_enr *e);
+int		 jrnl_tx_held_put(struct jrnl_tx *, const char *person_id,
+		    const void *blob, size_t len);
+
 #endif

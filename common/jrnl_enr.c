@@ -131,27 +131,37 @@ jrnl_enr_get(struct jrnl *j, const char *person_id, struct jrnl_enr *out)
 int
 jrnl_enr_put(struct jrnl *j, struct jrnl_enr *e)
 {
+	struct jrnl_tx tx;
+
+	if (jrnl_tx_start(j, &tx) == -1)
+		return -1;
+	(void)jrnl_enr_put_in(&tx, e);
+	return jrnl_tx_end(&tx, 0);
+}
+
+int
+jrnl_enr_put_in(struct jrnl_tx *tx, struct jrnl_enr *e)
+{
+	struct jrnl *j = tx->j;
 	unsigned char hk[80 + 1 + 8];
 	char line[ENR_LINE];
-	MDB_txn *txn = NULL;
+	MDB_txn *txn = tx->txn;
 	MDB_cursor *cur = NULL;
 	MDB_val k, v, ck, cv;
 	size_t idlen = strlen(e->person_id);
 	uint64_t seq = 0;
-	int n, rc, i, ret = -1;
+	int n, rc, i;
 
 	if (idlen == 0 || idlen >= sizeof(e->person_id) ||
 	    memchr(e->person_id, '\t', idlen) != NULL) {
 		log_err("journal: bad person id \"%s\"", e->person_id);
+		tx->failed = 1;
 		return -1;
 	}
 	e->updated = time(NULL);
 	if ((n = enr_format(e, line, sizeof(line))) == -1) {
 		log_err("journal: record of %s too long", e->mail);
-		return -1;
-	}
-	if ((rc = mdb_txn_begin(j->env, NULL, 0, &txn)) != 0) {
-		jrnl_lmdb_err(j, "write", rc);
+		tx->failed = 1;
 		return -1;
 	}
 	k.mv_data = e->person_id;
@@ -201,18 +211,13 @@ jrnl_enr_put(struct jrnl *j, struct jrnl_enr *e)
 		    rc != MDB_NOTFOUND)
 			goto lmdb;
 	}
-	rc = mdb_txn_commit(txn);
-	txn = NULL;
-	if (rc != 0)
-		goto lmdb;
 	return 0;
 lmdb:
 	jrnl_lmdb_err(j, "write enrolment", rc);
 	if (cur != NULL)
 		mdb_cursor_close(cur);
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	return ret;
+	tx->failed = 1;
+	return -1;
 }
 
 static int

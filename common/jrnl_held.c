@@ -33,23 +33,30 @@ int
 jrnl_held_put(struct jrnl *j, const char *person_id, const void *blob,
     size_t len)
 {
-	MDB_txn *txn = NULL;
+	struct jrnl_tx tx;
+
+	if (jrnl_tx_start(j, &tx) == -1)
+		return -1;
+	(void)jrnl_held_put_in(&tx, person_id, blob, len);
+	return jrnl_tx_end(&tx, 0);
+}
+
+int
+jrnl_held_put_in(struct jrnl_tx *tx, const char *person_id, const void *blob,
+    size_t len)
+{
 	MDB_val k, v;
 	int rc;
 
-	if (jrnl_held_key(person_id, &k) == -1)
-		return -1;
-	v.mv_data = (void *)blob;
-	v.mv_size = len;
-	if ((rc = mdb_txn_begin(j->env, NULL, 0, &txn)) != 0 ||
-	    (rc = mdb_put(txn, j->held, &k, &v, 0)) != 0) {
-		if (txn != NULL)
-			mdb_txn_abort(txn);
-		jrnl_lmdb_err(j, "hold a key", rc);
+	if (jrnl_held_key(person_id, &k) == -1) {
+		tx->failed = 1;
 		return -1;
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0) {
-		jrnl_lmdb_err(j, "hold a key", rc);
+	v.mv_data = (void *)blob;
+	v.mv_size = len;
+	if ((rc = mdb_put(tx->txn, tx->j->held, &k, &v, 0)) != 0) {
+		jrnl_lmdb_err(tx->j, "hold a key", rc);
+		tx->failed = 1;
 		return -1;
 	}
 	return 0;

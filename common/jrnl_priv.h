@@ -1,6 +1,6 @@
 /*
  * jrnl_priv.h — inside the journal module only (jrnl.c, jrnl_enr.c,
- * jrnl_held.c).
+ * jrnl_held.c, jrnl_tx.c).
  */
 #ifndef SMIMEPUB_JRNL_PRIV_H
 #define SMIMEPUB_JRNL_PRIV_H
@@ -22,6 +22,24 @@ struct jrnl {
 	char		*dir;
 };
 
+/* One write transaction: a caller's group (jrnl_tx_begin) or a single
+ * put's own. A put that fails marks it failed, so it can only abort. */
+struct jrnl_tx {
+	struct jrnl	*j;
+	MDB_txn		*txn;
+	int		 failed;
+};
+
 void	jrnl_lmdb_err(const struct jrnl *, const char *what, int rc);
+/* Start tx in the caller's storage; end it: commit (if !abort and nothing
+ * failed) or abort. 0, or -1 logged (also when it had failed). */
+int	jrnl_tx_start(struct jrnl *, struct jrnl_tx *);
+int	jrnl_tx_end(struct jrnl_tx *, int abort);
+/* The puts, inside tx (jrnl.c, jrnl_enr.c, jrnl_held.c). */
+int	jrnl_cert_put_in(struct jrnl_tx *, X509 *, const char *mail,
+	    const char *person_id, enum jrnl_cert_state);
+int	jrnl_enr_put_in(struct jrnl_tx *, struct jrnl_enr *);
+int	jrnl_held_put_in(struct jrnl_tx *, const char *person_id,
+	    const void *blob, size_t len);
 
 #endif

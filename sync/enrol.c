@@ -52,6 +52,61 @@ enr_step(struct enr_ctx *e, struct jrnl_enr *r, enum jrnl_state st)
 	return rc;
 }
 
+/*
+ * Steps with no outside effect between them, committed together (one fsync
+ * for all, and a crash keeps all or none): the certificate in cert_state
+ * (when cert is set), the key and chain sealed (when key is set), then the
+ * transitions in order, each in the history. Each step's failpoint fires
+ * after the commit, as enr_step's does.
+ */
+struct enr_group {
+	const enum jrnl_state	*steps;
+	size_t			 nsteps;
+	EVP_PKEY		*key;		/* hold: borrowed */
+	STACK_OF(X509)		*chain;
+	X509			*cert;		/* record: borrowed */
+	enum jrnl_cert_state	 cert_state;
+};
+
+static const enum jrnl_state fresh[] = { JRNL_PLANNED, JRNL_KEY_READY,
+    JRNL_SUBMITTED };
+static const enum jrnl_state issued[] = { JRNL_ISSUED };
+static const enum jrnl_state published[] = { JRNL_PUBLISHED };
+
+static int
+enr_group(struct enr_ctx *e, struct jrnl_enr *r, const struct enr_group *g)
+{
+	struct jrnl_tx *tx;
+	size_t i;
+
+	if ((tx = jrnl_tx_begin(e->jrnl)) == NULL)
+		return -1;
+	if (g->cert != NULL && jrnl_tx_cert_put(tx, g->cert, r->mail,
+	    r->person_id, g->cert_state) == -1)
+		goto fail;
+	if (g->key != NULL && ks_hold(e->cfg->sync.state_dir, tx,
+	    r->person_id, g->key, g->chain) == -1)
+		goto fail;
+	for (i = 0; i < g->nsteps; i++) {
+		r->state = g->steps[i];
+		r->reason[0] = '\0';
+		r->failed_in = 0;
+		if (jrnl_tx_enr_put(tx, r) == -1)
+			goto fail;
+	}
+	if (jrnl_tx_commit(tx) == -1) {
+		r->state = g->steps[0];	/* none of them happened */
+		return -1;
+	}
+	for (i = 0; i < g->nsteps; i++)
+		enr_failpoint(jrnl_state_str(g->steps[i]));
+	return 0;
+fail:
+	jrnl_tx_abort(tx);
+	r->state = g->steps[0];
+	return -1;
+}
+
 /* Record the failure of the step r was in, with the last logged error. */
 static void
 enr_fail(struct enr_ctx *e, struct jrnl_enr *r)
@@ -289,6 +344,7 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 {
 	struct ca_result res;
 	struct jrnl_enr r, old;
+	struct enr_group g;
 	struct dir_person *p = NULL, *before = NULL;
 	char why[256];
 	int crc;
@@ -312,21 +368,23 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	enr_record_init(&r, &old, p, mail, e->jrnl);
 	from = enr_resume(e, &old, mail, &key, &res.cert, &res.chain);
 	if (from == JRNL_PLANNED) {
-		if (enr_step(e, &r, JRNL_PLANNED) == -1)
-			goto out;
+		r.state = JRNL_PLANNED;	/* where a failure from here is */
 		/* pre-generated in idle time (keys.pool_size), else now */
 		if ((key = kp_take(e->keypool, e->cfg->keys.type)) == NULL &&
 		    (key = keys_generate(e->cfg->keys.type)) == NULL)
 			goto out;
-		/* sealed before KEY_READY: a crash from here on resumes
-		 * with this key */
-		if (ks_hold(e->cfg->sync.state_dir, e->jrnl, p->id, key,
-		    NULL) == -1 || enr_step(e, &r, JRNL_KEY_READY) == -1)
-			goto out;
 	}
 	if (from <= JRNL_SUBMITTED) {
-		if ((csr = keys_csr_new(key, mail, p->display_name)) == NULL ||
-		    enr_step(e, &r, JRNL_SUBMITTED) == -1)
+		if ((csr = keys_csr_new(key, mail, p->display_name)) == NULL)
+			goto out;
+		/* the first outside effect is the CA request: until then one
+		 * commit, with the key sealed (a crash from here on resumes
+		 * with this key) */
+		memset(&g, 0, sizeof(g));
+		g.steps = from == JRNL_PLANNED ? fresh : fresh + 2;
+		g.nsteps = from == JRNL_PLANNED ? 3 : 1;
+		g.key = from == JRNL_PLANNED ? key : NULL;
+		if (enr_group(e, &r, &g) == -1)
 			goto out;
 		if (e->ca_lock != NULL)
 			pthread_mutex_lock(e->ca_lock);
@@ -386,15 +444,19 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 		r.txid[0] = '\0';
 		r.next_retry = 0;
 		serial = x509_serial_hex(res.cert);
-		if (jrnl_cert_put(e->jrnl, res.cert, mail, p->id,
-		    JRNL_CERT_ISSUED) == -1)
-			goto out;
 		snprintf(r.serial, sizeof(r.serial), "%s", serial ? serial :
 		    "");
 		r.not_after = enr_not_after(res.cert);
-		/* the chain joins the key, for a delivery after a crash */
-		if (ks_hold(e->cfg->sync.state_dir, e->jrnl, p->id, key,
-		    res.chain) == -1 || enr_step(e, &r, JRNL_ISSUED) == -1)
+		/* the certificate, and the chain joining the key (for a
+		 * delivery after a crash), with ISSUED in one commit */
+		memset(&g, 0, sizeof(g));
+		g.steps = issued;
+		g.nsteps = 1;
+		g.key = key;
+		g.chain = res.chain;
+		g.cert = res.cert;
+		g.cert_state = JRNL_CERT_ISSUED;
+		if (enr_group(e, &r, &g) == -1)
 			goto out;
 		(void)audit_event("issuance", p->id, mail, res.cert,
 		    ca_name(e->ca), "issued", NULL);
@@ -418,11 +480,13 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	if (dir_publish(e->dir, mail, res.cert, res.chain, enr_is_ours,
 	    e->jrnl, &before) == -1)
 		goto out;
-	if (jrnl_cert_put(e->jrnl, res.cert, mail, p->id,
-	    JRNL_CERT_PUBLISHED) == -1)
-		goto out;
 	r.attempts = 0;
-	if (enr_step(e, &r, JRNL_PUBLISHED) == -1)
+	memset(&g, 0, sizeof(g));
+	g.steps = published;
+	g.nsteps = 1;
+	g.cert = res.cert;
+	g.cert_state = JRNL_CERT_PUBLISHED;
+	if (enr_group(e, &r, &g) == -1)
 		goto out;
 	(void)audit_event("publication", p->id, mail, res.cert, ca_name(e->ca),
 	    "published", NULL);

@@ -173,7 +173,7 @@ out:
 }
 
 int
-ks_hold(const char *state_dir, struct jrnl *j, const char *person_id,
+ks_hold(const char *state_dir, struct jrnl_tx *tx, const char *person_id,
     EVP_PKEY *key, STACK_OF(X509) *chain)
 {
 	unsigned char kek[KS_KEKLEN], *pt = NULL, *der = NULL, *blob = NULL;
@@ -211,7 +211,7 @@ ks_hold(const char *state_dir, struct jrnl *j, const char *person_id,
 		log_ssl("%s: cannot seal the key", person_id);
 		goto out;
 	}
-	rc = jrnl_held_put(j, person_id, blob, bloblen);
+	rc = jrnl_tx_held_put(tx, person_id, blob, bloblen);
 out:
 	OPENSSL_cleanse(kek, sizeof(kek));
 	if (der != NULL)

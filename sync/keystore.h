@@ -13,8 +13,11 @@
 
 #include "common/jrnl.h"
 
-/* Seal key and chain (may be NULL) for person_id; replaces what was held. */
-int	ks_hold(const char *state_dir, struct jrnl *, const char *person_id,
+/*
+ * Seal key and chain (may be NULL) for person_id into tx, replacing what
+ * was held: it is held once tx commits, with the transition it is for.
+ */
+int	ks_hold(const char *state_dir, struct jrnl_tx *, const char *person_id,
 	    EVP_PKEY *key, STACK_OF(X509) *chain);
 /*
  * What ks_hold() sealed for person_id: 0 with *key and *chain (possibly an

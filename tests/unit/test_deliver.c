@@ -72,6 +72,58 @@ teardown(void)
 	strcpy(tmpdir, "/tmp/test_deliver.XXXXXX");
 }
 
+/*
+ * The key is a shrouded key bag under PBES2 with AES-256-CBC (RFC 8018
+ * §6.2); the certificate is in plain data (public: not worth a second
+ * PBKDF2); nothing else is encrypted as a whole.
+ */
+static void
+p12_check_bags(PKCS12 *p12)
+{
+	STACK_OF(PKCS7) *safes = PKCS12_unpack_authsafes(p12);
+	STACK_OF(PKCS12_SAFEBAG) *bags;
+	const PKCS12_SAFEBAG *bag;
+	const X509_ALGOR *alg;
+	const ASN1_OBJECT *obj;
+	const void *param;
+	PBE2PARAM *pbe2;
+	int i, k, ptype, keys = 0, certs = 0;
+
+	ck_assert_ptr_nonnull(safes);
+	for (i = 0; i < sk_PKCS7_num(safes); i++) {
+		PKCS7 *p7 = sk_PKCS7_value(safes, i);
+
+		ck_assert_int_eq(OBJ_obj2nid(p7->type), NID_pkcs7_data);
+		ck_assert_ptr_nonnull(bags = PKCS12_unpack_p7data(p7));
+		for (k = 0; k < sk_PKCS12_SAFEBAG_num(bags); k++) {
+			bag = sk_PKCS12_SAFEBAG_value(bags, k);
+			if (PKCS12_SAFEBAG_get_nid(bag) == NID_certBag) {
+				certs++;
+				continue;
+			}
+			ck_assert_int_eq(PKCS12_SAFEBAG_get_nid(bag),
+			    NID_pkcs8ShroudedKeyBag);
+			keys++;
+			X509_SIG_get0(PKCS12_SAFEBAG_get0_pkcs8(bag), &alg,
+			    NULL);
+			X509_ALGOR_get0(&obj, &ptype, &param, alg);
+			ck_assert_int_eq(OBJ_obj2nid(obj), NID_pbes2);
+			pbe2 = ASN1_TYPE_unpack_sequence(
+			    ASN1_ITEM_rptr(PBE2PARAM), alg->parameter);
+			ck_assert_ptr_nonnull(pbe2);
+			ck_assert_int_eq(OBJ_obj2nid(pbe2->encryption->algorithm),
+			    NID_aes_256_cbc);
+			ck_assert_int_eq(OBJ_obj2nid(pbe2->keyfunc->algorithm),
+			    NID_id_pbkdf2);
+			PBE2PARAM_free(pbe2);
+		}
+		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+	}
+	ck_assert_int_eq(keys, 1);
+	ck_assert_int_eq(certs, 1);
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+}
+
 START_TEST(test_deliver_p12)
 {
 	char script[512], dir[512], cmd[512], got[256], envf[512];
@@ -130,6 +182,7 @@ START_TEST(test_deliver_p12)
 	X509_ALGOR_get0(&obj, NULL, NULL, macalg);
 	ck_assert_int_eq(OBJ_obj2nid(obj), NID_sha256);
 	ck_assert_int_eq(ASN1_INTEGER_get(iter), 10000);
+	p12_check_bags(p12);
 	ck_assert_int_eq(PKCS12_parse(p12, got, &pk, &pc, &ca), 1);
 	ck_assert_int_eq(EVP_PKEY_eq(pk, key), 1);
 	ck_assert_int_eq(X509_cmp(pc, cert), 0);

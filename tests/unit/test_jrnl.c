@@ -157,6 +157,62 @@ START_TEST(test_enrolments)
 }
 END_TEST
 
+/*
+ * A group of puts commits all or nothing: aborted, or with one put that
+ * failed (a bad person id), none of its records is there afterwards; a
+ * committed group holds every record and each transition in the history.
+ */
+START_TEST(test_grouped)
+{
+	struct jrnl_enr e, got;
+	struct jrnl_tx *tx;
+	struct jrnl *j;
+	unsigned char *blob = NULL;
+	size_t len = 0;
+	char hist[512] = "";
+
+	ck_assert_ptr_nonnull(j = jrnl_open(tmpdir));
+	memset(&e, 0, sizeof(e));
+	strcpy(e.person_id, "uuid-g");
+	strcpy(e.mail, "grace@example.com");
+
+	ck_assert_ptr_nonnull(tx = jrnl_tx_begin(j));
+	e.state = JRNL_PLANNED;
+	ck_assert_int_eq(jrnl_tx_enr_put(tx, &e), 0);
+	ck_assert_int_eq(jrnl_tx_held_put(tx, "uuid-g", "sealed", 6), 0);
+	jrnl_tx_abort(tx);
+	ck_assert_int_eq(jrnl_enr_get(j, "uuid-g", &got), 1);
+	ck_assert_int_eq(jrnl_held_get(j, "uuid-g", &blob, &len), 1);
+
+	ck_assert_ptr_nonnull(tx = jrnl_tx_begin(j));
+	ck_assert_int_eq(jrnl_tx_enr_put(tx, &e), 0);
+	ck_assert_int_eq(jrnl_tx_held_put(tx, "", "sealed", 6), -1);
+	ck_assert_int_eq(jrnl_tx_commit(tx), -1);
+	ck_assert_int_eq(jrnl_enr_get(j, "uuid-g", &got), 1);
+
+	ck_assert_ptr_nonnull(tx = jrnl_tx_begin(j));
+	ck_assert_int_eq(jrnl_tx_enr_put(tx, &e), 0);
+	ck_assert_int_eq(jrnl_tx_held_put(tx, "uuid-g", "sealed", 6), 0);
+	e.state = JRNL_KEY_READY;
+	ck_assert_int_eq(jrnl_tx_enr_put(tx, &e), 0);
+	e.state = JRNL_SUBMITTED;
+	ck_assert_int_eq(jrnl_tx_enr_put(tx, &e), 0);
+	ck_assert_int_eq(jrnl_tx_commit(tx), 0);
+	jrnl_close(j);
+
+	ck_assert_ptr_nonnull(j = jrnl_open(tmpdir));
+	ck_assert_int_eq(jrnl_enr_get(j, "uuid-g", &got), 0);
+	ck_assert_int_eq(got.state, JRNL_SUBMITTED);
+	ck_assert_int_eq(jrnl_held_get(j, "uuid-g", &blob, &len), 0);
+	ck_assert_int_eq(len, 6);
+	ck_assert_int_eq(memcmp(blob, "sealed", 6), 0);
+	free(blob);
+	ck_assert_int_eq(jrnl_enr_history(j, "uuid-g", hist_cb, hist), 0);
+	ck_assert_str_eq(hist, "PLANNED KEY_READY SUBMITTED ");
+	jrnl_close(j);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -169,6 +225,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_certs);
 	tcase_add_test(tc, test_enrolments);
+	tcase_add_test(tc, test_grouped);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

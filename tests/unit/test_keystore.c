@@ -38,6 +38,20 @@ mkcert(EVP_PKEY *k, long serial)
 	return x;
 }
 
+/* ks_hold seals into a write transaction; these tests commit it alone. */
+static int
+hold(struct jrnl *j, const char *id, EVP_PKEY *k, STACK_OF(X509) *chain)
+{
+	struct jrnl_tx *tx = jrnl_tx_begin(j);
+
+	ck_assert_ptr_nonnull(tx);
+	if (ks_hold(tmpdir, tx, id, k, chain) == -1) {
+		jrnl_tx_abort(tx);
+		return -1;
+	}
+	return jrnl_tx_commit(tx);
+}
+
 static void
 setup(void)
 {
@@ -68,8 +82,8 @@ START_TEST(test_round_trip)
 	ck_assert_int_eq(ks_take(tmpdir, j, "id-1", &back, &cb), 1);
 	ck_assert_ptr_null(back);
 	sk_X509_push(chain, ca);
-	ck_assert_int_eq(ks_hold(tmpdir, j, "id-1", k, NULL), 0);
-	ck_assert_int_eq(ks_hold(tmpdir, j, "id-1", k, chain), 0);
+	ck_assert_int_eq(hold(j, "id-1", k, NULL), 0);
+	ck_assert_int_eq(hold(j, "id-1", k, chain), 0);
 	ck_assert_int_eq(ks_take(tmpdir, j, "id-1", &back, &cb), 0);
 	ck_assert_int_eq(EVP_PKEY_eq(k, back), 1);
 	ck_assert_int_eq(sk_X509_num(cb), 1);
@@ -101,7 +115,7 @@ START_TEST(test_tamper)
 	FILE *fp;
 
 	ck_assert_ptr_nonnull(j);
-	ck_assert_int_eq(ks_hold(tmpdir, j, "id-1", k, NULL), 0);
+	ck_assert_int_eq(hold(j, "id-1", k, NULL), 0);
 	/* moved to another person: the id is authenticated */
 	ck_assert_int_eq(jrnl_held_get(j, "id-1", &blob, &len), 0);
 	ck_assert_int_eq(jrnl_held_put(j, "id-2", blob, len), 0);
@@ -120,7 +134,7 @@ START_TEST(test_tamper)
 	ck_assert_int_eq(ks_take(tmpdir, j, "id-1", &back, &cb), -1);
 	/* and one that others may read is refused outright */
 	ck_assert_int_eq(chmod(path, 0644), 0);
-	ck_assert_int_eq(ks_hold(tmpdir, j, "id-3", k, NULL), -1);
+	ck_assert_int_eq(hold(j, "id-3", k, NULL), -1);
 	EVP_PKEY_free(k);
 	jrnl_close(j);
 }
