@@ -41,6 +41,62 @@ jrnl_lmdb_err(const struct jrnl *j, const char *what, int rc)
 	log_err("journal %s: %s: %s", j->dir, what, mdb_strerror(rc));
 }
 
+/* Index a certificate (key k, record line v) under its person, if any. */
+static int
+jrnl_index_one(struct jrnl *j, MDB_txn *txn, const MDB_val *k,
+    const struct jrnl_cert *r)
+{
+	MDB_val pk, ck = *k;
+	int rc;
+
+	if (r->person_id[0] == '\0')
+		return 0;
+	pk.mv_data = (void *)r->person_id;
+	pk.mv_size = strlen(r->person_id);
+	rc = mdb_put(txn, j->byperson, &pk, &ck, MDB_NODUPDATA);
+	if (rc != 0 && rc != MDB_KEYEXIST) {
+		jrnl_lmdb_err(j, "index a certificate", rc);
+		return -1;
+	}
+	return 0;
+}
+
+static int jrnl_cert_parse(const char *, size_t, struct jrnl_cert *);
+
+/* A journal from before the person index: build it once, at open. */
+static int
+jrnl_index_people(struct jrnl *j, MDB_txn *txn)
+{
+	struct jrnl_cert r;
+	MDB_stat st;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int rc, ret = -1;
+
+	if ((rc = mdb_stat(txn, j->byperson, &st)) != 0)
+		goto lmdb;
+	if (st.ms_entries > 0)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, j->certs, &cur)) != 0)
+		goto lmdb;
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		if (jrnl_cert_parse(v.mv_data, v.mv_size, &r) == -1)
+			continue;	/* jrnl_cert_each() reports it */
+		if (jrnl_index_one(j, txn, &k, &r) == -1)
+			goto out;
+	}
+	if (rc != MDB_NOTFOUND)
+		goto lmdb;
+	ret = 0;
+	goto out;
+lmdb:
+	jrnl_lmdb_err(j, "index certificates by person", rc);
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	return ret;
+}
+
 struct jrnl *
 jrnl_open(const char *state_dir)
 {
@@ -80,10 +136,14 @@ jrnl_open(const char *state_dir)
 	    (rc = mdb_dbi_open(txn, "certder", MDB_CREATE, &j->der)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "enrol", MDB_CREATE, &j->enr)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "history", MDB_CREATE, &j->hist)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "held", MDB_CREATE, &j->held)) != 0) {
+	    (rc = mdb_dbi_open(txn, "held", MDB_CREATE, &j->held)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "byperson", MDB_CREATE | MDB_DUPSORT,
+	    &j->byperson)) != 0) {
 		jrnl_lmdb_err(j, "open certs", rc);
 		goto out;
 	}
+	if (jrnl_index_people(j, txn) == -1)
+		goto out;
 	rc = mdb_txn_commit(txn);
 	txn = NULL;		/* commit frees it, whatever it returns */
 	if (rc != 0) {
@@ -260,6 +320,10 @@ jrnl_cert_put_in(struct jrnl_tx *tx, X509 *cert, const char *mail,
 		jrnl_lmdb_err(j, "write", rc);
 		goto out;
 	}
+	if (strcmp(r.person_id, "-") == 0)
+		r.person_id[0] = '\0';
+	if (jrnl_index_one(j, tx->txn, &k, &r) == -1)
+		goto out;
 	ret = 0;
 out:
 	if (ret == -1)
@@ -342,6 +406,53 @@ jrnl_cert_each(struct jrnl *j, int (*cb)(const struct jrnl_cert *, void *),
 		}
 		memcpy(r.key, k.mv_data, k.mv_size);
 		r.keylen = k.mv_size;
+		if (cb(&r, arg) == -1)
+			goto out;
+	}
+	if (rc != MDB_NOTFOUND) {
+		jrnl_lmdb_err(j, "read", rc);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (cur != NULL)
+		mdb_cursor_close(cur);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return ret;
+}
+
+int
+jrnl_cert_each_person(struct jrnl *j, const char *person_id,
+    int (*cb)(const struct jrnl_cert *, void *), void *arg)
+{
+	struct jrnl_cert r;
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val pk, ck, v;
+	MDB_cursor_op op = MDB_SET;
+	int rc, ret = -1;
+
+	pk.mv_data = (void *)person_id;
+	pk.mv_size = strlen(person_id);
+	if (pk.mv_size == 0)
+		return 0;
+	if ((rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn)) != 0 ||
+	    (rc = mdb_cursor_open(txn, j->byperson, &cur)) != 0) {
+		jrnl_lmdb_err(j, "read", rc);
+		goto out;
+	}
+	while ((rc = mdb_cursor_get(cur, &pk, &ck, op)) == 0) {
+		op = MDB_NEXT_DUP;
+		if ((rc = mdb_get(txn, j->certs, &ck, &v)) != 0 ||
+		    jrnl_cert_parse(v.mv_data, v.mv_size, &r) == -1 ||
+		    ck.mv_size > sizeof(r.key)) {
+			log_err("journal %s: certificate index of %s names an "
+			    "unreadable record", j->dir, person_id);
+			goto out;
+		}
+		memcpy(r.key, ck.mv_data, ck.mv_size);
+		r.keylen = ck.mv_size;
 		if (cb(&r, arg) == -1)
 			goto out;
 	}

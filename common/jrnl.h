@@ -54,6 +54,10 @@ X509		*jrnl_cert_x509(struct jrnl *, const struct jrnl_cert *);
 /* Call cb for each record (in key order); cb returns -1 to stop. */
 int		 jrnl_cert_each(struct jrnl *,
 		    int (*cb)(const struct jrnl_cert *, void *), void *arg);
+/* The same, for the certificates of one person only (an index: a pass
+ * over many people must not scan every certificate for each). */
+int		 jrnl_cert_each_person(struct jrnl *, const char *person_id,
+		    int (*cb)(const struct jrnl_cert *, void *), void *arg);
 const char	*jrnl_cert_state_str(enum jrnl_cert_state);
 
 /*

@@ -19,6 +19,7 @@ struct jrnl {
 	MDB_dbi		 enr;		/* person id -> enrolment record */
 	MDB_dbi		 hist;		/* person id NUL seq(8, BE) -> record */
 	MDB_dbi		 held;		/* person id -> sealed key (jrnl_held.c) */
+	MDB_dbi		 byperson;	/* person id -> cert keys (dupsort) */
 	char		*dir;
 };
 

@@ -246,7 +246,8 @@ enr_revoke_orphans(struct enr_ctx *e, const char *mail, const char *person,
 	o.person = person;
 	o.keep = keep;
 	o.j = e->jrnl;
-	if (jrnl_cert_each(e->jrnl, enr_orphan_cb, &o) == -1)
+	if (jrnl_cert_each_person(e->jrnl, person, enr_orphan_cb,
+	    &o) == -1)
 		return;
 	for (i = 0; i < o.n; i++) {
 		if (enr_ca_revoke(e, o.found[i], CA_REASON_SUPERSEDED) == 0 &&
@@ -323,7 +324,8 @@ enr_resume(struct enr_ctx *e, const struct jrnl_enr *old, const char *mail,
 	f.person = old->person_id;
 	f.serial = old->serial;
 	f.j = e->jrnl;
-	(void)jrnl_cert_each(e->jrnl, enr_find_cb, &f);
+	(void)jrnl_cert_each_person(e->jrnl, old->person_id, enr_find_cb,
+	    &f);
 	if (f.found == NULL || X509_check_private_key(f.found, *key) != 1) {
 		X509_free(f.found);
 		goto submit;

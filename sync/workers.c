@@ -59,7 +59,8 @@ do_republish(struct enr_ctx *e, const struct sync_item *it)
 	f.serial = it->serial;
 	f.mail = it->mail;
 	f.j = e->jrnl;
-	if (jrnl_cert_each(e->jrnl, find_cert_cb, &f) == -1)
+	if (jrnl_cert_each_person(e->jrnl, it->id, find_cert_cb,
+	    &f) == -1)
 		return -1;
 	if (f.cert == NULL) {
 		log_err("%s: certificate %s is not in the journal", it->mail,

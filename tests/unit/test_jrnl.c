@@ -3,6 +3,7 @@
  * DER kept), enrolment records and their history, surviving a reopen.
  */
 #include <check.h>
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,24 @@ count_cb(const struct jrnl_cert *r, void *arg)
 	return 0;
 }
 
+/* Empty the "byperson" database, as a journal of an earlier version has. */
+static void
+drop_person_index(void)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 8), 0);
+	ck_assert_int_eq(mdb_env_open(env, tmpdir, 0, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "byperson", MDB_DUPSORT, &dbi), 0);
+	ck_assert_int_eq(mdb_drop(txn, dbi, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
 START_TEST(test_certs)
 {
 	EVP_PKEY *k = EVP_EC_gen("P-256");
@@ -90,6 +109,25 @@ START_TEST(test_certs)
 	ck_assert_int_eq(r.state, JRNL_CERT_REVOKED);
 	ck_assert_str_eq(jrnl_cert_state_str(r.state), "revoked");
 	ck_assert_int_eq(jrnl_cert_each(j, count_cb, &n), 0);
+	ck_assert_int_eq(n, 1);
+	/* the person index: "uuid-10" is not "uuid-1" */
+	ck_assert_int_eq(jrnl_cert_put(j, same_serial, "bob@example.com",
+	    "uuid-10", JRNL_CERT_ISSUED), 0);
+	n = 0;
+	ck_assert_int_eq(jrnl_cert_each_person(j, "uuid-1", count_cb, &n), 0);
+	ck_assert_int_eq(n, 1);
+	n = 0;
+	ck_assert_int_eq(jrnl_cert_each_person(j, "uuid-10", count_cb, &n), 0);
+	ck_assert_int_eq(n, 1);
+	n = 0;
+	ck_assert_int_eq(jrnl_cert_each_person(j, "uuid-2", count_cb, &n), 0);
+	ck_assert_int_eq(n, 0);
+	jrnl_close(j);
+	/* a journal written before the index: built when it is opened */
+	drop_person_index();
+	ck_assert_ptr_nonnull(j = jrnl_open(tmpdir));
+	n = 0;
+	ck_assert_int_eq(jrnl_cert_each_person(j, "uuid-10", count_cb, &n), 0);
 	ck_assert_int_eq(n, 1);
 	jrnl_close(j);
 	X509_free(ours);
