@@ -34,8 +34,16 @@ status_line(const struct jrnl_enr *e, void *arg)
 	    e->serial[0] ? e->serial : "-", na, up);
 	if (e->state == JRNL_FAILED) {
 		status_time(up, sizeof(up), e->next_retry);
-		printf("\tfailed in %s (attempt %d, next retry %s): %s",
-		    jrnl_state_str(e->failed_in), e->attempts, up, e->reason);
+		if (e->next_retry == 0)
+			snprintf(up, sizeof(up), "at the next pass");
+		/* attempts 0: the CA could not be asked (not counted) */
+		if (e->attempts > 0)
+			printf("\tfailed in %s (attempt %d, next retry %s): %s",
+			    jrnl_state_str(e->failed_in), e->attempts, up,
+			    e->reason);
+		else
+			printf("\tfailed in %s (next retry %s): %s",
+			    jrnl_state_str(e->failed_in), up, e->reason);
 	} else if (e->state == JRNL_SUBMITTED && e->txid[0] != '\0') {
 		status_time(up, sizeof(up), e->next_retry);
 		printf("\tpending at the CA, next poll %s", up);

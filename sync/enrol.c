@@ -107,30 +107,76 @@ fail:
 	return -1;
 }
 
+/* delay plus up to a quarter of it at random, so that people who failed
+ * together (a CA outage) do not all come back in the same second */
+static time_t
+enr_jitter(long delay)
+{
+	unsigned char rnd[2] = { 0, 0 };
+
+	(void)RAND_bytes(rnd, sizeof(rnd));
+	return time(NULL) + delay + delay / 4 * ((long)rnd[0] << 8 | rnd[1]) /
+	    65535;
+}
+
 /* Record the failure of the step r was in, with the last logged error. */
 static void
 enr_fail(struct enr_ctx *e, struct jrnl_enr *r)
 {
 	if (r->person_id[0] == '\0')
 		return;
-	unsigned char rnd[2] = { 0, 0 };
 	long delay;
 
 	r->failed_in = r->state;
 	r->attempts++;
-	/* exponential backoff, 1 min doubling to at most a day, plus up to
-	 * a quarter of jitter so a CA outage does not end in a stampede */
+	/* exponential backoff, 1 min doubling to at most a day */
 	delay = 60L << (r->attempts > 11 ? 10 : r->attempts - 1);
 	if (delay > 86400)
 		delay = 86400;
-	(void)RAND_bytes(rnd, sizeof(rnd));
-	delay += delay / 4 * ((long)rnd[0] << 8 | rnd[1]) / 65535;
-	r->next_retry = time(NULL) + delay;
+	r->next_retry = enr_jitter(delay);
 	snprintf(r->reason, sizeof(r->reason), "%s", log_last_err()[0] ?
 	    log_last_err() : "failed");
 	(void)audit_event("failure", r->person_id, r->mail, NULL,
 	    ca_name(e->ca), jrnl_state_str(r->failed_in), r->reason);
 	(void)enr_step(e, r, JRNL_FAILED);
+}
+
+/*
+ * The CA could not be asked: down, unreachable, or an answer that could not
+ * be read. That says nothing about this person, so it is not counted
+ * towards sync.max_attempts (an outage of a day must not leave everyone to
+ * a manual `smimepub enrol`). why: this enrolment asked and the driver
+ * said why it failed (it may ask again after a minute); NULL: an earlier
+ * one in this pass did, and this one was not sent (due at the next pass).
+ * 1 if the journal changed.
+ */
+static int
+enr_fail_ca(struct enr_ctx *e, struct jrnl_enr *r, const struct jrnl_enr *old,
+    const char *why)
+{
+	if (r->person_id[0] == '\0')
+		return 0;
+	r->failed_in = r->state;
+	if (why != NULL) {
+		snprintf(r->reason, sizeof(r->reason), "CA %s unreachable (not "
+		    "counted as an attempt): %.*s", ca_name(e->ca),
+		    (int)(sizeof(r->reason) / 2), why[0] ? why : "no answer");
+		r->next_retry = enr_jitter(60);
+		(void)audit_event("failure", r->person_id, r->mail, NULL,
+		    ca_name(e->ca), jrnl_state_str(r->failed_in), r->reason);
+	} else {
+		snprintf(r->reason, sizeof(r->reason), "not sent: CA %s was "
+		    "unreachable earlier in the same pass", ca_name(e->ca));
+		r->next_retry = 0;
+		/* once per outage, not once a pass: the history (and the
+		 * status on the entry) would grow by a line every pass */
+		if (old->state == JRNL_FAILED && old->next_retry == 0 &&
+		    strcmp(old->reason, r->reason) == 0)
+			return 0;
+	}
+	/* enr_step() would clear the reason: FAILED keeps it */
+	(void)enr_step(e, r, JRNL_FAILED);
+	return 1;
 }
 
 /* r for p at mail, from its journal record (kept in *oldp, if asked for,
@@ -190,7 +236,10 @@ enr_status(struct enr_ctx *e, const char *dn, const char *what,
 	na[0] = '\0';
 	if (r->not_after != 0 && gmtime_r(&r->not_after, &tm) != NULL)
 		strftime(na, sizeof(na), "%Y-%m-%d", &tm);
-	if (r->state == JRNL_FAILED)
+	if (r->state == JRNL_FAILED && r->attempts == 0)
+		snprintf(line, sizeof(line), "smimepub: failed in %s: %s",
+		    jrnl_state_str(r->failed_in), r->reason);
+	else if (r->state == JRNL_FAILED)
 		snprintf(line, sizeof(line), "smimepub: failed in %s (attempt "
 		    "%d): %s", jrnl_state_str(r->failed_in), r->attempts,
 		    r->reason);
@@ -228,6 +277,18 @@ enr_orphan_cb(const struct jrnl_cert *r, void *arg)
 }
 
 static int enr_ca_revoke(struct enr_ctx *, X509 *, int);
+
+/* The first enrolment of a pass that found the CA unreachable says so once
+ * for the pass, and the rest of the pass does not ask it. */
+static void
+enr_ca_unreachable(struct enr_ctx *e, const char *why)
+{
+	if (e->ca_down == NULL || atomic_exchange(e->ca_down, 1))
+		return;
+	log_warn("CA %s is unreachable (%s): the rest of this pass does not "
+	    "ask it; those people are due again at the next pass, and none "
+	    "of this counts towards sync.max_attempts", ca_name(e->ca), why);
+}
 
 /*
  * Certificates of this person that were issued but never published: an
@@ -349,7 +410,7 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	struct enr_group g;
 	struct dir_person *p = NULL, *before = NULL;
 	char why[256];
-	int crc;
+	int crc, asked = 0;
 	EVP_PKEY *key = NULL;
 	X509_REQ *csr = NULL;
 	char *serial = NULL, *p12 = NULL;
@@ -369,6 +430,14 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 		goto out;
 	enr_record_init(&r, &old, p, mail, e->jrnl);
 	from = enr_resume(e, &old, mail, &key, &res.cert, &res.chain);
+	if (r.state == 0)
+		r.state = JRNL_PLANNED;	/* a person new to the journal */
+	if (from <= JRNL_SUBMITTED && e->ca_down != NULL &&
+	    atomic_load(e->ca_down)) {
+		/* no key made, nothing sent: next pass */
+		rc = ENR_CA_DOWN;
+		goto out;
+	}
 	if (from == JRNL_PLANNED) {
 		r.state = JRNL_PLANNED;	/* where a failure from here is */
 		/* pre-generated in idle time (keys.pool_size), else now */
@@ -414,6 +483,12 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 			    res.reason : log_last_err());
 			log_err("%s: enrolment with CA %s failed%s%s", mail,
 			    ca_name(e->ca), why[0] ? ": " : "", why);
+			if (res.status != CA_REJECTED) {
+				/* not asked, or no readable answer */
+				enr_ca_unreachable(e, why);
+				asked = 1;
+				rc = ENR_CA_DOWN;
+			}
 			goto out;
 		}
 		if (res.status == CA_REJECTED) {
@@ -504,7 +579,10 @@ out:
 		enr_fail(e, &r);
 		if (p != NULL)
 			enr_status(e, p->dn, "failed", &r);
-	}
+	} else if (rc == ENR_CA_DOWN && enr_fail_ca(e, &r, &old,
+	    asked ? why : NULL) &&
+	    p != NULL)
+		enr_status(e, p->dn, "failed", &r);
 	EVP_PKEY_free(key);
 	X509_REQ_free(csr);
 	ca_result_clear(&res);

@@ -8,6 +8,7 @@
 #define SMIMEPUB_ENROL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "ca/ca.h"
 #include "common/cfg.h"
@@ -23,6 +24,9 @@ struct enr_ctx {
 	struct jrnl	*jrnl;
 	pthread_mutex_t	*ca_lock;	/* NULL when single-threaded */
 	struct kp_pool	*keypool;	/* pre-generated keys; NULL: none */
+	/* set by the first enrolment of a pass that could not reach the CA:
+	 * the rest of the pass does not ask it (NULL: always ask) */
+	atomic_int	*ca_down;
 };
 
 enum enr_outcome {
@@ -30,6 +34,8 @@ enum enr_outcome {
 	ENR_PENDING,		/* the CA will answer later */
 	ENR_FAILED,		/* reason logged; nothing unchecked published */
 	ENR_NOTHING,		/* revoke: no certificate of ours to revoke */
+	ENR_CA_DOWN,		/* the CA could not be asked (or not this pass):
+				 * journalled FAILED, not counted as an attempt */
 };
 
 /*

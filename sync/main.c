@@ -34,6 +34,8 @@
 #include "sync/keypool.h"
 #include "sync/sync.h"
 
+#define SYNC_EARLY_GAP	10	/* s between a pass and an early one */
+
 static volatile sig_atomic_t sync_quit, sync_reload;
 static atomic_int sync_kick;	/* set by the syncrepl thread */
 
@@ -208,6 +210,35 @@ write_pid(const char *path)
 	return file_write_atomic(path, buf, (size_t)n, 0644);
 }
 
+/*
+ * When the next full pass starts: after sync.interval, or earlier when the
+ * journal has a retry due before that (a pending request the CA said to
+ * poll at a given time, a backoff ending), but not within SYNC_EARLY_GAP
+ * seconds of this one: retries due a few seconds apart (jitter) share one
+ * early pass instead of each making its own.
+ */
+static time_t
+sync_next_pass(struct enr_ctx *e)
+{
+	time_t now = time(NULL), next, due;
+	char when[32];
+	struct tm tm;
+
+	next = now + e->cfg->sync.interval;
+	due = sync_next_due(e, now);
+	if (due == 0 || due >= next)
+		return next;
+	if (due < now + SYNC_EARLY_GAP)
+		due = now + SYNC_EARLY_GAP;
+	if (due >= next)
+		return next;
+	if (gmtime_r(&due, &tm) != NULL &&
+	    strftime(when, sizeof(when), "%H:%M:%SZ", &tm) > 0)
+		log_info("next pass at %s, before sync.interval: a retry is "
+		    "due then", when);
+	return due;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -306,7 +337,7 @@ main(int argc, char *argv[])
 		/* Between full passes, look for people changed lately so a
 		 * new hire is published within sync.watch_interval seconds:
 		 * DirSync, or uSNChanged on AD, modifyTimestamp elsewhere. */
-		next = time(NULL) + cfg->sync.interval;
+		next = sync_next_pass(&e);
 		while (!sync_quit && !sync_reload && time(NULL) < next) {
 			if (!atomic_load(&sync_kick))
 				poll(NULL, 0, 200);

@@ -7,6 +7,8 @@
 #ifndef SMIMEPUB_SYNC_H
 #define SMIMEPUB_SYNC_H
 
+#include <time.h>
+
 #include "sync/enrol.h"
 
 struct sync_stats {
@@ -26,6 +28,13 @@ struct sync_stats {
  * pass itself could not run.
  */
 int	sync_pass(struct enr_ctx *, const char *changed, struct sync_stats *);
+/*
+ * The earliest time after now at which the journal has a retry due: a
+ * pending request to poll (the CA's retry time), a failure's backoff
+ * ending (below sync.max_attempts), a leaver's grace running out. 0 if
+ * none, or on error (logged): the daemon then waits for sync.interval.
+ */
+time_t	sync_next_due(struct enr_ctx *, time_t now);
 /* "(modifyTimestamp>=...)" for changes since t (RFC 4517 §3.3.13). */
 void	sync_changed_filter(time_t since, char *buf, size_t sz);
 /* "enrolled 3, renewed 0, ..." into buf. */

@@ -350,6 +350,7 @@ sync_run(struct enr_ctx *e, const struct sync_item *items, size_t n,
     struct sync_stats *st)
 {
 	pthread_mutex_t ca_lock = PTHREAD_MUTEX_INITIALIZER;
+	atomic_int ca_down;
 	struct wk_pool pool;
 	struct enr_ctx base;
 	pthread_t *tids = NULL;
@@ -366,6 +367,8 @@ sync_run(struct enr_ctx *e, const struct sync_item *items, size_t n,
 		nw = n;
 	base = *e;
 	base.ca_lock = nw > 1 ? &ca_lock : e->ca_lock;
+	atomic_init(&ca_down, 0);
+	base.ca_down = &ca_down;	/* one outage of the CA per pass */
 	memset(&pool, 0, sizeof(pool));
 	pool.base = &base;
 	pool.items = items;
@@ -389,7 +392,7 @@ sync_run(struct enr_ctx *e, const struct sync_item *items, size_t n,
 		pthread_join(tids[i], NULL);
 	/* one worker, or none could start (or get a directory handle):
 	 * what is left is done here, on the pass's own connection */
-	wk_loop(&pool, e, st);
+	wk_loop(&pool, &base, st);
 	if (pool.left > 0)
 		log_warn("sync: %zu of %zu people left for the next pass (the "
 		    "directory was unreachable)", pool.left, n);

@@ -92,4 +92,27 @@ sleep 6
 t_ok "run again later: it polls and publishes" "$SMIMEPUB" -f "$C" enrol erin@example.com
 t_eq "erin: one certificate" "$(ncerts erin)" 1
 t_eq "erin: the CA was asked to enrol once" "$(grep -c ' enrol erin@example.com' "$T/peer/peer.log")" 1
+
+# The daemon wakes up when the CA said to poll, not at its next full pass
+# (sync.interval is an hour here): frank, added before it starts, is
+# pending after its first pass and published once his retry time (about
+# 5 s) and the gap between passes (10 s) have passed.
+printf 'dn: uid=frank,%s\nobjectClass: inetOrgPerson\nuid: frank\ncn: frank\nsn: frank\nmail: frank@example.com\n' \
+    "$SLAPD_PEOPLE" | ldap_root ldapadd >/dev/null
+sed 's/workers = 1;/workers = 1; interval = 3600; watch = "poll"; watch_interval = 0;/' "$C" >"$T/daemon.conf"
+SPID=
+slapd_cleanup_add '[ -n "$SPID" ] && kill -9 "$SPID" 2>/dev/null'
+"$SYNC" -f "$T/daemon.conf" --foreground >"$T/daemon.log" 2>&1 &
+SPID=$!
+i=0
+while [ "$(ncerts frank)" = 0 ] && [ $i -lt 90 ]; do sleep 1; i=$((i + 1)); done
+echo "# frank was published ${i} s after the daemon started"
+t_eq "frank is published by the daemon, within 90 s, with an hour between full passes" "$(ncerts frank)" 1
+t_contains "it said why it would pass early" "$(cat "$T/daemon.log")" "a retry is due then"
+t_eq "frank: the CA was asked to enrol once" "$(grep -c ' enrol frank@example.com' "$T/peer/peer.log")" 1
+kill -TERM "$SPID"
+rc=0
+wait "$SPID" || rc=$?
+SPID=
+t_eq "the daemon ends on SIGTERM" "$rc" 0
 t_done
