@@ -90,7 +90,7 @@ cmd_publish(struct cfg *cfg, int argc, char **argv)
 			goto out;
 	if (cli_open(cfg, &j, &d) == -1)
 		goto out;
-	if (dir_find_by_mail(d, mail, &p) == -1)
+	if (dir_find_by_mail(d, mail, &p) != 0)
 		goto out;
 	/* Ours before it is on the entry: a crash after the modify must not
 	 * leave a certificate of ours that the journal calls foreign. */
@@ -135,7 +135,7 @@ cmd_unpublish(struct cfg *cfg, int argc, char **argv)
 		return EXIT_USAGE;
 	if (cli_open(cfg, &j, &d) == -1)
 		goto out;
-	if (dir_find_by_mail(d, mail, &p) == -1)
+	if (dir_find_by_mail(d, mail, &p) != 0)
 		goto out;
 	if (dir_unpublish(d, mail, cli_is_ours, j, &removed) == -1)
 		goto out;
@@ -213,7 +213,7 @@ cmd_show(struct cfg *cfg, int argc, char **argv)
 		return EXIT_USAGE;
 	if (cli_open(cfg, &j, &d) == -1)
 		goto out;
-	if (dir_find_by_mail(d, mail, &p) == -1)
+	if (dir_find_by_mail(d, mail, &p) != 0)
 		goto out;
 	fl = dir_flavour_get(cfg->directory.flavour);
 	printf("dn: %s\nid: %s\nmail: %s\n", p->dn, p->id ? p->id : "?",

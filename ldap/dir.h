@@ -85,9 +85,13 @@ int		 dir_search_people(struct dir *, const char *filter,
  * Find the one person under base whose mail equals addr (canonical) among
  * those the configured filter matches (every entry under base while
  * dir_set_unfiltered is on: a disabled AD account is a leaver). Returns
- * 0 and *out, or -1 if there is none, more than one (both DNs logged), or an
- * error. addr is escaped before it enters the filter.
+ * 0 and *out; 1 if there is none (logged as an error: most callers need
+ * one); DIR_AMBIGUOUS if there is more than one (both DNs logged); -1 if
+ * the search failed, so "no such person" (a leaver) is never mistaken for
+ * a directory that did not answer. addr is escaped before it enters the
+ * filter.
  */
+#define DIR_AMBIGUOUS	(-3)
 int		 dir_find_by_mail(struct dir *, const char *addr,
 		    struct dir_person **out);
 
@@ -138,7 +142,7 @@ int		 dir_publish(struct dir *, const char *addr, X509 *leaf,
 /*
  * Remove every value of ours from both attributes of the person with mail
  * addr; foreign values stay. *removed (may be NULL) gets the number of
- * certificates of ours taken off.
+ * certificates of ours taken off. 0 done, 1 no such entry, -1 error.
  */
 int		 dir_unpublish(struct dir *, const char *addr,
 		    dir_is_ours_fn is_ours, void *arg, size_t *removed);

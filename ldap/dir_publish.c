@@ -303,8 +303,11 @@ dir_apply(struct dir *d, const char *addr, const char *id, X509 *leaf,
 				rc = 1;
 			if (lrc != 0)
 				goto out;
-		} else if (dir_find_guarded(d, addr, &p, &guard) == -1)
+		} else if ((lrc = dir_find_guarded(d, addr, &p, &guard)) != 0) {
+			if (lrc == 1)
+				rc = 1;
 			goto out;
+		}
 		if ((ouc = calloc(p->n_usercert + 1, sizeof(int))) == NULL ||
 		    (osm = calloc(p->n_smime + 1, sizeof(int))) == NULL)
 			goto nomem;
@@ -408,8 +411,9 @@ dir_publish(struct dir *d, const char *addr, X509 *leaf,
 		log_err("%s: publish: no certificate", addr);
 		return -1;
 	}
+	/* nobody to publish to is a failure (logged by the search) */
 	return dir_apply(d, addr, NULL, leaf, chain, is_ours, arg, person_out,
-	    NULL);
+	    NULL) == 0 ? 0 : -1;
 }
 
 int

@@ -483,6 +483,7 @@ dir_find_guarded(struct dir *d, const char *addr, struct dir_person **out,
 	if (fa.n == 0) {
 		log_err("%s: no entry with %s=%s under %s", d->cfg->uri,
 		    mailattr, addr, d->cfg->base);
+		rc = 1;
 		goto out;
 	}
 	if (fa.n > 1) {
@@ -490,6 +491,7 @@ dir_find_guarded(struct dir *d, const char *addr, struct dir_person **out,
 		    "neither", d->cfg->uri, hit ? "more than two entries with" :
 		    "two entries with", mailattr, addr, d->cfg->base,
 		    fa.p[0]->dn, fa.p[1]->dn);
+		rc = DIR_AMBIGUOUS;
 		goto out;
 	}
 	find_take(&fa, out, guard);

@@ -426,7 +426,7 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 		snprintf(r.mail, sizeof(r.mail), "%s", mail);
 		r.state = JRNL_PLANNED;
 	}
-	if (dir_find_by_mail(e->dir, mail, &p) == -1)
+	if (dir_find_by_mail(e->dir, mail, &p) != 0)
 		goto out;
 	enr_record_init(&r, &old, p, mail, e->jrnl);
 	from = enr_resume(e, &old, mail, &key, &res.cert, &res.chain);
@@ -713,15 +713,22 @@ enr_revoke(struct enr_ctx *e, const char *mail, const char *person_id,
 	struct jrnl_enr r;
 	size_t removed = 0;
 	enum enr_outcome rc = ENR_FAILED;
+	int frc;
 
 	memset(&a, 0, sizeof(a));
 	memset(&r, 0, sizeof(r));
 	a.mail = mail;
 	log_clear_err();
-	if (dir_find_by_mail(e->dir, mail, &p) == 0) {
+	if ((frc = dir_find_by_mail(e->dir, mail, &p)) == 0) {
 		enr_record_init(&r, NULL, p, mail, e->jrnl);
 		if (enr_step(e, &r, JRNL_REVOKE_PENDING) == -1)
 			goto out;
+	} else if (frc == -1) {
+		/* the directory did not answer: that is not a leaver gone
+		 * from it; the record stays as it is for the next pass */
+		log_err("%s: revocation left for later: the directory could "
+		    "not be searched", mail);
+		goto out;
 	} else {
 		log_warn("%s: not under %s (deleted, or moved out); revoking "
 		    "from the journal, then looking for the entry by its id",

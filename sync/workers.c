@@ -102,6 +102,8 @@ do_leave(struct enr_ctx *e, const struct sync_item *it)
 	rc = dir_unpublish(e->dir, it->mail, wk_is_ours, e->jrnl, &removed);
 	dir_set_unfiltered(e->dir, 0);
 	if (rc == -1)
+		return -1;	/* not done: the next pass tries again */
+	if (rc == 1)
 		log_warn("%s: left, and is not found to unpublish", it->mail);
 	if (jrnl_enr_get(e->jrnl, it->id, &r) != 0)
 		return -1;
