@@ -84,7 +84,7 @@ const struct cfg_key cfg_keys[] = {
 	STR("keys.delivery_dir", keys.delivery_dir, 0, "/var/lib/smimepub/delivery"),
 	STR("keys.delivery_command", keys.delivery_command, 0, NULL),
 	LIST("keys.escrow_certs", keys.escrow_certs, keys.n_escrow_certs),
-	INT("keys.pkcs12_iterations", keys.pkcs12_iterations, 10000, 10000000, 100000),
+	INT("keys.pkcs12_iterations", keys.pkcs12_iterations, 10000, 10000000, 10000),
 	/* pre-generated keys kept encrypted in sync.state_dir; 0 = off */
 	INT("keys.pool_size", keys.pool_size, 0, 100000, 0),
 
