@@ -7,6 +7,7 @@
  *   lk_api.c    endpoints, JSON (jansson), metrics
  *   lk_cache.c  positive/negative TTL, LRU bound, one search per address
  *   lk_rate.c   per-client token buckets
+ *   lk_conns.c  open connections per client address (max_connections_per_ip)
  *   lk_certs.c  usable-only filtering (validity, EKU, KU, address, CRL, chain)
  *   lk_trust.c  trust anchors, CRLs (signature-checked, reloaded on change)
  *   lk_x509.c   certificates parsed once, by their DER bytes
@@ -32,11 +33,19 @@
 
 /* ---- results (lk_certs.c) ---------------------------------------------- */
 
-/* One usable certificate, with the strings the API serves precomputed. */
-struct lk_cert {
-	X509		*x509;
-	unsigned char	*der;
-	size_t		 der_len;
+/*
+ * Bytes rendered on demand: computed when a request first asks for them and
+ * then kept, published with one compare-and-swap (two requests racing both
+ * render; one copy is kept, the other freed), so an answer never renders a
+ * format nobody asked for and a cached one renders each format once.
+ */
+struct lk_blob {
+	size_t		 len;
+	unsigned char	 data[];	/* NUL-terminated after len */
+};
+
+/* The strings a certificate's JSON object holds (lk_cert_text). */
+struct lk_cert_text {
 	char		*pem;
 	char		 sha256[X509_SHA256_HEX];
 	char		*serial;	/* upper-case hex */
@@ -45,32 +54,45 @@ struct lk_cert {
 	char		 not_before[32]; /* RFC 3339, UTC */
 	char		 not_after[32];
 	char		 key[24];	/* "rsa:3072", "ec:P-256" */
-	time_t		 not_after_t;
 };
+
+/* One usable certificate. */
+struct lk_cert {
+	X509		*x509;
+	time_t		 not_after_t;
+	unsigned char	 sha[X509_SHA256_LEN];	/* set when n > 1: ties */
+	_Atomic(struct lk_cert_text *) text;
+};
+/* Its strings, rendered the first time; NULL when out of memory. */
+const struct lk_cert_text *lk_cert_text(struct lk_cert *);
 
 /*
  * The answer for one address: its usable certificates, best (latest
  * notAfter) first; n == 0 is a negative answer. Shared, reference counted,
- * between the cache and the requests that serve it; immutable once finished.
+ * between the cache and the requests that serve it; immutable once
+ * finished but for the bodies, each rendered when first asked for.
  */
 struct lk_res {
 	atomic_int	 refs;
 	char		*mail;
 	struct lk_cert	*certs;
 	size_t		 n;
-	char		*json;		/* GET /v1/certs body */
-	size_t		 json_len;
-	unsigned char	*p7;		/* certs-only bundle of all usable */
-	size_t		 p7_len;
-	char		*pem;		/* PEM of all usable, best first */
-	size_t		 pem_len;
+	_Atomic(struct lk_blob *) json;	/* GET /v1/certs body */
+	_Atomic(struct lk_blob *) der;	/* the best certificate */
+	_Atomic(struct lk_blob *) p7;	/* certs-only bundle of all usable */
+	_Atomic(struct lk_blob *) pem;	/* PEM of all usable, best first */
 };
 
 struct lk_res	*lk_res_new(const char *mail);
-/* Add cert (a reference is taken) unless its SHA-256 is already there. */
+/* Add cert (a reference is taken) unless the same one is already there. */
 int		 lk_res_add(struct lk_res *, X509 *cert);
-/* Sort best first and render the bodies. */
+/* Sort best first (nothing is rendered until asked for). */
 int		 lk_res_finish(struct lk_res *);
+/* The bodies (n > 0), rendered the first time; NULL when out of memory. */
+const struct lk_blob *lk_res_json(struct lk_res *);
+const struct lk_blob *lk_res_der(struct lk_res *);
+const struct lk_blob *lk_res_p7(struct lk_res *);
+const struct lk_blob *lk_res_pem(struct lk_res *);
 struct lk_res	*lk_res_ref(struct lk_res *);
 void		 lk_res_unref(struct lk_res *);
 
@@ -183,6 +205,27 @@ int		 lk_rate_take_n(struct lk_rate *, const struct sockaddr *sa,
 size_t		 lk_rate_clients(struct lk_rate *);
 double		 lk_monotonic(void);
 
+/* ---- connections per client address (lk_conns.c) ---------------------- */
+
+/* A client address as counted: 4 or 16 bytes, len 0 for none (uncapped). */
+struct lk_ip {
+	unsigned char	 a[16];
+	size_t		 len;
+};
+
+struct lk_conns;
+/* cap 0: no cap. Each refusal adds one to *refused. */
+struct lk_conns	*lk_conns_new(unsigned cap, atomic_ulong *refused);
+void		 lk_conns_free(struct lk_conns *);
+/* The key of sa: 1, or 0 (len 0) when its family is not capped. */
+int		 lk_conns_key(const struct sockaddr *sa, struct lk_ip *);
+/* 1 (and counted as refused) when sa already has cap connections open. */
+int		 lk_conns_full(struct lk_conns *, const struct sockaddr *sa);
+/* Count a connection that MHD started: 0, or -1 (counted as refused) when
+ * that would pass the cap; each 0 needs its lk_conns_close. */
+int		 lk_conns_open(struct lk_conns *, const struct lk_ip *);
+void		 lk_conns_close(struct lk_conns *, const struct lk_ip *);
+
 /* ---- directory pool (lk_pool.c) ---------------------------------------- */
 
 struct lk_pool	*lk_pool_new(const struct cfg_directory *, int size,
@@ -208,6 +251,7 @@ struct lk_metrics {
 	atomic_ulong	 dir_count;
 	atomic_ulong	 dir_usec;
 	atomic_ulong	 dir_errors;
+	atomic_ulong	 refused_per_ip;	/* lookup.max_connections_per_ip */
 };
 
 struct lk_ctx {
@@ -265,7 +309,7 @@ int		 lk_dir_search(struct lk_ctx *, const char *filter,
 		    dir_person_cb, void *arg);
 /* A JSON object for one certificate (new reference). */
 struct json_t;
-struct json_t	*lk_api_cert_json(const struct lk_cert *);
+struct json_t	*lk_api_cert_json(struct lk_cert *);
 
 /* ---- HTTP (lk_http.c) -------------------------------------------------- */
 

@@ -108,13 +108,17 @@ lk_api_error(struct lk_reply *rp, int status, const char *err,
 }
 
 json_t *
-lk_api_cert_json(const struct lk_cert *c)
+lk_api_cert_json(struct lk_cert *c)
 {
+	const struct lk_cert_text *t;
+
+	if ((t = lk_cert_text(c)) == NULL)
+		return NULL;
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-	    "pem", c->pem, "sha256", c->sha256, "serial", c->serial,
-	    "issuer", c->issuer, "subject", c->subject,
-	    "not_before", c->not_before, "not_after", c->not_after,
-	    "key", c->key);
+	    "pem", t->pem, "sha256", t->sha256, "serial", t->serial,
+	    "issuer", t->issuer, "subject", t->subject,
+	    "not_before", t->not_before, "not_after", t->not_after,
+	    "key", t->key);
 }
 
 /* ---- the directory search behind the cache ----------------------------- */
@@ -195,7 +199,7 @@ lk_fill(const char *addr, void *arg, struct lk_res **out)
 	if (lk_dir_search(ctx, filter, fill_cb, &fa) == -1 || fa.err)
 		goto out;
 	if (lk_res_finish(fa.res) == -1) {
-		log_err("%s: cannot render the answer", addr);
+		log_err("%s: cannot order the answer", addr);
 		goto out;
 	}
 	*out = fa.res;
@@ -262,6 +266,7 @@ api_certs(struct lk_ctx *ctx, const struct lk_request *rq, const char *raw,
 {
 	char addr[MAIL_MAX + 1];
 	struct lk_res *res = NULL;
+	const struct lk_blob *b = NULL;
 	enum fmt f;
 	char *detail = NULL;
 
@@ -285,36 +290,35 @@ api_certs(struct lk_ctx *ctx, const struct lk_request *rq, const char *raw,
 		free(detail);
 		goto out;
 	}
-	rp->status = 200;
-	rp->free_body = 1;
+	/* only the format asked for is rendered (once per answer) */
 	switch (f) {
 	case FMT_DER:
 		rp->ctype = "application/pkix-cert";
-		rp->len = res->certs[0].der_len;
-		rp->body = malloc(rp->len);
-		if (rp->body != NULL)
-			memcpy(rp->body, res->certs[0].der, rp->len);
+		b = lk_res_der(res);
 		break;
 	case FMT_P7:
 		rp->ctype = "application/pkcs7-mime; smime-type=certs-only";
-		rp->len = res->p7_len;
-		rp->body = malloc(rp->len);
-		if (rp->body != NULL)
-			memcpy(rp->body, res->p7, rp->len);
+		b = lk_res_p7(res);
 		break;
 	case FMT_PEM:
 		rp->ctype = "application/x-pem-file";
-		rp->len = res->pem_len;
-		rp->body = strdup(res->pem);
+		b = lk_res_pem(res);
 		break;
 	default:
 		rp->ctype = CT_JSON;
-		rp->len = res->json_len;
-		rp->body = strdup(res->json);
+		b = lk_res_json(res);
 		break;
 	}
-	if (rp->body == NULL)
+	if (b != NULL && (rp->body = malloc(b->len + 1)) != NULL) {
+		memcpy(rp->body, b->data, b->len + 1);
+		rp->len = b->len;
+		rp->status = 200;
+		rp->free_body = 1;
+	}
+	if (rp->body == NULL) {
+		log_err("%s: cannot render the answer", addr);
 		lk_api_error(rp, 500, "internal", "out of memory");
+	}
 out:
 	lk_res_unref(res);
 }

@@ -2,13 +2,17 @@
  * lk_certs.c — only usable certificates leave the daemon. A person's
  * userCertificate values (DER) and userSMIMECertificate values (certs-only
  * SignedData: the person's certificate first, then its chain) are read,
- * de-duplicated by SHA-256, and each is kept only if x509_usable() accepts
+ * de-duplicated by their bytes, and each is kept only if x509_usable() accepts
  * it for the address asked (validity, emailProtection EKU, key usage for
  * encryption, rfc822Name), no configured CRL lists it, and, when
  * lookup.trust_anchors is set, it chains to one of them (lk_trust.c holds
  * the CRLs and anchors). Rejections are
  * counted by reason for /metrics. Also here: the lk_res answer object,
- * sorted best (latest notAfter) first and rendered once for every request.
+ * sorted best (latest notAfter) first. Its bodies (JSON, DER, certs-only,
+ * PEM) and each certificate's strings are rendered only when a request asks
+ * for that format, then kept with the answer: with cache_ttl = 0 every
+ * answer is new, and rendering all four formats for a client that wants
+ * one cost more than judging the certificate.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +48,10 @@ lk_res_new(const char *mail)
 		return NULL;
 	}
 	atomic_init(&r->refs, 1);
+	atomic_init(&r->json, NULL);
+	atomic_init(&r->der, NULL);
+	atomic_init(&r->p7, NULL);
+	atomic_init(&r->pem, NULL);
 	return r;
 }
 
@@ -56,14 +64,15 @@ lk_res_ref(struct lk_res *r)
 }
 
 static void
-lk_cert_clear(struct lk_cert *c)
+lk_text_free(struct lk_cert_text *t)
 {
-	X509_free(c->x509);
-	OPENSSL_free(c->der);
-	free(c->pem);
-	free(c->serial);
-	free(c->issuer);
-	free(c->subject);
+	if (t == NULL)
+		return;
+	free(t->pem);
+	free(t->serial);
+	free(t->issuer);
+	free(t->subject);
+	free(t);
 }
 
 void
@@ -73,14 +82,46 @@ lk_res_unref(struct lk_res *r)
 
 	if (r == NULL || atomic_fetch_sub(&r->refs, 1) != 1)
 		return;
-	for (i = 0; i < r->n; i++)
-		lk_cert_clear(&r->certs[i]);
+	for (i = 0; i < r->n; i++) {
+		X509_free(r->certs[i].x509);
+		lk_text_free(atomic_load(&r->certs[i].text));
+	}
 	free(r->certs);
 	free(r->mail);
-	free(r->json);
-	OPENSSL_free(r->p7);
-	free(r->pem);
+	free(atomic_load(&r->json));
+	free(atomic_load(&r->der));
+	free(atomic_load(&r->p7));
+	free(atomic_load(&r->pem));
 	free(r);
+}
+
+/* A blob of len bytes from p (NULL: uninitialised), NUL-terminated. */
+static struct lk_blob *
+lk_blob_new(const void *p, size_t len)
+{
+	struct lk_blob *b;
+
+	if ((b = malloc(sizeof(*b) + len + 1)) == NULL)
+		return NULL;
+	b->len = len;
+	if (p != NULL)
+		memcpy(b->data, p, len);
+	b->data[len] = '\0';
+	return b;
+}
+
+/* Publish b in *slot unless another thread did first; what is there. */
+static struct lk_blob *
+lk_blob_publish(_Atomic(struct lk_blob *) *slot, struct lk_blob *b)
+{
+	struct lk_blob *was = NULL;
+
+	if (b == NULL)
+		return NULL;
+	if (atomic_compare_exchange_strong(slot, &was, b))
+		return b;
+	free(b);
+	return was;
 }
 
 static int
@@ -90,7 +131,7 @@ lk_time_str(const ASN1_TIME *t, char out[32], time_t *tt)
 
 	if (ASN1_TIME_to_tm(t, &tm) != 1)
 		return -1;
-	if (strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	if (out != NULL && strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		return -1;
 	if (tt != NULL)
 		*tt = timegm(&tm);
@@ -117,52 +158,72 @@ lk_key_str(X509 *x, char out[24])
 	}
 }
 
+/* PEM of x, malloc'd. */
+static char *
+lk_pem(X509 *x)
+{
+	BIO *bio;
+	char *p, *pem = NULL;
+	long plen;
+
+	if ((bio = BIO_new(BIO_s_mem())) != NULL &&
+	    PEM_write_bio_X509(bio, x) == 1 &&
+	    (plen = BIO_get_mem_data(bio, &p)) > 0)
+		pem = strndup(p, (size_t)plen);
+	BIO_free(bio);
+	return pem;
+}
+
+const struct lk_cert_text *
+lk_cert_text(struct lk_cert *c)
+{
+	struct lk_cert_text *t, *was = NULL;
+	X509 *x = c->x509;
+
+	if ((t = atomic_load_explicit(&c->text, memory_order_acquire)) != NULL)
+		return t;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	if (x509_sha256_hex(x, t->sha256) == -1 ||
+	    (t->serial = x509_serial_hex(x)) == NULL ||
+	    (t->issuer = x509_name_str(X509_get_issuer_name(x))) == NULL ||
+	    (t->subject = x509_name_str(X509_get_subject_name(x))) == NULL ||
+	    lk_time_str(X509_get0_notBefore(x), t->not_before, NULL) == -1 ||
+	    lk_time_str(X509_get0_notAfter(x), t->not_after, NULL) == -1 ||
+	    (t->pem = lk_pem(x)) == NULL) {
+		lk_text_free(t);
+		return NULL;
+	}
+	lk_key_str(x, t->key);
+	if (atomic_compare_exchange_strong(&c->text, &was, t))
+		return t;
+	lk_text_free(t);
+	return was;
+}
+
 int
 lk_res_add(struct lk_res *r, X509 *x)
 {
 	struct lk_cert *c, *nc;
-	BIO *bio = NULL;
-	char *p;
-	long plen;
 	size_t i;
-	int rc = -1;
-	char hex[X509_SHA256_HEX];
 
-	if (x509_sha256_hex(x, hex) == -1)
-		return -1;
+	/* the same bytes (X509_cmp: the cached SHA-1 of the whole DER, then
+	 * the encoding), from both attributes: served once */
 	for (i = 0; i < r->n; i++)
-		if (strcmp(r->certs[i].sha256, hex) == 0)
+		if (X509_cmp(r->certs[i].x509, x) == 0)
 			return 0;
 	if ((nc = realloc(r->certs, (r->n + 1) * sizeof(*nc))) == NULL)
 		return -1;
 	r->certs = nc;
 	c = &r->certs[r->n];
 	memset(c, 0, sizeof(*c));
-	memcpy(c->sha256, hex, sizeof(hex));
+	atomic_init(&c->text, NULL);
+	if (lk_time_str(X509_get0_notAfter(x), NULL, &c->not_after_t) == -1)
+		return -1;
 	X509_up_ref(x);
 	c->x509 = x;
-	if (x509_to_der(x, &c->der, &c->der_len) == -1 ||
-	    (c->serial = x509_serial_hex(x)) == NULL ||
-	    (c->issuer = x509_name_str(X509_get_issuer_name(x))) == NULL ||
-	    (c->subject = x509_name_str(X509_get_subject_name(x))) == NULL ||
-	    lk_time_str(X509_get0_notBefore(x), c->not_before, NULL) == -1 ||
-	    lk_time_str(X509_get0_notAfter(x), c->not_after,
-	    &c->not_after_t) == -1)
-		goto out;
-	lk_key_str(x, c->key);
-	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
-	    PEM_write_bio_X509(bio, x) != 1 ||
-	    (plen = BIO_get_mem_data(bio, &p)) <= 0 ||
-	    (c->pem = strndup(p, (size_t)plen)) == NULL)
-		goto out;
-	rc = 0;
-out:
-	BIO_free(bio);
-	if (rc == 0)
-		r->n++;
-	else
-		lk_cert_clear(c);
-	return rc;
+	r->n++;
+	return 0;
 }
 
 static int
@@ -172,53 +233,113 @@ lk_cert_cmp(const void *a, const void *b)
 
 	if (x->not_after_t != y->not_after_t)
 		return x->not_after_t > y->not_after_t ? -1 : 1;
-	return strcmp(x->sha256, y->sha256);
+	/* the order of their SHA-256 in hex, as the JSON shows them */
+	return memcmp(x->sha, y->sha, sizeof(x->sha));
 }
 
 int
 lk_res_finish(struct lk_res *r)
 {
-	STACK_OF(X509) *chain = NULL;
-	json_t *o = NULL, *a;
-	size_t i, len = 0;
-	int rc = -1;
+	size_t i;
 
-	if (r->n == 0)
+	if (r->n < 2)
 		return 0;
+	for (i = 0; i < r->n; i++)
+		if (x509_sha256(r->certs[i].x509, r->certs[i].sha) == -1)
+			return -1;
 	qsort(r->certs, r->n, sizeof(*r->certs), lk_cert_cmp);
-	if ((o = json_object()) == NULL || (a = json_array()) == NULL)
+	return 0;
+}
+
+const struct lk_blob *
+lk_res_json(struct lk_res *r)
+{
+	struct lk_blob *b;
+	json_t *o, *a;
+	char *s = NULL;
+	size_t i;
+
+	if ((b = atomic_load_explicit(&r->json, memory_order_acquire)) != NULL)
+		return b;
+	if ((o = json_object()) == NULL)
+		return NULL;
+	if ((a = json_array()) == NULL ||
+	    json_object_set_new(o, "mail", json_string(r->mail)) == -1 ||
+	    json_object_set_new(o, "certificates", a) == -1)
 		goto out;
-	json_object_set_new(o, "mail", json_string(r->mail));
-	json_object_set_new(o, "certificates", a);
 	for (i = 0; i < r->n; i++)
 		if (json_array_append_new(a, lk_api_cert_json(&r->certs[i])))
 			goto out;
-	if ((r->json = json_dumps(o, JSON_COMPACT)) == NULL)
-		goto out;
-	r->json_len = strlen(r->json);
-	if ((chain = sk_X509_new_null()) == NULL)
-		goto out;
+	if ((s = json_dumps(o, JSON_COMPACT)) != NULL)
+		b = lk_blob_publish(&r->json, lk_blob_new(s, strlen(s)));
+out:
+	free(s);
+	json_decref(o);
+	return b;
+}
+
+const struct lk_blob *
+lk_res_der(struct lk_res *r)
+{
+	struct lk_blob *b;
+	unsigned char *der = NULL;
+	size_t len;
+
+	if ((b = atomic_load_explicit(&r->der, memory_order_acquire)) != NULL)
+		return b;
+	if (r->n == 0 || x509_to_der(r->certs[0].x509, &der, &len) == -1)
+		return NULL;
+	b = lk_blob_publish(&r->der, lk_blob_new(der, len));
+	OPENSSL_free(der);
+	return b;
+}
+
+const struct lk_blob *
+lk_res_p7(struct lk_res *r)
+{
+	STACK_OF(X509) *chain = NULL;
+	struct lk_blob *b;
+	unsigned char *p7 = NULL;
+	size_t i, len;
+
+	if ((b = atomic_load_explicit(&r->p7, memory_order_acquire)) != NULL)
+		return b;
+	if (r->n == 0 || (chain = sk_X509_new_null()) == NULL)
+		return NULL;
 	for (i = 1; i < r->n; i++)
 		if (!sk_X509_push(chain, r->certs[i].x509))
 			goto out;
-	if (x509_certsonly_build(r->certs[0].x509, chain, &r->p7,
-	    &r->p7_len) == -1)
-		goto out;
-	for (i = 0; i < r->n; i++)
-		len += strlen(r->certs[i].pem);
-	if ((r->pem = malloc(len + 1)) == NULL)
-		goto out;
-	for (len = 0, i = 0; i < r->n; i++) {
-		memcpy(r->pem + len, r->certs[i].pem, strlen(r->certs[i].pem));
-		len += strlen(r->certs[i].pem);
-	}
-	r->pem[len] = '\0';
-	r->pem_len = len;
-	rc = 0;
+	if (x509_certsonly_build(r->certs[0].x509, chain, &p7, &len) == 0)
+		b = lk_blob_publish(&r->p7, lk_blob_new(p7, len));
 out:
+	OPENSSL_free(p7);
 	sk_X509_free(chain);
-	json_decref(o);
-	return rc;
+	return b;
+}
+
+const struct lk_blob *
+lk_res_pem(struct lk_res *r)
+{
+	const struct lk_cert_text *t;
+	struct lk_blob *b;
+	size_t i, len = 0, n;
+
+	if ((b = atomic_load_explicit(&r->pem, memory_order_acquire)) != NULL)
+		return b;
+	for (i = 0; i < r->n; i++) {
+		if ((t = lk_cert_text(&r->certs[i])) == NULL)
+			return NULL;
+		len += strlen(t->pem);
+	}
+	if ((b = lk_blob_new(NULL, len)) == NULL)
+		return NULL;
+	for (len = 0, i = 0; i < r->n; i++) {
+		t = lk_cert_text(&r->certs[i]);
+		n = strlen(t->pem);
+		memcpy(b->data + len, t->pem, n);
+		len += n;
+	}
+	return lk_blob_publish(&r->pem, b);
 }
 
 /* ---- the usable test --------------------------------------------------- */
@@ -259,27 +380,27 @@ lk_judge(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted,
 	return -1;
 }
 
+/* The certificates considered so far (a reference on each). */
 struct seen {
-	unsigned char	(*h)[X509_SHA256_LEN];
+	X509		**x;
 	size_t		 n;
 };
 
-/* 1 if x was seen already (by SHA-256), else remember it and 0. */
+/* 1 if x was seen already (the same bytes), else remember it and 0. */
 static int
 lk_seen(struct seen *s, X509 *x)
 {
-	unsigned char h[X509_SHA256_LEN], (*nh)[X509_SHA256_LEN];
+	X509 **nx;
 	size_t i;
 
-	if (x509_sha256(x, h) == -1)
-		return 1;
 	for (i = 0; i < s->n; i++)
-		if (memcmp(s->h[i], h, sizeof(h)) == 0)
+		if (X509_cmp(s->x[i], x) == 0)
 			return 1;
-	if ((nh = realloc(s->h, (s->n + 1) * sizeof(*nh))) == NULL)
+	if ((nx = realloc(s->x, (s->n + 1) * sizeof(*nx))) == NULL)
 		return 1;
-	s->h = nh;
-	memcpy(s->h[s->n++], h, sizeof(h));
+	s->x = nx;
+	X509_up_ref(x);
+	s->x[s->n++] = x;
 	return 0;
 }
 
@@ -364,6 +485,8 @@ lk_certs_collect(struct lk_certs *lc, const struct dir_person *p,
 out:
 	sk_X509_pop_free(leaves, X509_free);
 	sk_X509_pop_free(chain, X509_free);
-	free(s.h);
+	while (s.n > 0)
+		X509_free(s.x[--s.n]);
+	free(s.x);
 	return n;
 }

@@ -8,9 +8,10 @@
  * (queueing on the first makes MHD close the connection: about 18k instead
  * of 96k requests/s). The first call only allocates the per-request state,
  * and refuses at once a declared body over lookup.max_body (413). Limits:
- * lookup.max_connections, lookup.max_connections_per_ip (MHD closes a
- * client's connection beyond it at once; counted by whole IPv4 or IPv6
- * address, unix-socket clients are not capped), lookup.timeout,
+ * lookup.max_connections, lookup.max_connections_per_ip (a client's
+ * connection beyond it is closed at once and counted in /metrics; by whole
+ * IPv4 or IPv6 address, unix-socket clients are not capped: lk_conns.c),
+ * lookup.timeout,
  * lookup.max_header (MHD's per-connection memory: request line and
  * headers beyond it get 431/414 from MHD). MHD's own timeout counts idle seconds only, so a client that
  * sends a byte a second would hold its connection for hours: the headers
@@ -46,6 +47,8 @@ struct lk_track {
 	int		 fd;
 	atomic_long	 since_ms;	/* began waiting for request headers */
 	atomic_int	 busy;		/* headers in, answer not yet sent */
+	struct lk_ip	 ip;		/* counted in h->conns (len > 0) */
+	int		 refused;	/* over the per-address cap */
 };
 
 struct lk_http {
@@ -59,6 +62,7 @@ struct lk_http {
 	int		 fd, admin_fd;
 	struct MHD_Daemon *d, *admin;
 	struct lk_srv	 pub, adm;
+	struct lk_conns	*conns;		/* lookup.max_connections_per_ip */
 	atomic_int	 inflight;
 	char		*cert_pem, *key_pem;
 };
@@ -174,6 +178,18 @@ lk_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 		t->fd = ci->connect_fd;
 		atomic_init(&t->since_ms, lk_now_ms());
 		atomic_init(&t->busy, 0);
+		ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci != NULL)
+			(void)lk_conns_key(ci->client_addr, &t->ip);
+		if (lk_conns_open(h->conns, &t->ip) == -1) {
+			/* over the cap though the accept policy let it in
+			 * (another thread accepted one from the same address
+			 * meanwhile): MHD sees the end of it at once */
+			t->ip.len = 0;
+			t->refused = 1;
+			(void)shutdown(t->fd, SHUT_RDWR);
+		}
 		pthread_mutex_lock(&h->tmu);
 		t->next = h->tracks.next;
 		t->prev = &h->tracks;
@@ -188,9 +204,21 @@ lk_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 		t->prev->next = t->next;
 		t->next->prev = t->prev;
 		pthread_mutex_unlock(&h->tmu);
+		lk_conns_close(h->conns, &t->ip);
 		free(t);
 		*socket_context = NULL;
 	}
+}
+
+/* MHD's accept policy: a client at lookup.max_connections_per_ip gets
+ * its new connection closed before MHD allocates anything for it. */
+static enum MHD_Result
+lk_accept(void *cls, const struct sockaddr *sa, socklen_t salen)
+{
+	struct lk_http *h = cls;
+
+	(void)salen;
+	return lk_conns_full(h->conns, sa) ? MHD_NO : MHD_YES;
 }
 
 /* Every half second: shut down clients whose headers are late. */
@@ -242,6 +270,8 @@ lk_access(void *cls, struct MHD_Connection *c, const char *url,
 
 	(void)version;
 	if (lc == NULL) {
+		if (!srv->admin && (t = lk_track_of(c)) != NULL && t->refused)
+			return MHD_NO;	/* over the cap: shut down already */
 		if ((lc = calloc(1, sizeof(*lc))) == NULL)
 			return MHD_NO;
 		*con_cls = lc;
@@ -463,12 +493,18 @@ lk_http_start(struct lk_http *h)
 		}
 		flags |= MHD_USE_TLS;
 	}
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, lk_access, &h->pub,
+	if ((h->conns = lk_conns_new((unsigned)l->max_connections_per_ip,
+	    &h->ctx->m.refused_per_ip)) == NULL) {
+		log_err("%s: lookup.max_connections_per_ip: out of memory",
+		    l->listen);
+		return -1;
+	}
+	/* the per-address cap is ours (lk_accept, lk_notify), not
+	 * MHD_OPTION_PER_IP_CONNECTION_LIMIT: MHD's refusals are silent */
+	h->d = MHD_start_daemon(flags, 0, lk_accept, h, lk_access, &h->pub,
 	    MHD_OPTION_LISTEN_SOCKET, h->fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)l->threads,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)l->max_connections,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned)l->max_connections_per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)l->timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)l->max_header,
 	    MHD_OPTION_NOTIFY_COMPLETED, lk_completed, &h->pub,
@@ -539,6 +575,7 @@ lk_http_stop(struct lk_http *h, int drain)
 	}
 	pthread_mutex_destroy(&h->tmu);
 	pthread_cond_destroy(&h->tcv);
+	lk_conns_free(h->conns);	/* MHD closed every connection */
 	if (h->admin != NULL)
 		MHD_stop_daemon(h->admin);
 	else if (h->admin_fd != -1)

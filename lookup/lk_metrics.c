@@ -2,7 +2,8 @@
  * lk_metrics.c — what smimepub-lookupd tells its operator: GET /metrics in
  * the Prometheus text format (requests by endpoint and status, cache hits
  * and misses, the directory latency histogram, certificates rejected by
- * reason, rate-limited clients, CRLs in use, expired, refused), and
+ * reason, rate-limited clients, connections refused for
+ * lookup.max_connections_per_ip, CRLs in use, expired, refused), and
  * GET /healthz, which also says whether the directory answers (probed at
  * most once a second).
  */
@@ -113,10 +114,16 @@ lk_api_metrics(struct lk_ctx *ctx, struct lk_reply *rp)
 	    "# HELP smimepub_lookupd_rate_clients Client addresses with a "
 	    "partly used token bucket.\n"
 	    "# TYPE smimepub_lookupd_rate_clients gauge\n"
-	    "smimepub_lookupd_rate_clients %zu\n",
+	    "smimepub_lookupd_rate_clients %zu\n"
+	    "# HELP smimepub_lookupd_connections_refused_total Connections "
+	    "closed as soon as accepted, by reason (per_ip: the client "
+	    "address had lookup.max_connections_per_ip open).\n"
+	    "# TYPE smimepub_lookupd_connections_refused_total counter\n"
+	    "smimepub_lookupd_connections_refused_total{reason=\"per_ip\"} "
+	    "%lu\n",
 	    (double)atomic_load(&m->dir_usec) / 1e6,
 	    atomic_load(&m->dir_count), atomic_load(&m->dir_errors),
-	    lk_rate_clients(ctx->rate));
+	    lk_rate_clients(ctx->rate), atomic_load(&m->refused_per_ip));
 	lk_certs_stats(ctx->certs, &cs);
 	fprintf(fp, "# HELP smimepub_lookupd_crls CRLs in use (each checked "
 	    "against its issuer in lookup.trust_anchors).\n"

@@ -21,6 +21,7 @@
 #include "lookup/lk_api.c"
 #include "lookup/lk_cache.c"
 #include "lookup/lk_certs.c"
+#include "lookup/lk_conns.c"
 #include "lookup/lk_http.c"
 #include "lookup/lk_metrics.c"
 #include "lookup/lk_pool.c"
