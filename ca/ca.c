@@ -174,3 +174,30 @@ ca_revoke(struct ca *ca, X509 *cert, int reason)
 	}
 	return ca->drv->revoke(ca->ctx, cert, reason);
 }
+
+STACK_OF(X509) *
+ca_chain(struct ca *ca, X509 *cert)
+{
+	X509_STORE *trust = ca->drv->trust(ca->ctx);
+	X509_STORE_CTX *ctx = NULL;
+	STACK_OF(X509) *all = NULL;
+
+	if (trust == NULL)
+		return NULL;
+	if ((ctx = X509_STORE_CTX_new()) == NULL ||
+	    !X509_STORE_CTX_init(ctx, trust, cert, NULL)) {
+		log_ssl("CA %s: cannot build a chain", ca->drv->name);
+		goto out;
+	}
+	if (X509_verify_cert(ctx) != 1) {
+		log_warn("CA %s: no chain for a certificate of ours: %s",
+		    ca->drv->name, X509_verify_cert_error_string(
+		    X509_STORE_CTX_get_error(ctx)));
+		goto out;
+	}
+	if ((all = X509_STORE_CTX_get1_chain(ctx)) != NULL)
+		X509_free(sk_X509_shift(all));	/* cert itself */
+out:
+	X509_STORE_CTX_free(ctx);
+	return all;
+}

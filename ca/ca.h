@@ -77,6 +77,12 @@ int		 ca_enrol(struct ca *, X509_REQ *csr, const char *mail,
 int		 ca_poll(struct ca *, const char *txid, X509_REQ *csr,
 		    const char *mail, struct ca_result *);
 int		 ca_revoke(struct ca *, X509 *cert, int reason);
+/*
+ * The chain above cert up to the CA's anchor, as verification builds it
+ * from the CA's trust (for a republish, when the CA's answer is long
+ * gone); NULL, with a warning, when it does not verify or there is none.
+ */
+STACK_OF(X509)	*ca_chain(struct ca *, X509 *cert);
 
 /* RFC 5280 §5.3.1 CRLReason values smimepub uses. */
 #define CA_REASON_UNSPECIFIED		0

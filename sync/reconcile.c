@@ -99,6 +99,45 @@ first_serial(const struct dir_person *p, char *out, size_t sz)
 	X509_free(c);
 }
 
+/*
+ * The entry's first userCertificate is ours and current; is the rest as
+ * DESIGN.md wants it? Our bundle first in userSMIMECertificate and holding
+ * that certificate (Outlook reads it first: a stale or missing one hides
+ * the good userCertificate), and no other value of ours (an expired,
+ * revoked or superseded one put back by hand or by a restore). Foreign
+ * values are no reason. Cheap on the usual entry (one value each): a byte
+ * search, no parse; only extra values are parsed.
+ */
+static int
+entry_untidy(struct jrnl *j, const struct dir_person *p)
+{
+	const struct dir_val *uc = &p->usercert[0];
+	STACK_OF(X509) *sk;
+	X509 *c;
+	size_t i;
+	int ours = 0;
+
+	if (p->n_smime == 0 || memmem(p->smime[0].data, p->smime[0].len,
+	    uc->data, uc->len) == NULL)
+		return 1;
+	for (i = 1; i < p->n_usercert && !ours; i++) {
+		if ((c = x509_from_der(p->usercert[i].data,
+		    p->usercert[i].len)) == NULL)
+			continue;	/* unreadable: not ours to judge */
+		ours = jrnl_cert_is_ours(j, c) == 1;
+		X509_free(c);
+	}
+	for (i = 1; i < p->n_smime && !ours; i++) {
+		if ((sk = x509_certsonly_parse(p->smime[i].data,
+		    p->smime[i].len)) == NULL)
+			continue;
+		ours = sk_X509_num(sk) > 0 &&
+		    jrnl_cert_is_ours(j, sk_X509_value(sk, 0)) == 1;
+		sk_X509_pop_free(sk, X509_free);
+	}
+	return ours;
+}
+
 static int
 plan_person(const struct dir_person *p, void *arg)
 {
@@ -162,7 +201,8 @@ plan_person(const struct dir_person *p, void *arg)
 		if (r.not_after - pl->now < renew_s)
 			return plan_add(pl, ACT_RENEW, p->id, mail, NULL, NULL);
 		first_serial(p, first, sizeof(first));
-		if (r.state == JRNL_DELIVERED || strcmp(first, r.serial) != 0)
+		if (r.state == JRNL_DELIVERED || strcmp(first, r.serial) != 0 ||
+		    entry_untidy(pl->e->jrnl, p))
 			return plan_add(pl, ACT_REPUBLISH, p->id, mail, NULL,
 			    r.serial);
 		pl->st->unchanged++;

@@ -53,6 +53,7 @@ do_republish(struct enr_ctx *e, const struct sync_item *it)
 {
 	struct find_cert f;
 	struct jrnl_enr r;
+	STACK_OF(X509) *chain = NULL;
 	int rc = -1;
 
 	memset(&f, 0, sizeof(f));
@@ -67,11 +68,14 @@ do_republish(struct enr_ctx *e, const struct sync_item *it)
 		    it->serial);
 		return -1;
 	}
-	if (dir_publish(e->dir, it->mail, f.cert, NULL, wk_is_ours, e->jrnl,
+	/* the bundle as first published: the certificate, then its chain */
+	chain = ca_chain(e->ca, f.cert);
+	if (dir_publish(e->dir, it->mail, f.cert, chain, wk_is_ours, e->jrnl,
 	    NULL) == 0 && jrnl_enr_get(e->jrnl, it->id, &r) == 0) {
 		r.state = JRNL_PUBLISHED;
 		rc = jrnl_enr_put(e->jrnl, &r);
 	}
+	sk_X509_pop_free(chain, X509_free);
 	X509_free(f.cert);
 	return rc;
 }

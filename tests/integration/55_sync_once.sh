@@ -109,8 +109,53 @@ t_contains "it names the new address" "$(openssl x509 -inform DER -in "$f" -noou
 t_ok "ca list" "$SMIMEPUB" -f "$C" ca list
 t_contains "the old address's certificate is revoked" "$T_OUT" "alice@example.com revoked"
 
+# carol's certificate before the renewal: ours, and soon superseded
+ldap_root ldapsearch -LLL -o ldif-wrap=no -tt -T "$T" -b "$(slapd_people_dn carol)" -s base \
+    '(objectClass=*)' 'userCertificate;binary' >"$T/carol-old.ldif"
+cp "$(sed -n 's|^userCertificate;binary:< file://||p' "$T/carol-old.ldif")" "$T/carol-old.der"
 t_ok "a pass with renew_before_days beyond the validity" "$SYNC" -f "$T/renew.conf" --once
 t_contains "all three renewed" "$T_OUT" "renewed 3"
 t_eq "alice still has exactly one" "$(ncerts alice)" 1
 t_eq "carol still has exactly one" "$(ncerts carol)" 1
+
+# Tidying entries (DESIGN.md: ours first in both attributes, no other value
+# of ours): carol gets her superseded certificate back as a second value
+# beside a foreign one; alice loses her userSMIMECertificate. The next
+# pass republishes both: the stale value of ours goes, the foreign one
+# stays, and alice's bundle is back with the chain after her certificate.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+    -subj "/CN=carol elsewhere" -days 30 -outform DER -out "$T/foreign.der" 2>/dev/null
+cat >"$T/untidy.ldif" <<EOL
+dn: $(slapd_people_dn carol)
+changetype: modify
+add: userCertificate;binary
+userCertificate;binary:< file://$T/carol-old.der
+userCertificate;binary:< file://$T/foreign.der
+
+dn: $(slapd_people_dn alice)
+changetype: modify
+delete: userSMIMECertificate
+EOL
+ldap_root ldapmodify -f "$T/untidy.ldif" >/dev/null
+t_eq "carol: three values before the pass" "$(ncerts carol)" 3
+t_ok "a pass over the untidy entries" "$SYNC" -f "$C" --once
+t_contains "both republished, nothing else" "$T_OUT" "enrolled 0, renewed 0, revoked 0, republished 2, failed 0"
+ldap_root ldapsearch -LLL -o ldif-wrap=no -tt -T "$T" -b "$(slapd_people_dn carol)" -s base \
+    '(objectClass=*)' 'userCertificate;binary' >"$T/carol.ldif"
+t_eq "carol: two values, ours and the foreign one" "$(ncerts carol)" 2
+t_ne "carol: the superseded one is gone" \
+    "$(sed -n 's|^userCertificate;binary:< file://||p' "$T/carol.ldif" | xargs cat | od -An -tx1 | tr -d ' \n' | grep -c "$(od -An -tx1 <"$T/carol-old.der" | tr -d ' \n')" || true)" 1
+t_eq "carol: the foreign one stays, second" \
+    "$(sed -n 's|^userCertificate;binary:< file://||p' "$T/carol.ldif" | sed -n 2p | xargs cmp -s "$T/foreign.der" && echo same)" same
+ldap_root ldapsearch -LLL -o ldif-wrap=no -tt -T "$T" -b "$(slapd_people_dn alice)" -s base \
+    '(objectClass=*)' 'userCertificate;binary' userSMIMECertificate >"$T/alice.ldif"
+sm=$(sed -n 's|^userSMIMECertificate:< file://||p' "$T/alice.ldif")
+t_ok "alice: userSMIMECertificate is back" test -n "$sm"
+t_eq "alice: her certificate and the CA's in the bundle" \
+    "$(openssl pkcs7 -inform DER -in "$sm" -print_certs 2>/dev/null | grep -c 'BEGIN CERT')" 2
+t_eq "alice: the bundle's first certificate is her userCertificate" \
+    "$(openssl pkcs7 -inform DER -in "$sm" -print_certs | awk '/BEGIN/{n++} n==1' | openssl x509 -outform DER | od -An -tx1 | tr -d ' \n')" \
+    "$(sed -n 's|^userCertificate;binary:< file://||p' "$T/alice.ldif" | xargs od -An -tx1 | tr -d ' \n')"
+t_ok "the pass after" "$SYNC" -f "$C" --once
+t_contains "changes nothing" "$T_OUT" "republished 0, failed 0"
 t_done
