@@ -1,0 +1,50 @@
+/*
+ * enrol_priv.h — inside the enrolment module only (enrol.c, enrol_step.c,
+ * revoke.c): the journal steps they share.
+ */
+#ifndef SMIMEPUB_ENROL_PRIV_H
+#define SMIMEPUB_ENROL_PRIV_H
+
+#include "sync/enrol.h"
+
+/*
+ * Steps with no outside effect between them, committed together (one fsync
+ * for all, and a crash keeps all or none): the certificate in cert_state
+ * (when cert is set), the key and chain sealed (when key is set), then the
+ * transitions in order, each in the history. Each step's failpoint fires
+ * after the commit, as enr_step's does.
+ */
+struct enr_group {
+	const enum jrnl_state	*steps;
+	size_t			 nsteps;
+	EVP_PKEY		*key;		/* hold: borrowed */
+	STACK_OF(X509)		*chain;
+	X509			*cert;		/* record: borrowed */
+	enum jrnl_cert_state	 cert_state;
+};
+
+/* Crash tests: _exit here when SMIMEPUB_TEST_FAILPOINT names the point. */
+void	enr_failpoint(const char *name);
+/* Commit r in state st (a failure reason cleared unless FAILED). */
+int	enr_step(struct enr_ctx *, struct jrnl_enr *r, enum jrnl_state st);
+/* The steps of g in one commit; each failpoint after it. */
+int	enr_group(struct enr_ctx *, struct jrnl_enr *r,
+	    const struct enr_group *g);
+/* FAILED, counted towards sync.max_attempts, with its backoff. */
+void	enr_fail(struct enr_ctx *, struct jrnl_enr *r);
+/* FAILED because the CA could not be asked (why) or was not (NULL): not
+ * counted. 1 if the journal changed. */
+int	enr_fail_ca(struct enr_ctx *, struct jrnl_enr *r,
+	    const struct jrnl_enr *old, const char *why);
+/* r for p at mail from its journal record (*oldp: that record, or zeroes). */
+void	enr_record_init(struct jrnl_enr *r, struct jrnl_enr *oldp,
+	    const struct dir_person *p, const char *mail, struct jrnl *);
+/* dir_is_ours_fn over the journal (arg). */
+int	enr_is_ours(X509 *cert, void *arg);
+/* The one-line status on the entry (directory.status_attribute). */
+void	enr_status(struct enr_ctx *, const char *dn, const char *what,
+	    const struct jrnl_enr *r);
+/* ca_revoke under the CA lock. */
+int	enr_ca_revoke(struct enr_ctx *, X509 *c, int reason);
+
+#endif

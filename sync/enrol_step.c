@@ -1,0 +1,223 @@
+/*
+ * enrol_step.c — the journal side of an enrolment or a revocation, shared
+ * by enrol.c and revoke.c: one transition committed before the next side
+ * effect (or a group of them with nothing outside between), the failure of
+ * a step with its backoff, the one-line status on the entry, and the CA
+ * call under the lock its drivers need.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "common/audit.h"
+#include "common/keys.h"
+#include "common/log.h"
+#include "common/x509.h"
+#include "sync/enrol.h"
+#include "sync/keystore.h"
+#include "sync/enrol_priv.h"
+
+/* Crash tests: die here, as a power cut would (no cleanup, no flush of
+ * anything else), when SMIMEPUB_TEST_FAILPOINT names this point. */
+void
+enr_failpoint(const char *name)
+{
+	const char *fp = getenv("SMIMEPUB_TEST_FAILPOINT");
+
+	if (fp != NULL && strcmp(fp, name) == 0)
+		_exit(99);
+}
+
+/* Commit the next state before the side effect that follows it. */
+int
+enr_step(struct enr_ctx *e, struct jrnl_enr *r, enum jrnl_state st)
+{
+	int rc;
+
+	r->state = st;
+	if (st != JRNL_FAILED) {
+		r->reason[0] = '\0';
+		r->failed_in = 0;
+	}
+	rc = jrnl_enr_put(e->jrnl, r);
+	if (rc == 0)
+		enr_failpoint(jrnl_state_str(st));	/* right after the commit */
+	return rc;
+}
+
+int
+enr_group(struct enr_ctx *e, struct jrnl_enr *r, const struct enr_group *g)
+{
+	struct jrnl_tx *tx;
+	size_t i;
+
+	if ((tx = jrnl_tx_begin(e->jrnl)) == NULL)
+		return -1;
+	if (g->cert != NULL && jrnl_tx_cert_put(tx, g->cert, r->mail,
+	    r->person_id, g->cert_state) == -1)
+		goto fail;
+	if (g->key != NULL && ks_hold(e->cfg->sync.state_dir, tx,
+	    r->person_id, g->key, g->chain) == -1)
+		goto fail;
+	for (i = 0; i < g->nsteps; i++) {
+		r->state = g->steps[i];
+		r->reason[0] = '\0';
+		r->failed_in = 0;
+		if (jrnl_tx_enr_put(tx, r) == -1)
+			goto fail;
+	}
+	if (jrnl_tx_commit(tx) == -1) {
+		r->state = g->steps[0];	/* none of them happened */
+		return -1;
+	}
+	for (i = 0; i < g->nsteps; i++)
+		enr_failpoint(jrnl_state_str(g->steps[i]));
+	return 0;
+fail:
+	jrnl_tx_abort(tx);
+	r->state = g->steps[0];
+	return -1;
+}
+
+/* delay plus up to a quarter of it at random, so that people who failed
+ * together (a CA outage) do not all come back in the same second */
+static time_t
+enr_jitter(long delay)
+{
+	unsigned char rnd[2] = { 0, 0 };
+
+	(void)RAND_bytes(rnd, sizeof(rnd));
+	return time(NULL) + delay + delay / 4 * ((long)rnd[0] << 8 | rnd[1]) /
+	    65535;
+}
+
+/* Record the failure of the step r was in, with the last logged error. */
+void
+enr_fail(struct enr_ctx *e, struct jrnl_enr *r)
+{
+	if (r->person_id[0] == '\0')
+		return;
+	long delay;
+
+	r->failed_in = r->state;
+	r->attempts++;
+	/* exponential backoff, 1 min doubling to at most a day */
+	delay = 60L << (r->attempts > 11 ? 10 : r->attempts - 1);
+	if (delay > 86400)
+		delay = 86400;
+	r->next_retry = enr_jitter(delay);
+	snprintf(r->reason, sizeof(r->reason), "%s", log_last_err()[0] ?
+	    log_last_err() : "failed");
+	(void)audit_event("failure", r->person_id, r->mail, NULL,
+	    ca_name(e->ca), jrnl_state_str(r->failed_in), r->reason);
+	(void)enr_step(e, r, JRNL_FAILED);
+}
+
+/*
+ * The CA could not be asked: down, unreachable, or an answer that could not
+ * be read. That says nothing about this person, so it is not counted
+ * towards sync.max_attempts (an outage of a day must not leave everyone to
+ * a manual `smimepub enrol`). why: this enrolment asked and the driver
+ * said why it failed (it may ask again after a minute); NULL: an earlier
+ * one in this pass did, and this one was not sent (due at the next pass).
+ * 1 if the journal changed.
+ */
+int
+enr_fail_ca(struct enr_ctx *e, struct jrnl_enr *r, const struct jrnl_enr *old,
+    const char *why)
+{
+	if (r->person_id[0] == '\0')
+		return 0;
+	r->failed_in = r->state;
+	if (why != NULL) {
+		snprintf(r->reason, sizeof(r->reason), "CA %s unreachable (not "
+		    "counted as an attempt): %.*s", ca_name(e->ca),
+		    (int)(sizeof(r->reason) / 2), why[0] ? why : "no answer");
+		r->next_retry = enr_jitter(60);
+		(void)audit_event("failure", r->person_id, r->mail, NULL,
+		    ca_name(e->ca), jrnl_state_str(r->failed_in), r->reason);
+	} else {
+		snprintf(r->reason, sizeof(r->reason), "not sent: CA %s was "
+		    "unreachable earlier in the same pass", ca_name(e->ca));
+		r->next_retry = 0;
+		/* once per outage, not once a pass: the history (and the
+		 * status on the entry) would grow by a line every pass */
+		if (old->state == JRNL_FAILED && old->next_retry == 0 &&
+		    strcmp(old->reason, r->reason) == 0)
+			return 0;
+	}
+	/* enr_step() would clear the reason: FAILED keeps it */
+	(void)enr_step(e, r, JRNL_FAILED);
+	return 1;
+}
+
+/* r for p at mail, from its journal record (kept in *oldp, if asked for,
+ * zeroed when there is none). */
+void
+enr_record_init(struct jrnl_enr *r, struct jrnl_enr *oldp,
+    const struct dir_person *p, const char *mail, struct jrnl *j)
+{
+	struct jrnl_enr old;
+
+	memset(r, 0, sizeof(*r));
+	if (jrnl_enr_get(j, p->id, &old) == 0)
+		*r = old;	/* keeps attempts and the current serial */
+	else
+		memset(&old, 0, sizeof(old));
+	if (oldp != NULL)
+		*oldp = old;
+	snprintf(r->person_id, sizeof(r->person_id), "%s", p->id);
+	snprintf(r->mail, sizeof(r->mail), "%s", mail);
+}
+
+int
+enr_is_ours(X509 *cert, void *arg)
+{
+	return jrnl_cert_is_ours(arg, cert) == 1;
+}
+
+/* The one-line status on the entry (directory.status_attribute). */
+void
+enr_status(struct enr_ctx *e, const char *dn, const char *what,
+    const struct jrnl_enr *r)
+{
+	char line[512], na[32];
+	struct tm tm;
+
+	if (e->cfg->directory.status_attribute == NULL || dn == NULL)
+		return;
+	na[0] = '\0';
+	if (r->not_after != 0 && gmtime_r(&r->not_after, &tm) != NULL)
+		strftime(na, sizeof(na), "%Y-%m-%d", &tm);
+	if (r->state == JRNL_FAILED && r->attempts == 0)
+		snprintf(line, sizeof(line), "smimepub: failed in %s: %s",
+		    jrnl_state_str(r->failed_in), r->reason);
+	else if (r->state == JRNL_FAILED)
+		snprintf(line, sizeof(line), "smimepub: failed in %s (attempt "
+		    "%d): %s", jrnl_state_str(r->failed_in), r->attempts,
+		    r->reason);
+	else
+		snprintf(line, sizeof(line), "smimepub: %s%s%s%s%s", what,
+		    r->serial[0] ? " serial " : "", r->serial,
+		    na[0] ? ", valid until " : "", na);
+	(void)dir_set_status(e->dir, dn, line);
+}
+
+int
+enr_ca_revoke(struct enr_ctx *e, X509 *c, int reason)
+{
+	int rc;
+
+	if (e->ca_lock != NULL)
+		pthread_mutex_lock(e->ca_lock);
+	rc = ca_revoke(e->ca, c, reason);
+	if (e->ca_lock != NULL)
+		pthread_mutex_unlock(e->ca_lock);
+	return rc;
+}
+
