@@ -8,6 +8,7 @@
 #define SMIMEPUB_ENROL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 
 #include "ca/ca.h"
@@ -27,6 +28,9 @@ struct enr_ctx {
 	/* set by the first enrolment of a pass that could not reach the CA:
 	 * the rest of the pass does not ask it (NULL: always ask) */
 	atomic_int	*ca_down;
+	/* set (by SIGTERM) to end the pass after each worker's current
+	 * person: NULL, never */
+	volatile sig_atomic_t *quit;
 };
 
 enum enr_outcome {

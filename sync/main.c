@@ -69,6 +69,7 @@ sync_open(const struct cfg *cfg, struct kp_pool *kp, struct enr_ctx *e)
 	memset(e, 0, sizeof(*e));
 	e->cfg = cfg;
 	e->keypool = kp;
+	e->quit = &sync_quit;	/* SIGTERM ends a pass between people */
 	if ((e->jrnl = jrnl_open(cfg->sync.state_dir)) == NULL ||
 	    (e->ca = ca_new(cfg)) == NULL ||
 	    (e->dir = dir_new(&cfg->directory)) == NULL)
@@ -330,7 +331,8 @@ main(int argc, char *argv[])
 				printf("%s\n", summary);
 			log_info("pass done: %s", summary);
 			if (once) {
-				rc = st.failed > 0 ? 1 : 0;
+				/* stopped by a signal: the pass is not done */
+				rc = st.failed > 0 || sync_quit ? 1 : 0;
 				goto out;
 			}
 		}

@@ -246,7 +246,7 @@ wk_wait_dir(struct wk_pool *pool, struct enr_ctx *e)
 	log_warn("%s: the directory is unreachable; waiting for it (at most "
 	    "%d s) before going on with the pass", uri, WK_DIR_WAIT);
 	while (time(NULL) - start < WK_DIR_WAIT &&
-	    !atomic_load(&pool->dir_gone)) {
+	    !atomic_load(&pool->dir_gone) && !(e->quit != NULL && *e->quit)) {
 		(void)poll(NULL, 0, ms);
 		if (dir_try_connect(e->dir) == 0) {
 			log_info("%s: the directory answers again after %lld s",
@@ -312,6 +312,10 @@ wk_loop(struct wk_pool *pool, struct enr_ctx *e, struct sync_stats *st)
 	size_t i;
 
 	for (;;) {
+		/* SIGTERM: the person in hand is finished and committed
+		 * (enr_enrol's steps), nobody new is started */
+		if (e->quit != NULL && *e->quit)
+			break;
 		pthread_mutex_lock(&pool->mu);
 		i = pool->next++;
 		pthread_mutex_unlock(&pool->mu);
@@ -402,6 +406,9 @@ sync_run(struct enr_ctx *e, const struct sync_item *items, size_t n,
 	if (pool.left > 0)
 		log_warn("sync: %zu of %zu people left for the next pass (the "
 		    "directory was unreachable)", pool.left, n);
+	if (e->quit != NULL && *e->quit && pool.next < n)
+		log_warn("sync: stopping: %zu of %zu people left for the next "
+		    "pass", n - pool.next, n);
 out:
 	free(tids);
 	pthread_mutex_destroy(&pool.mu);

@@ -95,4 +95,43 @@ wait "$SPID" || rc=$?
 SPID=
 t_eq "SIGTERM ends it with status 0" "$rc" 0
 t_fail "the pid file is gone" test -e "$T/sync.pid"
+
+# SIGTERM in the middle of a long pass: each worker finishes the person in
+# hand, nobody new is started, the daemon exits; the next pass does the
+# rest and nobody has two certificates. (Once, with WATCH=poll.)
+if [ "$WATCH" = poll ]; then
+	N=150
+	i=1
+	while [ $i -le $N ]; do
+		printf 'dn: uid=m%d,%s\nobjectClass: inetOrgPerson\nuid: m%d\ncn: M %d\nsn: M\nmail: m%d@example.com\n\n' \
+		    $i "$SLAPD_PEOPLE" $i $i $i
+		i=$((i + 1))
+	done | ldap_root ldapadd >/dev/null
+	# slow enough per person (PKCS#12 at 400000 iterations) to stop mid-pass
+	sed 's/pkcs12_iterations = 10000;/pkcs12_iterations = 400000;/; s/interval = 3600;/interval = 3600; workers = 2;/' \
+	    "$C" >"$T/slow.conf"
+	nm() {
+		ldap_root ldapsearch -LLL -o ldif-wrap=no -b "$SLAPD_PEOPLE" \
+		    '(&(uid=m*)(userCertificate;binary=*))' 1.1 | grep -c '^dn:' || true
+	}
+	"$SYNC" -f "$T/slow.conf" --foreground >"$T/slow.log" 2>&1 &
+	SPID=$!
+	i=0
+	until [ "$(nm)" -ge 3 ] || [ $i -ge 600 ]; do sleep 0.1; i=$((i + 1)); done
+	t0=$(date +%s)
+	kill -TERM "$SPID"
+	rc=0
+	wait "$SPID" || rc=$?
+	SPID=
+	took=$(( $(date +%s) - t0 ))
+	done1=$(nm)
+	echo "# SIGTERM mid-pass: exited in $took s with $done1 of $N published"
+	t_eq "SIGTERM mid-pass: status 0" "$rc" 0
+	t_ok "it stopped within 10 s ($took s)" test "$took" -le 10
+	t_ok "before the pass was done ($done1 of $N published)" test "$done1" -lt $N
+	t_contains "it said how many were left" "$(cat "$T/slow.log")" "people left for the next pass"
+	t_ok "the next pass does the rest" "$SYNC" -f "$C" --once
+	t_eq "all $N published" "$(nm)" $N
+	t_eq "the CA issued one certificate each" "$("$SMIMEPUB" -f "$C" ca list | grep -c ' m[0-9]*@example.com ')" $N
+fi
 t_done
