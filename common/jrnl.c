@@ -382,73 +382,48 @@ jrnl_cert_is_ours(struct jrnl *j, X509 *cert)
 	}
 }
 
-int
-jrnl_cert_each(struct jrnl *j, int (*cb)(const struct jrnl_cert *, void *),
-    void *arg)
-{
-	struct jrnl_cert r;
-	MDB_txn *txn = NULL;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	int rc, ret = -1;
-
-	if ((rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn)) != 0 ||
-	    (rc = mdb_cursor_open(txn, j->certs, &cur)) != 0) {
-		jrnl_lmdb_err(j, "read", rc);
-		goto out;
-	}
-	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
-		if (jrnl_cert_parse(v.mv_data, v.mv_size, &r) == -1 ||
-		    k.mv_size > sizeof(r.key)) {
-			log_err("journal %s: unreadable certificate record",
-			    j->dir);
-			goto out;
-		}
-		memcpy(r.key, k.mv_data, k.mv_size);
-		r.keylen = k.mv_size;
-		if (cb(&r, arg) == -1)
-			goto out;
-	}
-	if (rc != MDB_NOTFOUND) {
-		jrnl_lmdb_err(j, "read", rc);
-		goto out;
-	}
-	ret = 0;
-out:
-	if (cur != NULL)
-		mdb_cursor_close(cur);
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	return ret;
-}
-
-int
-jrnl_cert_each_person(struct jrnl *j, const char *person_id,
+/*
+ * Each certificate record, in key order (person_id NULL), or each of one
+ * person's through the byperson index; cb returns -1 to stop.
+ */
+static int
+jrnl_cert_scan(struct jrnl *j, const char *person_id,
     int (*cb)(const struct jrnl_cert *, void *), void *arg)
 {
 	struct jrnl_cert r;
 	MDB_txn *txn = NULL;
 	MDB_cursor *cur = NULL;
-	MDB_val pk, ck, v;
-	MDB_cursor_op op = MDB_SET;
+	MDB_val k, ck, v;
+	MDB_cursor_op op = person_id != NULL ? MDB_SET : MDB_NEXT;
 	int rc, ret = -1;
 
-	pk.mv_data = (void *)person_id;
-	pk.mv_size = strlen(person_id);
-	if (pk.mv_size == 0)
-		return 0;
+	if (person_id != NULL) {
+		k.mv_data = (void *)person_id;
+		if ((k.mv_size = strlen(person_id)) == 0)
+			return 0;
+	}
 	if ((rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn)) != 0 ||
-	    (rc = mdb_cursor_open(txn, j->byperson, &cur)) != 0) {
+	    (rc = mdb_cursor_open(txn, person_id != NULL ? j->byperson :
+	    j->certs, &cur)) != 0) {
 		jrnl_lmdb_err(j, "read", rc);
 		goto out;
 	}
-	while ((rc = mdb_cursor_get(cur, &pk, &ck, op)) == 0) {
-		op = MDB_NEXT_DUP;
-		if ((rc = mdb_get(txn, j->certs, &ck, &v)) != 0 ||
-		    jrnl_cert_parse(v.mv_data, v.mv_size, &r) == -1 ||
+	while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+		ck = k;
+		if (person_id != NULL) {
+			op = MDB_NEXT_DUP;
+			ck = v;		/* the index holds the record's key */
+			if ((rc = mdb_get(txn, j->certs, &ck, &v)) != 0) {
+				log_err("journal %s: certificate index of %s "
+				    "names a missing record", j->dir,
+				    person_id);
+				goto out;
+			}
+		}
+		if (jrnl_cert_parse(v.mv_data, v.mv_size, &r) == -1 ||
 		    ck.mv_size > sizeof(r.key)) {
-			log_err("journal %s: certificate index of %s names an "
-			    "unreadable record", j->dir, person_id);
+			log_err("journal %s: unreadable certificate record",
+			    j->dir);
 			goto out;
 		}
 		memcpy(r.key, ck.mv_data, ck.mv_size);
@@ -467,6 +442,20 @@ out:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	return ret;
+}
+
+int
+jrnl_cert_each(struct jrnl *j, int (*cb)(const struct jrnl_cert *, void *),
+    void *arg)
+{
+	return jrnl_cert_scan(j, NULL, cb, arg);
+}
+
+int
+jrnl_cert_each_person(struct jrnl *j, const char *person_id,
+    int (*cb)(const struct jrnl_cert *, void *), void *arg)
+{
+	return jrnl_cert_scan(j, person_id, cb, arg);
 }
 
 X509 *
