@@ -201,3 +201,11 @@ out:
 	X509_STORE_CTX_free(ctx);
 	return all;
 }
+
+int
+ca_crl_refresh(struct ca *ca)
+{
+	if (ca->drv->crl_refresh == NULL)
+		return 0;
+	return ca->drv->crl_refresh(ca->ctx);
+}

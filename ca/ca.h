@@ -46,6 +46,10 @@ struct ca_driver {
 			    struct ca_result *);
 	/* RFC 5280 §5.3.1 CRLReason; revoking twice is not an error */
 	int		 (*revoke)(void *ctx, X509 *cert, int reason);
+	/* A CRL the driver publishes itself (local): write it again if a
+	 * revocation is missing from it or it nears its nextUpdate; NULL
+	 * for a CA that publishes its own. 0, or -1 logged. */
+	int		 (*crl_refresh)(void *ctx);
 	/* The anchors its certificates must chain to (owned by ctx). */
 	X509_STORE	*(*trust)(void *ctx);
 	void		 (*free)(void *ctx);
@@ -83,6 +87,8 @@ int		 ca_revoke(struct ca *, X509 *cert, int reason);
  * gone); NULL, with a warning, when it does not verify or there is none.
  */
 STACK_OF(X509)	*ca_chain(struct ca *, X509 *cert);
+/* The driver's crl_refresh, if it has one; 0 when it has none. */
+int		 ca_crl_refresh(struct ca *);
 
 /* RFC 5280 §5.3.1 CRLReason values smimepub uses. */
 #define CA_REASON_UNSPECIFIED		0

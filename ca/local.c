@@ -603,6 +603,17 @@ out:
 	return rc;
 }
 
+/* Keep ca.local.dir/crl.pem current (local_crl_stale says when). */
+static int
+local_crl_refresh(void *ctx)
+{
+	struct local *l = ctx;
+
+	if (!local_crl_stale(l))
+		return 0;
+	return local_crl_write(l, NULL);
+}
+
 static X509_STORE *
 local_trust(void *ctx)
 {
@@ -627,6 +638,7 @@ const struct ca_driver ca_driver_local = {
 	.enrol = local_enrol,
 	.poll = local_poll,
 	.revoke = local_revoke,
+	.crl_refresh = local_crl_refresh,
 	.trust = local_trust,
 	.free = local_free,
 };

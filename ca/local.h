@@ -55,6 +55,11 @@ int		 local_add_ski(X509 *);
 int		 local_serial_hex(const ASN1_INTEGER *, char out[]);
 /* AKI keyIdentifier = the issuer's SKI (RFC 5280 §4.2.1.1). */
 AUTHORITY_KEYID	*local_aki(X509 *issuer);
+/* Write the CRL (PEM) to out_path, or ca.local.dir/crl.pem when NULL. */
+int		 local_crl_write(struct local *, const char *out_path);
+/* 1 if ca.local.dir/crl.pem is missing, half expired or misses a
+ * revocation (local_admin.c); 0 if it is fresh. */
+int		 local_crl_stale(struct local *);
 
 struct lidx_rec {
 	const char		*serial;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -288,11 +289,10 @@ out:
 }
 
 int
-ca_local_crl(const struct cfg *cfg, const char *out_path)
+local_crl_write(struct local *l, const char *out_path)
 {
-	const struct cfg_ca_local *lc = &cfg->ca.local;
+	const struct cfg_ca_local *lc = l->lc;
 	char path[PATH_MAX];
-	struct local *l = NULL;
 	X509_CRL *crl = NULL;
 	ASN1_TIME *t = NULL;
 	ASN1_INTEGER *num = NULL;
@@ -309,8 +309,6 @@ ca_local_crl(const struct cfg *cfg, const char *out_path)
 			return -1;
 		out_path = path;
 	}
-	if ((l = local_open(cfg)) == NULL)
-		return -1;
 	/* the number is spent before the file is written: it never repeats */
 	if (lidx_crl_number_next(l->idx, &n) == -1)
 		goto out;
@@ -353,6 +351,65 @@ out:
 	ASN1_INTEGER_free(num);
 	ASN1_TIME_free(t);
 	X509_CRL_free(crl);
+	return rc;
+}
+
+int
+ca_local_crl(const struct cfg *cfg, const char *out_path)
+{
+	struct local *l;
+	int rc;
+
+	if ((l = local_open(cfg)) == NULL)
+		return -1;
+	rc = local_crl_write(l, out_path);
 	local_close(l);
 	return rc;
+}
+
+static int
+crl_count_cb(const struct lidx_rec *r, void *arg)
+{
+	if (r->revoked)
+		(*(int *)arg)++;
+	return 0;
+}
+
+/*
+ * Does ca.local.dir/crl.pem need writing again? Yes when it is missing or
+ * unreadable, when half of its validity (ca.local.crl_days) has run out
+ * (relying parties fetching it from ca.local.crl_url must never hold an
+ * expired one), or when it lists fewer certificates than the index holds
+ * revoked (by the sync service, the command line, or an orphan's
+ * revocation: local_crl_write lists every one). 1 yes, 0 no.
+ */
+int
+local_crl_stale(struct local *l)
+{
+	char path[PATH_MAX];
+	X509_CRL *crl = NULL;
+	struct tm tm;
+	time_t next, now = time(NULL);
+	FILE *fp;
+	int stale = 1, revoked = 0;
+
+	if (local_path(l->lc, CA_LOCAL_CRL, path) == -1 ||
+	    (fp = fopen(path, "r")) == NULL)
+		return 1;
+	crl = PEM_read_X509_CRL(fp, NULL, NULL, NULL);
+	fclose(fp);
+	if (crl == NULL || X509_CRL_get0_nextUpdate(crl) == NULL ||
+	    ASN1_TIME_to_tm(X509_CRL_get0_nextUpdate(crl), &tm) != 1)
+		goto out;
+	next = timegm(&tm);
+	if (next - now < (time_t)l->lc->crl_days * 86400 / 2)
+		goto out;
+	if (lidx_each(l->idx, crl_count_cb, &revoked) == -1 ||
+	    revoked != sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)))
+		goto out;
+	stale = 0;
+out:
+	ERR_clear_error();
+	X509_CRL_free(crl);
+	return stale;
 }

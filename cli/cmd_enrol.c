@@ -103,7 +103,8 @@ cmd_revoke(struct cfg *cfg, int argc, char **argv)
 	if (cli_mail_arg(argv[optind], mail) == -1)
 		return EXIT_USAGE;
 	if (enrol_open(cfg, &e) == 0 &&
-	    enr_revoke(&e, mail, NULL, reason) == ENR_DONE)
+	    enr_revoke(&e, mail, NULL, reason) == ENR_DONE &&
+	    ca_crl_refresh(e.ca) == 0)	/* the local CA's CRL says so */
 		rc = EXIT_OK;
 	enrol_close(&e);
 	return rc;

@@ -107,6 +107,8 @@ t_ok "the CRL verifies" openssl crl -in "$T/crl.pem" -CAfile "$T/ca/ca.pem" -ver
 crl=$(openssl crl -in "$T/crl.pem" -noout -text)
 new_serial=$(printf '%s\n' "$("$SMIMEPUB" -f "$C" ca list)" | grep revoked | awk '{print $1}' | head -n 1)
 t_contains "the CRL lists the revoked serial" "$(printf '%s' "$crl" | tr -d ' :' | tr a-f A-F)" "$new_serial"
+t_contains "smimepub revoke already wrote it into ca.local.dir/crl.pem" \
+    "$(openssl crl -in "$T/ca/crl.pem" -noout -text | tr -d ' :' | tr a-f A-F)" "$new_serial"
 t_eq "the entry holds no certificate of ours" \
     "$(ldap_root ldapsearch -LLL -b "$(slapd_people_dn alice)" -s base '(objectClass=*)' \
     'userCertificate;binary' userSMIMECertificate | grep -c -i '^user' || true)" 0

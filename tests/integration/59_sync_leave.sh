@@ -76,4 +76,13 @@ t_ok "alice left (on_leave = revoke)" "$SYNC" -f "$T/revoke.conf" --once
 t_eq "alice's certificate is off her entry" "$(ncerts alice)" 0
 t_ok "ca list" "$SMIMEPUB" -f "$T/keep.conf" ca list
 t_contains "and revoked at the CA" "$T_OUT" "alice@example.com revoked"
+# the pass kept the local CA's CRL current: no `smimepub ca crl` was run
+aserial=$(printf '%s\n' "$T_OUT" | awk '/alice@example.com revoked/ { print $1; exit }')
+t_ok "the pass wrote ca.local.dir/crl.pem" test -s "$T/ca/crl.pem"
+t_ok "it verifies" openssl crl -in "$T/ca/crl.pem" -CAfile "$T/ca/ca.pem" -verify -noout
+t_contains "it lists alice's serial" \
+    "$(openssl crl -in "$T/ca/crl.pem" -noout -text | tr -d ' :' | tr a-f A-F)" "$aserial"
+num=$(openssl crl -in "$T/ca/crl.pem" -noout -crlnumber)
+t_ok "a pass with nothing revoked leaves it as it is" "$SYNC" -f "$T/revoke.conf" --once
+t_eq "same CRL number" "$(openssl crl -in "$T/ca/crl.pem" -noout -crlnumber)" "$num"
 t_done
