@@ -12,6 +12,7 @@
  *   lk_trust.c  trust anchors, CRLs (signature-checked, reloaded on change)
  *   lk_x509.c   certificates parsed once, by their DER bytes
  *   lk_pool.c   a pool of directory connections
+ *   lk_work.c   directory workers: uncached lookups off the HTTP threads
  *
  * This module reads the directory only. It never includes sync/ or ca/: it
  * holds no CA secret and no private key.
@@ -28,6 +29,7 @@
 #include <openssl/x509.h>
 
 #include "common/cfg.h"
+#include "common/mail.h"
 #include "common/x509.h"
 #include "ldap/dir.h"
 
@@ -185,6 +187,10 @@ void		 lk_cache_free(struct lk_cache *);
  */
 int		 lk_cache_get(struct lk_cache *, const char *key, lk_fill_fn,
 		    void *arg, struct lk_res **out, enum lk_how *how);
+/* A finished, unexpired answer for key (a reference in *out, counted as
+ * a hit): 1, else 0 (nothing counted; lk_cache_get will search). */
+int		 lk_cache_peek(struct lk_cache *, const char *key,
+		    struct lk_res **out);
 void		 lk_cache_flush(struct lk_cache *);
 void		 lk_cache_stats(struct lk_cache *, struct lk_cache_stats *);
 
@@ -234,6 +240,20 @@ void		 lk_pool_free(struct lk_pool *);
 /* A connection for this thread's use, NULL if none came free in time. */
 struct dir	*lk_pool_get(struct lk_pool *);
 void		 lk_pool_put(struct lk_pool *, struct dir *);
+
+/* ---- directory workers (lk_work.c) ------------------------------------ */
+
+struct lk_job {
+	struct lk_job	*next;
+	/* stopping: the daemon is stopping, answer without the directory */
+	void		(*run)(struct lk_job *, int stopping);
+};
+struct lk_work	*lk_work_new(int threads);
+/* Queue j for a worker: 0, or -1 once stopped (j is not run). */
+int		 lk_work_push(struct lk_work *, struct lk_job *);
+/* Run every job still queued (stopping = 1), join the workers. */
+void		 lk_work_stop(struct lk_work *);
+void		 lk_work_free(struct lk_work *);
 
 /* ---- the daemon's state, endpoints (lk_api.c) -------------------------- */
 
@@ -293,9 +313,26 @@ struct lk_request {
 	int		 admin;		/* came in on the admin socket */
 };
 
+/* What an answer still needs from the directory (lk_api_begin). */
+struct lk_defer {
+	char		 addr[MAIL_MAX + 1];
+	int		 fmt;
+	enum lk_ep	 ep;
+};
+
 int		 lk_ctx_init(struct lk_ctx *, const struct cfg *);
 void		 lk_ctx_fini(struct lk_ctx *);
+/* The answer to rq, in this thread. */
 void		 lk_api_handle(struct lk_ctx *, const struct lk_request *,
+		    struct lk_reply *);
+/*
+ * The answer to rq without waiting for the directory: 1 with *rp, or 0
+ * when it needs a search (an uncached GET /v1/certs), limits and input
+ * checked already: lk_api_finish(d) gives it, from any thread.
+ */
+int		 lk_api_begin(struct lk_ctx *, const struct lk_request *,
+		    struct lk_reply *, struct lk_defer *d);
+void		 lk_api_finish(struct lk_ctx *, const struct lk_defer *,
 		    struct lk_reply *);
 /* Error reply {"error": err, "detail": detail}. */
 void		 lk_api_error(struct lk_reply *, int status, const char *err,
@@ -304,9 +341,13 @@ void		 lk_api_error(struct lk_reply *, int status, const char *err,
 void		 lk_metrics_count(struct lk_metrics *, enum lk_ep, int status);
 void		 lk_api_metrics(struct lk_ctx *, struct lk_reply *);
 void		 lk_api_health(struct lk_ctx *, struct lk_reply *);
-/* Search the directory (a pool connection, timed); -1 on error. */
+/* lk_pool.c: search the directory (a pool connection, timed); -1 on
+ * error. */
 int		 lk_dir_search(struct lk_ctx *, const char *filter,
 		    dir_person_cb, void *arg);
+/* lk_pool.c: the lk_fill_fn of the cache (arg: the lk_ctx): the answer
+ * for addr (canonical) from one equality search. */
+int		 lk_fill(const char *addr, void *arg, struct lk_res **out);
 /* A JSON object for one certificate (new reference). */
 struct json_t;
 struct json_t	*lk_api_cert_json(struct lk_cert *);

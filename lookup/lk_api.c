@@ -8,6 +8,9 @@
  *   POST /v1/cache/flush    admin socket only
  * Every address is validated with mail_canon() and RFC 4515-escaped before
  * it enters a filter; /v1/certs and /v1/lookup search for equality only.
+ * An uncached GET /v1/certs is answered in two steps, lk_api_begin (limits,
+ * input, the cache) and lk_api_finish (the search), so that lk_http.c can
+ * run the second on a directory worker (lk_work.c).
  * Errors are {"error": ..., "detail": ...} with the status that fits.
  */
 #include <stdlib.h>
@@ -121,97 +124,6 @@ lk_api_cert_json(struct lk_cert *c)
 	    "key", t->key);
 }
 
-/* ---- the directory search behind the cache ----------------------------- */
-
-struct fill_arg {
-	struct lk_ctx	*ctx;
-	struct lk_res	*res;
-	const char	*addr;
-	int		 err;
-};
-
-static int
-fill_cb(const struct dir_person *p, void *arg)
-{
-	struct fill_arg *fa = arg;
-
-	if (p->disabled)
-		return 0;
-	if (lk_certs_collect(fa->ctx->certs, p, fa->addr, time(NULL),
-	    fa->res, fa->ctx->m.rejected) == -1) {
-		fa->err = 1;
-		return -1;
-	}
-	return 0;
-}
-
-static void
-dir_observe(struct lk_metrics *m, double secs, int rc)
-{
-	static const double le[LK_NBUCKETS - 1] = { 0.0005, 0.001, 0.0025,
-	    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1 };
-	int i;
-
-	for (i = 0; i < LK_NBUCKETS - 1 && secs > le[i]; i++)
-		;
-	atomic_fetch_add(&m->dir_bucket[i], 1);
-	atomic_fetch_add(&m->dir_count, 1);
-	atomic_fetch_add(&m->dir_usec, (unsigned long)(secs * 1e6));
-	if (rc == -1)
-		atomic_fetch_add(&m->dir_errors, 1);
-}
-
-int
-lk_dir_search(struct lk_ctx *ctx, const char *filter, dir_person_cb cb,
-    void *arg)
-{
-	struct dir *d;
-	double t0;
-	int rc;
-
-	if ((d = lk_pool_get(ctx->pool)) == NULL) {
-		atomic_fetch_add(&ctx->m.dir_errors, 1);
-		return -1;
-	}
-	t0 = lk_monotonic();
-	rc = dir_search_people(d, filter, cb, arg);
-	dir_observe(&ctx->m, lk_monotonic() - t0, rc);
-	lk_pool_put(ctx->pool, d);
-	return rc;
-}
-
-static int
-lk_fill(const char *addr, void *arg, struct lk_res **out)
-{
-	struct lk_ctx *ctx = arg;
-	struct fill_arg fa = { ctx, NULL, addr, 0 };
-	char *esc = NULL, *filter = NULL;
-	int rc = -1;
-
-	if ((fa.res = lk_res_new(addr)) == NULL ||
-	    (esc = dir_filter_escape(addr, strlen(addr))) == NULL ||
-	    asprintf(&filter, "(&%s(%s=%s))", ctx->cfg->directory.filter,
-	    ctx->cfg->directory.mail_attribute, esc) == -1) {
-		filter = NULL;
-		log_err("%s: out of memory", addr);
-		goto out;
-	}
-	if (lk_dir_search(ctx, filter, fill_cb, &fa) == -1 || fa.err)
-		goto out;
-	if (lk_res_finish(fa.res) == -1) {
-		log_err("%s: cannot order the answer", addr);
-		goto out;
-	}
-	*out = fa.res;
-	fa.res = NULL;
-	rc = 0;
-out:
-	lk_res_unref(fa.res);
-	free(filter);
-	free(esc);
-	return rc;
-}
-
 /* ---- GET /v1/certs/{mail} ---------------------------------------------- */
 
 enum fmt { FMT_JSON, FMT_DER, FMT_P7, FMT_PEM, FMT_NONE };
@@ -260,35 +172,20 @@ lk_addr(const char *in, size_t len, char out[MAIL_MAX + 1],
 	return 0;
 }
 
+/* The reply for res, the answer for addr, in format f. */
 static void
-api_certs(struct lk_ctx *ctx, const struct lk_request *rq, const char *raw,
-    struct lk_reply *rp)
+certs_reply(struct lk_res *res, const char *addr, int f, struct lk_reply *rp)
 {
-	char addr[MAIL_MAX + 1];
-	struct lk_res *res = NULL;
 	const struct lk_blob *b = NULL;
-	enum fmt f;
 	char *detail = NULL;
 
-	if (lk_addr(raw, strlen(raw), addr, rp) == -1)
-		return;
-	if ((f = lk_negotiate(rq->accept)) == FMT_NONE) {
-		lk_api_error(rp, 406, "not acceptable", "application/json, "
-		    "application/pkix-cert, application/pkcs7-mime, "
-		    "application/x-pem-file");
-		return;
-	}
-	if (lk_cache_get(ctx->cache, addr, lk_fill, ctx, &res, NULL) == -1) {
-		lk_api_error(rp, 503, "directory unavailable", addr);
-		return;
-	}
 	if (res->n == 0) {
 		if (asprintf(&detail, "no usable certificate for %s", addr) ==
 		    -1)
 			detail = NULL;
 		lk_api_error(rp, 404, "not found", detail);
 		free(detail);
-		goto out;
+		return;
 	}
 	/* only the format asked for is rendered (once per answer) */
 	switch (f) {
@@ -319,8 +216,53 @@ api_certs(struct lk_ctx *ctx, const struct lk_request *rq, const char *raw,
 		log_err("%s: cannot render the answer", addr);
 		lk_api_error(rp, 500, "internal", "out of memory");
 	}
-out:
+}
+
+/*
+ * GET /v1/certs as far as it goes without a search: 1 with the reply (a
+ * bad address or Accept, or a cached answer), 0 with d for lk_api_finish.
+ */
+static int
+api_certs(struct lk_ctx *ctx, const struct lk_request *rq, const char *raw,
+    struct lk_reply *rp, struct lk_defer *d)
+{
+	char addr[MAIL_MAX + 1];
+	struct lk_res *res = NULL;
+	enum fmt f;
+
+	if (lk_addr(raw, strlen(raw), addr, rp) == -1)
+		return 1;
+	if ((f = lk_negotiate(rq->accept)) == FMT_NONE) {
+		lk_api_error(rp, 406, "not acceptable", "application/json, "
+		    "application/pkix-cert, application/pkcs7-mime, "
+		    "application/x-pem-file");
+		return 1;
+	}
+	if (lk_cache_peek(ctx->cache, addr, &res)) {
+		certs_reply(res, addr, f, rp);
+		lk_res_unref(res);
+		return 1;
+	}
+	memcpy(d->addr, addr, sizeof(d->addr));
+	d->fmt = f;
+	d->ep = rp->ep;
+	return 0;
+}
+
+void
+lk_api_finish(struct lk_ctx *ctx, const struct lk_defer *d,
+    struct lk_reply *rp)
+{
+	struct lk_res *res = NULL;
+
+	memset(rp, 0, sizeof(*rp));
+	rp->ep = d->ep;
+	if (lk_cache_get(ctx->cache, d->addr, lk_fill, ctx, &res, NULL) == -1)
+		lk_api_error(rp, 503, "directory unavailable", d->addr);
+	else
+		certs_reply(res, d->addr, d->fmt, rp);
 	lk_res_unref(res);
+	lk_metrics_count(&ctx->m, rp->ep, rp->status);
 }
 
 /* ---- POST /v1/lookup --------------------------------------------------- */
@@ -559,6 +501,16 @@ void
 lk_api_handle(struct lk_ctx *ctx, const struct lk_request *rq,
     struct lk_reply *rp)
 {
+	struct lk_defer d;
+
+	if (lk_api_begin(ctx, rq, rp, &d) == 0)
+		lk_api_finish(ctx, &d, rp);
+}
+
+int
+lk_api_begin(struct lk_ctx *ctx, const struct lk_request *rq,
+    struct lk_reply *rp, struct lk_defer *d)
+{
 	const char *path = rq->path;
 	int get = strcmp(rq->method, "GET") == 0 ||
 	    strcmp(rq->method, "HEAD") == 0;
@@ -571,7 +523,8 @@ lk_api_handle(struct lk_ctx *ctx, const struct lk_request *rq,
 			lk_api_error(rp, 405, "method not allowed", "GET");
 		else if (!lk_limited(ctx->rate, rq, rp)) {
 			lk_certs_refresh(ctx->certs, ctx->cache);
-			api_certs(ctx, rq, path + 10, rp);
+			if (api_certs(ctx, rq, path + 10, rp, d) == 0)
+				return 0;
 		}
 	} else if (strcmp(path, "/v1/lookup") == 0) {
 		rp->ep = LK_EP_LOOKUP;
@@ -613,4 +566,5 @@ lk_api_handle(struct lk_ctx *ctx, const struct lk_request *rq,
 		lk_api_error(rp, 404, "not found", "no such endpoint");
 	}
 	lk_metrics_count(&ctx->m, rp->ep, rp->status);
+	return 1;
 }

@@ -243,6 +243,28 @@ nomem:
 	return -1;
 }
 
+int
+lk_cache_peek(struct lk_cache *c, const char *key, struct lk_res **out)
+{
+	struct lk_entry *e;
+	int hit = 0;
+
+	*out = NULL;
+	if (c->max == 0)
+		return 0;
+	pthread_mutex_lock(&c->mu);
+	e = *lk_find(c, key, lk_hash(key));
+	if (e != NULL && e->flight == NULL && e->expires > c->clock()) {
+		lru_unlink(c, e);
+		lru_push(c, e);
+		c->st.hits++;
+		*out = lk_res_ref(e->res);
+		hit = 1;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return hit;
+}
+
 /* Drop every finished entry; fills in flight complete and are kept. */
 void
 lk_cache_flush(struct lk_cache *c)

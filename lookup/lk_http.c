@@ -63,15 +63,22 @@ struct lk_http {
 	struct MHD_Daemon *d, *admin;
 	struct lk_srv	 pub, adm;
 	struct lk_conns	*conns;		/* lookup.max_connections_per_ip */
+	struct lk_work	*work;		/* directory workers */
 	atomic_int	 inflight;
 	char		*cert_pem, *key_pem;
 };
 
-/* Per request: the body as it arrives. */
+/* Per request: the body as it arrives; a search on a directory worker. */
 struct lk_conn {
+	struct lk_job	 job;		/* first: lk_run finds the rest */
 	char		*body;
 	size_t		 len;
 	double		 start;		/* the body must be in by start+timeout */
+	struct lk_http	*h;
+	struct MHD_Connection *c;	/* suspended while on a worker */
+	struct lk_defer	 d;
+	struct lk_reply	 rp;		/* the worker's answer */
+	int		 done;		/* rp is set: queue it */
 };
 
 static int
@@ -251,6 +258,26 @@ lk_reaper(void *arg)
 	return NULL;
 }
 
+/* On a directory worker (or, once they stopped, in the HTTP thread): the
+ * search, then the connection goes back to its HTTP thread, which calls
+ * lk_access again to queue the answer. lc is not touched after resuming. */
+static void
+lk_run(struct lk_job *j, int stopping)
+{
+	struct lk_conn *lc = (struct lk_conn *)(void *)j;
+	struct lk_ctx *ctx = lc->h->ctx;
+
+	if (stopping) {
+		memset(&lc->rp, 0, sizeof(lc->rp));
+		lc->rp.ep = lc->d.ep;
+		lk_api_error(&lc->rp, 503, "shutting down", NULL);
+		lk_metrics_count(&ctx->m, lc->rp.ep, lc->rp.status);
+	} else
+		lk_api_finish(ctx, &lc->d, &lc->rp);
+	lc->done = 1;
+	MHD_resume_connection(lc->c);
+}
+
 static enum MHD_Result
 lk_access(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
@@ -315,6 +342,10 @@ lk_access(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (lc->done) {
+		lc->done = 0;
+		return lk_queue(c, &lc->rp);	/* lk_queue owns its body */
+	}
 	memset(&rq, 0, sizeof(rq));
 	rq.method = method;
 	rq.path = url;
@@ -326,8 +357,20 @@ lk_access(void *cls, struct MHD_Connection *c, const char *url,
 	rq.admin = srv->admin;
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	rq.peer = ci != NULL ? ci->client_addr : NULL;
-	lk_api_handle(h->ctx, &rq, &rp);
-	return lk_queue(c, &rp);
+	if (srv->admin) {
+		lk_api_handle(h->ctx, &rq, &rp);
+		return lk_queue(c, &rp);
+	}
+	if (lk_api_begin(h->ctx, &rq, &rp, &lc->d) == 1)
+		return lk_queue(c, &rp);
+	/* a search: this thread serves other clients meanwhile */
+	lc->h = h;
+	lc->c = c;
+	lc->job.run = lk_run;
+	MHD_suspend_connection(c);
+	if (lk_work_push(h->work, &lc->job) == -1)
+		lk_run(&lc->job, 1);
+	return MHD_YES;
 }
 
 static void
@@ -484,7 +527,7 @@ lk_http_start(struct lk_http *h)
 {
 	const struct cfg_lookup *l = &h->ctx->cfg->lookup;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	    MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 
 	if (h->cert_pem != NULL) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
@@ -493,6 +536,8 @@ lk_http_start(struct lk_http *h)
 		}
 		flags |= MHD_USE_TLS;
 	}
+	if ((h->work = lk_work_new(l->pool_size)) == NULL)
+		return -1;
 	if ((h->conns = lk_conns_new((unsigned)l->max_connections_per_ip,
 	    &h->ctx->m.refused_per_ip)) == NULL) {
 		log_err("%s: lookup.max_connections_per_ip: out of memory",
@@ -564,8 +609,11 @@ lk_http_stop(struct lk_http *h, int drain)
 		if (atomic_load(&h->inflight) > 0)
 			log_warn("%d requests still running after %d s; "
 			    "stopping", atomic_load(&h->inflight), drain);
+		/* every suspended connection resumed before MHD stops */
+		lk_work_stop(h->work);
 		MHD_stop_daemon(h->d);
 	}
+	lk_work_free(h->work);
 	if (h->reaper_on) {
 		pthread_mutex_lock(&h->tmu);
 		h->stopping = 1;

@@ -1,12 +1,17 @@
 /*
  * lk_pool.c — a fixed pool of directory connections (lookup.pool_size),
- * each used by one request thread at a time. A thread that finds none free
+ * each used by one thread at a time. A thread that finds none free
  * waits up to wait_sec, then gets NULL (the caller answers 503). Each
  * connection reconnects by itself (dir.c) when the server went away.
+ * Also here, the searches run on it: timed for the latency histogram, and
+ * lk_fill, the one equality search behind the cache for an address (the
+ * value RFC 4515-escaped), whose entries lk_certs.c judges.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "common/log.h"
@@ -110,4 +115,95 @@ lk_pool_put(struct lk_pool *p, struct dir *d)
 	p->free[p->nfree++] = d;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- the directory search behind the cache ----------------------------- */
+
+struct fill_arg {
+	struct lk_ctx	*ctx;
+	struct lk_res	*res;
+	const char	*addr;
+	int		 err;
+};
+
+static int
+fill_cb(const struct dir_person *p, void *arg)
+{
+	struct fill_arg *fa = arg;
+
+	if (p->disabled)
+		return 0;
+	if (lk_certs_collect(fa->ctx->certs, p, fa->addr, time(NULL),
+	    fa->res, fa->ctx->m.rejected) == -1) {
+		fa->err = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+dir_observe(struct lk_metrics *m, double secs, int rc)
+{
+	static const double le[LK_NBUCKETS - 1] = { 0.0005, 0.001, 0.0025,
+	    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1 };
+	int i;
+
+	for (i = 0; i < LK_NBUCKETS - 1 && secs > le[i]; i++)
+		;
+	atomic_fetch_add(&m->dir_bucket[i], 1);
+	atomic_fetch_add(&m->dir_count, 1);
+	atomic_fetch_add(&m->dir_usec, (unsigned long)(secs * 1e6));
+	if (rc == -1)
+		atomic_fetch_add(&m->dir_errors, 1);
+}
+
+int
+lk_dir_search(struct lk_ctx *ctx, const char *filter, dir_person_cb cb,
+    void *arg)
+{
+	struct dir *d;
+	double t0;
+	int rc;
+
+	if ((d = lk_pool_get(ctx->pool)) == NULL) {
+		atomic_fetch_add(&ctx->m.dir_errors, 1);
+		return -1;
+	}
+	t0 = lk_monotonic();
+	rc = dir_search_people(d, filter, cb, arg);
+	dir_observe(&ctx->m, lk_monotonic() - t0, rc);
+	lk_pool_put(ctx->pool, d);
+	return rc;
+}
+
+int
+lk_fill(const char *addr, void *arg, struct lk_res **out)
+{
+	struct lk_ctx *ctx = arg;
+	struct fill_arg fa = { ctx, NULL, addr, 0 };
+	char *esc = NULL, *filter = NULL;
+	int rc = -1;
+
+	if ((fa.res = lk_res_new(addr)) == NULL ||
+	    (esc = dir_filter_escape(addr, strlen(addr))) == NULL ||
+	    asprintf(&filter, "(&%s(%s=%s))", ctx->cfg->directory.filter,
+	    ctx->cfg->directory.mail_attribute, esc) == -1) {
+		filter = NULL;
+		log_err("%s: out of memory", addr);
+		goto out;
+	}
+	if (lk_dir_search(ctx, filter, fill_cb, &fa) == -1 || fa.err)
+		goto out;
+	if (lk_res_finish(fa.res) == -1) {
+		log_err("%s: cannot order the answer", addr);
+		goto out;
+	}
+	*out = fa.res;
+	fa.res = NULL;
+	rc = 0;
+out:
+	lk_res_unref(fa.res);
+	free(filter);
+	free(esc);
+	return rc;
 }

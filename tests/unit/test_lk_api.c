@@ -27,6 +27,7 @@
 #include "lookup/lk_pool.c"
 #include "lookup/lk_rate.c"
 #include "lookup/lk_trust.c"
+#include "lookup/lk_work.c"
 #include "lookup/lk_x509.c"
 
 /* ---- a fake directory ---------------------------------------------------- */
