@@ -226,8 +226,10 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 		goto out;
 	enr_record_init(&r, &old, p, mail, e->jrnl);
 	from = enr_resume(e, &old, mail, &key, &res.cert, &res.chain);
-	if (r.state == 0)
-		r.state = JRNL_PLANNED;	/* a person new to the journal */
+	/* the step this enrolment is in: what a failure from here records
+	 * as failed_in, so the next attempt resumes there (not FAILED, the
+	 * state of the record it was read from) */
+	r.state = from;
 	if (from <= JRNL_SUBMITTED && e->ca_down != NULL &&
 	    atomic_load(e->ca_down)) {
 		/* no key made, nothing sent: next pass */

@@ -104,7 +104,9 @@ enr_fail(struct enr_ctx *e, struct jrnl_enr *r)
 		return;
 	long delay;
 
-	r->failed_in = r->state;
+	/* FAILED again before any step: keep the step it failed in */
+	if (r->state != JRNL_FAILED)
+		r->failed_in = r->state;
 	r->attempts++;
 	/* exponential backoff, 1 min doubling to at most a day */
 	delay = 60L << (r->attempts > 11 ? 10 : r->attempts - 1);
@@ -133,7 +135,8 @@ enr_fail_ca(struct enr_ctx *e, struct jrnl_enr *r, const struct jrnl_enr *old,
 {
 	if (r->person_id[0] == '\0')
 		return 0;
-	r->failed_in = r->state;
+	if (r->state != JRNL_FAILED)
+		r->failed_in = r->state;
 	if (why != NULL) {
 		snprintf(r->reason, sizeof(r->reason), "CA %s unreachable (not "
 		    "counted as an attempt): %.*s", ca_name(e->ca),

@@ -115,6 +115,12 @@ st=$("$SMIMEPUB" -f "$C" status flaky@example.com | tail -n 1)
 t_contains "flaky: FAILED" "$st" "	FAILED	"
 t_contains "flaky: the reason names the hand-over" "$st" "hand-over failed for flaky@example.com (exit 1)"
 t_eq "flaky: nothing published" "$(ncerts flaky)" 0
+# failing twice in a row must not lose the step it failed in (a third
+# attempt would then start afresh and ask the CA again)
+t_exit "enrol flaky by hand while the hand-over still refuses: exit 1" 1 \
+    "$SMIMEPUB" -f "$C" enrol flaky@example.com
+st=$("$SMIMEPUB" -f "$C" status flaky@example.com | tail -n 1)
+t_contains "flaky: still failed in ISSUED, attempt 2" "$st" "failed in ISSUED (attempt 2,"
 touch "$T/hand-over-ok"
 t_ok "enrol flaky again by hand" "$SMIMEPUB" -f "$C" enrol flaky@example.com
 t_contains "it resumed with the certificate already issued" "$T_OUT" "resuming"
