@@ -19,6 +19,7 @@
 #   BENCH_N_RSA   people for rsa:3072 (default 20: RSA key generation alone
 #                 takes about a second of CPU per key here)
 #   BENCH_OUT     the report (default docs/BENCHMARKS.md)
+#   BENCH_PARTS   which of the later parts run: "lookupd sync keypool"
 set -eu
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
@@ -322,9 +323,15 @@ mv "$OUT.tmp" "$OUT"
 echo "bench: wrote $OUT" >&2
 sed -n '/^| key/,/^$/p' "$OUT"
 
-# The other parts, each appending its section to $OUT.
-. "$SRCDIR/scripts/bench_lookupd.sh"
+# The other parts, each appending its section to $OUT (BENCH_PARTS: a
+# subset of "lookupd sync keypool", for a rerun of one of them).
+PARTS=" ${BENCH_PARTS:-lookupd sync keypool} "
+case $PARTS in *" lookupd "*) . "$SRCDIR/scripts/bench_lookupd.sh" ;; esac
 # smimepub-sync at scale: its own slapd with 100,000 people (issue 4)
-BUILD=$BUILD BENCH_OUT=$OUT sh "$SRCDIR/scripts/bench_sync.sh"
+case $PARTS in *" sync "*)
+	BUILD=$BUILD BENCH_OUT=$OUT sh "$SRCDIR/scripts/bench_sync.sh" ;;
+esac
 # the key pool: a burst of 200 rsa:3072 hires, with and without (issue 4)
-BUILD=$BUILD BENCH_OUT=$OUT sh "$SRCDIR/scripts/bench_keypool.sh"
+case $PARTS in *" keypool "*)
+	BUILD=$BUILD BENCH_OUT=$OUT sh "$SRCDIR/scripts/bench_keypool.sh" ;;
+esac
