@@ -391,7 +391,7 @@ local_crl_stale(struct local *l)
 	struct tm tm;
 	time_t next, now = time(NULL);
 	FILE *fp;
-	int stale = 1, revoked = 0;
+	int stale = 1, revoked = 0, listed;
 
 	if (local_path(l->lc, CA_LOCAL_CRL, path) == -1 ||
 	    (fp = fopen(path, "r")) == NULL)
@@ -404,8 +404,11 @@ local_crl_stale(struct local *l)
 	next = timegm(&tm);
 	if (next - now < (time_t)l->lc->crl_days * 86400 / 2)
 		goto out;
+	/* an empty CRL has no list at all (sk_num(NULL) is -1) */
+	if ((listed = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl))) < 0)
+		listed = 0;
 	if (lidx_each(l->idx, crl_count_cb, &revoked) == -1 ||
-	    revoked != sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)))
+	    revoked != listed)
 		goto out;
 	stale = 0;
 out:

@@ -560,6 +560,63 @@ START_TEST(repeated_request)
 }
 END_TEST
 
+/* The CRL number of ca.local.dir/crl.pem; 0 if there is none. */
+static long
+crl_number(void)
+{
+	char path[600];
+	X509_CRL *crl;
+	ASN1_INTEGER *num;
+	FILE *fp;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/" CA_LOCAL_CRL, cadir);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	crl = PEM_read_X509_CRL(fp, NULL, NULL, NULL);
+	fclose(fp);
+	ck_assert_ptr_nonnull(crl);
+	num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+	n = ASN1_INTEGER_get(num);
+	ASN1_INTEGER_free(num);
+	X509_CRL_free(crl);
+	return n;
+}
+
+/*
+ * ca_crl_refresh writes crl.pem when it is missing, when a revocation is
+ * not in it, and when less than half of crl_days is left of it; else not.
+ */
+START_TEST(crl_refresh)
+{
+	struct ca *ca;
+	X509 *x;
+
+	ck_assert_int_eq(ca_local_init(&cfg), 0);
+	ck_assert_ptr_nonnull(ca = ca_new(&cfg));
+	x = issue(ca, "ec:P-256", NULL, NULL);
+	ck_assert_int_eq(crl_number(), 0);
+	ck_assert_int_eq(ca_crl_refresh(ca), 0);
+	ck_assert_int_eq(crl_number(), 1);		/* was missing */
+	ck_assert_int_eq(ca_crl_refresh(ca), 0);
+	ck_assert_int_eq(crl_number(), 1);		/* fresh: left alone */
+	ck_assert_int_eq(ca_revoke(ca, x, CA_REASON_CESSATION), 0);
+	ck_assert_int_eq(ca_crl_refresh(ca), 0);
+	ck_assert_int_eq(crl_number(), 2);		/* a revocation */
+	ck_assert_int_eq(ca_crl_refresh(ca), 0);
+	ck_assert_int_eq(crl_number(), 2);
+	/* 7 days of validity left, half of 30 is 15: too little */
+	cfg.ca.local.crl_days = 30;
+	ck_assert_int_eq(ca_crl_refresh(ca), 0);
+	ck_assert_int_eq(crl_number(), 3);
+	ck_assert_int_eq(ca_crl_refresh(ca), 0);
+	ck_assert_int_eq(crl_number(), 3);		/* now 30 days left */
+	cfg.ca.local.crl_days = 7;
+	X509_free(x);
+	ca_free(ca);
+}
+END_TEST
+
 START_TEST(revoke_crl_list)
 {
 	struct ca *ca;
@@ -694,6 +751,7 @@ main(void)
 	tcase_add_test(tc, long_address);
 	tcase_add_test(tc, repeated_request);
 	tcase_add_test(tc, revoke_crl_list);
+	tcase_add_test(tc, crl_refresh);
 	tcase_add_test(tc, command);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
