@@ -354,9 +354,12 @@ $LK_PEOPLE people \`bench00001\`...: each has its own EC P-256 certificate
 \`tests/helpers/bench_people\`, all sharing one key pair, and added with one
 ldapadd). lookupd runs with \`cache_ttl = 0\` and \`negative_ttl = 0\`, so
 each request is one search of slapd, over its pool of $LK_THREADS
-connections, and a judgement of the certificate found (its parse is kept,
+connections (run by as many directory workers while the HTTP threads serve
+other clients), and a judgement of the certificate found (its parse is kept,
 by its DER bytes, up to lookup.cache_max of them: OpenSSL 3.0 takes about 0.25 ms to
-parse an EC certificate here); wrk cycles through every address (each thread from another
+parse an EC certificate here, and the daemon starts with none parsed, so
+the run includes the first parse of the certificates the 2 s warm-up did
+not reach); wrk cycles through every address (each thread from another
 place, so no two requests share a miss) and every answer must be 200.
 \`tests/helpers/ldap_bench\` is the baseline: THREADS threads, each with its own
 connection and simple bind as lookupd's read-only account, searching with the
