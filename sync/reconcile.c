@@ -138,6 +138,25 @@ entry_untidy(struct jrnl *j, const struct dir_person *p)
 	return ours;
 }
 
+/*
+ * A leaver's record that still needs acting on: everything but a closed one
+ * (REVOKED, UNPUBLISHED). A renewal that failed or waits at the CA keeps
+ * the certificate published before it valid and on the entry, and a
+ * revocation that failed must be tried again: those leave too. Leaving
+ * does not wait for an enrolment's backoff; a revocation that failed waits
+ * for its own, and sync.max_attempts never stops one.
+ */
+static int
+leaver_due(const struct sync_plan *pl, const struct jrnl_enr *r)
+{
+	if (r->state == JRNL_REVOKED || r->state == JRNL_UNPUBLISHED)
+		return 0;
+	if (r->state == JRNL_FAILED && r->failed_in >= JRNL_REVOKE_PENDING &&
+	    r->next_retry > pl->now)
+		return 0;
+	return 1;
+}
+
 static int
 plan_person(const struct dir_person *p, void *arg)
 {
@@ -178,8 +197,7 @@ plan_person(const struct dir_person *p, void *arg)
 		return -1;
 	}
 	if (p->disabled) {
-		if (r.state == JRNL_PUBLISHED || r.state == JRNL_DELIVERED ||
-		    r.state == JRNL_REVOKE_PENDING)
+		if (leaver_due(pl, &r))
 			return plan_add(pl, ACT_LEAVE, p->id, r.mail, NULL, NULL);
 		pl->st->unchanged++;
 		return 0;
@@ -240,13 +258,15 @@ plan_leaver(const struct jrnl_enr *r, void *arg)
 
 	int grace = pl->e->cfg->sync.leave_grace_days;
 
-	if (r->state != JRNL_PUBLISHED && r->state != JRNL_DELIVERED &&
-	    r->state != JRNL_REVOKE_PENDING)
+	if (!leaver_due(pl, r))
 		return 0;
 	if (pl->nseen > 0 && bsearch(r->person_id, pl->seen, pl->nseen,
 	    sizeof(pl->seen[0]), seen_cmp) != NULL)
 		return 0;
-	if (grace > 0 && r->state != JRNL_REVOKE_PENDING)
+	/* the grace starts once; a revocation that failed is not a new
+	 * leave */
+	if (grace > 0 && r->state != JRNL_REVOKE_PENDING &&
+	    !(r->state == JRNL_FAILED && r->failed_in >= JRNL_REVOKE_PENDING))
 		return plan_add(pl, ACT_GRACE, r->person_id, r->mail, NULL,
 		    NULL);
 	if (grace > 0 && r->next_retry > pl->now) {

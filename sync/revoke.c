@@ -169,8 +169,14 @@ enr_revoke(struct enr_ctx *e, const char *mail, const char *person_id,
 		enr_unpublish_moved(e, mail, person_id, &r, &removed);
 	rc = ENR_DONE;
 	if (a.n == 0 && removed == 0) {
-		/* not a failure of the person's record: there was nothing */
-		log_err("%s: no certificate of ours to revoke", mail);
+		/* not a failure of the person's record: there was nothing
+		 * (an error to the command line; a pass closing the record
+		 * of someone never enrolled just says so) */
+		if (person_id == NULL)
+			log_err("%s: no certificate of ours to revoke", mail);
+		else
+			log_info("%s: left; no certificate of ours to revoke; "
+			    "record closed", mail);
 		rc = ENR_NOTHING;
 	}
 out:

@@ -101,7 +101,8 @@ do_leave(struct enr_ctx *e, const struct sync_item *it)
 		o = enr_revoke(e, it->mail, it->id,
 		    CA_REASON_AFFILIATION_CHANGED);
 		dir_set_unfiltered(e->dir, 0);
-		return (o == ENR_DONE || o == ENR_NOTHING) ? 0 : -1;
+		/* nothing of ours (never enrolled): closed, not counted */
+		return o == ENR_DONE ? 0 : o == ENR_NOTHING ? 1 : -1;
 	}
 	rc = dir_unpublish(e->dir, it->mail, wk_is_ours, e->jrnl, &removed);
 	dir_set_unfiltered(e->dir, 0);

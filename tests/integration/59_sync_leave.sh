@@ -85,4 +85,26 @@ t_contains "it lists alice's serial" \
 num=$(openssl crl -in "$T/ca/crl.pem" -noout -crlnumber)
 t_ok "a pass with nothing revoked leaves it as it is" "$SYNC" -f "$T/revoke.conf" --once
 t_eq "same CRL number" "$(openssl crl -in "$T/ca/crl.pem" -noout -crlnumber)" "$num"
+
+# A leaver whose renewal had failed (FAILED, the old certificate still
+# valid and on the entry) is revoked and unpublished all the same, at once,
+# not after the renewal's backoff: frank's renewal fails at delivery
+# (/bin/false), then he leaves.
+printf 'dn: uid=frank,%s\nobjectClass: inetOrgPerson\nuid: frank\ncn: frank\nsn: frank\nmail: frank@example.com\n' \
+    "$SLAPD_PEOPLE" | ldap_root ldapadd >/dev/null
+t_ok "frank enrolled" "$SYNC" -f "$T/keep.conf" --once
+t_eq "frank has his certificate" "$(ncerts frank)" 1
+sed 's|pkcs12_iterations = 10000;|pkcs12_iterations = 10000; delivery_command = "/bin/false";|; s|on_leave = "keep";|on_leave = "keep"; renew_before_days = 365;|' \
+    "$T/keep.conf" >"$T/renewfail.conf"
+t_exit "frank's renewal fails at delivery" 1 "$SYNC" -f "$T/renewfail.conf" --once
+st=$("$SMIMEPUB" -f "$T/keep.conf" status frank@example.com | tail -n 1)
+t_contains "frank: FAILED in ISSUED" "$st" "failed in ISSUED"
+t_eq "frank still has his first certificate on the entry" "$(ncerts frank)" 1
+leave frank
+t_ok "frank left (on_leave = revoke)" "$SYNC" -f "$T/revoke.conf" --once
+t_eq "frank: nothing of ours on the entry" "$(ncerts frank)" 0
+t_ok "ca list" "$SMIMEPUB" -f "$T/keep.conf" ca list
+t_eq "both of frank's certificates revoked at the CA" \
+    "$(printf '%s\n' "$T_OUT" | grep -c 'frank@example.com revoked')" 2
+t_contains "status: UNPUBLISHED" "$("$SMIMEPUB" -f "$T/keep.conf" status frank@example.com | tail -n 1)" "	UNPUBLISHED	"
 t_done
