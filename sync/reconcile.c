@@ -210,6 +210,11 @@ plan_person(const struct dir_person *p, void *arg)
 			pl->st->skipped++;
 			return 0;
 		}
+		/* a renewal that failed, and meanwhile a new address: the
+		 * old address's certificate goes too (as for PUBLISHED) */
+		if (r.serial[0] != '\0' && strcmp(r.mail, mail) != 0)
+			return plan_add(pl, ACT_REENROL, p->id, mail, r.mail,
+			    NULL);
 		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL);
 	case JRNL_PUBLISHED:
 	case JRNL_DELIVERED:
@@ -231,6 +236,9 @@ plan_person(const struct dir_person *p, void *arg)
 		    strcmp(r.mail, mail) == 0)
 			return plan_add(pl, ACT_RETURN, p->id, mail, NULL,
 			    r.serial);
+		if (r.serial[0] != '\0' && strcmp(r.mail, mail) != 0)
+			return plan_add(pl, ACT_REENROL, p->id, mail, r.mail,
+			    NULL);
 		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL);
 	case JRNL_REVOKED:
 	case JRNL_UNPUBLISHED:
