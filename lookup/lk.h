@@ -3,7 +3,8 @@
  * to for an address, over HTTP (DESIGN.md "smimepub-lookupd").
  *
  *   lk_main.c   daemon: flags, pid file, privileges, signals, drain
- *   lk_http.c   libmicrohttpd: listen sockets, limits, request assembly
+ *   lk_http.c   libmicrohttpd: limits, request assembly
+ *   lk_listen.c listen sockets, TLS files (opened before privileges drop)
  *   lk_api.c    endpoints, JSON (jansson), metrics
  *   lk_cache.c  positive/negative TTL, LRU bound, one search per address
  *   lk_rate.c   per-client token buckets
@@ -24,6 +25,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <openssl/x509.h>
@@ -353,6 +355,12 @@ struct json_t;
 struct json_t	*lk_api_cert_json(struct lk_cert *);
 
 /* ---- HTTP (lk_http.c) -------------------------------------------------- */
+
+/* lk_listen.c: a non-blocking listening socket for spec (host:port,
+ * [v6]:port, unix:/path made with mode); -1 logged naming key. */
+int		 lk_listen(const char *spec, const char *key, mode_t mode);
+/* lk_listen.c: the first 64 KB of path (config key), NUL-terminated. */
+char		*lk_slurp(const char *path, const char *key);
 
 struct lk_http;
 /* Bind every listen socket (before privileges are dropped). */

@@ -23,6 +23,7 @@
 #include "lookup/lk_certs.c"
 #include "lookup/lk_conns.c"
 #include "lookup/lk_http.c"
+#include "lookup/lk_listen.c"
 #include "lookup/lk_metrics.c"
 #include "lookup/lk_pool.c"
 #include "lookup/lk_rate.c"
