@@ -222,12 +222,15 @@ struct lk_ip {
 };
 
 struct lk_conns;
-/* cap 0: no cap. Each refusal adds one to *refused. */
-struct lk_conns	*lk_conns_new(unsigned cap, atomic_ulong *refused);
+/* cap (per address) and max (in all), 0: none. Each refusal adds one to
+ * *refused or *refused_max. */
+struct lk_conns	*lk_conns_new(unsigned cap, atomic_ulong *refused,
+		    unsigned max, atomic_ulong *refused_max);
 void		 lk_conns_free(struct lk_conns *);
 /* The key of sa: 1, or 0 (len 0) when its family is not capped. */
 int		 lk_conns_key(const struct sockaddr *sa, struct lk_ip *);
-/* 1 (and counted as refused) when sa already has cap connections open. */
+/* 1 (and counted as refused) when max connections are open, or sa
+ * already has cap. */
 int		 lk_conns_full(struct lk_conns *, const struct sockaddr *sa);
 /* Count a connection that MHD started: 0, or -1 (counted as refused) when
  * that would pass the cap; each 0 needs its lk_conns_close. */
@@ -274,6 +277,7 @@ struct lk_metrics {
 	atomic_ulong	 dir_usec;
 	atomic_ulong	 dir_errors;
 	atomic_ulong	 refused_per_ip;	/* lookup.max_connections_per_ip */
+	atomic_ulong	 refused_max;		/* lookup.max_connections */
 };
 
 struct lk_ctx {

@@ -1,8 +1,11 @@
 /*
- * lk_conns.c — lookup.max_connections_per_ip, enforced here rather than by
- * libmicrohttpd's MHD_OPTION_PER_IP_CONNECTION_LIMIT, which closes a
- * connection over the cap without telling anyone: the operator could not
- * see in /metrics that a client was being turned away.
+ * lk_conns.c — lookup.max_connections_per_ip and lookup.max_connections,
+ * enforced here rather than by libmicrohttpd's
+ * MHD_OPTION_PER_IP_CONNECTION_LIMIT and MHD_OPTION_CONNECTION_LIMIT, which
+ * close a connection over the cap without telling anyone: the operator
+ * could not see in /metrics that clients were being turned away. (MHD also
+ * splits its limit between the threads of its pool, so one busy thread
+ * refused while the daemon as a whole had room.)
  *
  * Open connections are counted by whole IPv4 or IPv6 address (other
  * families, such as a unix socket, are not capped). lk_http.c asks
@@ -34,12 +37,16 @@ struct lk_ipc {
 struct lk_conns {
 	pthread_mutex_t	 mu;
 	struct lk_ipc	*b[LK_CONNS_BUCKETS];
-	unsigned	 cap;
-	atomic_ulong	*refused;	/* the counter in /metrics */
+	unsigned	 cap;		/* per address; 0: none */
+	unsigned	 max;		/* in all; 0: none */
+	unsigned	 total;		/* open, counted by lk_conns_open */
+	atomic_ulong	*refused;	/* the counters in /metrics */
+	atomic_ulong	*refused_max;
 };
 
 struct lk_conns *
-lk_conns_new(unsigned cap, atomic_ulong *refused)
+lk_conns_new(unsigned cap, atomic_ulong *refused, unsigned max,
+    atomic_ulong *refused_max)
 {
 	struct lk_conns *c;
 
@@ -48,6 +55,8 @@ lk_conns_new(unsigned cap, atomic_ulong *refused)
 	pthread_mutex_init(&c->mu, NULL);
 	c->cap = cap;
 	c->refused = refused;
+	c->max = max;
+	c->refused_max = refused_max;
 	return c;
 }
 
@@ -111,17 +120,23 @@ lk_conns_full(struct lk_conns *c, const struct sockaddr *sa)
 {
 	struct lk_ipc *e;
 	struct lk_ip ip;
-	int full;
+	int full = 0, all = 0;
 
-	if (c == NULL || c->cap == 0 || !lk_conns_key(sa, &ip))
+	if (c == NULL)
 		return 0;
 	pthread_mutex_lock(&c->mu);
-	e = *lk_conns_find(c, &ip);
-	full = e != NULL && e->n >= c->cap;
+	if (c->max != 0 && c->total >= c->max)
+		all = 1;
+	else if (c->cap != 0 && lk_conns_key(sa, &ip)) {
+		e = *lk_conns_find(c, &ip);
+		full = e != NULL && e->n >= c->cap;
+	}
 	pthread_mutex_unlock(&c->mu);
+	if (all)
+		atomic_fetch_add(c->refused_max, 1);
 	if (full)
 		atomic_fetch_add(c->refused, 1);
-	return full;
+	return full || all;
 }
 
 int
@@ -130,9 +145,20 @@ lk_conns_open(struct lk_conns *c, const struct lk_ip *ip)
 	struct lk_ipc **pp, *e;
 	int rc = -1;
 
-	if (c == NULL || c->cap == 0 || ip->len == 0)
+	if (c == NULL)
 		return 0;
 	pthread_mutex_lock(&c->mu);
+	if (c->max != 0 && c->total >= c->max) {
+		/* accepted by two threads at once past the last free place */
+		pthread_mutex_unlock(&c->mu);
+		atomic_fetch_add(c->refused_max, 1);
+		return -1;
+	}
+	if (c->cap == 0 || ip->len == 0) {
+		c->total++;
+		rc = 0;
+		goto out;
+	}
 	pp = lk_conns_find(c, ip);
 	if ((e = *pp) == NULL) {
 		/* no memory for the count: refused, never uncounted */
@@ -143,6 +169,7 @@ lk_conns_open(struct lk_conns *c, const struct lk_ip *ip)
 	}
 	if (e->n < c->cap) {
 		e->n++;
+		c->total++;
 		rc = 0;
 	}
 out:
@@ -157,13 +184,17 @@ lk_conns_close(struct lk_conns *c, const struct lk_ip *ip)
 {
 	struct lk_ipc **pp, *e;
 
-	if (c == NULL || c->cap == 0 || ip->len == 0)
+	if (c == NULL)
 		return;
 	pthread_mutex_lock(&c->mu);
-	pp = lk_conns_find(c, ip);
-	if ((e = *pp) != NULL && e->n > 0 && --e->n == 0) {
-		*pp = e->next;
-		free(e);
+	if (c->total > 0)
+		c->total--;
+	if (c->cap != 0 && ip->len != 0) {
+		pp = lk_conns_find(c, ip);
+		if ((e = *pp) != NULL && e->n > 0 && --e->n == 0) {
+			*pp = e->next;
+			free(e);
+		}
 	}
 	pthread_mutex_unlock(&c->mu);
 }

@@ -209,14 +209,16 @@ lk_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 		t->prev->next = t->next;
 		t->next->prev = t->prev;
 		pthread_mutex_unlock(&h->tmu);
-		lk_conns_close(h->conns, &t->ip);
+		if (!t->refused)	/* never counted */
+			lk_conns_close(h->conns, &t->ip);
 		free(t);
 		*socket_context = NULL;
 	}
 }
 
-/* MHD's accept policy: a client at lookup.max_connections_per_ip gets
- * its new connection closed before MHD allocates anything for it. */
+/* MHD's accept policy: a client at lookup.max_connections_per_ip, or any
+ * client once lookup.max_connections are open, gets its new connection
+ * closed before MHD allocates anything for it. */
 static enum MHD_Result
 lk_accept(void *cls, const struct sockaddr *sa, socklen_t salen)
 {
@@ -443,17 +445,21 @@ lk_http_start(struct lk_http *h)
 	if ((h->work = lk_work_new(l->pool_size)) == NULL)
 		return -1;
 	if ((h->conns = lk_conns_new((unsigned)l->max_connections_per_ip,
-	    &h->ctx->m.refused_per_ip)) == NULL) {
+	    &h->ctx->m.refused_per_ip, (unsigned)l->max_connections,
+	    &h->ctx->m.refused_max)) == NULL) {
 		log_err("%s: lookup.max_connections_per_ip: out of memory",
 		    l->listen);
 		return -1;
 	}
-	/* the per-address cap is ours (lk_accept, lk_notify), not
-	 * MHD_OPTION_PER_IP_CONNECTION_LIMIT: MHD's refusals are silent */
+	/* both caps are ours (lk_accept, lk_notify): MHD's refusals are
+	 * silent, and it splits MHD_OPTION_CONNECTION_LIMIT between its
+	 * threads; its own limit is set so that any one thread could hold
+	 * them all, and only ours is ever reached */
 	h->d = MHD_start_daemon(flags, 0, lk_accept, h, lk_access, &h->pub,
 	    MHD_OPTION_LISTEN_SOCKET, h->fd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)l->threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)l->max_connections,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)l->max_connections *
+	    (unsigned)l->threads + 1u,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)l->timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)l->max_header,
 	    MHD_OPTION_NOTIFY_COMPLETED, lk_completed, &h->pub,

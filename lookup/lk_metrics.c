@@ -117,13 +117,17 @@ lk_api_metrics(struct lk_ctx *ctx, struct lk_reply *rp)
 	    "smimepub_lookupd_rate_clients %zu\n"
 	    "# HELP smimepub_lookupd_connections_refused_total Connections "
 	    "closed as soon as accepted, by reason (per_ip: the client "
-	    "address had lookup.max_connections_per_ip open).\n"
+	    "address had lookup.max_connections_per_ip open; max: "
+	    "lookup.max_connections were open).\n"
 	    "# TYPE smimepub_lookupd_connections_refused_total counter\n"
 	    "smimepub_lookupd_connections_refused_total{reason=\"per_ip\"} "
+	    "%lu\n"
+	    "smimepub_lookupd_connections_refused_total{reason=\"max\"} "
 	    "%lu\n",
 	    (double)atomic_load(&m->dir_usec) / 1e6,
 	    atomic_load(&m->dir_count), atomic_load(&m->dir_errors),
-	    lk_rate_clients(ctx->rate), atomic_load(&m->refused_per_ip));
+	    lk_rate_clients(ctx->rate), atomic_load(&m->refused_per_ip),
+	    atomic_load(&m->refused_max));
 	lk_certs_stats(ctx->certs, &cs);
 	fprintf(fp, "# HELP smimepub_lookupd_crls CRLs in use (each checked "
 	    "against its issuer in lookup.trust_anchors).\n"

@@ -431,48 +431,56 @@ t_contains "and finds alice" "$(cat "$T/b.body")" '"status":"found"'
 t_ok "batch instance: SIGTERM" kill -TERM "$LK_PID"
 wait "$LK_PID" || :
 
-# ---- lookup.max_connections_per_ip: a third connection is closed ---------
-# and counted: smimepub_lookupd_connections_refused_total{reason="per_ip"}
-start_lk perip "max_connections_per_ip = 2;" "timeout = 30;"
-port=${URL##*:}
-refused() {
-	curl -s "$URL/metrics" | awk 'index($0, "smimepub_lookupd_connections_refused_total{reason=\"per_ip\"} ") == 1 { print $2 }'
+# ---- connection caps: a third connection is closed and counted ----------
+# lookup.max_connections_per_ip (reason="per_ip") and lookup.max_connections
+# (reason="max"), each 2 in its own instance: two idle connections held,
+# three more refused at once, counted under their reason (and only there),
+# never reaching a handler; the daemon answers once the two are closed.
+over_cap() {	# NAME CONFIG REASON OTHER_REASON
+	start_lk "$1" "$2" "timeout = 30;"
+	port=${URL##*:}
+	t_eq "[$3] no connection refused yet" "$(refused "$3")" 0
+	rm -f "$T/hold"
+	mkfifo "$T/hold"
+	curl -s -m 60 "telnet://127.0.0.1:$port" <"$T/hold" >/dev/null 2>&1 &
+	h1=$!
+	curl -s -m 60 "telnet://127.0.0.1:$port" <"$T/hold" >/dev/null 2>&1 &
+	h2=$!
+	exec 7>"$T/hold"
+	i=0
+	while [ "$(estab)" -lt 2 ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	t_eq "[$3] two idle connections held from 127.0.0.1" "$(estab)" 2
+	rc=0
+	st=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$URL/healthz") || rc=$?
+	t_eq "[$3] a third connection gets no answer" "$st" 000
+	t_ok "[$3] closed by the daemon, not timed out (curl exit $rc: 52 or 56)" \
+	    test "$rc" -eq 52 -o "$rc" -eq 56
+	n=0
+	for i in 1 2; do
+		st=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$URL/v1/certs/alice@example.com") || :
+		[ "$st" = 000 ] && n=$((n + 1))
+	done
+	t_eq "[$3] a fourth and a fifth: no answer either" "$n" 2
+	kill "$h1" "$h2" 2>/dev/null || :
+	wait "$h1" 2>/dev/null || :
+	wait "$h2" 2>/dev/null || :
+	exec 7>&-
+	i=0
+	while [ "$(estab)" -gt 0 ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	t_eq "[$3] answers once they are closed" \
+	    "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/certs/alice@example.com")" 200
+	t_eq "[$3] the three refused are counted in /metrics" "$(refused "$3")" 3
+	t_eq "[$3] and not under $4" "$(refused "$4")" 0
+	t_eq "[$3] requests: the ones over the cap never reached a handler" \
+	    "$(curl -s "$URL/metrics" | awk 'index($0, "smimepub_lookupd_requests_total{endpoint=\"certs\",status=\"200\"} ") == 1 { print $2 }')" 1
+	t_ok "[$3] instance: SIGTERM" kill -TERM "$LK_PID"
+	wait "$LK_PID" || :
 }
-t_eq "no connection refused yet" "$(refused)" 0
-mkfifo "$T/hold"
-curl -s -m 60 "telnet://127.0.0.1:$port" <"$T/hold" >/dev/null 2>&1 &
-h1=$!
-curl -s -m 60 "telnet://127.0.0.1:$port" <"$T/hold" >/dev/null 2>&1 &
-h2=$!
-exec 7>"$T/hold"
-i=0
-while [ "$(estab)" -lt 2 ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-t_eq "two idle connections held from 127.0.0.1" "$(estab)" 2
-rc=0
-st=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$URL/healthz") || rc=$?
-t_eq "a third connection gets no answer" "$st" 000
-t_ok "closed by the daemon, not timed out (curl exit $rc: 52 or 56)" \
-    test "$rc" -eq 52 -o "$rc" -eq 56
-# two more over the cap, each refused at once as well
-n=0
-for i in 1 2; do
-	st=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$URL/v1/certs/alice@example.com") || :
-	[ "$st" = 000 ] && n=$((n + 1))
-done
-t_eq "a fourth and a fifth: no answer either" "$n" 2
-kill "$h1" "$h2" 2>/dev/null || :
-wait "$h1" 2>/dev/null || :
-wait "$h2" 2>/dev/null || :
-exec 7>&-
-i=0
-while [ "$(estab)" -gt 0 ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-t_eq "answers once they are closed" \
-    "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/certs/alice@example.com")" 200
-t_eq "the three refused are counted in /metrics" "$(refused)" 3
-t_eq "requests: the two over the cap never reached a handler" \
-    "$(curl -s "$URL/metrics" | awk 'index($0, "smimepub_lookupd_requests_total{endpoint=\"certs\",status=\"200\"} ") == 1 { print $2 }')" 1
-t_ok "per-IP instance: SIGTERM" kill -TERM "$LK_PID"
-wait "$LK_PID" || :
+refused() {
+	curl -s "$URL/metrics" | awk -v r="$1" 'index($0, "smimepub_lookupd_connections_refused_total{reason=\"" r "\"} ") == 1 { print $2 }'
+}
+over_cap perip "max_connections_per_ip = 2;" per_ip max
+over_cap maxconn "max_connections = 2; max_connections_per_ip = 0;" max per_ip
 
 # ---- slapd goes away and comes back ----------------------------------------
 spid=$(cat "$SLAPD_DIR/slapd.pid")
