@@ -49,10 +49,11 @@ enr_mark_replaced(struct jrnl *j, const struct dir_person *p, X509 *keep,
 }
 
 struct enr_orphans {
-	const char	*person;
+	const char	*person, *mail;
 	X509		*keep;
 	struct jrnl	*j;
 	X509		*found[16];
+	int		 moved[16];	/* for an address no longer theirs */
 	int		 n;
 };
 
@@ -60,17 +61,21 @@ static int
 enr_orphan_cb(const struct jrnl_cert *r, void *arg)
 {
 	struct enr_orphans *o = arg;
+	int moved = strcmp(r->mail, o->mail) != 0;
 	X509 *c;
 
-	if (r->state != JRNL_CERT_ISSUED || strcmp(r->person_id, o->person) ||
-	    o->n == 16 || r->not_after < time(NULL))
+	if (r->state == JRNL_CERT_REVOKED || (r->state != JRNL_CERT_ISSUED &&
+	    !moved) || strcmp(r->person_id, o->person) || o->n == 16 ||
+	    r->not_after < time(NULL))
 		return 0;
 	if ((c = jrnl_cert_x509(o->j, r)) == NULL)
 		return 0;
 	if (X509_cmp(c, o->keep) == 0)
 		X509_free(c);
-	else
+	else {
+		o->moved[o->n] = moved;
 		o->found[o->n++] = c;
+	}
 	return 0;
 }
 
@@ -87,10 +92,14 @@ enr_ca_unreachable(struct enr_ctx *e, const char *why)
 }
 
 /*
- * Certificates of this person that were issued but never published: an
- * enrolment a crash interrupted after the CA answered, or an answer that
- * failed the check. The new certificate supersedes them; revoke them so no
- * unaccounted certificate stays valid (DESIGN.md: "found and revoked").
+ * Certificates of this person that the new one supersedes, revoked so that
+ * no unaccounted certificate stays valid (DESIGN.md: "found and
+ * revoked"): those issued but never published (an enrolment a crash
+ * interrupted after the CA answered, an answer that failed the check), and
+ * any still valid for an address that is no longer the person's (an
+ * address change, however the enrolment for the new one came about: a
+ * pending CA, a failed renewal first). A renewal's predecessor at the same
+ * address is not revoked: it stays valid for what was encrypted to it.
  */
 static void
 enr_revoke_orphans(struct enr_ctx *e, const char *mail, const char *person,
@@ -101,6 +110,7 @@ enr_revoke_orphans(struct enr_ctx *e, const char *mail, const char *person,
 
 	memset(&o, 0, sizeof(o));
 	o.person = person;
+	o.mail = mail;
 	o.keep = keep;
 	o.j = e->jrnl;
 	if (jrnl_cert_each_person(e->jrnl, person, enr_orphan_cb,
@@ -110,10 +120,12 @@ enr_revoke_orphans(struct enr_ctx *e, const char *mail, const char *person,
 		if (enr_ca_revoke(e, o.found[i], CA_REASON_SUPERSEDED) == 0 &&
 		    jrnl_cert_put(e->jrnl, o.found[i], NULL, NULL,
 		    JRNL_CERT_REVOKED) == 0) {
-			log_info("%s: revoked a certificate issued but never "
-			    "published", mail);
+			log_info("%s: revoked a certificate %s", mail,
+			    o.moved[i] ? "for the person's former address" :
+			    "issued but never published");
 			(void)audit_event("revocation", person, mail,
 			    o.found[i], ca_name(e->ca), "revoked",
+			    o.moved[i] ? "superseded: a former address" :
 			    "superseded: issued but never published");
 		}
 		X509_free(o.found[i]);

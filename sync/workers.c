@@ -173,7 +173,18 @@ do_item(struct enr_ctx *e, const struct sync_item *it, struct sync_stats *st)
 	case ACT_REENROL:
 		/* the old address's certificate goes with the new one's
 		 * publish (it is ours); revoke it at the CA too */
-		ok = enr_enrol(e, it->mail, it->id) == ENR_DONE;
+		switch (enr_enrol(e, it->mail, it->id)) {
+		case ENR_DONE:
+			ok = 1;
+			break;
+		case ENR_PENDING:
+			/* the old address's certificate is revoked when the
+			 * new one is published (enr_revoke_orphans) */
+			st->skipped++;
+			return 1;
+		default:
+			ok = 0;
+		}
 		if (ok) {
 			(void)enr_revoke(e, it->old_mail, NULL,
 			    CA_REASON_SUPERSEDED);

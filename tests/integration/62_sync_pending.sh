@@ -115,4 +115,21 @@ rc=0
 wait "$SPID" || rc=$?
 SPID=
 t_eq "the daemon ends on SIGTERM" "$rc" 0
+
+# An address change while the CA answers pending: the new address's
+# certificate is published a pass later, and then the old address's one is
+# revoked at the CA (it left the entry with the new one's publish).
+old=$("$SMIMEPUB" -f "$C" status alice@example.com | tail -n 1 | cut -f3)
+nrev() { cat "$T/peer/revoked" 2>/dev/null | grep -ci "^$1\$" || :; }
+printf 'dn: %s\nchangetype: modify\nreplace: mail\nmail: alice.new@example.com\n' \
+    "$(slapd_people_dn alice)" | ldap_root ldapmodify >/dev/null
+t_ok "a pass after alice's address changed" "$SYNC" -f "$C" --once
+t_contains "the CA answers pending: skipped, not failed" "$T_OUT" "failed 0,"
+t_eq "the old certificate is not revoked yet" "$(nrev "$old")" 0
+sleep 6
+t_ok "a pass after the retry time" "$SYNC" -f "$C" --once
+t_contains "alice.new enrolled" "$T_OUT" "enrolled 1,"
+t_eq "alice: one certificate" "$(ncerts alice)" 1
+t_eq "the old address's certificate ($old) is revoked at the CA" \
+    "$(nrev "$old")" 1
 t_done
