@@ -153,6 +153,8 @@ enr_fail_ca(struct enr_ctx *e, struct jrnl_enr *r, const struct jrnl_enr *old,
 		if (old->state == JRNL_FAILED && old->next_retry == 0 &&
 		    strcmp(old->reason, r->reason) == 0)
 			return 0;
+		(void)audit_event("failure", r->person_id, r->mail, NULL,
+		    ca_name(e->ca), jrnl_state_str(r->failed_in), r->reason);
 	}
 	/* enr_step() would clear the reason: FAILED keeps it */
 	(void)enr_step(e, r, JRNL_FAILED);

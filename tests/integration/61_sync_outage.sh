@@ -222,6 +222,8 @@ asked=$(grep -c 'CA cfssl unreachable (not counted as an attempt)' "$T/rstatus" 
 t_ok "one or two asked the CA (got $asked)" test "$asked" -ge 1 -a "$asked" -le 2
 t_eq "the others were not sent" "$(grep -c 'not sent: CA cfssl was unreachable earlier in the same pass' "$T/rstatus")" $((10 - asked))
 t_eq "... and are due at the next pass" "$(grep -c 'next retry at the next pass' "$T/rstatus")" $((10 - asked))
+t_eq "the audit log has one failure for each of the ten" \
+    "$(grep '"event":"failure"' "$T/audit.jsonl" | grep -c '"mail":"r[0-9]*@example.com"')" 10
 t_not_contains "no attempt is counted (sync.max_attempts = 1 here)" "$(cat "$T/rstatus")" "attempt 1"
 ra=$(grep 'unreachable (not counted' "$T/rstatus" | head -n 1)
 t_contains "at the CA step" "$ra" "failed in SUBMITTED (next retry "
