@@ -31,7 +31,6 @@
 #include "common/log.h"
 #include "common/mail.h"
 
-#define SERIAL_BYTES	16	/* 128 bits; S/MIME BR §7.1: >= 64 from a CSPRNG */
 #define DAY		86400
 #define PEM_MAX		(1 << 20)
 
@@ -43,165 +42,6 @@ local_path(const struct cfg_ca_local *lc, const char *name, char *buf)
 		return -1;
 	}
 	return 0;
-}
-
-int
-local_serial_hex(const ASN1_INTEGER *sn, char out[])
-{
-	BIGNUM *bn = NULL;
-	char *hex = NULL;
-	int rc = -1;
-
-	if ((bn = ASN1_INTEGER_to_BN(sn, NULL)) != NULL &&
-	    (hex = BN_bn2hex(bn)) != NULL && strlen(hex) < LIDX_SERIAL_MAX) {
-		strcpy(out, hex);
-		rc = 0;
-	}
-	OPENSSL_free(hex);
-	BN_free(bn);
-	return rc;
-}
-
-static GENERAL_NAME *
-gen_ia5(int type, const char *value)
-{
-	GENERAL_NAME *gen = NULL;
-	ASN1_IA5STRING *s = NULL;
-
-	if ((gen = GENERAL_NAME_new()) == NULL ||
-	    (s = ASN1_IA5STRING_new()) == NULL ||
-	    !ASN1_STRING_set(s, value, -1)) {
-		GENERAL_NAME_free(gen);
-		ASN1_IA5STRING_free(s);
-		return NULL;
-	}
-	GENERAL_NAME_set0_value(gen, type, s);
-	return gen;
-}
-
-static GENERAL_NAMES *
-gens_one(int type, const char *value)
-{
-	GENERAL_NAMES *gens = NULL;
-	GENERAL_NAME *gen = NULL;
-
-	if ((gens = GENERAL_NAMES_new()) == NULL ||
-	    (gen = gen_ia5(type, value)) == NULL ||
-	    !sk_GENERAL_NAME_push(gens, gen)) {
-		GENERAL_NAME_free(gen);
-		GENERAL_NAMES_free(gens);
-		return NULL;
-	}
-	return gens;
-}
-
-/* SKI by RFC 5280 §4.2.1.2 method (1): SHA-1 of subjectPublicKey. */
-int
-local_add_ski(X509 *x)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	ASN1_OCTET_STRING *ski = NULL;
-	int ok;
-
-	ok = X509_pubkey_digest(x, EVP_sha1(), md, &len) &&
-	    (ski = ASN1_OCTET_STRING_new()) != NULL &&
-	    ASN1_OCTET_STRING_set(ski, md, (int)len) &&
-	    X509_add1_ext_i2d(x, NID_subject_key_identifier, ski, 0,
-	    X509V3_ADD_REPLACE) == 1;
-	ASN1_OCTET_STRING_free(ski);
-	return ok ? 0 : -1;
-}
-
-AUTHORITY_KEYID *
-local_aki(X509 *issuer)
-{
-	AUTHORITY_KEYID *aki = NULL;
-
-	/* decoded, not X509_get0_subject_key_id(): issuer may be unsigned */
-	if ((aki = AUTHORITY_KEYID_new()) == NULL ||
-	    (aki->keyid = X509_get_ext_d2i(issuer, NID_subject_key_identifier,
-	    NULL, NULL)) == NULL) {
-		AUTHORITY_KEYID_free(aki);
-		return NULL;
-	}
-	return aki;
-}
-
-int
-local_add_basic(X509 *x, int ca)
-{
-	BASIC_CONSTRAINTS *bc = NULL;
-	int ok;
-
-	ok = (bc = BASIC_CONSTRAINTS_new()) != NULL;
-	if (ok && ca) {
-		bc->ca = 0xff;
-		/* pathLenConstraint 0: no CA below this one */
-		ok = (bc->pathlen = ASN1_INTEGER_new()) != NULL &&
-		    ASN1_INTEGER_set(bc->pathlen, 0);
-	}
-	ok = ok && X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1,
-	    X509V3_ADD_REPLACE) == 1;
-	BASIC_CONSTRAINTS_free(bc);
-	return ok ? 0 : -1;
-}
-
-int
-local_add_ku(X509 *x, int b1, int b2)
-{
-	ASN1_BIT_STRING *ku = NULL;
-	int ok;
-
-	ok = (ku = ASN1_BIT_STRING_new()) != NULL &&
-	    ASN1_BIT_STRING_set_bit(ku, b1, 1) &&
-	    ASN1_BIT_STRING_set_bit(ku, b2, 1) &&
-	    X509_add1_ext_i2d(x, NID_key_usage, ku, 1, X509V3_ADD_REPLACE) == 1;
-	ASN1_BIT_STRING_free(ku);
-	return ok ? 0 : -1;
-}
-
-/* A random positive non-zero serial of SERIAL_BYTES (RFC 5280 §4.1.2.2). */
-static int
-set_serial(X509 *x)
-{
-	unsigned char buf[SERIAL_BYTES];
-	BIGNUM *bn = NULL;
-	ASN1_INTEGER *sn = NULL;
-	int ok;
-
-	do {
-		if (RAND_bytes(buf, sizeof(buf)) != 1)
-			return -1;
-		buf[0] &= 0x7f;		/* positive in two's complement */
-		BN_free(bn);
-		if ((bn = BN_bin2bn(buf, sizeof(buf), NULL)) == NULL)
-			return -1;
-	} while (BN_is_zero(bn));
-	ok = (sn = BN_to_ASN1_INTEGER(bn, NULL)) != NULL &&
-	    X509_set_serialNumber(x, sn);
-	ASN1_INTEGER_free(sn);
-	BN_free(bn);
-	OPENSSL_cleanse(buf, sizeof(buf));
-	return ok ? 0 : -1;
-}
-
-/* v3, serial, names, key, validity [now, now + days) (RFC 5280 §4.1.2.5). */
-X509 *
-local_cert_base(const X509_NAME *subj, const X509_NAME *issuer, EVP_PKEY *pub,
-    time_t now, int days)
-{
-	X509 *x = NULL;
-
-	if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3) ||
-	    set_serial(x) == -1 || !X509_set_subject_name(x, subj) ||
-	    !X509_set_issuer_name(x, issuer) || !X509_set_pubkey(x, pub) ||
-	    X509_time_adj_ex(X509_getm_notBefore(x), 0, 0, &now) == NULL ||
-	    X509_time_adj_ex(X509_getm_notAfter(x), days, -1, &now) == NULL) {
-		X509_free(x);
-		return NULL;
-	}
-	return x;
 }
 
 void
@@ -373,7 +213,7 @@ leaf_exts(struct local *l, X509 *x, EVP_PKEY *pk, const char *mail,
 	    !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_email_protect)) ||
 	    X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0, 0) != 1)
 		goto out;
-	if ((san = gens_one(GEN_EMAIL, mail)) == NULL ||
+	if ((san = local_gens_one(GEN_EMAIL, mail)) == NULL ||
 	    X509_add1_ext_i2d(x, NID_subject_alt_name, san, san_critical, 0) != 1)
 		goto out;
 	if (local_add_ski(x) == -1 || (aki = local_aki(l->cert)) == NULL ||
@@ -383,7 +223,7 @@ leaf_exts(struct local *l, X509 *x, EVP_PKEY *pk, const char *mail,
 		if ((dps = sk_DIST_POINT_new_null()) == NULL ||
 		    (dp = DIST_POINT_new()) == NULL ||
 		    (dp->distpoint = DIST_POINT_NAME_new()) == NULL ||
-		    (dp->distpoint->name.fullname = gens_one(GEN_URI,
+		    (dp->distpoint->name.fullname = local_gens_one(GEN_URI,
 		    lc->crl_url)) == NULL || !sk_DIST_POINT_push(dps, dp))
 			goto out;
 		dp->distpoint->type = 0;	/* fullName */
@@ -399,7 +239,7 @@ leaf_exts(struct local *l, X509 *x, EVP_PKEY *pk, const char *mail,
 		ASN1_OBJECT_free(ad->method);
 		ad->method = OBJ_nid2obj(NID_ad_ca_issuers);
 		GENERAL_NAME_free(ad->location);
-		if ((ad->location = gen_ia5(GEN_URI, lc->aia_url)) == NULL ||
+		if ((ad->location = local_gen_ia5(GEN_URI, lc->aia_url)) == NULL ||
 		    !sk_ACCESS_DESCRIPTION_push(aia, ad))
 			goto out;
 		ad = NULL;

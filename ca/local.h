@@ -38,7 +38,8 @@ int		 local_path(const struct cfg_ca_local *, const char *name,
 		    char *buf);
 /* The ca.local settings beyond their type (URLs, policy OIDs); logged. */
 int		 local_cfg_ok(const struct cfg_ca_local *);
-/* Certificate building blocks shared by the CA and the leaf profile. */
+/* Certificate building blocks shared by the CA and the leaf profile
+ * (local_cert.c). */
 X509		*local_cert_base(const X509_NAME *subj, const X509_NAME *issuer,
 		    EVP_PKEY *pub, time_t now, int days);
 int		 local_add_basic(X509 *, int ca);
@@ -51,6 +52,10 @@ int		 local_add_ski(X509 *);
 #define KU_BIT_KEY_CERT_SIGN		5
 #define KU_BIT_CRL_SIGN			6
 
+/* One GeneralName of type (GEN_EMAIL, GEN_URI) / a list of just it
+ * (local_cert.c); NULL on allocation failure. */
+GENERAL_NAME	*local_gen_ia5(int type, const char *value);
+GENERAL_NAMES	*local_gens_one(int type, const char *value);
 /* Serial in upper-case hex, whole octets (as `openssl x509 -serial`). */
 int		 local_serial_hex(const ASN1_INTEGER *, char out[]);
 /* AKI keyIdentifier = the issuer's SKI (RFC 5280 §4.2.1.1). */
