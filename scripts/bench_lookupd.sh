@@ -62,8 +62,10 @@ mkdir -p "$L"
 lk_port() {
 	while :; do
 		_r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' \n')
-		_pp=$((32000 + _r % 8000))
-		ss -Htln 2>/dev/null | awk '{ print $4 }' | grep -q ":$_pp\$" || break
+		# below the ephemeral range (32768-60999 here), where a
+		# client socket could hold the port: 10000-31999
+		_pp=$((10000 + _r % 22000))
+		ss -Htan 2>/dev/null | awk '{ print $4 }' | grep -q ":$_pp\$" || break
 	done
 	echo "$_pp"
 }

@@ -97,8 +97,10 @@ t_ok "put the unusable certificates on carol" ldap_root ldapmodify -f "$T/carol.
 free_port() {
 	while :; do
 		_r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' \n')
-		_pp=$((32000 + _r % 8000))
-		ss -Htln 2>/dev/null | awk '{ print $4 }' | grep -q ":$_pp\$" || break
+		# below the ephemeral range (32768-60999 here), where a
+		# client socket could hold the port: 10000-31999
+		_pp=$((10000 + _r % 22000))
+		ss -Htan 2>/dev/null | awk '{ print $4 }' | grep -q ":$_pp\$" || break
 	done
 	echo "$_pp"
 }
