@@ -327,8 +327,11 @@ sync_pass(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 	if (sync_run(e, pl.items, pl.n, st) == -1)
 		goto out;
 	/* the local CA's CRL: a leaver's revocation in it at once, and never
-	 * left to expire (a failure is logged; the pass still counts) */
-	(void)ca_crl_refresh(e->ca);
+	 * left to expire (a failure is logged; the pass still counts). Full
+	 * passes only: its check reads crl.pem and scans the CA's index, too
+	 * much for each new hire a watch finds; leavers are full-pass work. */
+	if (changed == NULL)
+		(void)ca_crl_refresh(e->ca);
 	rc = 0;
 out:
 	free(filter);
