@@ -131,6 +131,7 @@ struct cfg_lookup {
 	int		 negative_ttl;
 	int		 cache_max;	/* entries, LRU beyond */
 	int		 pool_size;	/* directory connections */
+	int		 pool_depth;	/* searches in flight on each */
 	int		 threads;	/* HTTP worker threads */
 	int		 batch_max;	/* recipients per POST /v1/lookup */
 	int		 rate;		/* requests/s per client address, 0 off */

@@ -106,6 +106,7 @@ const struct cfg_key cfg_keys[] = {
 	INT("lookup.negative_ttl", lookup.negative_ttl, 0, 86400, 60),
 	INT("lookup.cache_max", lookup.cache_max, 0, 10000000, 100000),
 	INT("lookup.pool_size", lookup.pool_size, 1, 256, 4),
+	INT("lookup.pool_depth", lookup.pool_depth, 1, 64, 8),
 	INT("lookup.threads", lookup.threads, 1, 256, 4),
 	INT("lookup.batch_max", lookup.batch_max, 1, 100000, 1000),
 	INT("lookup.rate", lookup.rate, 0, 1000000, 50),

@@ -82,6 +82,27 @@ int		 dir_search_people(struct dir *, const char *filter,
 		    dir_person_cb cb, void *arg);
 
 /*
+ * n searches under base that each match a few entries (an equality on an
+ * address), all sent on this connection before the first answer is read
+ * (dir_many.c): the server works on them together. No paging; a query
+ * matching more than DIR_FEW_MAX entries fails (logged). Each query's cb
+ * sees its people in this thread, as dir_search_people's does. Queries that
+ * saw no entry before the connection was lost are asked again once, after
+ * a reconnect. Sets every q[i].rc (0 or -1); returns -1 if any is -1.
+ */
+#define DIR_FEW_MAX	16
+struct dir_query {
+	const char	*filter;
+	dir_person_cb	 cb;
+	void		*arg;
+	int		 rc;
+	/* dir_many.c's own */
+	int		 state, msgid;
+	size_t		 seen;
+};
+int		 dir_search_few(struct dir *, struct dir_query *q, size_t n);
+
+/*
  * Find the one person under base whose mail equals addr (canonical) among
  * those the configured filter matches (every entry under base while
  * dir_set_unfiltered is on: a disabled AD account is a leaver). Returns

@@ -39,6 +39,13 @@ int	dir_dn_under(const char *dn, const char *base);
  * malloc'd *nc, or -1 (logged).
  */
 int	dir_naming_context(struct dir *, char **nc);
+/* dir_search.c: the attributes a dir_person is read from (NULL-terminated),
+ * and the person built from one entry (*guard: the lost-update guard value,
+ * when guard is not NULL). 0, or -1 logged. */
+#define DIR_NATTRS	11
+void	dir_attrs(struct dir *, char *attrs[DIR_NATTRS]);
+int	dir_person_from_entry(struct dir *, LDAPMessage *e,
+	    struct dir_person **out, char **guard);
 /* log_err "URI: what: ldap_err2string (diagnostic message)". */
 void	dir_log_ldap(struct dir *, int rc, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

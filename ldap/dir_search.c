@@ -131,8 +131,8 @@ guid_str(const struct berval *bv)
 }
 
 /* Build a person from one entry; *guard gets the guard value (may be NULL). */
-static int
-person_from_entry(struct dir *d, LDAPMessage *e, struct dir_person **out,
+int
+dir_person_from_entry(struct dir *d, LDAPMessage *e, struct dir_person **out,
     char **guard)
 {
 	const struct dir_flavour *fl = d->fl;
@@ -202,8 +202,8 @@ out:
 }
 
 /* What one search asks for: every attribute a dir_person holds. */
-static void
-dir_attrs(struct dir *d, char *attrs[11])
+void
+dir_attrs(struct dir *d, char *attrs[DIR_NATTRS])
 {
 	const struct dir_flavour *fl = d->fl;
 	int n = 0;
@@ -242,7 +242,7 @@ dir_search_once(struct dir *d, const char *base, const char *filter,
 	LDAPControl *pctrl = NULL, *ctrls[2] = { NULL, NULL }, **sctrls = NULL;
 	LDAPControl *resp;
 	LDAPMessage *msg = NULL;
-	char *attrs[11], *diag = NULL;
+	char *attrs[DIR_NATTRS], *diag = NULL;
 	ber_int_t count;
 	int msgid = -1, rc, err, ret = SRCH_ERR, more;
 
@@ -389,7 +389,7 @@ people_entry(struct dir *d, LDAPMessage *e, void *arg)
 	struct dir_person *p = NULL;
 	int rc;
 
-	if (person_from_entry(d, e, &p, NULL) == -1)
+	if (dir_person_from_entry(d, e, &p, NULL) == -1)
 		return -1;
 	rc = pa->cb(p, pa->arg);
 	dir_person_free(p);
@@ -427,7 +427,7 @@ find_entry(struct dir *d, LDAPMessage *e, void *arg)
 
 	if (fa->n >= 2)
 		return 0;	/* a size limit of 2 makes this impossible */
-	if (person_from_entry(d, e, &p, fa->n == 0 ? &g : NULL) == -1)
+	if (dir_person_from_entry(d, e, &p, fa->n == 0 ? &g : NULL) == -1)
 		return -1;
 	fa->p[fa->n++] = p;
 	if (g != NULL)

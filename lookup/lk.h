@@ -239,8 +239,9 @@ void		 lk_conns_close(struct lk_conns *, const struct lk_ip *);
 
 /* ---- directory pool (lk_pool.c) ---------------------------------------- */
 
+#define LK_DEPTH_MAX	64	/* lookup.pool_depth */
 struct lk_pool	*lk_pool_new(const struct cfg_directory *, int size,
-		    int wait_sec);
+		    int depth, int wait_sec);
 void		 lk_pool_free(struct lk_pool *);
 /* A connection for this thread's use, NULL if none came free in time. */
 struct dir	*lk_pool_get(struct lk_pool *);
@@ -276,6 +277,7 @@ struct lk_metrics {
 	atomic_ulong	 dir_count;
 	atomic_ulong	 dir_usec;
 	atomic_ulong	 dir_errors;
+	atomic_ulong	 dir_pipelined;	/* sent behind another, lk_pool.c */
 	atomic_ulong	 refused_per_ip;	/* lookup.max_connections_per_ip */
 	atomic_ulong	 refused_max;		/* lookup.max_connections */
 };
@@ -350,6 +352,11 @@ void		 lk_api_health(struct lk_ctx *, struct lk_reply *);
 /* lk_pool.c: search the directory (a pool connection, timed); -1 on
  * error. */
 int		 lk_dir_search(struct lk_ctx *, const char *filter,
+		    dir_person_cb, void *arg);
+/* lk_pool.c: one search for a few entries (an address), pipelined with
+ * other threads' on a pool connection; cb runs in whichever thread leads
+ * it. -1 on error, or when no connection came free in time. */
+int		 lk_dir_lookup(struct lk_ctx *, const char *filter,
 		    dir_person_cb, void *arg);
 /* lk_pool.c: the lk_fill_fn of the cache (arg: the lk_ctx): the answer
  * for addr (canonical) from one equality search. */

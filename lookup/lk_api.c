@@ -64,7 +64,7 @@ lk_ctx_init(struct lk_ctx *ctx, const struct cfg *cfg)
 	    (size_t)l->cache_max)) == NULL)
 		return -1;
 	if ((ctx->pool = lk_pool_new(&ctx->dircfg, l->pool_size,
-	    cfg->directory.timeout)) == NULL)
+	    l->pool_depth, cfg->directory.timeout)) == NULL)
 		return -1;
 	return 0;
 }

@@ -442,7 +442,8 @@ lk_http_start(struct lk_http *h)
 		}
 		flags |= MHD_USE_TLS;
 	}
-	if ((h->work = lk_work_new(l->pool_size)) == NULL)
+	/* as many workers as searches can be in flight (lk_pool.c) */
+	if ((h->work = lk_work_new(l->pool_size * l->pool_depth)) == NULL)
 		return -1;
 	if ((h->conns = lk_conns_new((unsigned)l->max_connections_per_ip,
 	    &h->ctx->m.refused_per_ip, (unsigned)l->max_connections,

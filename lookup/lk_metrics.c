@@ -111,6 +111,11 @@ lk_api_metrics(struct lk_ctx *ctx, struct lk_reply *rp)
 	    "searches that failed or found no free connection.\n"
 	    "# TYPE smimepub_lookupd_directory_errors_total counter\n"
 	    "smimepub_lookupd_directory_errors_total %lu\n"
+	    "# HELP smimepub_lookupd_directory_pipelined_total Directory "
+	    "searches sent on a connection behind others not answered yet "
+	    "(lookup.pool_depth).\n"
+	    "# TYPE smimepub_lookupd_directory_pipelined_total counter\n"
+	    "smimepub_lookupd_directory_pipelined_total %lu\n"
 	    "# HELP smimepub_lookupd_rate_clients Client addresses with a "
 	    "partly used token bucket.\n"
 	    "# TYPE smimepub_lookupd_rate_clients gauge\n"
@@ -126,7 +131,7 @@ lk_api_metrics(struct lk_ctx *ctx, struct lk_reply *rp)
 	    "%lu\n",
 	    (double)atomic_load(&m->dir_usec) / 1e6,
 	    atomic_load(&m->dir_count), atomic_load(&m->dir_errors),
-	    lk_rate_clients(ctx->rate), atomic_load(&m->refused_per_ip),
+	    atomic_load(&m->dir_pipelined), lk_rate_clients(ctx->rate), atomic_load(&m->refused_per_ip),
 	    atomic_load(&m->refused_max));
 	lk_certs_stats(ctx->certs, &cs);
 	fprintf(fp, "# HELP smimepub_lookupd_crls CRLs in use (each checked "

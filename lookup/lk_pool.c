@@ -6,6 +6,14 @@
  * Also here, the searches run on it: timed for the latency histogram, and
  * lk_fill, the one equality search behind the cache for an address (the
  * value RFC 4515-escaped), whose entries lk_certs.c judges.
+ *
+ * The address searches are pipelined (lookup.pool_depth): a thread queues
+ * its search and, when a connection is free, takes up to pool_depth queued
+ * searches (its own or others') and runs them together on it
+ * (dir_search_few), judging each one's entries for its owner, who waits.
+ * With one search a connection, the connection sat idle for a round trip
+ * and for the judging between two searches: lookupd did half the searches
+ * a plain libldap client does over as many connections.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,10 +33,22 @@ struct lk_pool {
 	struct dir	**all;
 	size_t		 n;
 	int		 wait_sec;
+	int		 depth;		/* searches taken at once */
+	struct lk_query	*head, **tail;	/* searches waiting for a connection */
+};
+
+/* A search waiting in the pool's queue, on its owner's stack. */
+enum { LKQ_QUEUED, LKQ_TAKEN, LKQ_DONE };
+struct lk_query {
+	struct dir_query q;
+	struct lk_query	*next;
+	int		 state;
+	pthread_cond_t	 cv;		/* done, or a connection to lead on */
 };
 
 struct lk_pool *
-lk_pool_new(const struct cfg_directory *cfg, int size, int wait_sec)
+lk_pool_new(const struct cfg_directory *cfg, int size, int depth,
+    int wait_sec)
 {
 	struct lk_pool *p;
 	pthread_condattr_t ca;
@@ -46,6 +66,8 @@ lk_pool_new(const struct cfg_directory *cfg, int size, int wait_sec)
 	pthread_cond_init(&p->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	p->wait_sec = wait_sec;
+	p->depth = depth < 1 ? 1 : depth > LK_DEPTH_MAX ? LK_DEPTH_MAX : depth;
+	p->tail = &p->head;
 	for (i = 0; i < size; i++) {
 		if ((p->all[i] = dir_new(cfg)) == NULL)
 			goto fail;
@@ -84,6 +106,20 @@ lk_pool_free(struct lk_pool *p)
 	free(p);
 }
 
+/*
+ * A connection came free (p->mu held): the oldest queued search's owner may
+ * lead on it, and a waiting lk_pool_get may take it. One thread each, not
+ * every waiter: with pool_depth searches waiting on each connection, waking
+ * them all at each answer cost more than the searches.
+ */
+static void
+lk_wake(struct lk_pool *p)
+{
+	if (p->head != NULL)
+		pthread_cond_signal(&p->head->cv);
+	pthread_cond_signal(&p->cv);
+}
+
 struct dir *
 lk_pool_get(struct lk_pool *p)
 {
@@ -113,7 +149,7 @@ lk_pool_put(struct lk_pool *p, struct dir *d)
 		return;
 	pthread_mutex_lock(&p->mu);
 	p->free[p->nfree++] = d;
-	pthread_cond_signal(&p->cv);
+	lk_wake(p);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -176,6 +212,114 @@ lk_dir_search(struct lk_ctx *ctx, const char *filter, dir_person_cb cb,
 	return rc;
 }
 
+/* Take q out of the queue (it gave up waiting). */
+static void
+lk_unqueue(struct lk_pool *p, struct lk_query *q)
+{
+	struct lk_query **pp;
+
+	for (pp = &p->head; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == q) {
+			if ((*pp = q->next) == NULL)
+				p->tail = pp;
+			return;
+		}
+}
+
+/*
+ * Run up to depth queued searches on d, with p->mu held on entry and on
+ * return (released while the directory works).
+ */
+static void
+lk_lead(struct lk_pool *p, struct lk_metrics *m, struct dir *d)
+{
+	struct lk_query *batch[LK_DEPTH_MAX];
+	struct dir_query qs[LK_DEPTH_MAX];
+	double t0, secs;
+	int i, n = 0;
+
+	while (n < p->depth && p->head != NULL) {
+		batch[n] = p->head;
+		if ((p->head = p->head->next) == NULL)
+			p->tail = &p->head;
+		batch[n]->state = LKQ_TAKEN;
+		qs[n] = batch[n]->q;
+		n++;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (n > 1)
+		atomic_fetch_add(&m->dir_pipelined, (unsigned long)(n - 1));
+	t0 = lk_monotonic();
+	(void)dir_search_few(d, qs, (size_t)n);
+	secs = lk_monotonic() - t0;
+	for (i = 0; i < n; i++)
+		dir_observe(m, secs, qs[i].rc);
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; i < n; i++) {
+		batch[i]->q.rc = qs[i].rc;
+		batch[i]->state = LKQ_DONE;
+		pthread_cond_signal(&batch[i]->cv);
+	}
+	p->free[p->nfree++] = d;
+	lk_wake(p);
+}
+
+int
+lk_dir_lookup(struct lk_ctx *ctx, const char *filter, dir_person_cb cb,
+    void *arg)
+{
+	struct lk_pool *p = ctx->pool;
+	struct lk_query me;
+	struct timespec until;
+	pthread_condattr_t ca;
+	int rc = -1;
+
+	memset(&me, 0, sizeof(me));
+	me.q.filter = filter;
+	me.q.cb = cb;
+	me.q.arg = arg;
+	me.state = LKQ_QUEUED;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&me.cv, &ca);
+	pthread_condattr_destroy(&ca);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += p->wait_sec;
+	pthread_mutex_lock(&p->mu);
+	*p->tail = &me;
+	p->tail = &me.next;
+	while (me.state != LKQ_DONE) {
+		if (p->head != NULL && p->nfree > 0) {
+			lk_lead(p, &ctx->m, p->free[--p->nfree]);
+			continue;
+		}
+		if (me.state == LKQ_TAKEN) {
+			/* its leader ends it, within the search timeout */
+			pthread_cond_wait(&me.cv, &p->mu);
+			continue;
+		}
+		if (pthread_cond_timedwait(&me.cv, &p->mu, &until) ==
+		    ETIMEDOUT && me.state == LKQ_QUEUED) {
+			lk_unqueue(p, &me);
+			break;
+		}
+	}
+	if (me.state == LKQ_DONE)
+		rc = me.q.rc;
+	/* pass on a wake-up meant for the queue's head that came to me
+	 * after I was taken: a connection may be free with searches queued */
+	if (p->head != NULL && p->nfree > 0)
+		pthread_cond_signal(&p->head->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_cond_destroy(&me.cv);
+	if (me.state != LKQ_DONE) {
+		log_warn("no directory connection came free in %d s "
+		    "(lookup.pool_size %zu)", p->wait_sec, p->n);
+		atomic_fetch_add(&ctx->m.dir_errors, 1);
+	}
+	return rc;
+}
+
 int
 lk_fill(const char *addr, void *arg, struct lk_res **out)
 {
@@ -192,7 +336,7 @@ lk_fill(const char *addr, void *arg, struct lk_res **out)
 		log_err("%s: out of memory", addr);
 		goto out;
 	}
-	if (lk_dir_search(ctx, filter, fill_cb, &fa) == -1 || fa.err)
+	if (lk_dir_lookup(ctx, filter, fill_cb, &fa) == -1 || fa.err)
 		goto out;
 	if (lk_res_finish(fa.res) == -1) {
 		log_err("%s: cannot order the answer", addr);

@@ -1,5 +1,6 @@
 /*
- * lk_work.c — the directory workers: lookup.pool_size threads that take
+ * lk_work.c — the directory workers: lookup.pool_size x pool_depth threads
+ * (as many as searches in flight) that take
  * the requests needing a directory search (an uncached GET /v1/certs) off
  * the HTTP threads. An HTTP thread that waited for slapd itself could serve
  * no other client meanwhile, and while it parsed and answered HTTP its

@@ -208,6 +208,20 @@ dir_search_people(struct dir *d, const char *filter, dir_person_cb cb,
 	return 0;
 }
 
+/* the pipelined searches of lk_pool.c: one stub search each */
+int
+dir_search_few(struct dir *d, struct dir_query *q, size_t n)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n; i++)
+		if ((q[i].rc = dir_search_people(d, q[i].filter, q[i].cb,
+		    q[i].arg)) == -1)
+			rc = -1;
+	return rc;
+}
+
 /* ---- set-up --------------------------------------------------------------- */
 
 static EVP_PKEY *fz_cakey, *fz_otherkey, *fz_leafkey;
@@ -397,7 +411,7 @@ fz_init(void)
 	fz_cfg.directory.mail_attribute = "mail";
 	fz_cfg.directory.timeout = 1;
 	fz_cfg.lookup = (struct cfg_lookup){ .cache_ttl = 300,
-	    .negative_ttl = 60, .cache_max = 16, .pool_size = 1,
+	    .negative_ttl = 60, .cache_max = 16, .pool_size = 1, .pool_depth = 2,
 	    .threads = 1, .batch_max = 8, .rate = 0, .burst = 1,
 	    .search_rate = 0, .search_burst = 1, .max_body = 4096 };
 	fz_cfg.lookup.crl_files = fz_crls;

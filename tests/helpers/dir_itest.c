@@ -676,6 +676,64 @@ START_TEST(t_paged)
 }
 END_TEST
 
+/* ---- several searches in flight (dir_many.c) --------------------------- */
+
+START_TEST(t_few)
+{
+	struct dir *d = svc_dir();
+	struct seen s[7];
+	struct dir_query q[7];
+	static const char *const f[7] = {
+		"(mail=carol@example.com)", "(mail=alice@example.com)",
+		"(mail=nobody@example.com)", "(mail=dup@example.com)",
+		"(mail=bob@example.com)", "(&(mail=alice@example.com)(",
+		"(|(uid=alice)(uid=bob)(uid=carol)(uid=dup1)(uid=dup2))",
+	};
+	int i, fd = -1;
+
+	memset(s, 0, sizeof(s));
+	memset(q, 0, sizeof(q));
+	for (i = 0; i < 7; i++) {
+		q[i].filter = f[i];
+		q[i].cb = count_cb;
+		q[i].arg = &s[i];
+	}
+	/* the last callback stops after 2: only that query fails */
+	s[6].stop_after = 2;
+	ck_assert_int_eq(dir_search_few(d, q, 7), -1);
+	/* each query got its own people, however the answers came back */
+	ck_assert_int_eq(q[0].rc, 0);
+	ck_assert_int_eq(s[0].n, 1);
+	ck_assert_str_eq(s[0].dn[0], person_dn("carol"));
+	ck_assert_int_eq(q[1].rc, 0);
+	ck_assert_int_eq(s[1].n, 1);
+	ck_assert_str_eq(s[1].dn[0], person_dn("alice"));
+	ck_assert_int_eq(q[2].rc, 0);
+	ck_assert_int_eq(s[2].n, 0);
+	ck_assert_int_eq(q[3].rc, 0);
+	ck_assert_int_eq(s[3].n, 2);
+	ck_assert_int_eq(q[4].rc, 0);
+	ck_assert_int_eq(s[4].n, 1);
+	ck_assert_str_eq(s[4].dn[0], person_dn("bob"));
+	ck_assert_int_eq(q[5].rc, -1);		/* a bad filter */
+	ck_assert_int_eq(s[5].n, 0);
+	ck_assert_int_eq(q[6].rc, -1);		/* its callback said stop */
+	ck_assert_int_eq(s[6].n, 2);
+
+	/* the connection lost under it: reconnected, every query asked again */
+	ck_assert_int_eq(ldap_get_option(d->ld, LDAP_OPT_DESC, &fd), 0);
+	ck_assert_int_eq(shutdown(fd, SHUT_RDWR), 0);
+	memset(s, 0, sizeof(s));
+	ck_assert_int_eq(dir_search_few(d, q, 5), 0);
+	ck_assert_int_eq(s[0].n, 1);
+	ck_assert_int_eq(s[1].n, 1);
+	ck_assert_int_eq(s[2].n, 0);
+	ck_assert_int_eq(s[3].n, 2);
+	ck_assert_str_eq(s[4].dn[0], person_dn("bob"));
+	dir_free(d);
+}
+END_TEST
+
 /* ---- publish ----------------------------------------------------------- */
 
 START_TEST(t_publish_alice)
@@ -998,6 +1056,7 @@ main(void)
 	tcase_add_test(tc, t_find_dup);
 	tcase_add_test(tc, t_injection);
 	tcase_add_test(tc, t_paged);
+	tcase_add_test(tc, t_few);
 	tcase_add_test(tc, t_publish_alice);
 	tcase_add_test(tc, t_publish_foreign);
 	tcase_add_test(tc, t_concurrent_retry);

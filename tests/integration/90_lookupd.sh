@@ -659,6 +659,108 @@ stop_lk() {
 	kill -TERM "$LK_PID" 2>/dev/null || :
 	wait "$LK_PID" 2>/dev/null || :
 }
+# ---- uncached lookups in flight together on one directory connection -----
+# 24 more people with a certificate each (bench_people, signed by the test
+# CA), asked for all at once, three times, with 4 addresses nobody has,
+# through a lookupd with no cache and one directory connection, slapd
+# stopped (SIGSTOP) for half a second as they come, so they queue behind
+# the first: with pool_depth = 8 up to 8 searches are sent before the first
+# answer is read (lookupd's pipelined counter), with pool_depth = 1 none
+# is; every answer must still be the asked person's own certificate.
+# slapd's log shows how many it worked on together (printed, not checked:
+# that is slapd's scheduling).
+"$SRCDIR/$BUILD/tests/bench_people" "$T/ca/ca.pem" "$T/ca/ca.key" 24 pipe \
+    "$SLAPD_PEOPLE" >"$T/pipe.ldif"
+t_ok "24 more people" ldap_root ldapadd -f "$T/pipe.ldif"
+mkdir -p "$T/pipe"
+awk -v d="$T/pipe" '/^uid: / { u = $2 } /^userCertificate;binary:: / {
+	print $2 | ("base64 -d > " d "/" u ".der"); close("base64 -d > " d "/" u ".der") }' "$T/pipe.ldif"
+# overlaps: searches for pipe people that slapd began while another of the
+# same connection had not been answered yet
+overlaps() {
+	awk '/ SRCH base=.*mail=pipe|mail=nopipe/ {
+		match($0, /conn=[0-9]+/); c = substr($0, RSTART, RLENGTH)
+		match($0, /op=[0-9]+/); o = substr($0, RSTART, RLENGTH)
+		if (open[c] > 0) n++
+		open[c]++; pend[c " " o] = 1
+	}
+	/ SEARCH RESULT / {
+		match($0, /conn=[0-9]+/); c = substr($0, RSTART, RLENGTH)
+		match($0, /op=[0-9]+/); o = substr($0, RSTART, RLENGTH)
+		if ((c " " o) in pend) { delete pend[c " " o]; open[c]-- }
+	}
+	END { print n + 0 }' "$SLAPD_LOG"
+}
+# pipe_round NAME URL: all 28 at once (curl's parallel transfers, so they
+# come together, not one fork apart); "right wrong" counts
+pipe_round() {
+	_args=
+	for _i in $(seq -w 1 24) 1 2 3 4; do
+		case $_i in
+		??) _u=pipe000$_i ;;
+		*) _u=nopipe$_i ;;
+		esac
+		_args="$_args -o $T/pipe/$1.$_u.got $2/v1/certs/$_u@example.com"
+	done
+	# shellcheck disable=SC2086
+	_sp=$(slapd_pid)
+	kill -STOP "$_sp"
+	( sleep 0.5; kill -CONT "$_sp" ) &
+	_cont=$!
+	curl -s --no-progress-meter -Z --parallel-immediate --parallel-max 28 \
+	    -H 'Accept: application/pkix-cert' \
+	    -w '%{url_effective} %{http_code}\n' $_args >"$T/pipe/$1.st" || :
+	wait "$_cont" || :
+	for _i in $(seq -w 1 24) 1 2 3 4; do
+		case $_i in
+		??) _u=pipe000$_i ;;
+		*) _u=nopipe$_i ;;
+		esac
+		awk -v u="/v1/certs/$_u@example.com" \
+		    'index($1, u) { print $2 }' "$T/pipe/$1.st" >"$T/pipe/$1.$_u.st"
+	done
+	_ok=0 _bad=0
+	for _i in $(seq -w 1 24); do
+		if [ "$(cat "$T/pipe/$1.pipe000$_i.st")" = 200 ] &&
+		    cmp -s "$T/pipe/$1.pipe000$_i.got" "$T/pipe/pipe000$_i.der"; then
+			_ok=$((_ok + 1))
+		else
+			_bad=$((_bad + 1))
+		fi
+	done
+	for _i in 1 2 3 4; do
+		if [ "$(cat "$T/pipe/$1.nopipe$_i.st")" = 404 ]; then
+			_ok=$((_ok + 1))
+		else
+			_bad=$((_bad + 1))
+		fi
+	done
+	echo "$_ok $_bad"
+}
+for depth in 1 8; do
+	port=$(free_port)
+	lk_conf "pipe$depth" "$port" "cache_ttl = 0;" "negative_ttl = 0;" \
+	    "pool_size = 1;" "pool_depth = $depth;" "rate = 0;" \
+	    "max_connections_per_ip = 0;"
+	run_lk "pipe$depth" curl -sf "http://127.0.0.1:$port/metrics" ||
+	    t_fail "pool_depth = $depth: lookupd started" true
+	o0=$(overlaps)
+	p0=$(curl -s "http://127.0.0.1:$port/metrics" | awk '$1 == "smimepub_lookupd_directory_pipelined_total" { print $2 }')
+	for r in 1 2 3; do
+		t_eq "pool_depth = $depth, round $r: 24 right certificates, 4 404s" \
+		    "$(pipe_round "d$depth.$r" "http://127.0.0.1:$port")" "28 0"
+	done
+	ov=$(( $(overlaps) - o0 ))
+	pl=$(( $(curl -s "http://127.0.0.1:$port/metrics" | awk '$1 == "smimepub_lookupd_directory_pipelined_total" { print $2 }') - p0 ))
+	echo "# pool_depth = $depth: $pl searches sent behind others; slapd began $ov while another of the connection was open"
+	if [ "$depth" = 1 ]; then
+		t_eq "pool_depth = 1: one search at a time on the connection" "$pl" 0
+		t_eq "pool_depth = 1: slapd never had two of the connection's open" "$ov" 0
+	else
+		t_ok "pool_depth = 8: searches sent behind others ($pl)" test "$pl" -gt 0
+	fi
+	stop_lk
+done
 if ip -6 addr show dev lo 2>/dev/null | grep -q '::1/128'; then
 	port=$(free_port)
 	lk_conf v6 "[::1]:$port"

@@ -454,6 +454,15 @@ slapd_people_dn() {
 	printf 'uid=%s,%s\n' "$1" "$SLAPD_PEOPLE"
 }
 
+# slapd_pid: the pid of the running slapd (empty when none).
+slapd_pid() {
+	if [ -n "$_SLAPD_PID" ]; then
+		echo "$_SLAPD_PID"
+	elif [ -s "$SLAPD_DIR/slapd.pid" ]; then
+		cat "$SLAPD_DIR/slapd.pid"
+	fi
+}
+
 # slapd_pause: an outage. Stop slapd (TERM, KILL after 5 s) but keep
 # SLAPD_DIR, its database and its ports: slapd_resume starts the same
 # instance again. Clients see their connections closed and new ones refused.

@@ -113,6 +113,20 @@ dir_search_people(struct dir *d, const char *filter, dir_person_cb cb,
 	return 0;
 }
 
+/* the pipelined searches of lk_pool.c: one stub search each */
+int
+dir_search_few(struct dir *d, struct dir_query *q, size_t n)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n; i++)
+		if ((q[i].rc = dir_search_people(d, q[i].filter, q[i].cb,
+		    q[i].arg)) == -1)
+			rc = -1;
+	return rc;
+}
+
 /* ---- certificates -------------------------------------------------------- */
 
 static EVP_PKEY *cakey, *otherkey, *leafkey;
@@ -263,7 +277,7 @@ setup(void)
 	cfg.directory.mail_attribute = "mail";
 	cfg.directory.timeout = 1;
 	cfg.lookup = (struct cfg_lookup){ .cache_ttl = 300, .negative_ttl = 60,
-	    .cache_max = 100, .pool_size = 2, .threads = 1, .batch_max = 5,
+	    .cache_max = 100, .pool_size = 2, .pool_depth = 4, .threads = 1, .batch_max = 5,
 	    .rate = 0, .burst = 1, .search_rate = 0, .search_burst = 1,
 	    .max_body = 4096 };
 	cfg.lookup.crl_files = crls;
