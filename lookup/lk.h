@@ -189,6 +189,18 @@ void		 lk_cache_free(struct lk_cache *);
  */
 int		 lk_cache_get(struct lk_cache *, const char *key, lk_fill_fn,
 		    void *arg, struct lk_res **out, enum lk_how *how);
+/*
+ * lk_cache_get for up to LK_MANY_MAX keys at once: the misses among them
+ * (single-flight as above) go to one call of fill, so that their searches
+ * can be in flight together. Sets out[i] (a reference) and rcs[i] (0, -1)
+ * for each key.
+ */
+#define LK_MANY_MAX	64
+typedef void	(*lk_fill_many_fn)(const char *const *keys, size_t n,
+		    void *arg, struct lk_res **out, int *rcs);
+void		 lk_cache_get_many(struct lk_cache *, const char *const *keys,
+		    size_t n, lk_fill_many_fn, void *arg, struct lk_res **out,
+		    int *rcs);
 /* A finished, unexpired answer for key (a reference in *out, counted as
  * a hit): 1, else 0 (nothing counted; lk_cache_get will search). */
 int		 lk_cache_peek(struct lk_cache *, const char *key,
@@ -239,9 +251,8 @@ void		 lk_conns_close(struct lk_conns *, const struct lk_ip *);
 
 /* ---- directory pool (lk_pool.c) ---------------------------------------- */
 
-#define LK_DEPTH_MAX	64	/* lookup.pool_depth */
 struct lk_pool	*lk_pool_new(const struct cfg_directory *, int size,
-		    int depth, int wait_sec);
+		    int wait_sec);
 void		 lk_pool_free(struct lk_pool *);
 /* A connection for this thread's use, NULL if none came free in time. */
 struct dir	*lk_pool_get(struct lk_pool *);
@@ -251,10 +262,14 @@ void		 lk_pool_put(struct lk_pool *, struct dir *);
 
 struct lk_job {
 	struct lk_job	*next;
-	/* stopping: the daemon is stopping, answer without the directory */
-	void		(*run)(struct lk_job *, int stopping);
 };
-struct lk_work	*lk_work_new(int threads);
+/* n jobs taken at once (stopping: the daemon is stopping, answer without
+ * the directory). */
+typedef void	(*lk_batch_fn)(struct lk_job **jobs, size_t n, int stopping,
+		    void *arg);
+/* threads workers, each taking up to batch jobs at a time for run(arg). */
+struct lk_work	*lk_work_new(int threads, int batch, lk_batch_fn run,
+		    void *arg);
 /* Queue j for a worker: 0, or -1 once stopped (j is not run). */
 int		 lk_work_push(struct lk_work *, struct lk_job *);
 /* Run every job still queued (stopping = 1), join the workers. */
@@ -336,12 +351,13 @@ void		 lk_api_handle(struct lk_ctx *, const struct lk_request *,
 /*
  * The answer to rq without waiting for the directory: 1 with *rp, or 0
  * when it needs a search (an uncached GET /v1/certs), limits and input
- * checked already: lk_api_finish(d) gives it, from any thread.
+ * checked already: lk_api_finish gives it, from any thread, for up to
+ * LK_MANY_MAX such requests at once (their searches in flight together).
  */
 int		 lk_api_begin(struct lk_ctx *, const struct lk_request *,
 		    struct lk_reply *, struct lk_defer *d);
-void		 lk_api_finish(struct lk_ctx *, const struct lk_defer *,
-		    struct lk_reply *);
+void		 lk_api_finish(struct lk_ctx *, const struct lk_defer *const *d,
+		    struct lk_reply *const *rp, size_t n);
 /* Error reply {"error": err, "detail": detail}. */
 void		 lk_api_error(struct lk_reply *, int status, const char *err,
 		    const char *detail);
@@ -353,11 +369,11 @@ void		 lk_api_health(struct lk_ctx *, struct lk_reply *);
  * error. */
 int		 lk_dir_search(struct lk_ctx *, const char *filter,
 		    dir_person_cb, void *arg);
-/* lk_pool.c: one search for a few entries (an address), pipelined with
- * other threads' on a pool connection; cb runs in whichever thread leads
- * it. -1 on error, or when no connection came free in time. */
-int		 lk_dir_lookup(struct lk_ctx *, const char *filter,
-		    dir_person_cb, void *arg);
+/* lk_pool.c: the lk_fill_many_fn of the cache (arg: the lk_ctx): the
+ * answers for n addresses from their equality searches, in flight together
+ * on one pool connection. */
+void		 lk_fill_many(const char *const *keys, size_t n, void *arg,
+		    struct lk_res **out, int *rcs);
 /* lk_pool.c: the lk_fill_fn of the cache (arg: the lk_ctx): the answer
  * for addr (canonical) from one equality search. */
 int		 lk_fill(const char *addr, void *arg, struct lk_res **out);

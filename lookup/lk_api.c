@@ -64,7 +64,7 @@ lk_ctx_init(struct lk_ctx *ctx, const struct cfg *cfg)
 	    (size_t)l->cache_max)) == NULL)
 		return -1;
 	if ((ctx->pool = lk_pool_new(&ctx->dircfg, l->pool_size,
-	    l->pool_depth, cfg->directory.timeout)) == NULL)
+	    cfg->directory.timeout)) == NULL)
 		return -1;
 	return 0;
 }
@@ -250,19 +250,30 @@ api_certs(struct lk_ctx *ctx, const struct lk_request *rq, const char *raw,
 }
 
 void
-lk_api_finish(struct lk_ctx *ctx, const struct lk_defer *d,
-    struct lk_reply *rp)
+lk_api_finish(struct lk_ctx *ctx, const struct lk_defer *const *d,
+    struct lk_reply *const *rp, size_t n)
 {
-	struct lk_res *res = NULL;
+	const char *keys[LK_MANY_MAX] = { NULL };
+	struct lk_res *res[LK_MANY_MAX];
+	int rcs[LK_MANY_MAX];
+	size_t i;
 
-	memset(rp, 0, sizeof(*rp));
-	rp->ep = d->ep;
-	if (lk_cache_get(ctx->cache, d->addr, lk_fill, ctx, &res, NULL) == -1)
-		lk_api_error(rp, 503, "directory unavailable", d->addr);
-	else
-		certs_reply(res, d->addr, d->fmt, rp);
-	lk_res_unref(res);
-	lk_metrics_count(&ctx->m, rp->ep, rp->status);
+	if (n > LK_MANY_MAX)
+		n = LK_MANY_MAX;
+	for (i = 0; i < n; i++)
+		keys[i] = d[i]->addr;
+	lk_cache_get_many(ctx->cache, keys, n, lk_fill_many, ctx, res, rcs);
+	for (i = 0; i < n; i++) {
+		memset(rp[i], 0, sizeof(*rp[i]));
+		rp[i]->ep = d[i]->ep;
+		if (rcs[i] == -1)
+			lk_api_error(rp[i], 503, "directory unavailable",
+			    d[i]->addr);
+		else
+			certs_reply(res[i], d[i]->addr, d[i]->fmt, rp[i]);
+		lk_res_unref(res[i]);
+		lk_metrics_count(&ctx->m, rp[i]->ep, rp[i]->status);
+	}
 }
 
 /* ---- POST /v1/lookup --------------------------------------------------- */
@@ -502,9 +513,10 @@ lk_api_handle(struct lk_ctx *ctx, const struct lk_request *rq,
     struct lk_reply *rp)
 {
 	struct lk_defer d;
+	const struct lk_defer *dp = &d;
 
 	if (lk_api_begin(ctx, rq, rp, &d) == 0)
-		lk_api_finish(ctx, &d, rp);
+		lk_api_finish(ctx, &dp, &rp, 1);
 }
 
 int

@@ -145,46 +145,38 @@ lk_flight_release(struct lk_flight *f)
 	free(f);
 }
 
-int
-lk_cache_get(struct lk_cache *c, const char *key, lk_fill_fn fill, void *arg,
-    struct lk_res **out, enum lk_how *how)
+/* What a thread asking for a key does next (lk_claim). */
+enum lk_claim { CL_HIT, CL_WAIT, CL_FILL, CL_ERR };
+
+/*
+ * With c->mu held: a hit (*out referenced), another thread's flight to
+ * wait for (*f, referenced), or a miss this thread fills (*e and *f, the
+ * entry in flight outside the LRU list); CL_ERR when out of memory.
+ */
+static enum lk_claim
+lk_claim(struct lk_cache *c, const char *key, struct lk_entry **ep,
+    struct lk_flight **fp, struct lk_res **out)
 {
 	struct lk_entry **pp, *e;
 	struct lk_flight *f;
-	struct lk_res *res = NULL;
 	uint32_t h = lk_hash(key);
-	int rc;
 
-	*out = NULL;
-	pthread_mutex_lock(&c->mu);
 	pp = lk_find(c, key, h);
 	e = *pp;
 	if (e != NULL && e->flight != NULL) {
 		f = e->flight;
 		f->refs++;
 		c->st.shared++;
-		while (!f->done)
-			pthread_cond_wait(&f->cv, &c->mu);
-		rc = f->rc;
-		if (rc == 0)
-			*out = lk_res_ref(f->res);
-		lk_flight_release(f);
-		pthread_mutex_unlock(&c->mu);
-		if (how != NULL)
-			*how = LK_CACHE_SHARED;
-		return rc;
+		*fp = f;
+		return CL_WAIT;
 	}
 	if (e != NULL && e->expires > c->clock()) {
 		lru_unlink(c, e);
 		lru_push(c, e);
 		c->st.hits++;
 		*out = lk_res_ref(e->res);
-		pthread_mutex_unlock(&c->mu);
-		if (how != NULL)
-			*how = LK_CACHE_HIT;
-		return 0;
+		return CL_HIT;
 	}
-	/* A miss: this thread fills, in flight, outside the LRU list. */
 	c->st.misses++;
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		goto nomem;
@@ -206,11 +198,35 @@ lk_cache_get(struct lk_cache *c, const char *key, lk_fill_fn fill, void *arg,
 	pthread_cond_init(&f->cv, NULL);
 	f->refs = 1;
 	e->flight = f;
-	pthread_mutex_unlock(&c->mu);
+	*ep = e;
+	*fp = f;
+	return CL_FILL;
+nomem:
+	c->st.errors++;
+	return CL_ERR;
+}
 
-	rc = fill(key, arg, &res);
+/* With c->mu held: the answer of another thread's flight f. */
+static int
+lk_wait(struct lk_cache *c, struct lk_flight *f, struct lk_res **out)
+{
+	int rc;
 
-	pthread_mutex_lock(&c->mu);
+	while (!f->done)
+		pthread_cond_wait(&f->cv, &c->mu);
+	rc = f->rc;
+	if (rc == 0)
+		*out = lk_res_ref(f->res);
+	lk_flight_release(f);
+	return rc;
+}
+
+/* With c->mu held: the fill of e ended (rc, res: a reference taken over,
+ * then handed to *out); cache it, wake the flight's waiters. */
+static void
+lk_complete(struct lk_cache *c, struct lk_entry *e, struct lk_flight *f,
+    int rc, struct lk_res *res, struct lk_res **out)
+{
 	f->done = 1;
 	f->rc = rc;
 	if (rc == 0) {
@@ -233,14 +249,91 @@ lk_cache_get(struct lk_cache *c, const char *key, lk_fill_fn fill, void *arg,
 		lk_drop(c, e);
 	pthread_cond_broadcast(&f->cv);
 	lk_flight_release(f);
+}
+
+int
+lk_cache_get(struct lk_cache *c, const char *key, lk_fill_fn fill, void *arg,
+    struct lk_res **out, enum lk_how *how)
+{
+	struct lk_entry *e = NULL;
+	struct lk_flight *f = NULL;
+	struct lk_res *res = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&c->mu);
+	switch (lk_claim(c, key, &e, &f, out)) {
+	case CL_HIT:
+		if (how != NULL)
+			*how = LK_CACHE_HIT;
+		break;
+	case CL_WAIT:
+		rc = lk_wait(c, f, out);
+		if (how != NULL)
+			*how = LK_CACHE_SHARED;
+		break;
+	case CL_FILL:
+		/* in flight: filled without the lock */
+		pthread_mutex_unlock(&c->mu);
+		rc = fill(key, arg, &res);
+		pthread_mutex_lock(&c->mu);
+		lk_complete(c, e, f, rc, res, out);
+		if (how != NULL)
+			*how = LK_CACHE_MISS;
+		break;
+	case CL_ERR:
+		rc = -1;
+		break;
+	}
 	pthread_mutex_unlock(&c->mu);
-	if (how != NULL)
-		*how = LK_CACHE_MISS;
 	return rc;
-nomem:
-	c->st.errors++;
+}
+
+void
+lk_cache_get_many(struct lk_cache *c, const char *const *keys, size_t n,
+    lk_fill_many_fn fill, void *arg, struct lk_res **out, int *rcs)
+{
+	struct lk_entry *e[LK_MANY_MAX];
+	struct lk_flight *f[LK_MANY_MAX];
+	enum lk_claim how[LK_MANY_MAX];
+	const char *fkeys[LK_MANY_MAX];
+	struct lk_res *fres[LK_MANY_MAX];
+	int frc[LK_MANY_MAX];
+	size_t i, m = 0, idx[LK_MANY_MAX];
+
+	if (n > LK_MANY_MAX)
+		n = LK_MANY_MAX;
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < n; i++) {
+		out[i] = NULL;
+		rcs[i] = 0;
+		e[i] = NULL;
+		f[i] = NULL;
+		/* a key twice here: the second waits for the first's flight,
+		 * after every fill of this call has completed */
+		how[i] = lk_claim(c, keys[i], &e[i], &f[i], &out[i]);
+		if (how[i] == CL_FILL) {
+			idx[m] = i;
+			fkeys[m] = keys[i];
+			fres[m] = NULL;
+			frc[m] = -1;
+			m++;
+		} else if (how[i] == CL_ERR)
+			rcs[i] = -1;
+	}
 	pthread_mutex_unlock(&c->mu);
-	return -1;
+	if (m > 0)
+		fill(fkeys, m, arg, fres, frc);
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < m; i++) {
+		lk_complete(c, e[idx[i]], f[idx[i]], frc[i], fres[i],
+		    &out[idx[i]]);
+		rcs[idx[i]] = frc[i];
+	}
+	for (i = 0; i < n; i++)
+		if (how[i] == CL_WAIT)
+			rcs[i] = lk_wait(c, f[i], &out[i]);
+	pthread_mutex_unlock(&c->mu);
 }
 
 int

@@ -259,23 +259,35 @@ lk_reaper(void *arg)
 }
 
 /* On a directory worker (or, once they stopped, in the HTTP thread): the
- * search, then the connection goes back to its HTTP thread, which calls
+ * searches, then each connection goes back to its HTTP thread, which calls
  * lk_access again to queue the answer. lc is not touched after resuming. */
 static void
-lk_run(struct lk_job *j, int stopping)
+lk_run(struct lk_job **jobs, size_t n, int stopping, void *arg)
 {
-	struct lk_conn *lc = (struct lk_conn *)(void *)j;
-	struct lk_ctx *ctx = lc->h->ctx;
+	struct lk_ctx *ctx = arg;
+	const struct lk_defer *d[LK_MANY_MAX] = { NULL };
+	struct lk_reply *rp[LK_MANY_MAX] = { NULL };
+	struct lk_conn *lc;
+	size_t i;
 
-	if (stopping) {
-		memset(&lc->rp, 0, sizeof(lc->rp));
-		lc->rp.ep = lc->d.ep;
-		lk_api_error(&lc->rp, 503, "shutting down", NULL);
-		lk_metrics_count(&ctx->m, lc->rp.ep, lc->rp.status);
-	} else
-		lk_api_finish(ctx, &lc->d, &lc->rp);
-	lc->done = 1;
-	MHD_resume_connection(lc->c);
+	for (i = 0; i < n && i < LK_MANY_MAX; i++) {
+		lc = (struct lk_conn *)(void *)jobs[i];
+		d[i] = &lc->d;
+		rp[i] = &lc->rp;
+		if (stopping) {
+			memset(rp[i], 0, sizeof(*rp[i]));
+			rp[i]->ep = d[i]->ep;
+			lk_api_error(rp[i], 503, "shutting down", NULL);
+			lk_metrics_count(&ctx->m, rp[i]->ep, rp[i]->status);
+		}
+	}
+	if (!stopping)
+		lk_api_finish(ctx, d, rp, i);
+	for (i = 0; i < n && i < LK_MANY_MAX; i++) {
+		lc = (struct lk_conn *)(void *)jobs[i];
+		lc->done = 1;
+		MHD_resume_connection(lc->c);
+	}
 }
 
 static enum MHD_Result
@@ -366,10 +378,12 @@ lk_access(void *cls, struct MHD_Connection *c, const char *url,
 	/* a search: this thread serves other clients meanwhile */
 	lc->h = h;
 	lc->c = c;
-	lc->job.run = lk_run;
 	MHD_suspend_connection(c);
-	if (lk_work_push(h->work, &lc->job) == -1)
-		lk_run(&lc->job, 1);
+	if (lk_work_push(h->work, &lc->job) == -1) {
+		struct lk_job *one = &lc->job;
+
+		lk_run(&one, 1, 1, h->ctx);
+	}
 	return MHD_YES;
 }
 
@@ -442,8 +456,10 @@ lk_http_start(struct lk_http *h)
 		}
 		flags |= MHD_USE_TLS;
 	}
-	/* as many workers as searches can be in flight (lk_pool.c) */
-	if ((h->work = lk_work_new(l->pool_size * l->pool_depth)) == NULL)
+	/* a worker a directory connection, each taking up to pool_depth
+	 * requests at once (their searches in flight together) */
+	if ((h->work = lk_work_new(l->pool_size, l->pool_depth, lk_run,
+	    h->ctx)) == NULL)
 		return -1;
 	if ((h->conns = lk_conns_new((unsigned)l->max_connections_per_ip,
 	    &h->ctx->m.refused_per_ip, (unsigned)l->max_connections,

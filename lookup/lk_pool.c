@@ -7,13 +7,13 @@
  * lk_fill, the one equality search behind the cache for an address (the
  * value RFC 4515-escaped), whose entries lk_certs.c judges.
  *
- * The address searches are pipelined (lookup.pool_depth): a thread queues
- * its search and, when a connection is free, takes up to pool_depth queued
- * searches (its own or others') and runs them together on it
- * (dir_search_few), judging each one's entries for its owner, who waits.
- * With one search a connection, the connection sat idle for a round trip
- * and for the judging between two searches: lookupd did half the searches
- * a plain libldap client does over as many connections.
+ * The address searches are pipelined (lookup.pool_depth): a directory
+ * worker (lk_work.c) takes up to pool_depth waiting requests at once, and
+ * lk_fill_many runs their searches together on one connection
+ * (dir_search_few): all are sent before the first answer is read. With one
+ * search at a time, a connection sat idle for a round trip and for the
+ * judging between two searches: lookupd did half the searches a plain
+ * libldap client does over as many connections.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -33,22 +33,10 @@ struct lk_pool {
 	struct dir	**all;
 	size_t		 n;
 	int		 wait_sec;
-	int		 depth;		/* searches taken at once */
-	struct lk_query	*head, **tail;	/* searches waiting for a connection */
-};
-
-/* A search waiting in the pool's queue, on its owner's stack. */
-enum { LKQ_QUEUED, LKQ_TAKEN, LKQ_DONE };
-struct lk_query {
-	struct dir_query q;
-	struct lk_query	*next;
-	int		 state;
-	pthread_cond_t	 cv;		/* done, or a connection to lead on */
 };
 
 struct lk_pool *
-lk_pool_new(const struct cfg_directory *cfg, int size, int depth,
-    int wait_sec)
+lk_pool_new(const struct cfg_directory *cfg, int size, int wait_sec)
 {
 	struct lk_pool *p;
 	pthread_condattr_t ca;
@@ -66,8 +54,6 @@ lk_pool_new(const struct cfg_directory *cfg, int size, int depth,
 	pthread_cond_init(&p->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	p->wait_sec = wait_sec;
-	p->depth = depth < 1 ? 1 : depth > LK_DEPTH_MAX ? LK_DEPTH_MAX : depth;
-	p->tail = &p->head;
 	for (i = 0; i < size; i++) {
 		if ((p->all[i] = dir_new(cfg)) == NULL)
 			goto fail;
@@ -106,20 +92,6 @@ lk_pool_free(struct lk_pool *p)
 	free(p);
 }
 
-/*
- * A connection came free (p->mu held): the oldest queued search's owner may
- * lead on it, and a waiting lk_pool_get may take it. One thread each, not
- * every waiter: with pool_depth searches waiting on each connection, waking
- * them all at each answer cost more than the searches.
- */
-static void
-lk_wake(struct lk_pool *p)
-{
-	if (p->head != NULL)
-		pthread_cond_signal(&p->head->cv);
-	pthread_cond_signal(&p->cv);
-}
-
 struct dir *
 lk_pool_get(struct lk_pool *p)
 {
@@ -149,7 +121,7 @@ lk_pool_put(struct lk_pool *p, struct dir *d)
 		return;
 	pthread_mutex_lock(&p->mu);
 	p->free[p->nfree++] = d;
-	lk_wake(p);
+	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -212,142 +184,76 @@ lk_dir_search(struct lk_ctx *ctx, const char *filter, dir_person_cb cb,
 	return rc;
 }
 
-/* Take q out of the queue (it gave up waiting). */
-static void
-lk_unqueue(struct lk_pool *p, struct lk_query *q)
+void
+lk_fill_many(const char *const *keys, size_t n, void *arg,
+    struct lk_res **out, int *rcs)
 {
-	struct lk_query **pp;
-
-	for (pp = &p->head; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == q) {
-			if ((*pp = q->next) == NULL)
-				p->tail = pp;
-			return;
-		}
-}
-
-/*
- * Run up to depth queued searches on d, with p->mu held on entry and on
- * return (released while the directory works).
- */
-static void
-lk_lead(struct lk_pool *p, struct lk_metrics *m, struct dir *d)
-{
-	struct lk_query *batch[LK_DEPTH_MAX];
-	struct dir_query qs[LK_DEPTH_MAX];
+	struct lk_ctx *ctx = arg;
+	struct fill_arg fa[LK_MANY_MAX];
+	struct dir_query q[LK_MANY_MAX];
+	char *esc, *filter[LK_MANY_MAX];
+	size_t i, k = 0, at[LK_MANY_MAX];
+	struct dir *d = NULL;
 	double t0, secs;
-	int i, n = 0;
 
-	while (n < p->depth && p->head != NULL) {
-		batch[n] = p->head;
-		if ((p->head = p->head->next) == NULL)
-			p->tail = &p->head;
-		batch[n]->state = LKQ_TAKEN;
-		qs[n] = batch[n]->q;
-		n++;
-	}
-	pthread_mutex_unlock(&p->mu);
-	if (n > 1)
-		atomic_fetch_add(&m->dir_pipelined, (unsigned long)(n - 1));
-	t0 = lk_monotonic();
-	(void)dir_search_few(d, qs, (size_t)n);
-	secs = lk_monotonic() - t0;
-	for (i = 0; i < n; i++)
-		dir_observe(m, secs, qs[i].rc);
-	pthread_mutex_lock(&p->mu);
+	if (n > LK_MANY_MAX)
+		n = LK_MANY_MAX;
+	memset(q, 0, sizeof(q));
 	for (i = 0; i < n; i++) {
-		batch[i]->q.rc = qs[i].rc;
-		batch[i]->state = LKQ_DONE;
-		pthread_cond_signal(&batch[i]->cv);
+		rcs[i] = -1;
+		out[i] = NULL;
+		filter[i] = NULL;
+		fa[i] = (struct fill_arg){ ctx, NULL, keys[i], 0 };
+		esc = dir_filter_escape(keys[i], strlen(keys[i]));
+		if (esc == NULL || (fa[i].res = lk_res_new(keys[i])) == NULL ||
+		    asprintf(&filter[i], "(&%s(%s=%s))",
+		    ctx->cfg->directory.filter,
+		    ctx->cfg->directory.mail_attribute, esc) == -1) {
+			filter[i] = NULL;
+			log_err("%s: out of memory", keys[i]);
+		} else {
+			q[k].filter = filter[i];
+			q[k].cb = fill_cb;
+			q[k].arg = &fa[i];
+			at[k++] = i;
+		}
+		free(esc);
 	}
-	p->free[p->nfree++] = d;
-	lk_wake(p);
-}
-
-int
-lk_dir_lookup(struct lk_ctx *ctx, const char *filter, dir_person_cb cb,
-    void *arg)
-{
-	struct lk_pool *p = ctx->pool;
-	struct lk_query me;
-	struct timespec until;
-	pthread_condattr_t ca;
-	int rc = -1;
-
-	memset(&me, 0, sizeof(me));
-	me.q.filter = filter;
-	me.q.cb = cb;
-	me.q.arg = arg;
-	me.state = LKQ_QUEUED;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&me.cv, &ca);
-	pthread_condattr_destroy(&ca);
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += p->wait_sec;
-	pthread_mutex_lock(&p->mu);
-	*p->tail = &me;
-	p->tail = &me.next;
-	while (me.state != LKQ_DONE) {
-		if (p->head != NULL && p->nfree > 0) {
-			lk_lead(p, &ctx->m, p->free[--p->nfree]);
-			continue;
-		}
-		if (me.state == LKQ_TAKEN) {
-			/* its leader ends it, within the search timeout */
-			pthread_cond_wait(&me.cv, &p->mu);
-			continue;
-		}
-		if (pthread_cond_timedwait(&me.cv, &p->mu, &until) ==
-		    ETIMEDOUT && me.state == LKQ_QUEUED) {
-			lk_unqueue(p, &me);
-			break;
+	if (k > 0 && (d = lk_pool_get(ctx->pool)) == NULL)
+		atomic_fetch_add(&ctx->m.dir_errors, (unsigned long)k);
+	if (d != NULL) {
+		if (k > 1)
+			atomic_fetch_add(&ctx->m.dir_pipelined,
+			    (unsigned long)(k - 1));
+		t0 = lk_monotonic();
+		(void)dir_search_few(d, q, k);
+		secs = lk_monotonic() - t0;
+		lk_pool_put(ctx->pool, d);
+		for (i = 0; i < k; i++) {
+			dir_observe(&ctx->m, secs, q[i].rc);
+			if (q[i].rc == -1 || fa[at[i]].err)
+				continue;
+			if (lk_res_finish(fa[at[i]].res) == -1) {
+				log_err("%s: cannot order the answer",
+				    keys[at[i]]);
+				continue;
+			}
+			out[at[i]] = fa[at[i]].res;
+			fa[at[i]].res = NULL;
+			rcs[at[i]] = 0;
 		}
 	}
-	if (me.state == LKQ_DONE)
-		rc = me.q.rc;
-	/* pass on a wake-up meant for the queue's head that came to me
-	 * after I was taken: a connection may be free with searches queued */
-	if (p->head != NULL && p->nfree > 0)
-		pthread_cond_signal(&p->head->cv);
-	pthread_mutex_unlock(&p->mu);
-	pthread_cond_destroy(&me.cv);
-	if (me.state != LKQ_DONE) {
-		log_warn("no directory connection came free in %d s "
-		    "(lookup.pool_size %zu)", p->wait_sec, p->n);
-		atomic_fetch_add(&ctx->m.dir_errors, 1);
+	for (i = 0; i < n; i++) {
+		lk_res_unref(fa[i].res);
+		free(filter[i]);
 	}
-	return rc;
 }
 
 int
 lk_fill(const char *addr, void *arg, struct lk_res **out)
 {
-	struct lk_ctx *ctx = arg;
-	struct fill_arg fa = { ctx, NULL, addr, 0 };
-	char *esc = NULL, *filter = NULL;
-	int rc = -1;
+	int rc;
 
-	if ((fa.res = lk_res_new(addr)) == NULL ||
-	    (esc = dir_filter_escape(addr, strlen(addr))) == NULL ||
-	    asprintf(&filter, "(&%s(%s=%s))", ctx->cfg->directory.filter,
-	    ctx->cfg->directory.mail_attribute, esc) == -1) {
-		filter = NULL;
-		log_err("%s: out of memory", addr);
-		goto out;
-	}
-	if (lk_dir_lookup(ctx, filter, fill_cb, &fa) == -1 || fa.err)
-		goto out;
-	if (lk_res_finish(fa.res) == -1) {
-		log_err("%s: cannot order the answer", addr);
-		goto out;
-	}
-	*out = fa.res;
-	fa.res = NULL;
-	rc = 0;
-out:
-	lk_res_unref(fa.res);
-	free(filter);
-	free(esc);
+	lk_fill_many(&addr, 1, arg, out, &rc);
 	return rc;
 }

@@ -1,14 +1,13 @@
 /*
- * lk_work.c — the directory workers: lookup.pool_size x pool_depth threads
- * (as many as searches in flight) that take
+ * lk_work.c — the directory workers: lookup.pool_size threads that take
  * the requests needing a directory search (an uncached GET /v1/certs) off
  * the HTTP threads. An HTTP thread that waited for slapd itself could serve
- * no other client meanwhile, and while it parsed and answered HTTP its
- * directory connection sat idle: with cache_ttl = 0, lookupd did half the
- * searches a plain libldap client does over as many connections. Now the
- * HTTP threads suspend such a request (MHD_suspend_connection) and go on
- * serving; a worker runs it and resumes it, so each directory connection
- * always has the next search waiting. A job is run exactly once, by one
+ * no other client meanwhile. The HTTP threads suspend such a request
+ * (MHD_suspend_connection) and go on serving; a worker takes every request
+ * waiting, up to lookup.pool_depth, runs them as one batch (their searches
+ * in flight together on one connection, lk_pool.c) and resumes each. A
+ * busy worker finds the next batch queued when it comes back, so a request
+ * costs no thread wake-up of its own. A job is run exactly once, by one
  * worker; lk_work_stop runs what is still queued (told it is stopping) and
  * joins the workers, after which lk_work_push refuses (the caller answers
  * itself): HTTP threads keep serving open connections until MHD stops.
@@ -26,27 +25,34 @@ struct lk_work {
 	pthread_t	*tids;
 	int		 n;
 	int		 stopping;
+	size_t		 batch;		/* jobs taken at once */
+	lk_batch_fn	 run;
+	void		*arg;
 };
 
 static void *
 lk_worker(void *arg)
 {
 	struct lk_work *w = arg;
-	struct lk_job *j;
+	struct lk_job *jobs[LK_MANY_MAX];
+	size_t n;
 	int stopping;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (w->head == NULL && !w->stopping)
 			pthread_cond_wait(&w->cv, &w->mu);
-		if ((j = w->head) == NULL)
+		if (w->head == NULL)
 			break;		/* stopping, nothing left */
-		if ((w->head = j->next) == NULL)
-			w->tail = &w->head;
+		for (n = 0; n < w->batch && w->head != NULL; n++) {
+			jobs[n] = w->head;
+			if ((w->head = w->head->next) == NULL)
+				w->tail = &w->head;
+			jobs[n]->next = NULL;
+		}
 		stopping = w->stopping;
 		pthread_mutex_unlock(&w->mu);
-		j->next = NULL;
-		j->run(j, stopping);
+		w->run(jobs, n, stopping, w->arg);
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -54,7 +60,7 @@ lk_worker(void *arg)
 }
 
 struct lk_work *
-lk_work_new(int n)
+lk_work_new(int n, int batch, lk_batch_fn run, void *arg)
 {
 	struct lk_work *w;
 
@@ -67,6 +73,10 @@ lk_work_new(int n)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	w->tail = &w->head;
+	w->batch = batch < 1 ? 1 : batch > LK_MANY_MAX ? LK_MANY_MAX :
+	    (size_t)batch;
+	w->run = run;
+	w->arg = arg;
 	for (; w->n < n; w->n++)
 		if (pthread_create(&w->tids[w->n], NULL, lk_worker, w) != 0) {
 			log_err("lookup.pool_size %d: cannot start a directory "

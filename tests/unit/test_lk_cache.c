@@ -212,6 +212,76 @@ START_TEST(test_parse_cache_bundle)
 }
 END_TEST
 
+/* lk_cache_get_many: the fill sees each missing key once, in one call. */
+static char many_seen[8][64];
+static size_t many_n;
+static int many_calls;
+
+static void
+fake_fill_many(const char *const *keys, size_t n, void *arg,
+    struct lk_res **out, int *rcs)
+{
+	size_t i;
+
+	many_calls++;
+	many_n = n;
+	for (i = 0; i < n; i++) {
+		snprintf(many_seen[i], sizeof(many_seen[i]), "%s", keys[i]);
+		/* "bad@" fails; the others answer as fake_fill does */
+		if (strncmp(keys[i], "bad@", 4) == 0) {
+			out[i] = NULL;
+			rcs[i] = -1;
+		} else
+			rcs[i] = fake_fill(keys[i], arg, &out[i]);
+	}
+}
+
+START_TEST(test_get_many)
+{
+	struct lk_cache *c;
+	struct lk_cache_stats st;
+	static const char *const keys[6] = { "a@x.org", "b@x.org",
+	    "a@x.org", "bad@x.org", "c@x.org", "b@x.org" };
+	struct lk_res *out[6];
+	int rcs[6], i;
+
+	reset();
+	c = lk_cache_new(10, 300, 60, fake_clock);
+	get_ok(c, "c@x.org", LK_CACHE_MISS);	/* cached: a hit below */
+	lk_cache_get_many(c, keys, 6, fake_fill_many, NULL, out, rcs);
+	/* one fill, of the three missing keys, each once */
+	ck_assert_int_eq(many_calls, 1);
+	ck_assert_uint_eq(many_n, 3);
+	ck_assert_str_eq(many_seen[0], "a@x.org");
+	ck_assert_str_eq(many_seen[1], "b@x.org");
+	ck_assert_str_eq(many_seen[2], "bad@x.org");
+	for (i = 0; i < 6; i++) {
+		if (i == 3) {
+			ck_assert_int_eq(rcs[i], -1);
+			ck_assert_ptr_null(out[i]);
+			continue;
+		}
+		ck_assert_int_eq(rcs[i], 0);
+		ck_assert_ptr_nonnull(out[i]);
+		ck_assert_str_eq(out[i]->mail, keys[i]);
+	}
+	/* a key twice: both share one answer */
+	ck_assert_ptr_eq(out[0], out[2]);
+	ck_assert_ptr_eq(out[1], out[5]);
+	for (i = 0; i < 6; i++)
+		lk_res_unref(out[i]);
+	lk_cache_stats(c, &st);
+	ck_assert_uint_eq(st.hits, 1);
+	ck_assert_uint_eq(st.shared, 2);
+	ck_assert_uint_eq(st.errors, 1);
+	/* cached now, the failed one not */
+	get_ok(c, "a@x.org", LK_CACHE_HIT);
+	get_ok(c, "b@x.org", LK_CACHE_HIT);
+	get_ok(c, "bad@x.org", LK_CACHE_MISS);
+	lk_cache_free(c);
+}
+END_TEST
+
 START_TEST(test_ttl)
 {
 	struct lk_cache *c;
@@ -386,6 +456,7 @@ main(void)
 	log_init("test_lk_cache", 0, LOG_LVL_ERR);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_ttl);
+	tcase_add_test(tc, test_get_many);
 	tcase_add_test(tc, test_ttl_zero);
 	tcase_add_test(tc, test_lru);
 	tcase_add_test(tc, test_error_not_cached);
