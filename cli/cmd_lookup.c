@@ -24,6 +24,7 @@
 #include "lookup/lk.h"
 
 #include "lookup/lk_api.c"
+#include "lookup/lk_batch.c"
 #include "lookup/lk_cache.c"
 #include "lookup/lk_certs.c"
 #include "lookup/lk_metrics.c"

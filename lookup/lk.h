@@ -358,6 +358,13 @@ int		 lk_api_begin(struct lk_ctx *, const struct lk_request *,
 		    struct lk_reply *, struct lk_defer *d);
 void		 lk_api_finish(struct lk_ctx *, const struct lk_defer *const *d,
 		    struct lk_reply *const *rp, size_t n);
+/* A JSON reply of o (its reference taken). */
+struct json_t;
+void		 lk_api_reply_json(struct lk_reply *, int status,
+		    struct json_t *o);
+/* lk_batch.c: POST /v1/lookup. */
+void		 lk_api_lookup(struct lk_ctx *, const struct lk_request *,
+		    struct lk_reply *);
 /* Error reply {"error": err, "detail": detail}. */
 void		 lk_api_error(struct lk_reply *, int status, const char *err,
 		    const char *detail);

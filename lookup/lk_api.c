@@ -1,8 +1,7 @@
 /*
  * lk_api.c — the endpoints of smimepub-lookupd (DESIGN.md table):
  *   GET  /v1/certs/{mail}   JSON, or DER / certs-only / PEM by Accept
- *   POST /v1/lookup         batch {"recipients": [...]}, a token per
- *                           recipient from lookup.batch_rate's bucket
+ *   POST /v1/lookup         batch {"recipients": [...]} (lk_batch.c)
  *   GET  /v1/search?q=      autocomplete: people with a usable certificate
  *   GET  /healthz, /metrics (lk_metrics.c)
  *   POST /v1/cache/flush    admin socket only
@@ -83,8 +82,8 @@ lk_ctx_fini(struct lk_ctx *ctx)
 
 /* ---- replies ----------------------------------------------------------- */
 
-static void
-reply_json(struct lk_reply *rp, int status, json_t *o)
+void
+lk_api_reply_json(struct lk_reply *rp, int status, json_t *o)
 {
 	rp->status = status;
 	rp->ctype = CT_JSON;
@@ -107,7 +106,7 @@ lk_api_error(struct lk_reply *rp, int status, const char *err,
 	json_object_set_new(o, "error", json_string(err));
 	if (detail != NULL)
 		json_object_set_new(o, "detail", json_string(detail));
-	reply_json(rp, status, o);
+	lk_api_reply_json(rp, status, o);
 }
 
 json_t *
@@ -276,103 +275,6 @@ lk_api_finish(struct lk_ctx *ctx, const struct lk_defer *const *d,
 	}
 }
 
-/* ---- POST /v1/lookup --------------------------------------------------- */
-
-static void
-api_lookup(struct lk_ctx *ctx, const struct lk_request *rq,
-    struct lk_reply *rp)
-{
-	json_error_t jerr;
-	json_t *in = NULL, *rcpts, *v, *out = NULL, *results, *o, *a;
-	struct lk_res *res;
-	char addr[MAIL_MAX + 1], detail[96];
-	const char *why, *s;
-	size_t i, j, n, down = 0;
-	unsigned retry;
-
-	if ((in = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES,
-	    &jerr)) == NULL) {
-		lk_api_error(rp, 400, "malformed JSON", jerr.text);
-		goto out;
-	}
-	if (!json_is_object(in) ||
-	    !json_is_array(rcpts = json_object_get(in, "recipients"))) {
-		lk_api_error(rp, 400, "bad request",
-		    "expected {\"recipients\": [\"addr\", ...]}");
-		goto out;
-	}
-	n = json_array_size(rcpts);
-	if (n > (size_t)ctx->cfg->lookup.batch_max) {
-		snprintf(detail, sizeof(detail), "at most %d recipients",
-		    ctx->cfg->lookup.batch_max);
-		lk_api_error(rp, 413, "too many recipients", detail);
-		goto out;
-	}
-	/* a token per recipient from the client's batch bucket, or none:
-	 * one request must not harvest more than lookup.batch_rate allows */
-	if (!rq->admin && !lk_rate_take_n(ctx->batch_rate, rq->peer,
-	    (double)n, &retry)) {
-		snprintf(detail, sizeof(detail), "%zu recipients over "
-		    "lookup.batch_rate (%d/s); retry in %u s", n,
-		    ctx->cfg->lookup.batch_rate, retry);
-		lk_api_error(rp, 429, "too many recipients", detail);
-		rp->retry_after = retry;
-		goto out;
-	}
-	out = json_object();
-	results = json_array();
-	json_object_set_new(out, "results", results);
-	json_array_foreach(rcpts, i, v) {
-		o = json_object();
-		json_array_append_new(results, o);
-		if (!json_is_string(v)) {
-			json_object_set_new(o, "status", json_string("invalid"));
-			json_object_set_new(o, "detail",
-			    json_string("not a string"));
-			continue;
-		}
-		s = json_string_value(v);
-		json_object_set_new(o, "mail", json_stringn(s,
-		    json_string_length(v)));
-		why = NULL;
-		if (json_string_length(v) > MAIL_MAX || mail_canon(s,
-		    json_string_length(v), addr, &why) == -1) {
-			json_object_set_new(o, "status", json_string("invalid"));
-			json_object_set_new(o, "detail", json_string(why != NULL ?
-			    why : "longer than 254 bytes"));
-			continue;
-		}
-		if (lk_cache_get(ctx->cache, addr, lk_fill, ctx, &res,
-		    NULL) == -1) {
-			down++;
-			json_object_set_new(o, "status",
-			    json_string("unavailable"));
-			continue;
-		}
-		if (res->n == 0)
-			json_object_set_new(o, "status",
-			    json_string("not_found"));
-		else {
-			json_object_set_new(o, "status", json_string("found"));
-			a = json_array();
-			for (j = 0; j < res->n; j++)
-				json_array_append_new(a,
-				    lk_api_cert_json(&res->certs[j]));
-			json_object_set_new(o, "certificates", a);
-		}
-		lk_res_unref(res);
-	}
-	if (down > 0 && down == n) {
-		lk_api_error(rp, 503, "directory unavailable", NULL);
-		goto out;
-	}
-	reply_json(rp, 200, out);
-	out = NULL;
-out:
-	json_decref(out);
-	json_decref(in);
-}
-
 /* ---- GET /v1/search?q= ------------------------------------------------- */
 
 struct search_arg {
@@ -488,7 +390,7 @@ api_search(struct lk_ctx *ctx, const char *q, struct lk_reply *rp)
 		json_decref(out);
 		lk_api_error(rp, 503, "directory unavailable", NULL);
 	} else
-		reply_json(rp, 200, out);
+		lk_api_reply_json(rp, 200, out);
 	free(filter);
 	free(esc);
 }
@@ -544,7 +446,7 @@ lk_api_begin(struct lk_ctx *ctx, const struct lk_request *rq,
 			lk_api_error(rp, 405, "method not allowed", "POST");
 		else if (!lk_limited(ctx->rate, rq, rp)) {
 			lk_certs_refresh(ctx->certs, ctx->cache);
-			api_lookup(ctx, rq, rp);
+			lk_api_lookup(ctx, rq, rp);
 		}
 	} else if (strcmp(path, "/v1/search") == 0) {
 		rp->ep = LK_EP_SEARCH;
@@ -571,7 +473,7 @@ lk_api_begin(struct lk_ctx *ctx, const struct lk_request *rq,
 		else {
 			lk_cache_flush(ctx->cache);
 			log_info("cache flushed (admin socket)");
-			reply_json(rp, 200, json_pack("{s:b}", "flushed", 1));
+			lk_api_reply_json(rp, 200, json_pack("{s:b}", "flushed", 1));
 		}
 	} else {
 		rp->ep = LK_EP_OTHER;

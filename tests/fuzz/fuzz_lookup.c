@@ -42,6 +42,7 @@
 
 /* The daemon's own code, minus lk_http.c (libmicrohttpd) and lk_main.c. */
 #include "lookup/lk_api.c"
+#include "lookup/lk_batch.c"
 #include "lookup/lk_cache.c"
 #include "lookup/lk_certs.c"
 #include "lookup/lk_metrics.c"

@@ -668,7 +668,8 @@ stop_lk() {
 # answer is read (lookupd's pipelined counter), with pool_depth = 1 none
 # is; every answer must still be the asked person's own certificate.
 # slapd's log shows how many it worked on together (printed, not checked:
-# that is slapd's scheduling).
+# that is slapd's scheduling). Then a cold POST /v1/lookup of the same
+# people: looked up pool_depth at a time, each its own certificate.
 "$SRCDIR/$BUILD/tests/bench_people" "$T/ca/ca.pem" "$T/ca/ca.key" 24 pipe \
     "$SLAPD_PEOPLE" >"$T/pipe.ldif"
 t_ok "24 more people" ldap_root ldapadd -f "$T/pipe.ldif"
@@ -750,8 +751,41 @@ for depth in 1 8; do
 		t_eq "pool_depth = $depth, round $r: 24 right certificates, 4 404s" \
 		    "$(pipe_round "d$depth.$r" "http://127.0.0.1:$port")" "28 0"
 	done
-	ov=$(( $(overlaps) - o0 ))
 	pl=$(( $(curl -s "http://127.0.0.1:$port/metrics" | awk '$1 == "smimepub_lookupd_directory_pipelined_total" { print $2 }') - p0 ))
+	# a cold POST /v1/lookup: its misses pool_depth at a time (8, 8, 8
+	# and 4 of the 28 valid ones: 24 sent behind others), in order
+	body='{"recipients":["not an address"'
+	want="invalid "
+	for _i in $(seq -w 1 24); do
+		body="$body,\"pipe000$_i@example.com\""
+		want="${want}found "
+	done
+	for _i in 1 2 3 4; do
+		body="$body,\"nopipe$_i@example.com\""
+		want="${want}not_found "
+	done
+	body="$body]}"
+	b0=$(curl -s "http://127.0.0.1:$port/metrics" | awk '$1 == "smimepub_lookupd_directory_pipelined_total" { print $2 }')
+	curl -s -X POST --data-binary "$body" "http://127.0.0.1:$port/v1/lookup" >"$T/pipe/batch$depth.json"
+	b1=$(curl -s "http://127.0.0.1:$port/metrics" | awk '$1 == "smimepub_lookupd_directory_pipelined_total" { print $2 }')
+	t_eq "pool_depth = $depth: cold batch of 29, statuses in order" \
+	    "$(grep -o '"status":"[a-z_]*"' "$T/pipe/batch$depth.json" | sed 's/.*:"//; s/"//' | tr '\n' ' ')" "$want"
+	nright=0
+	for _i in $(seq -w 1 24); do
+		_f=$(sha256sum "$T/pipe/pipe000$_i.der" | cut -d' ' -f1)
+		# the certificate follows its own address in the answer
+		if tr -d '\n' <"$T/pipe/batch$depth.json" | grep -o "\"mail\":\"pipe000$_i@example.com\"[^]]*" |
+		    grep -q "\"sha256\":\"$_f\""; then
+			nright=$((nright + 1))
+		fi
+	done
+	t_eq "pool_depth = $depth: batch, each its own certificate" "$nright" 24
+	if [ "$depth" = 1 ]; then
+		t_eq "pool_depth = 1: batch searched one at a time" "$((b1 - b0))" 0
+	else
+		t_eq "pool_depth = 8: batch searched 8 at a time (24 behind others)" "$((b1 - b0))" 24
+	fi
+	ov=$(( $(overlaps) - o0 ))
 	echo "# pool_depth = $depth: $pl searches sent behind others; slapd began $ov while another of the connection was open"
 	if [ "$depth" = 1 ]; then
 		t_eq "pool_depth = 1: one search at a time on the connection" "$pl" 0

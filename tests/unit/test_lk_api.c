@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "lookup/lk_api.c"
+#include "lookup/lk_batch.c"
 #include "lookup/lk_cache.c"
 #include "lookup/lk_certs.c"
 #include "lookup/lk_conns.c"
