@@ -1,0 +1,46 @@
+/*
+ * exec_priv.h — what the exec driver's two files share: exec.c (the
+ * driver: requests, answers, trust) and exec_run.c (running the helper:
+ * its environment, pipes, timeout and process group).
+ */
+#ifndef SMIMEPUB_EXEC_PRIV_H
+#define SMIMEPUB_EXEC_PRIV_H
+
+#include <stddef.h>
+
+#include <openssl/x509_vfy.h>
+
+#define OUT_MAX		(1 << 20)	/* stdout: the chain */
+#define ERR_MAX		(64 << 10)	/* stderr: kept for the reason */
+#define LINE_MAX_	512		/* reason, poll id */
+#define ENV_EXTRA	8
+
+struct exec_ctx {
+	char		*command;
+	int		 timeout;
+	X509_STORE	*store;
+};
+
+struct exec_run {
+	char		*out;		/* NUL-terminated */
+	size_t		 outlen;
+	char		*err;
+	size_t		 errlen;
+	int		 status;	/* exit status; -1 if killed */
+	int		 sig;		/* signal that ended it */
+};
+
+/*
+ * Run the helper with input on its stdin and vars (NAME, value pairs, a
+ * NULL value skipped) in its environment, reading stdout and stderr
+ * concurrently until it exits or ca.exec.timeout. 0 when it ran to an exit
+ * (r filled; exec_run_clear frees it), -1 logged otherwise.
+ */
+int	exec_run(struct exec_ctx *, const char *op, const char *in,
+	    size_t inlen, const char *const vars[], struct exec_run *r);
+void	exec_run_clear(struct exec_run *);
+/* The first line of s, printable ASCII only, at most LINE_MAX_ bytes
+ * (malloc'd; NULL when out of memory). */
+char	*exec_first_line(const char *s, size_t len);
+
+#endif
