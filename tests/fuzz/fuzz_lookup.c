@@ -209,19 +209,7 @@ dir_search_people(struct dir *d, const char *filter, dir_person_cb cb,
 	return 0;
 }
 
-/* the pipelined searches of lk_pool.c: one stub search each */
-int
-dir_search_few(struct dir *d, struct dir_query *q, size_t n)
-{
-	size_t i;
-	int rc = 0;
-
-	for (i = 0; i < n; i++)
-		if ((q[i].rc = dir_search_people(d, q[i].filter, q[i].cb,
-		    q[i].arg)) == -1)
-			rc = -1;
-	return rc;
-}
+#include "tests/unit/fake_dir_few.h"
 
 /* ---- set-up --------------------------------------------------------------- */
 
