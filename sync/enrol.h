@@ -53,5 +53,11 @@ enum enr_outcome enr_enrol(struct enr_ctx *, const char *mail,
 /* person_id as for enr_enrol: the record closed when no entry is found. */
 enum enr_outcome enr_revoke(struct enr_ctx *, const char *mail,
 	    const char *person_id, int reason);
+/*
+ * Try again to take our (revoked) certificates off the entry of a leaver
+ * who moved out of base where the directory refused it: 0 done (or nothing
+ * left to try), 1 still refused (backing off), -1 on a journal error.
+ */
+int		 enr_unpublish_retry(struct enr_ctx *, const char *person_id);
 
 #endif

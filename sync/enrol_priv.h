@@ -32,6 +32,9 @@ int	enr_group(struct enr_ctx *, struct jrnl_enr *r,
 	    const struct enr_group *g);
 /* FAILED, counted towards sync.max_attempts, with its backoff. */
 void	enr_fail(struct enr_ctx *, struct jrnl_enr *r);
+/* When the next try after the attempts-th failure is due: 1 min doubling
+ * to at most a day, plus up to a quarter of it at random. */
+time_t	enr_backoff(int attempts);
 /* FAILED because the CA could not be asked (why) or was not (NULL): not
  * counted. 1 if the journal changed. */
 int	enr_fail_ca(struct enr_ctx *, struct jrnl_enr *r,

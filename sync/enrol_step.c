@@ -97,22 +97,29 @@ enr_jitter(long delay)
 }
 
 /* Record the failure of the step r was in, with the last logged error. */
+time_t
+enr_backoff(int attempts)
+{
+	long delay;
+
+	/* exponential backoff, 1 min doubling to at most a day */
+	delay = 60L << (attempts > 11 ? 10 : attempts < 1 ? 0 : attempts - 1);
+	if (delay > 86400)
+		delay = 86400;
+	return enr_jitter(delay);
+}
+
 void
 enr_fail(struct enr_ctx *e, struct jrnl_enr *r)
 {
 	if (r->person_id[0] == '\0')
 		return;
-	long delay;
 
 	/* FAILED again before any step: keep the step it failed in */
 	if (r->state != JRNL_FAILED)
 		r->failed_in = r->state;
 	r->attempts++;
-	/* exponential backoff, 1 min doubling to at most a day */
-	delay = 60L << (r->attempts > 11 ? 10 : r->attempts - 1);
-	if (delay > 86400)
-		delay = 86400;
-	r->next_retry = enr_jitter(delay);
+	r->next_retry = enr_backoff(r->attempts);
 	snprintf(r->reason, sizeof(r->reason), "%s", log_last_err()[0] ?
 	    log_last_err() : "failed");
 	(void)audit_event("failure", r->person_id, r->mail, NULL,

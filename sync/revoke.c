@@ -74,26 +74,39 @@ enr_revoke_all(struct enr_ctx *e, struct enr_revoke_arg *a, int reason)
  * A leaver no longer under base: find the entry by its stable id anywhere
  * in the naming context (moved to another OU) and take our certificates
  * off it there. A DC that refuses (the service account may write in the
- * people OU only) is recorded (journal reason, audit outcome "refused"),
- * not failed: the revocation stands. *removed counts what was taken off.
+ * people OU only) is recorded, not failed: the revocation stands. The
+ * record stays REVOKED with failed_in = UNPUBLISHED and a backoff, and
+ * full passes try again (enr_unpublish_retry) until the delegation is
+ * widened: reported (log warning, audit "refused") the first time only.
+ * *removed counts what was taken off.
  */
 static void
 enr_unpublish_moved(struct enr_ctx *e, const char *mail, const char *id,
     struct jrnl_enr *r, size_t *removed)
 {
 	char *dn = NULL;
-	int rc;
+	int rc, again = r->state == JRNL_REVOKED &&
+	    r->failed_in == JRNL_UNPUBLISHED;
 
 	rc = dir_unpublish_id(e->dir, id, enr_is_ours, e->jrnl, removed, &dn);
-	if (rc == 1)
+	if (rc == 1) {
 		log_warn("%s: not in the directory (deleted?); revoked, "
 		    "nothing to unpublish", mail);
-	else if (rc == 0) {
+		if (again) {
+			r->failed_in = (enum jrnl_state)0;
+			r->reason[0] = '\0';
+			(void)enr_step(e, r, JRNL_UNPUBLISHED);
+		}
+	} else if (rc == 0) {
 		log_info("%s: moved out of %s to %s; %zu certificate(s) of "
 		    "ours unpublished there", mail, e->cfg->directory.base,
 		    dn, *removed);
 		r->serial[0] = '\0';
 		r->not_after = 0;
+		r->failed_in = (enum jrnl_state)0;
+		r->reason[0] = '\0';
+		r->attempts = 0;
+		r->next_retry = 0;
 		if (r->person_id[0] != '\0')
 			(void)enr_step(e, r, JRNL_UNPUBLISHED);
 		(void)audit_event("unpublication", id, mail, NULL,
@@ -104,14 +117,38 @@ enr_unpublish_moved(struct enr_ctx *e, const char *mail, const char *id,
 		    "%s at %s: %s", rc == DIR_REFUSED ? "refused" : "failed",
 		    dn != NULL ? dn : id, rc == DIR_REFUSED ? "no write access "
 		    "to the certificate attributes there" : "see the log");
-		log_warn("%s: %s", mail, r->reason);
+		r->failed_in = JRNL_UNPUBLISHED;
+		r->attempts = again ? r->attempts + 1 : 1;
+		r->next_retry = enr_backoff(r->attempts);
+		if (again)
+			log_info("%s: %s (try %d; the next after %lld s)",
+			    mail, r->reason, r->attempts,
+			    (long long)(r->next_retry - time(NULL)));
+		else
+			log_warn("%s: %s; tried again at full passes, "
+			    "backing off", mail, r->reason);
 		if (r->person_id[0] != '\0')
 			(void)jrnl_enr_put(e->jrnl, r);
-		(void)audit_event("unpublication", id, mail, NULL,
-		    ca_name(e->ca), rc == DIR_REFUSED ? "refused" : "failed",
-		    r->reason);
+		if (!again)
+			(void)audit_event("unpublication", id, mail, NULL,
+			    ca_name(e->ca), rc == DIR_REFUSED ? "refused" :
+			    "failed", r->reason);
 	}
 	free(dn);
+}
+
+int
+enr_unpublish_retry(struct enr_ctx *e, const char *person_id)
+{
+	struct jrnl_enr r;
+	size_t removed = 0;
+
+	if (jrnl_enr_get(e->jrnl, person_id, &r) != 0)
+		return -1;
+	if (r.state != JRNL_REVOKED || r.failed_in != JRNL_UNPUBLISHED)
+		return 0;
+	enr_unpublish_moved(e, r.mail, person_id, &r, &removed);
+	return r.state == JRNL_UNPUBLISHED ? 0 : 1;
 }
 
 enum enr_outcome

@@ -13,6 +13,8 @@ enum sync_act {
 	ACT_ENROL, ACT_RENEW, ACT_REENROL, ACT_REPUBLISH, ACT_LEAVE,
 	ACT_GRACE,	/* left: wait sync.leave_grace_days before acting */
 	ACT_RETURN,	/* back within the grace period: published again */
+	ACT_UNPUBLISH,	/* revoked, moved where unpublishing was refused:
+			 * try again (enr_unpublish_retry) */
 };
 
 struct sync_item {
