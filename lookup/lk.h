@@ -196,6 +196,13 @@ int		 lk_cache_get(struct lk_cache *, const char *key, lk_fill_fn,
  * for each key.
  */
 #define LK_MANY_MAX	64
+/* lookup.pool_depth as a batch size: 1 to LK_MANY_MAX. */
+static inline size_t
+lk_batch_max(int depth)
+{
+	return depth < 1 ? 1 : depth > LK_MANY_MAX ? LK_MANY_MAX :
+	    (size_t)depth;
+}
 typedef void	(*lk_fill_many_fn)(const char *const *keys, size_t n,
 		    void *arg, struct lk_res **out, int *rcs);
 void		 lk_cache_get_many(struct lk_cache *, const char *const *keys,
@@ -381,9 +388,6 @@ int		 lk_dir_search(struct lk_ctx *, const char *filter,
  * on one pool connection. */
 void		 lk_fill_many(const char *const *keys, size_t n, void *arg,
 		    struct lk_res **out, int *rcs);
-/* lk_pool.c: the lk_fill_fn of the cache (arg: the lk_ctx): the answer
- * for addr (canonical) from one equality search. */
-int		 lk_fill(const char *addr, void *arg, struct lk_res **out);
 /* A JSON object for one certificate (new reference). */
 struct json_t;
 struct json_t	*lk_api_cert_json(struct lk_cert *);

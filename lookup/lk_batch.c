@@ -133,9 +133,7 @@ lk_api_lookup(struct lk_ctx *ctx, const struct lk_request *rq,
 		goto out;
 	}
 	b.ctx = ctx;
-	b.max = ctx->cfg->lookup.pool_depth < 1 ? 1 :
-	    ctx->cfg->lookup.pool_depth > LK_MANY_MAX ? LK_MANY_MAX :
-	    (size_t)ctx->cfg->lookup.pool_depth;
+	b.max = lk_batch_max(ctx->cfg->lookup.pool_depth);
 	if ((b.addr = calloc(b.max, sizeof(*b.addr))) == NULL) {
 		lk_api_error(rp, 500, "internal", "out of memory");
 		goto out;

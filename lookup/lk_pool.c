@@ -4,7 +4,7 @@
  * waits up to wait_sec, then gets NULL (the caller answers 503). Each
  * connection reconnects by itself (dir.c) when the server went away.
  * Also here, the searches run on it: timed for the latency histogram, and
- * lk_fill, the one equality search behind the cache for an address (the
+ * lk_fill_many, the equality searches behind the cache for addresses (each
  * value RFC 4515-escaped), whose entries lk_certs.c judges.
  *
  * The address searches are pipelined (lookup.pool_depth): a directory
@@ -247,13 +247,4 @@ lk_fill_many(const char *const *keys, size_t n, void *arg,
 		lk_res_unref(fa[i].res);
 		free(filter[i]);
 	}
-}
-
-int
-lk_fill(const char *addr, void *arg, struct lk_res **out)
-{
-	int rc;
-
-	lk_fill_many(&addr, 1, arg, out, &rc);
-	return rc;
 }

@@ -73,8 +73,7 @@ lk_work_new(int n, int batch, lk_batch_fn run, void *arg)
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	w->tail = &w->head;
-	w->batch = batch < 1 ? 1 : batch > LK_MANY_MAX ? LK_MANY_MAX :
-	    (size_t)batch;
+	w->batch = lk_batch_max(batch);
 	w->run = run;
 	w->arg = arg;
 	for (; w->n < n; w->n++)

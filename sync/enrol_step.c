@@ -96,7 +96,6 @@ enr_jitter(long delay)
 	    65535;
 }
 
-/* Record the failure of the step r was in, with the last logged error. */
 time_t
 enr_backoff(int attempts)
 {
@@ -109,6 +108,7 @@ enr_backoff(int attempts)
 	return enr_jitter(delay);
 }
 
+/* Record the failure of the step r was in, with the last logged error. */
 void
 enr_fail(struct enr_ctx *e, struct jrnl_enr *r)
 {

@@ -266,19 +266,17 @@ plan_leaver(const struct jrnl_enr *r, void *arg)
 
 	int grace = pl->e->cfg->sync.leave_grace_days;
 
+	if (pl->nseen > 0 && bsearch(r->person_id, pl->seen, pl->nseen,
+	    sizeof(pl->seen[0]), seen_cmp) != NULL)
+		return 0;
 	if (r->state == JRNL_REVOKED && r->failed_in == JRNL_UNPUBLISHED) {
 		/* our revoked certificates still on a moved entry */
-		if (r->next_retry > pl->now || (pl->nseen > 0 &&
-		    bsearch(r->person_id, pl->seen, pl->nseen,
-		    sizeof(pl->seen[0]), seen_cmp) != NULL))
+		if (r->next_retry > pl->now)
 			return 0;
 		return plan_add(pl, ACT_UNPUBLISH, r->person_id, r->mail,
 		    NULL, NULL);
 	}
 	if (!leaver_due(pl, r))
-		return 0;
-	if (pl->nseen > 0 && bsearch(r->person_id, pl->seen, pl->nseen,
-	    sizeof(pl->seen[0]), seen_cmp) != NULL)
 		return 0;
 	/* the grace starts once; a revocation that failed is not a new
 	 * leave */

@@ -92,19 +92,14 @@ enr_unpublish_moved(struct enr_ctx *e, const char *mail, const char *id,
 	if (rc == 1) {
 		log_warn("%s: not in the directory (deleted?); revoked, "
 		    "nothing to unpublish", mail);
-		if (again) {
-			r->failed_in = (enum jrnl_state)0;
-			r->reason[0] = '\0';
+		if (again)
 			(void)enr_step(e, r, JRNL_UNPUBLISHED);
-		}
 	} else if (rc == 0) {
 		log_info("%s: moved out of %s to %s; %zu certificate(s) of "
 		    "ours unpublished there", mail, e->cfg->directory.base,
 		    dn, *removed);
 		r->serial[0] = '\0';
 		r->not_after = 0;
-		r->failed_in = (enum jrnl_state)0;
-		r->reason[0] = '\0';
 		r->attempts = 0;
 		r->next_retry = 0;
 		if (r->person_id[0] != '\0')

@@ -205,13 +205,9 @@ do_item(struct enr_ctx *e, const struct sync_item *it, struct sync_stats *st)
 	case ACT_UNPUBLISH:
 		/* the person's state is settled (left, revoked): a retry
 		 * refused again, or done, changes no count but failed */
-		switch (enr_unpublish_retry(e, it->id)) {
-		case -1:
-			break;
-		default:
+		if (enr_unpublish_retry(e, it->id) != -1) {
 			ok = 1;
 			st->unchanged++;
-			break;
 		}
 		break;
 	case ACT_LEAVE:
