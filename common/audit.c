@@ -2,7 +2,9 @@
  * audit.c — append JSON lines (jansson) to log.audit_file. Each line goes
  * out in one write(2) on an O_APPEND descriptor, so concurrent writers never
  * interleave within a line, and it is fsynced: an audit record is not lost
- * to a crash after the action it records.
+ * to a crash after the action it records. The fsync is shared: a writer
+ * waits for one that started after its write, and starts one itself only if
+ * none is under way, so workers that audit at the same moment sync once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +23,32 @@
 static int		 audit_fd = -1;
 static char		*audit_path;
 static pthread_mutex_t	 audit_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 audit_cv = PTHREAD_COND_INITIALIZER;
+static unsigned long	 audit_written;	/* lines written, under audit_mu */
+static unsigned long	 audit_synced;	/* of those, how many are on disk */
+static int		 audit_syncing;
+
+/* Return once line number seq is on disk (called with audit_mu held). */
+static void
+audit_sync(unsigned long seq)
+{
+	unsigned long target;
+
+	while (audit_synced < seq) {
+		if (audit_syncing) {
+			pthread_cond_wait(&audit_cv, &audit_mu);
+			continue;
+		}
+		audit_syncing = 1;
+		target = audit_written;
+		pthread_mutex_unlock(&audit_mu);
+		(void)fdatasync(audit_fd);
+		pthread_mutex_lock(&audit_mu);
+		audit_synced = target;
+		audit_syncing = 0;
+		pthread_cond_broadcast(&audit_cv);
+	}
+}
 
 int
 audit_open(const char *path)
@@ -45,11 +73,17 @@ audit_open(const char *path)
 void
 audit_close(void)
 {
+	/* not under a writer's shared fsync, which runs unlocked */
+	pthread_mutex_lock(&audit_mu);
+	while (audit_syncing)
+		pthread_cond_wait(&audit_cv, &audit_mu);
 	if (audit_fd != -1)
 		close(audit_fd);
 	audit_fd = -1;
+	audit_synced = audit_written;
 	free(audit_path);
 	audit_path = NULL;
+	pthread_mutex_unlock(&audit_mu);
 }
 
 int
@@ -96,7 +130,7 @@ audit_event(const char *event, const char *person, const char *mail,
 	pthread_mutex_lock(&audit_mu);
 	n = write(audit_fd, line, len);
 	if (n == (ssize_t)len)
-		(void)fsync(audit_fd);
+		audit_sync(++audit_written);
 	pthread_mutex_unlock(&audit_mu);
 	if (n != (ssize_t)len) {
 		log_err("log.audit_file %s: write: %s", audit_path,

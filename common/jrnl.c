@@ -2,8 +2,8 @@
  * jrnl.c — the LMDB journal: the certificate index ("certs" database).
  * A record is a versioned line of tab-separated fields, so a later version
  * can read what an earlier one wrote and a human can read it with mdb_dump.
- * Every write is one committed LMDB transaction: a crash leaves either the
- * old record or the new one.
+ * Every write is part of one committed LMDB transaction (jrnl_tx.c): a
+ * crash leaves either the old record or the new one.
  */
 #include <sys/stat.h>
 
@@ -110,6 +110,13 @@ jrnl_open(const char *state_dir)
 		log_err("journal %s: out of memory", state_dir);
 		goto out;
 	}
+	j->qtail = &j->qhead;
+	if (pthread_mutex_init(&j->gmu, NULL) != 0 ||
+	    pthread_cond_init(&j->gcv, NULL) != 0) {
+		log_err("journal %s: cannot make its lock", state_dir);
+		goto out;
+	}
+	j->glock = 1;
 	if (mkdir(state_dir, 0700) == -1 && errno != EEXIST) {
 		log_err("sync.state_dir %s: cannot create: %s", state_dir,
 		    strerror(errno));
@@ -168,6 +175,10 @@ jrnl_close(struct jrnl *j)
 		return;
 	if (j->env != NULL)
 		mdb_env_close(j->env);
+	if (j->glock) {
+		pthread_mutex_destroy(&j->gmu);
+		pthread_cond_destroy(&j->gcv);
+	}
 	free(j->dir);
 	free(j);
 }
@@ -249,10 +260,9 @@ jrnl_cert_put(struct jrnl *j, X509 *cert, const char *mail,
 {
 	struct jrnl_tx tx;
 
-	if (jrnl_tx_start(j, &tx) == -1)
-		return -1;
-	(void)jrnl_cert_put_in(&tx, cert, mail, person_id, state);
-	return jrnl_tx_end(&tx, 0);
+	jrnl_tx_init(j, &tx);
+	(void)jrnl_tx_cert_put(&tx, cert, mail, person_id, state);
+	return jrnl_tx_run(&tx);
 }
 
 int

@@ -133,10 +133,9 @@ jrnl_enr_put(struct jrnl *j, struct jrnl_enr *e)
 {
 	struct jrnl_tx tx;
 
-	if (jrnl_tx_start(j, &tx) == -1)
-		return -1;
-	(void)jrnl_enr_put_in(&tx, e);
-	return jrnl_tx_end(&tx, 0);
+	jrnl_tx_init(j, &tx);
+	(void)jrnl_tx_enr_put(&tx, e);
+	return jrnl_tx_run(&tx);
 }
 
 int

@@ -14,7 +14,7 @@
 #include "common/jrnl_priv.h"
 #include "common/log.h"
 
-static int
+int
 jrnl_held_key(const char *person_id, MDB_val *k)
 {
 	size_t len = strlen(person_id);
@@ -35,10 +35,9 @@ jrnl_held_put(struct jrnl *j, const char *person_id, const void *blob,
 {
 	struct jrnl_tx tx;
 
-	if (jrnl_tx_start(j, &tx) == -1)
-		return -1;
-	(void)jrnl_held_put_in(&tx, person_id, blob, len);
-	return jrnl_tx_end(&tx, 0);
+	jrnl_tx_init(j, &tx);
+	(void)jrnl_tx_held_put(&tx, person_id, blob, len);
+	return jrnl_tx_run(&tx);
 }
 
 int
@@ -97,24 +96,27 @@ jrnl_held_get(struct jrnl *j, const char *person_id, unsigned char **blob,
 int
 jrnl_held_del(struct jrnl *j, const char *person_id)
 {
-	MDB_txn *txn = NULL;
+	struct jrnl_tx tx;
+
+	jrnl_tx_init(j, &tx);
+	(void)jrnl_tx_held_del(&tx, person_id);
+	return jrnl_tx_run(&tx);
+}
+
+int
+jrnl_held_del_in(struct jrnl_tx *tx, const char *person_id)
+{
 	MDB_val k;
 	int rc;
 
-	if (jrnl_held_key(person_id, &k) == -1)
-		return -1;
-	if ((rc = mdb_txn_begin(j->env, NULL, 0, &txn)) != 0) {
-		jrnl_lmdb_err(j, "drop a held key", rc);
+	if (jrnl_held_key(person_id, &k) == -1) {
+		tx->failed = 1;
 		return -1;
 	}
-	rc = mdb_del(txn, j->held, &k, NULL);
+	rc = mdb_del(tx->txn, tx->j->held, &k, NULL);
 	if (rc != 0 && rc != MDB_NOTFOUND) {
-		mdb_txn_abort(txn);
-		jrnl_lmdb_err(j, "drop a held key", rc);
-		return -1;
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0) {
-		jrnl_lmdb_err(j, "drop a held key", rc);
+		jrnl_lmdb_err(tx->j, "drop a held key", rc);
+		tx->failed = 1;
 		return -1;
 	}
 	return 0;
