@@ -175,8 +175,10 @@ ca_revoke(struct ca *ca, X509 *cert, int reason)
 	return ca->drv->revoke(ca->ctx, cert, reason);
 }
 
-STACK_OF(X509) *
-ca_chain(struct ca *ca, X509 *cert)
+/* The verified chain above cert (the CA's trust), or NULL: logged unless
+ * quiet (a certificate of another CA is no news when only asking). */
+static STACK_OF(X509) *
+ca_build_chain(struct ca *ca, X509 *cert, int quiet)
 {
 	X509_STORE *trust = ca->drv->trust(ca->ctx);
 	X509_STORE_CTX *ctx = NULL;
@@ -190,9 +192,10 @@ ca_chain(struct ca *ca, X509 *cert)
 		goto out;
 	}
 	if (X509_verify_cert(ctx) != 1) {
-		log_warn("CA %s: no chain for a certificate of ours: %s",
-		    ca->drv->name, X509_verify_cert_error_string(
-		    X509_STORE_CTX_get_error(ctx)));
+		if (!quiet)
+			log_warn("CA %s: no chain for a certificate of ours: "
+			    "%s", ca->drv->name, X509_verify_cert_error_string(
+			    X509_STORE_CTX_get_error(ctx)));
 		goto out;
 	}
 	if ((all = X509_STORE_CTX_get1_chain(ctx)) != NULL)
@@ -200,6 +203,23 @@ ca_chain(struct ca *ca, X509 *cert)
 out:
 	X509_STORE_CTX_free(ctx);
 	return all;
+}
+
+STACK_OF(X509) *
+ca_chain(struct ca *ca, X509 *cert)
+{
+	return ca_build_chain(ca, cert, 0);
+}
+
+int
+ca_issued_here(struct ca *ca, X509 *cert)
+{
+	STACK_OF(X509) *chain = ca_build_chain(ca, cert, 1);
+
+	if (chain == NULL)
+		return 0;
+	sk_X509_pop_free(chain, X509_free);
+	return 1;
 }
 
 int

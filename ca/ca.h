@@ -87,6 +87,8 @@ int		 ca_revoke(struct ca *, X509 *cert, int reason);
  * gone); NULL, with a warning, when it does not verify or there is none.
  */
 STACK_OF(X509)	*ca_chain(struct ca *, X509 *cert);
+/* Does cert verify against the CA's trust? 1 yes, 0 no (nothing logged). */
+int		 ca_issued_here(struct ca *, X509 *cert);
 /* The driver's crl_refresh, if it has one; 0 when it has none. */
 int		 ca_crl_refresh(struct ca *);
 

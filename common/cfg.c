@@ -188,6 +188,23 @@ cfg_defaults(struct cfg *c)
 }
 
 /* Checks across keys and on values beyond their type. */
+/* An attribute's short name (RFC 4512 §1.4 descr): the lease's value goes
+ * in it, named in a filter and a modify, so nothing else gets through. */
+static int
+cfg_attr_name_ok(const char *a)
+{
+	size_t i;
+
+	if (a == NULL || !((a[0] >= 'A' && a[0] <= 'Z') ||
+	    (a[0] >= 'a' && a[0] <= 'z')))
+		return 0;
+	for (i = 1; a[i] != '\0'; i++)
+		if (!((a[i] >= 'A' && a[i] <= 'Z') || (a[i] >= 'a' &&
+		    a[i] <= 'z') || (a[i] >= '0' && a[i] <= '9') || a[i] == '-'))
+			return 0;
+	return i <= 64;
+}
+
 static int
 cfg_check(struct cfg *c, config_t *lc, const char *file)
 {
@@ -269,6 +286,13 @@ cfg_check(struct cfg *c, config_t *lc, const char *file)
 	    strcmp(c->sync.watch, "dirsync") != 0)
 		KEYERR("sync.watch", "\"%s\" is not auto, syncrepl, poll or "
 		    "dirsync", c->sync.watch);
+	if (c->sync.lease_dn != NULL && strchr(c->sync.lease_dn, '=') == NULL)
+		KEYERR("sync.lease_dn", "\"%s\" is not a DN (RFC 4514)",
+		    c->sync.lease_dn);
+	if (!cfg_attr_name_ok(c->sync.lease_attribute))
+		KEYERR("sync.lease_attribute", "\"%s\" is not an attribute "
+		    "name (RFC 4512 §1.4: a letter, then letters, digits, "
+		    "hyphens)", c->sync.lease_attribute);
 	if (c->lookup.batch_rate > 0 &&
 	    c->lookup.batch_burst < c->lookup.batch_max)
 		KEYERR("lookup.batch_burst", "%d is below lookup.batch_max (%d): "

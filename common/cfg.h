@@ -123,6 +123,9 @@ struct cfg_sync {
 	int		 max_attempts;	/* then FAILED until `smimepub enrol` */
 	int		 leave_grace_days; /* before acting on a leaver */
 	char		*watch;		/* auto | syncrepl | poll | dirsync */
+	char		*lease_dn;	/* NULL: no lease, always active */
+	char		*lease_attribute;
+	int		 lease_ttl;	/* seconds a lease lasts unrenewed */
 };
 
 struct cfg_lookup {

@@ -99,6 +99,10 @@ const struct cfg_key cfg_keys[] = {
 	INT("sync.max_attempts", sync.max_attempts, 1, 1000, 10),
 	INT("sync.leave_grace_days", sync.leave_grace_days, 0, 365, 0),
 	STR("sync.watch", sync.watch, 0, "auto"),
+	/* one active instance per directory: a lease entry (sync/lease.c) */
+	STR("sync.lease_dn", sync.lease_dn, 0, NULL),
+	STR("sync.lease_attribute", sync.lease_attribute, 0, "description"),
+	INT("sync.lease_ttl", sync.lease_ttl, 10, 3600, 60),
 
 	GROUP("lookup"),
 	STR("lookup.listen", lookup.listen, 0, "127.0.0.1:8080"),

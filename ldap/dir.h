@@ -223,4 +223,22 @@ int		 dir_unpublish_id(struct dir *, const char *id,
  */
 int		 dir_set_status(struct dir *, const char *dn, const char *status);
 
+/*
+ * The lease of sync.lease_dn (dir_lease.c; sync/lease.c decides what the
+ * values mean). read: 0 and *val, the attribute's one value (malloc'd;
+ * NULL when it has none), 1 when the entry does not exist, -1 logged (also
+ * for several values or one that is no lease). swap: old (NULL: no value)
+ * becomes new (NULL: none) in one modify under the assertion control on
+ * old (RFC 4528); 0 done, 1 the value was not old any more, -1 logged (the
+ * modify may have happened: read again). create: add the entry, an
+ * applicationProcess named by its cn= RDN, holding val; 0, 1 when it
+ * exists already, -1 logged.
+ */
+int		 dir_lease_read(struct dir *, const char *dn, const char *attr,
+		    char **val);
+int		 dir_lease_swap(struct dir *, const char *dn, const char *attr,
+		    const char *old, const char *new);
+int		 dir_lease_create(struct dir *, const char *dn,
+		    const char *attr, const char *val);
+
 #endif

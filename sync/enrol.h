@@ -17,6 +17,7 @@
 #include "ldap/dir.h"
 
 struct kp_pool;
+struct lease;
 
 struct enr_ctx {
 	const struct cfg *cfg;		/* borrowed, like the rest */
@@ -31,6 +32,8 @@ struct enr_ctx {
 	/* set (by SIGTERM) to end the pass after each worker's current
 	 * person: NULL, never */
 	volatile sig_atomic_t *quit;
+	/* sync.lease_dn: work only while it is held (NULL: always) */
+	struct lease	*lease;
 };
 
 enum enr_outcome {

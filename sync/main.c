@@ -32,6 +32,7 @@
 #include "common/log.h"
 #include "ldap/dir.h"
 #include "sync/keypool.h"
+#include "sync/lease.h"
 #include "sync/sync.h"
 
 #define SYNC_EARLY_GAP	10	/* s between a pass and an early one */
@@ -64,11 +65,13 @@ usage(void)
 }
 
 static int
-sync_open(const struct cfg *cfg, struct kp_pool *kp, struct enr_ctx *e)
+sync_open(const struct cfg *cfg, struct kp_pool *kp, struct lease *lease,
+    struct enr_ctx *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->cfg = cfg;
 	e->keypool = kp;
+	e->lease = lease;
 	e->quit = &sync_quit;	/* SIGTERM ends a pass between people */
 	if ((e->jrnl = jrnl_open(cfg->sync.state_dir)) == NULL ||
 	    (e->ca = ca_new(cfg)) == NULL ||
@@ -77,12 +80,26 @@ sync_open(const struct cfg *cfg, struct kp_pool *kp, struct enr_ctx *e)
 	return dir_connect(e->dir);
 }
 
-/* A pass; the key pool's filler waits meanwhile (no idle time). */
+/* A pass; the key pool's filler waits meanwhile (no idle time). 1: none,
+ * another instance holds the lease (said once, until this one is active). */
 static int
 sync_pass_kp(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 {
+	static int told;
+	char who[128];
 	int rc;
 
+	if (e->lease != NULL && !lease_active(e->lease)) {
+		if (!told) {
+			lease_holder(e->lease, who, sizeof(who));
+			log_info("standing by: the lease %s is %s%s",
+			    e->cfg->sync.lease_dn, who[0] ? "held by " :
+			    "not ours yet", who);
+		}
+		told = 1;
+		return 1;
+	}
+	told = 0;
 	kp_pause(e->keypool, 1);
 	rc = sync_pass(e, changed, st);
 	kp_pause(e->keypool, 0);
@@ -240,6 +257,69 @@ sync_next_pass(struct enr_ctx *e)
 	return due;
 }
 
+/*
+ * The lease for --once: taken at once if free; if another instance holds
+ * it, wait until it is seen renewed (then this run does nothing: -1) or
+ * stays unrenewed for its ttl (then it is taken over).
+ */
+static int
+sync_once_lease(struct lease *l, const struct cfg *cfg)
+{
+	char who[128];
+	int waited = 0;
+
+	while (!lease_step(l)) {
+		if (lease_renewed_by_other(l) || sync_quit ||
+		    waited > cfg->sync.lease_ttl + 5) {
+			lease_holder(l, who, sizeof(who));
+			log_err("sync.lease_dn %s: held by %s, who renews it; "
+			    "this instance stands by and did nothing",
+			    cfg->sync.lease_dn, who[0] ? who : "nobody");
+			return -1;
+		}
+		if (waited == 0) {
+			lease_holder(l, who, sizeof(who));
+			log_info("sync.lease_dn %s: held by %s; waiting up to "
+			    "%d s to see whether it is renewed",
+			    cfg->sync.lease_dn, who, cfg->sync.lease_ttl);
+		}
+		sleep(1);
+		waited++;
+	}
+	return 0;
+}
+
+/* The lease as cfg says (none without sync.lease_dn), looked at once now
+ * so that a free one is taken before the first pass. */
+static int
+sync_lease_open(const struct cfg *cfg, int once, struct lease **lease)
+{
+	if (cfg->sync.lease_dn == NULL)
+		return 0;
+	if ((*lease = lease_new(cfg)) == NULL)
+		return -1;
+	if (once && sync_once_lease(*lease, cfg) == -1)
+		return -1;
+	/* renewed by its thread, --once too: a pass may outlast the ttl */
+	(void)lease_step(*lease);
+	(void)lease_gained(*lease);	/* the first pass is next anyway */
+	return lease_start(*lease);
+}
+
+/* After a reload: keep a held lease when its DN stays (lease_reload). */
+static int
+sync_lease_reload(const struct cfg *cfg, struct lease **lease)
+{
+	if (cfg->sync.lease_dn == NULL) {
+		lease_free(*lease);
+		*lease = NULL;
+		return 0;
+	}
+	if (*lease == NULL)
+		return sync_lease_open(cfg, 0, lease);
+	return lease_reload(*lease, cfg);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -257,6 +337,7 @@ main(int argc, char *argv[])
 	struct dir_watch *watch = NULL;
 	struct dir_dirsync *ds = NULL;
 	struct kp_pool *kp = NULL;
+	struct lease *lease = NULL;
 	char summary[256], changed[64];
 	int ch, once = 0, fg = 0, rc = 1, have_usn, watching = 1;
 	unsigned long long usn = 0;
@@ -312,7 +393,9 @@ main(int argc, char *argv[])
 	if (!once && ((kp = kp_new()) == NULL || kp_config(kp, cfg->keys.type,
 	    (size_t)cfg->keys.pool_size) == -1 || kp_start(kp) == -1))
 		goto out;
-	if (sync_open(cfg, kp, &e) == -1)
+	if (sync_lease_open(cfg, once, &lease) == -1)
+		goto out;
+	if (sync_open(cfg, kp, lease, &e) == -1)
 		goto out;
 	if (!once && sync_watch_start(&e, &watch, &ds) == -1)
 		goto out;
@@ -322,7 +405,8 @@ main(int argc, char *argv[])
 		have_usn = !once && watching && ds == NULL &&
 		    cfg->sync.watch_interval > 0 &&
 		    dir_highest_usn(e.dir, &usn) == 0;
-		if (sync_pass_kp(&e, NULL, &st) == -1) {
+		if ((rc = sync_pass_kp(&e, NULL, &st)) != 0) {
+			rc = 1;
 			if (once)
 				goto out;
 		} else {
@@ -343,6 +427,9 @@ main(int argc, char *argv[])
 		while (!sync_quit && !sync_reload && time(NULL) < next) {
 			if (!atomic_load(&sync_kick))
 				poll(NULL, 0, 200);
+			/* taken over from a holder gone quiet: a full pass */
+			if (lease != NULL && lease_gained(lease))
+				break;
 			/* syncrepl said something changed; else poll */
 			if (!atomic_exchange(&sync_kick, 0) && (!watching ||
 			    cfg->sync.watch_interval == 0 ||
@@ -383,7 +470,10 @@ main(int argc, char *argv[])
 			(void)kp_config(kp, cfg->keys.type,
 			    (size_t)cfg->keys.pool_size);
 			log_info("%s: configuration reloaded", path);
-			if (sync_open(cfg, kp, &e) == -1)
+			if (sync_lease_reload(cfg, &lease) == -1)
+				log_err("%s: sync.lease_dn: not looked at until "
+				    "the next reload (see above)", path);
+			if (sync_open(cfg, kp, lease, &e) == -1)
 				log_err("reconnect after reload failed; "
 				    "retrying next pass");
 			watching = sync_watch_start(&e, &watch, &ds) == 0;
@@ -398,6 +488,7 @@ out:
 	sync_watch_stop(&watch, &ds);
 	kp_free(kp);	/* stops the filler: a key in progress is dropped */
 	sync_close(&e);
+	lease_free(lease);	/* given up: a standby takes over at once */
 	audit_close();
 	if (pidfile != NULL)
 		unlink(pidfile);

@@ -157,6 +157,20 @@ leaver_due(const struct sync_plan *pl, const struct jrnl_enr *r)
 	return 1;
 }
 
+/* sync_adopt where there is a lease (else 0); adopted counts unchanged. */
+static int
+plan_adopt(struct sync_plan *pl, const struct dir_person *p, const char *mail,
+    const struct jrnl_enr *r)
+{
+	int rc;
+
+	if (pl->e->cfg->sync.lease_dn == NULL)
+		return 0;
+	if ((rc = sync_adopt(pl->e, p, mail, r)) == 1)
+		pl->st->unchanged++;
+	return rc;
+}
+
 static int
 plan_person(const struct dir_person *p, void *arg)
 {
@@ -165,6 +179,7 @@ plan_person(const struct dir_person *p, void *arg)
 	const char *why = NULL;
 	struct jrnl_enr r;
 	int renew_s = pl->e->cfg->sync.renew_before_days * 86400;
+	int adopted;
 
 	if (p->id == NULL || p->mail == NULL) {
 		log_warn("sync: %s has no %s or no mail; skipped", p->dn,
@@ -184,6 +199,8 @@ plan_person(const struct dir_person *p, void *arg)
 	case 1:
 		if (p->disabled)
 			return 0;
+		if ((adopted = plan_adopt(pl, p, mail, NULL)) != 0)
+			return adopted == 1 ? 0 : -1;
 		/* HR asks for enrolment by setting the trigger attribute */
 		if (pl->e->cfg->sync.require_trigger &&
 		    (p->trigger == NULL || p->trigger[0] == '\0')) {
@@ -195,6 +212,15 @@ plan_person(const struct dir_person *p, void *arg)
 		break;
 	default:
 		return -1;
+	}
+	/* the first value is not the certificate this journal knows:
+	 * perhaps one the former holder of the lease issued since */
+	if (!p->disabled && r.state != JRNL_REVOKE_PENDING &&
+	    pl->e->cfg->sync.lease_dn != NULL) {
+		first_serial(p, first, sizeof(first));
+		if (strcmp(first, r.serial) != 0 &&
+		    (adopted = plan_adopt(pl, p, mail, &r)) != 0)
+			return adopted == 1 ? 0 : -1;
 	}
 	if (p->disabled) {
 		if (leaver_due(pl, &r))

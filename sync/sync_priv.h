@@ -33,4 +33,14 @@ struct sync_item {
 int	sync_run(struct enr_ctx *e, const struct sync_item *items, size_t n,
 	    struct sync_stats *st);
 
+/*
+ * With sync.lease_dn: record the entry's first certificate as ours when
+ * our CA issued it for mail and the journal does not know it (the former
+ * holder of the lease issued it) and it is newer than r's (NULL: no
+ * record). 1 adopted, 0 not, -1 journal error (adopt.c).
+ */
+struct dir_person;
+int	sync_adopt(struct enr_ctx *e, const struct dir_person *p,
+	    const char *mail, const struct jrnl_enr *r);
+
 #endif

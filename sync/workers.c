@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 
 #include "common/log.h"
+#include "sync/lease.h"
 #include "sync/sync_priv.h"
 
 #define WK_DIR_WAIT	60	/* s: the longest wait for the directory */
@@ -247,6 +248,15 @@ struct wk_pool {
 	atomic_int		 dir_gone;	/* a wait for the directory gave up */
 };
 
+/* Start nobody new: SIGTERM, or this instance no longer holds the lease
+ * (another may take over once it runs out: sync/lease.h). */
+static int
+wk_stop(struct enr_ctx *e)
+{
+	return (e->quit != NULL && *e->quit) ||
+	    (e->lease != NULL && !lease_active(e->lease));
+}
+
 /*
  * This worker's directory connection is gone (the server stopped, or is
  * restarting): wait for it, trying again after a pause doubling from 0.5 s
@@ -266,7 +276,7 @@ wk_wait_dir(struct wk_pool *pool, struct enr_ctx *e)
 	log_warn("%s: the directory is unreachable; waiting for it (at most "
 	    "%d s) before going on with the pass", uri, WK_DIR_WAIT);
 	while (time(NULL) - start < WK_DIR_WAIT &&
-	    !atomic_load(&pool->dir_gone) && !(e->quit != NULL && *e->quit)) {
+	    !atomic_load(&pool->dir_gone) && !wk_stop(e)) {
 		(void)poll(NULL, 0, ms);
 		if (dir_try_connect(e->dir) == 0) {
 			log_info("%s: the directory answers again after %lld s",
@@ -332,9 +342,10 @@ wk_loop(struct wk_pool *pool, struct enr_ctx *e, struct sync_stats *st)
 	size_t i;
 
 	for (;;) {
-		/* SIGTERM: the person in hand is finished and committed
-		 * (enr_enrol's steps), nobody new is started */
-		if (e->quit != NULL && *e->quit)
+		/* SIGTERM, or the lease lost: the person in hand is
+		 * finished and committed (enr_enrol's steps), nobody new
+		 * is started */
+		if (wk_stop(e))
 			break;
 		pthread_mutex_lock(&pool->mu);
 		i = pool->next++;
@@ -426,9 +437,10 @@ sync_run(struct enr_ctx *e, const struct sync_item *items, size_t n,
 	if (pool.left > 0)
 		log_warn("sync: %zu of %zu people left for the next pass (the "
 		    "directory was unreachable)", pool.left, n);
-	if (e->quit != NULL && *e->quit && pool.next < n)
-		log_warn("sync: stopping: %zu of %zu people left for the next "
-		    "pass", n - pool.next, n);
+	if (wk_stop(e) && pool.next < n)
+		log_warn("sync: stopping (%s): %zu of %zu people left for the "
+		    "next pass", e->quit != NULL && *e->quit ? "signal" :
+		    "the lease is not ours", n - pool.next, n);
 out:
 	free(tids);
 	pthread_mutex_destroy(&pool.mu);
