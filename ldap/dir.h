@@ -29,6 +29,7 @@ struct dir_flavour {
 	const char	*attr_guard;	 /* entryCSN / uSNChanged: lost-update guard */
 	const char	*default_filter;
 	int		 max_page;	 /* AD's MaxPageSize is 1000 */
+	const char	*lease_class;	 /* a lease entry: cn and description */
 };
 const struct dir_flavour *dir_flavour_get(enum cfg_flavour);
 
@@ -229,10 +230,12 @@ int		 dir_set_status(struct dir *, const char *dn, const char *status);
  * NULL when it has none), 1 when the entry does not exist, -1 logged (also
  * for several values or one that is no lease). swap: old (NULL: no value)
  * becomes new (NULL: none) in one modify under the assertion control on
- * old (RFC 4528); 0 done, 1 the value was not old any more, -1 logged (the
- * modify may have happened: read again). create: add the entry, an
- * applicationProcess named by its cn= RDN, holding val; 0, 1 when it
- * exists already, -1 logged.
+ * old (RFC 4528), or where the server offers none (AD) by deleting the
+ * value old and adding new in one modify (old and new needed then); 0
+ * done, 1 the value was not old any more, -1 logged (the modify may have
+ * happened: read again). create: add the entry, of the flavour's
+ * lease_class, named by its cn= RDN, holding val; 0, 1 when it exists
+ * already, -1 logged.
  */
 int		 dir_lease_read(struct dir *, const char *dn, const char *attr,
 		    char **val);

@@ -4,7 +4,9 @@
  * entry, and swap it for another in one modify carrying the assertion
  * control (RFC 4528) on the value read, so that of two instances racing
  * for it exactly one wins and the other gets assertionFailed (RFC 4528 §5,
- * result code 122). Which value means what is sync/lease.c's business.
+ * result code 122); where the server has no assertion control, by
+ * deleting the value read and adding the new one in one modify. Which
+ * value means what is sync/lease.c's business.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,48 @@ dir_lease_read(struct dir *d, const char *dn, const char *attr, char **val)
 	return ret;
 }
 
+/*
+ * Without the assertion control (Samba AD offers none): delete the value
+ * read and add the new one in one modify. A modify is all or nothing (RFC
+ * 4511 §4.6) and deleting a value that is not there fails it with
+ * noSuchAttribute, so this too is a compare-and-swap, but only of a value:
+ * an empty attribute cannot be taken this way (an add would succeed for
+ * two instances at once).
+ */
+static int
+lease_swap_values(struct dir *d, const char *dn, const char *attr,
+    const char *old, const char *new)
+{
+	char *ov[2] = { (char *)old, NULL }, *nv[2] = { (char *)new, NULL };
+	LDAPMod del, add, *mods[3] = { &del, &add, NULL };
+	int rc;
+
+	if (old == NULL || new == NULL) {
+		log_err("sync.lease_dn %s: %s %s, and %s offers no assertion "
+		    "control (RFC 4528) to take or give up an empty one with: "
+		    "give it the value \"smimepub-sync free\" (or let "
+		    "smimepub-sync make the entry)", dn, attr, old == NULL ?
+		    "has no value" : "cannot be emptied", d->cfg->uri);
+		return -1;
+	}
+	memset(&del, 0, sizeof(del));
+	memset(&add, 0, sizeof(add));
+	del.mod_op = LDAP_MOD_DELETE;
+	del.mod_type = add.mod_type = (char *)attr;
+	del.mod_values = ov;
+	add.mod_op = LDAP_MOD_ADD;
+	add.mod_values = nv;
+	rc = ldap_modify_ext_s(d->ld, dn, mods, NULL, NULL);
+	if (rc == LDAP_NO_SUCH_ATTRIBUTE)
+		return 1;
+	if (rc == LDAP_SUCCESS)
+		return 0;
+	dir_log_ldap(d, rc, "write the lease %s of %s", attr, dn);
+	if (dir_conn_lost(rc))
+		(void)dir_reconnect(d);
+	return -1;
+}
+
 int
 dir_lease_swap(struct dir *d, const char *dn, const char *attr,
     const char *old, const char *new)
@@ -90,12 +134,8 @@ dir_lease_swap(struct dir *d, const char *dn, const char *attr,
 
 	if (dir_ensure(d) == -1)
 		return -1;
-	if (!d->has_assert) {
-		log_err("sync.lease_dn %s: %s does not offer the assertion "
-		    "control (RFC 4528, 1.3.6.1.1.12) the lease is written "
-		    "with", dn, d->cfg->uri);
-		return -1;
-	}
+	if (!d->has_assert)
+		return lease_swap_values(d, dn, attr, old, new);
 	/* the value we read, escaped (RFC 4515 §3), or no value at all */
 	if (old != NULL && (esc = dir_filter_escape(old, strlen(old))) == NULL)
 		goto nomem;
@@ -148,7 +188,7 @@ int
 dir_lease_create(struct dir *d, const char *dn, const char *attr,
     const char *val)
 {
-	char *oc[] = { "applicationProcess", NULL }, *cn[2] = { NULL, NULL };
+	char *oc[] = { (char *)d->fl->lease_class, NULL }, *cn[2] = { NULL, NULL };
 	char *vals[2] = { (char *)val, NULL };
 	LDAPMod m_oc, m_cn, m_val, *mods[4] = { &m_oc, &m_cn, &m_val, NULL };
 	LDAPDN ldn = NULL;
@@ -157,7 +197,7 @@ dir_lease_create(struct dir *d, const char *dn, const char *attr,
 
 	if (dir_ensure(d) == -1)
 		return -1;
-	/* applicationProcess (RFC 4519 §3.2) must have cn: the RDN gives it */
+	/* the lease class must have cn: the RDN gives it */
 	if (ldap_str2dn(dn, &ldn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS ||
 	    ldn == NULL || ldn[0] == NULL || (ava = ldn[0][0]) == NULL ||
 	    ldn[0][1] != NULL || ava->la_attr.bv_len != 2 ||

@@ -2,7 +2,8 @@
  * flavour.c — the one table of differences between OpenLDAP and Active
  * Directory (DESIGN.md "What is in the directory"): attribute spellings,
  * the stable identity, the disabled flag, the lost-update guard, the
- * default people filter and the largest page the server allows.
+ * default people filter, the largest page the server allows and the
+ * class of a lease entry smimepub-sync makes.
  * Nothing else in ldap/ may test which flavour it talks to.
  */
 #include <stddef.h>
@@ -23,6 +24,7 @@ static const struct dir_flavour flavours[] = {
 		.attr_guard = "entryCSN",
 		.default_filter = "(&(objectClass=inetOrgPerson)(mail=*))",
 		.max_page = 1000,
+		.lease_class = "applicationProcess",	/* RFC 4519 §3.2 */
 	},
 	[CFG_FLAVOUR_AD] = {
 		.name = "ad",
@@ -37,6 +39,7 @@ static const struct dir_flavour flavours[] = {
 		.default_filter = "(&(objectCategory=person)(objectClass=user)"
 		    "(mail=*)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))",
 		.max_page = 1000,	/* MaxPageSize */
+		.lease_class = "container",
 	},
 };
 

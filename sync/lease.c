@@ -5,6 +5,7 @@
  *
  *   smimepub-sync holder=HOST/PID/RANDOM seq=N renewed=TIME ttl=S
  *
+ * or LEASE_FREE once its holder gave it up (no value at all is free too).
  * RENEWED is for people reading the directory; no decision uses another
  * machine's clock. A standby times how long the value has stayed the same
  * on its own monotonic clock.
@@ -25,6 +26,10 @@
 #include "sync/lease.h"
 
 #define LEASE_VAL_MAX	512
+/* Given up: any instance may take it at once. A value, not an empty
+ * attribute, so that it is taken by swapping values where the server has
+ * no assertion control (dir_lease_swap). */
+#define LEASE_FREE	"smimepub-sync free"
 
 struct lease {
 	struct dir	*dir;		/* the lease thread's own connection */
@@ -65,15 +70,21 @@ streq(const char *a, const char *b)
 	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
 
+static int
+is_free(const char *v)
+{
+	return v == NULL || strcmp(v, LEASE_FREE) == 0;
+}
+
 /* The holder named in a value, for messages. */
 static void
 holder_of(const char *v, char *buf, size_t sz)
 {
-	const char *h = v != NULL ? strstr(v, "holder=") : NULL;
+	const char *h = !is_free(v) ? strstr(v, "holder=") : NULL;
 	size_t n;
 
 	if (h == NULL) {
-		snprintf(buf, sz, "%s", v == NULL ? "" : "someone");
+		snprintf(buf, sz, "%s", is_free(v) ? "" : "someone");
 		return;
 	}
 	h += 7;
@@ -192,7 +203,7 @@ after_write(struct lease *l, int rc, char *v, double sent, int takeover,
 		if (takeover) {
 			atomic_store(&l->gained, 1);
 			holder_of(from, who, sizeof(who));
-			if (from == NULL)
+			if (is_free(from))
 				log_info("sync.lease_dn %s: lease taken (it "
 				    "was free); this instance is active", l->dn);
 			else
@@ -250,8 +261,9 @@ lease_step(struct lease *l)
 	settle_pending(l, v);
 	if (l->held && !streq(v, l->cur)) {
 		holder_of(v, who, sizeof(who));
-		log_warn("sync.lease_dn %s: the lease is now %s's; standing by",
-		    l->dn, v == NULL ? "nobody" : who);
+		log_warn("sync.lease_dn %s: the lease is now %s%s; standing by",
+		    l->dn, is_free(v) ? "free" : "held by ", is_free(v) ? "" :
+		    who);
 		set_lost(l, v, now);
 		v = NULL;
 		goto out;
@@ -265,7 +277,7 @@ lease_step(struct lease *l)
 			l->looked = 1;
 			v = NULL;
 		}
-		if (l->seen != NULL && now - l->seen_at < l->ttl)
+		if (!is_free(l->seen) && now - l->seen_at < l->ttl)
 			goto out;	/* its holder may be alive */
 		takeover = 1;
 		if (l->seen != NULL && (from = strdup(l->seen)) == NULL)
@@ -343,13 +355,13 @@ lease_stop(struct lease *l)
 	l->running = 0;
 }
 
-/* Give a held lease up: remove our value, so a standby need not wait. */
+/* Give a held lease up (LEASE_FREE), so that a standby need not wait. */
 static void
 lease_release(struct lease *l)
 {
 	if (!l->held || l->cur == NULL)
 		return;
-	if (dir_lease_swap(l->dir, l->dn, l->attr, l->cur, NULL) == 0)
+	if (dir_lease_swap(l->dir, l->dn, l->attr, l->cur, LEASE_FREE) == 0)
 		log_info("sync.lease_dn %s: lease given up", l->dn);
 	set_lost(l, NULL, mono());
 }

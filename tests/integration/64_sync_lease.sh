@@ -155,8 +155,8 @@ changetype: modify
 replace: description
 description: smimepub-sync holder=elsewhere/1/deadbeef seq=1 renewed=2026-01-01T00:00:00Z ttl=10
 EOL
-wait_for 10 logged a "is now elsewhere/1/deadbeef's; standing by"
-t_contains "A sees the lease is not its own any more" "$(cat "$T/a.log")" "the lease is now elsewhere/1/deadbeef's; standing by"
+wait_for 10 logged a "is now held by elsewhere/1/deadbeef; standing by"
+t_contains "A sees the lease is not its own any more" "$(cat "$T/a.log")" "the lease is now held by elsewhere/1/deadbeef; standing by"
 hire fay
 sleep 3
 t_eq "A, not holding the lease, publishes nothing" "$(ncerts fay)" 0
@@ -166,5 +166,5 @@ t_contains "A says from whom" "$(cat "$T/a.log")" "lease taken over from elsewhe
 kill -TERM "$APID"
 wait "$APID" 2>/dev/null || true
 APID=
-t_eq "with both gone, the lease is free" "$(lease)" ""
+t_eq "with both gone, the lease is free" "$(lease)" "smimepub-sync free"
 t_done

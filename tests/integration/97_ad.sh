@@ -14,7 +14,10 @@
 # without stopping the pass, a search from the domain root ignores the
 # CN=Configuration referrals; the daemon publishes a new user within one
 # poll interval (uSNChanged against highestCommittedUSN); a pass over 50
-# people; smimepub-lookupd answers from AD with its own read-only account.
+# people; smimepub-lookupd answers from AD with its own read-only account;
+# a second instance with sync.lease_dn takes the lease (values swapped in
+# one modify: Samba has no assertion control) and adopts what the first
+# one issued instead of enrolling again.
 set -eu
 SRCDIR=${SRCDIR:-$(pwd)}
 BUILD=${BUILD:-build}
@@ -377,4 +380,32 @@ t_eq "lookupd: nobody 404" "$(code nobody@example.com)" 404
 kill -TERM "$SPID"
 wait "$SPID" || :
 SPID=
+
+# --- the lease on AD: no assertion control, so values are swapped -----------
+LEASE="CN=smimepub-lease,$SAMBA_PEOPLE"
+printf 'dn: %s\nobjectClass: container\ncn: smimepub-lease\ndescription: smimepub-sync free\n' \
+    "$LEASE" | ad_admin ldapadd >/dev/null
+samba_tool dsacl set --objectdn="$LEASE" --sddl="(A;;RPWP;;;$(samba_svc_sid))"
+K=$(conf lease "$SAMBA_URI" "$SAMBA_SVC_UPN" state2)
+sed -i "s|workers = 2; };|workers = 2; lease_dn = \"$LEASE\"; lease_ttl = 10; };|" "$K"
+adlease() {
+	ad_admin ldapsearch -LLL -o ldif-wrap=no -b "$LEASE" -s base '(objectClass=*)' \
+	    description | sed -n 's/^description: //p'
+}
+issued=$("$SMIMEPUB" -f "$Y" ca list | grep -c .)
+adopted=$(grep -c '"event":"adoption"' "$A" || true)
+t_ok "a second instance, its journal empty, with the lease: --once" "$SYNC" -f "$K" --once
+t_contains "it takes the free lease" "$T_OUT" "lease taken (it was free)"
+t_contains "enrols nobody" "$T_OUT" "enrolled 0, renewed 0"
+t_eq "the CA issued nothing" "$("$SMIMEPUB" -f "$Y" ca list | grep -c .)" "$issued"
+t_ne "it adopted what the first instance issued" "$(grep -c '"event":"adoption"' "$A" || true)" "$adopted"
+t_eq "alice: the serial the first instance issued" \
+    "$("$SMIMEPUB" -f "$K" status alice@example.com | tail -n 1 | cut -f 3)" \
+    "$("$SMIMEPUB" -f "$Y" status alice@example.com | tail -n 1 | cut -f 3)"
+t_eq "the lease is given up at exit" "$(adlease)" "smimepub-sync free"
+printf 'dn: %s\nchangetype: modify\nreplace: description\ndescription: smimepub-sync holder=elsewhere/1/x seq=1 renewed=2026-01-01T00:00:00Z ttl=10\n' \
+    "$LEASE" | ad_admin ldapmodify >/dev/null
+t_ok "held by another that does not renew it: taken over after the ttl" "$SYNC" -f "$K" --once
+t_contains "from whom" "$T_OUT" "lease taken over from elsewhere/1/x"
+t_eq "given up again" "$(adlease)" "smimepub-sync free"
 t_done
