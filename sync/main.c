@@ -464,15 +464,17 @@ main(int argc, char *argv[])
 			}
 			sync_watch_stop(&watch, &ds);
 			sync_close(&e);
+			/* before the old configuration goes: the lease's
+			 * thread and connection borrow it */
+			if (sync_lease_reload(ncfg, &lease) == -1)
+				log_err("%s: sync.lease_dn: not looked at until "
+				    "the next reload (see above)", path);
 			cfg_free(cfg);
 			cfg = ncfg;
 			/* a new keys.type: the old pool is freed */
 			(void)kp_config(kp, cfg->keys.type,
 			    (size_t)cfg->keys.pool_size);
 			log_info("%s: configuration reloaded", path);
-			if (sync_lease_reload(cfg, &lease) == -1)
-				log_err("%s: sync.lease_dn: not looked at until "
-				    "the next reload (see above)", path);
 			if (sync_open(cfg, kp, lease, &e) == -1)
 				log_err("reconnect after reload failed; "
 				    "retrying next pass");

@@ -163,6 +163,15 @@ t_eq "A, not holding the lease, publishes nothing" "$(ncerts fay)" 0
 wait_for 30 published fay
 t_eq "the value unrenewed for the ttl, A takes it back and publishes" "$(ncerts fay)" 1
 t_contains "A says from whom" "$(cat "$T/a.log")" "lease taken over from elsewhere/1/deadbeef"
+# SIGHUP with the lease unchanged: A keeps it (no new holder, no take-over)
+held=$(lease | sed 's/.*holder=\([^ ]*\).*/\1/')
+kill -HUP "$APID"
+wait_for 10 logged a "configuration reloaded"
+hire gina
+wait_for 20 published gina
+t_eq "after SIGHUP A still publishes" "$(ncerts gina)" 1
+t_eq "and holds the lease as the same holder" "$(lease | sed 's/.*holder=\([^ ]*\).*/\1/')" "$held"
+t_eq "taken over once only" "$(grep -c 'lease taken over from elsewhere' "$T/a.log")" 1
 kill -TERM "$APID"
 wait "$APID" 2>/dev/null || true
 APID=
