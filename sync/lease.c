@@ -183,6 +183,12 @@ static void
 settle_pending(struct lease *l, const char *v)
 {
 	if (l->pending != NULL && streq(v, l->pending)) {
+		if (!l->held) {
+			atomic_store(&l->gained, 1);
+			log_info("sync.lease_dn %s: lease taken (the answer was "
+			    "lost, the value is ours); this instance is active",
+			    l->dn);
+		}
 		set_held(l, l->pending, l->pending_at);
 		l->pending = NULL;
 		return;
