@@ -224,6 +224,10 @@ median() {
 	done | sort -n | sed -n "$(( (REPS + 1) / 2 ))p" | cut -d' ' -f2 >"$W/$1.pick"
 	cp "$(cat "$W/$1.pick")" "$W/$1.time"
 }
+# best NAME: the shortest wall time of NAME's runs
+best() {
+	for _f in "$W/$1".[0-9]*.time; do cut -d' ' -f1 "$_f"; done | sort -n | head -n 1
+}
 echo "bench: no-op pass over the $N2 enrolled ($REPS times, and the ldapsearch)" >&2
 conf big all ec:P-256 10000 "require_trigger = true;" 'trigger_attribute = "employeeType";'
 i=1
@@ -336,10 +340,10 @@ the directory or the CA signature.
 
 ### Passes that change nothing
 
-| pass | people | seconds | paged ldapsearch seconds | vs ldapsearch | peak RSS MB |
-|---|---:|---:|---:|---:|---:|
-| no-op: all enrolled, nothing due | $N2 | $(w noop10k) | $(w ls10k) | $(ratio "$(w noop10k)" "$(w ls10k)") | $(rss noop10k) |
-| nobody due (\`require_trigger\`, no trigger set) | $NBIG | $(w big) | $(w lsbig) | $(ratio "$(w big)" "$(w lsbig)") | $(rss big) |
+| pass | people | seconds | paged ldapsearch seconds | vs ldapsearch | best of $REPS: seconds, ldapsearch, ratio | peak RSS MB |
+|---|---:|---:|---:|---:|---:|---:|
+| no-op: all enrolled, nothing due | $N2 | $(w noop10k) | $(w ls10k) | $(ratio "$(w noop10k)" "$(w ls10k)") | $(best noop10k), $(best ls10k), $(ratio "$(best noop10k)" "$(best ls10k)") | $(rss noop10k) |
+| nobody due (\`require_trigger\`, no trigger set) | $NBIG | $(w big) | $(w lsbig) | $(ratio "$(w big)" "$(w lsbig)") | $(best big), $(best lsbig), $(ratio "$(best big)" "$(best lsbig)") | $(rss big) |
 
 "vs ldapsearch" is the pass's seconds over those of \`ldapsearch -LLL -E
 pr=1000/noprompt\` (bound as the service account, output to /dev/null)
@@ -348,7 +352,11 @@ in the same invocation: below 1.3 meets the issue's bar. Each pass and its
 ldapsearch ran $REPS times, one after the other; the table shows the run with
 the median wall time of each (the runs' walls: pass $(walls noop10k),
 ldapsearch $(walls ls10k) at $N2; pass $(walls big), ldapsearch $(walls lsbig)
-at $NBIG). The first pass reads
+at $NBIG). Both move in steps of about 0.2 s: runs of 5000 people measured
+here took 0.13, 0.34 or 0.54 s for the pass and 0.10, 0.34, 0.54 or 0.75 s
+for ldapsearch, stalls on slapd's side of the loopback connection that hit
+either client alike; the best of the runs is the work without them. The
+first pass reads
 each person's journal record and compares its serial with the first value on
 the entry; the second finds no record and no trigger for anyone. Peak RSS is
 GNU time's maximum resident set size of smimepub-sync. A full pass keeps the
