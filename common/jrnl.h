@@ -63,8 +63,9 @@ const char	*jrnl_cert_state_str(enum jrnl_cert_state);
 /*
  * Enrolment records (jrnl_enr.c): one per person, keyed by the stable id
  * (entryUUID / objectGUID), moving through the state machine of DESIGN.md.
- * Every jrnl_enr_put() is one committed transaction that also appends the
- * transition to the person's history, so `smimepub status MAIL` can show it.
+ * Every jrnl_enr_put() is committed (durable) when it returns, and also
+ * appends the transition to the person's history, so `smimepub status MAIL`
+ * can show it.
  */
 enum jrnl_state {
 	JRNL_PLANNED = 1,
@@ -122,10 +123,12 @@ int		 jrnl_held_del(struct jrnl *, const char *person_id);
  * Grouped writes (jrnl_tx.c): the steps of one enrolment with no outside
  * effect between them (the record's transitions, the sealed key, the
  * certificate) in one LMDB commit, so one fsync instead of several, and a
- * crash keeps all of them or none. The caller holds LMDB's one writer lock
- * from begin to commit/abort: nothing slow (no key generation, no network)
- * in between. commit and abort free tx; commit returns -1 (logged) and
- * writes nothing if any put in it failed.
+ * crash keeps all of them or none. The puts are recorded (copied) and
+ * written at commit, together with whatever other threads commit at the
+ * same moment (one LMDB commit and one sync for all of them); commit
+ * returns once tx is on disk. commit and abort free tx; commit returns -1
+ * (logged) and writes nothing of tx if any put in it failed. Every other
+ * write of the journal goes the same way.
  */
 struct jrnl_tx;
 
