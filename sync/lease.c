@@ -239,7 +239,7 @@ lease_step(struct lease *l)
 	char *v = NULL, *nv = NULL, *from = NULL, who[128];
 	const char *old;
 	double now;
-	int rc, held, takeover = 0;
+	int rc, held, takeover = 0, failed = 0;
 
 	pthread_mutex_lock(&l->stepmu);
 	now = mono();
@@ -262,8 +262,10 @@ lease_step(struct lease *l)
 		}
 		goto out;
 	}
-	if (rc == -1)
-		goto out;	/* held until l->until at most; try again */
+	if (rc == -1) {
+		failed = 1;	/* held until l->until at most; try again */
+		goto out;
+	}
 	settle_pending(l, v);
 	if (l->held && !streq(v, l->cur)) {
 		holder_of(v, who, sizeof(who));
@@ -302,7 +304,7 @@ out:
 	pthread_mutex_unlock(&l->stepmu);
 	free(v);
 	free(from);
-	return held;
+	return failed ? -1 : held;
 }
 
 static void *
@@ -315,8 +317,9 @@ lease_main(void *arg)
 	for (;;) {
 		held = lease_step(l);
 		/* renew at a third of the ttl; look for a dead holder often
-		 * enough to take over within a sixth of a ttl of its end */
-		period = held ? l->ttl / 3 : l->ttl / 6;
+		 * enough to take over within a sixth of a ttl of its end (and
+		 * as soon again after a look that failed) */
+		period = held == 1 ? l->ttl / 3 : l->ttl / 6;
 		if (period < 1)
 			period = 1;
 		clock_gettime(CLOCK_REALTIME, &ts);

@@ -21,7 +21,8 @@ struct lease	*lease_new(const struct cfg *);
 /* Stop looking; a held lease is given up (the value removed) so that a
  * standby takes over at once. */
 void		 lease_free(struct lease *);
-/* One look (and renewal or take-over) now: 1 held, 0 not. */
+/* One look (and renewal or take-over) now: 1 held, 0 not, -1 the lease
+ * could not be read (logged; a held lease stays held until it runs out). */
 int		 lease_step(struct lease *);
 /* Keep looking in a thread of its own. 0, or -1 logged. */
 int		 lease_start(struct lease *);

@@ -266,15 +266,27 @@ static int
 sync_once_lease(struct lease *l, const struct cfg *cfg)
 {
 	char who[128];
-	int waited = 0;
+	int waited = 0, rc;
 
-	while (!lease_step(l)) {
-		if (lease_renewed_by_other(l) || sync_quit ||
-		    waited > cfg->sync.lease_ttl + 5) {
+	while ((rc = lease_step(l)) != 1) {
+		if (rc == -1) {
+			log_err("sync.lease_dn %s: the lease cannot be read "
+			    "(see above); this instance did nothing",
+			    cfg->sync.lease_dn);
+			return -1;
+		}
+		if (lease_renewed_by_other(l)) {
 			lease_holder(l, who, sizeof(who));
 			log_err("sync.lease_dn %s: held by %s, who renews it; "
 			    "this instance stands by and did nothing",
-			    cfg->sync.lease_dn, who[0] ? who : "nobody");
+			    cfg->sync.lease_dn, who[0] ? who : "another");
+			return -1;
+		}
+		if (sync_quit || waited > cfg->sync.lease_ttl + 5) {
+			log_err("sync.lease_dn %s: the lease was not taken "
+			    "(%s); this instance did nothing",
+			    cfg->sync.lease_dn, sync_quit ? "stopped" :
+			    "see above");
 			return -1;
 		}
 		if (waited == 0) {

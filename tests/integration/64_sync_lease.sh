@@ -7,7 +7,8 @@
 # enrolling everyone again; a clean exit gives the lease up, and the
 # other takes over at once. A --once run while another instance holds the
 # lease does nothing and says so; an instance that finds its lease written
-# by another stops, and takes it back only once that one goes unrenewed.
+# by another stops, and takes it back only once that one goes unrenewed; a
+# value that is no lease is never overwritten.
 set -eu
 SRCDIR=${SRCDIR:-$(pwd)}
 BUILD=${BUILD:-build}
@@ -176,4 +177,18 @@ kill -TERM "$APID"
 wait "$APID" 2>/dev/null || true
 APID=
 t_eq "with both gone, the lease is free" "$(lease)" "smimepub-sync free"
+
+# a value smimepub-sync did not write (too long for a lease): never taken
+# over, whatever it is, and said so at once
+big=$(printf '%0600d' 0)
+ldap_root ldapmodify >/dev/null <<EOL
+dn: $LEASE
+changetype: modify
+replace: description
+description: $big
+EOL
+t_exit "--once with a lease value that is no lease" 1 "$SYNC" -f "$A" --once
+t_contains "says the value is not a lease" "$T_OUT" "is not a lease smimepub-sync wrote (600 bytes)"
+t_contains "and that it did nothing" "$T_OUT" "the lease cannot be read (see above); this instance did nothing"
+t_eq "the value is left as it was" "$(lease)" "$big"
 t_done
