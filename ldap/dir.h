@@ -229,9 +229,8 @@ int		 dir_set_status(struct dir *, const char *dn, const char *status);
  * values mean). read: 0 and *val, the attribute's one value (malloc'd;
  * NULL when it has none), 1 when the entry does not exist, -1 logged (also
  * for several values or one that is no lease). swap: old (NULL: no value)
- * becomes new (NULL: none) in one modify under the assertion control on
- * old (RFC 4528), or where the server offers none (AD) by deleting the
- * value old and adding new in one modify (old and new needed then); 0
+ * becomes new in one modify under the assertion control on old (RFC 4528)
+ * where the server offers it (AD does not: there old may not be NULL); 0
  * done, 1 the value was not old any more, -1 logged (the modify may have
  * happened: read again). create: add the entry, of the flavour's
  * lease_class, named by its cn= RDN, holding val; 0, 1 when it exists

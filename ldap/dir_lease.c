@@ -81,27 +81,32 @@ dir_lease_read(struct dir *d, const char *dn, const char *attr, char **val)
 }
 
 /*
- * Without the assertion control (Samba AD offers none): delete the value
- * read and add the new one in one modify. A modify is all or nothing (RFC
- * 4511 §4.6) and deleting a value that is not there fails it with
- * noSuchAttribute, so this too is a compare-and-swap, but only of a value:
- * an empty attribute cannot be taken this way (an add would succeed for
- * two instances at once).
+ * One modify: delete the value read (if any) and add the new one. Where the
+ * server offers it, the assertion control (RFC 4528) on the value read, or
+ * on there being none, guards it. Without it (Samba AD offers none) the
+ * modify alone is the compare-and-swap: it is all or nothing (RFC 4511
+ * §4.6) and deleting a value that is not there fails it with
+ * noSuchAttribute; but an empty attribute cannot be taken that way (an add
+ * would succeed for two instances at once).
  */
-static int
-lease_swap_values(struct dir *d, const char *dn, const char *attr,
+int
+dir_lease_swap(struct dir *d, const char *dn, const char *attr,
     const char *old, const char *new)
 {
 	char *ov[2] = { (char *)old, NULL }, *nv[2] = { (char *)new, NULL };
-	LDAPMod del, add, *mods[3] = { &del, &add, NULL };
-	int rc;
+	char *esc = NULL, *filter = NULL;
+	LDAPMod del, add, *mods[3] = { NULL, NULL, NULL };
+	LDAPControl *actrl = NULL, *ctrls[2] = { NULL, NULL };
+	size_t flen;
+	int rc, n = 0, ret = -1;
 
-	if (old == NULL || new == NULL) {
-		log_err("sync.lease_dn %s: %s %s, and %s offers no assertion "
-		    "control (RFC 4528) to take or give up an empty one with: "
+	if (dir_ensure(d) == -1)
+		return -1;
+	if (old == NULL && !d->has_assert) {
+		log_err("sync.lease_dn %s: %s has no value, and %s offers no "
+		    "assertion control (RFC 4528) to take an empty one with: "
 		    "give it the value \"smimepub-sync free\" (or let "
-		    "smimepub-sync make the entry)", dn, attr, old == NULL ?
-		    "has no value" : "cannot be emptied", d->cfg->uri);
+		    "smimepub-sync make the entry)", dn, attr, d->cfg->uri);
 		return -1;
 	}
 	memset(&del, 0, sizeof(del));
@@ -111,60 +116,34 @@ lease_swap_values(struct dir *d, const char *dn, const char *attr,
 	del.mod_values = ov;
 	add.mod_op = LDAP_MOD_ADD;
 	add.mod_values = nv;
-	rc = ldap_modify_ext_s(d->ld, dn, mods, NULL, NULL);
-	if (rc == LDAP_NO_SUCH_ATTRIBUTE)
-		return 1;
-	if (rc == LDAP_SUCCESS)
-		return 0;
-	dir_log_ldap(d, rc, "write the lease %s of %s", attr, dn);
-	if (dir_conn_lost(rc))
-		(void)dir_reconnect(d);
-	return -1;
-}
-
-int
-dir_lease_swap(struct dir *d, const char *dn, const char *attr,
-    const char *old, const char *new)
-{
-	char *vals[2] = { (char *)new, NULL }, *esc = NULL, *filter = NULL;
-	LDAPMod mod, *mods[2] = { &mod, NULL };
-	LDAPControl *actrl = NULL, *ctrls[2] = { NULL, NULL };
-	size_t flen;
-	int rc, ret = -1;
-
-	if (dir_ensure(d) == -1)
-		return -1;
-	if (!d->has_assert)
-		return lease_swap_values(d, dn, attr, old, new);
-	/* the value we read, escaped (RFC 4515 §3), or no value at all */
-	if (old != NULL && (esc = dir_filter_escape(old, strlen(old))) == NULL)
-		goto nomem;
-	flen = strlen(attr) * 2 + (esc ? strlen(esc) : 0) + 16;
-	if ((filter = malloc(flen)) == NULL)
-		goto nomem;
 	if (old != NULL)
-		snprintf(filter, flen, "(%s=%s)", attr, esc);
-	else
-		snprintf(filter, flen, "(!(%s=*))", attr);
-	memset(&mod, 0, sizeof(mod));
-	mod.mod_type = (char *)attr;
-	if (new != NULL) {
-		mod.mod_op = LDAP_MOD_REPLACE;
-		mod.mod_values = vals;
-	} else
-		mod.mod_op = LDAP_MOD_DELETE;	/* all values: the one asserted */
-	if ((rc = ldap_create_assertion_control(d->ld, filter, 1,
-	    &actrl)) != LDAP_SUCCESS) {
-		dir_log_ldap(d, rc, "make the assertion %s", filter);
-		goto out;
+		mods[n++] = &del;
+	mods[n] = &add;
+	if (d->has_assert) {
+		/* the value we read, escaped (RFC 4515 §3), or none at all */
+		if (old != NULL &&
+		    (esc = dir_filter_escape(old, strlen(old))) == NULL)
+			goto nomem;
+		flen = strlen(attr) * 2 + (esc ? strlen(esc) : 0) + 16;
+		if ((filter = malloc(flen)) == NULL)
+			goto nomem;
+		if (old != NULL)
+			snprintf(filter, flen, "(%s=%s)", attr, esc);
+		else
+			snprintf(filter, flen, "(!(%s=*))", attr);
+		if ((rc = ldap_create_assertion_control(d->ld, filter, 1,
+		    &actrl)) != LDAP_SUCCESS) {
+			dir_log_ldap(d, rc, "make the assertion %s", filter);
+			goto out;
+		}
+		ctrls[0] = actrl;
 	}
-	ctrls[0] = actrl;
 	/* No retry after a lost connection: the modify may have been done,
-	 * and a second one would fail its assertion against our own value.
-	 * The caller reads the value again and sees which it is. */
-	rc = ldap_modify_ext_s(d->ld, dn, mods, ctrls, NULL);
-	if (rc == LDAP_ASSERTION_FAILED || (new == NULL &&
-	    rc == LDAP_NO_SUCH_ATTRIBUTE))
+	 * and a second one would fail against our own value. The caller
+	 * reads the value again and sees which it is. */
+	rc = ldap_modify_ext_s(d->ld, dn, mods, d->has_assert ? ctrls : NULL,
+	    NULL);
+	if (rc == LDAP_ASSERTION_FAILED || rc == LDAP_NO_SUCH_ATTRIBUTE)
 		ret = 1;
 	else if (rc == LDAP_SUCCESS)
 		ret = 0;

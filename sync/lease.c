@@ -40,9 +40,8 @@ struct lease {
 	pthread_mutex_t	 stepmu;	/* one step at a time */
 	pthread_mutex_t	 mu;		/* the fields below */
 	pthread_cond_t	 cv;
-	char		*cur;		/* our value while held */
+	char		*cur;		/* our value; NULL: not held */
 	double		 until;		/* held: last write sent + ttl */
-	int		 held;
 	char		*seen;		/* not held: the value last read */
 	double		 seen_at;	/* when it was first read so */
 	int		 looked;	/* seen was read at least once */
@@ -152,7 +151,6 @@ lease_new(const struct cfg *cfg)
 	snprintf(l->me, sizeof(l->me), "%s/%ld/%02x%02x%02x%02x",
 	    host[0] ? host : "?", (long)getpid(), rnd[0], rnd[1], rnd[2],
 	    rnd[3]);
-	l->seen_at = mono();
 	return l;
 }
 
@@ -163,7 +161,6 @@ set_held(struct lease *l, char *v, double sent)
 	free(l->cur);
 	l->cur = v;
 	l->until = sent + l->ttl;
-	l->held = 1;
 }
 
 static void
@@ -171,7 +168,6 @@ set_lost(struct lease *l, char *seen, double now)
 {
 	free(l->cur);
 	l->cur = NULL;
-	l->held = 0;
 	free(l->seen);
 	l->seen = seen;
 	l->seen_at = now;
@@ -183,7 +179,7 @@ static void
 settle_pending(struct lease *l, const char *v)
 {
 	if (l->pending != NULL && streq(v, l->pending)) {
-		if (!l->held) {
+		if (l->cur == NULL) {
 			atomic_store(&l->gained, 1);
 			log_info("sync.lease_dn %s: lease taken (the answer was "
 			    "lost, the value is ours); this instance is active",
@@ -228,8 +224,7 @@ after_write(struct lease *l, int rc, char *v, double sent, int takeover,
 	if (!takeover) {
 		log_warn("sync.lease_dn %s: another instance took the lease; "
 		    "standing by", l->dn);
-		set_lost(l, NULL, sent);
-		l->seen_at = 0;		/* read it at once, not a ttl later */
+		set_lost(l, NULL, sent);	/* the next look reads whose */
 	}
 }
 
@@ -267,7 +262,7 @@ lease_step(struct lease *l)
 		goto out;
 	}
 	settle_pending(l, v);
-	if (l->held && !streq(v, l->cur)) {
+	if (l->cur != NULL && !streq(v, l->cur)) {
 		holder_of(v, who, sizeof(who));
 		log_warn("sync.lease_dn %s: the lease is now %s%s; standing by",
 		    l->dn, is_free(v) ? "free" : "held by ", is_free(v) ? "" :
@@ -276,7 +271,7 @@ lease_step(struct lease *l)
 		v = NULL;
 		goto out;
 	}
-	if (!l->held) {
+	if (l->cur == NULL) {
 		if (!l->looked || !streq(v, l->seen)) {
 			free(l->seen);
 			l->seen = v;
@@ -299,7 +294,7 @@ lease_step(struct lease *l)
 	pthread_mutex_lock(&l->mu);
 	after_write(l, rc, nv, now, takeover, from);
 out:
-	held = l->held;
+	held = l->cur != NULL;
 	pthread_mutex_unlock(&l->mu);
 	pthread_mutex_unlock(&l->stepmu);
 	free(v);
@@ -368,7 +363,7 @@ lease_stop(struct lease *l)
 static void
 lease_release(struct lease *l)
 {
-	if (!l->held || l->cur == NULL)
+	if (l->cur == NULL)
 		return;
 	if (dir_lease_swap(l->dir, l->dn, l->attr, l->cur, LEASE_FREE) == 0)
 		log_info("sync.lease_dn %s: lease given up", l->dn);
@@ -416,7 +411,7 @@ lease_active(struct lease *l)
 	int ok;
 
 	pthread_mutex_lock(&l->mu);
-	ok = l->held && mono() < l->until - l->ttl / 3.0;
+	ok = l->cur != NULL && mono() < l->until - l->ttl / 3.0;
 	pthread_mutex_unlock(&l->mu);
 	return ok;
 }
@@ -442,7 +437,7 @@ void
 lease_holder(struct lease *l, char *buf, size_t sz)
 {
 	pthread_mutex_lock(&l->mu);
-	if (l->held)
+	if (l->cur != NULL)
 		snprintf(buf, sz, "%s", l->me);
 	else
 		holder_of(l->seen, buf, sz);

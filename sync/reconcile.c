@@ -213,21 +213,18 @@ plan_person(const struct dir_person *p, void *arg)
 	default:
 		return -1;
 	}
-	/* the first value is not the certificate this journal knows:
-	 * perhaps one the former holder of the lease issued since */
-	if (!p->disabled && r.state != JRNL_REVOKE_PENDING &&
-	    pl->e->cfg->sync.lease_dn != NULL) {
-		first_serial(p, first, sizeof(first));
-		if (strcmp(first, r.serial) != 0 &&
-		    (adopted = plan_adopt(pl, p, mail, &r)) != 0)
-			return adopted == 1 ? 0 : -1;
-	}
 	if (p->disabled) {
 		if (leaver_due(pl, &r))
 			return plan_add(pl, ACT_LEAVE, p->id, r.mail, NULL, NULL);
 		pl->st->unchanged++;
 		return 0;
 	}
+	/* the first value is not the certificate this journal knows:
+	 * perhaps one the former holder of the lease issued since */
+	first_serial(p, first, sizeof(first));
+	if (r.state != JRNL_REVOKE_PENDING && strcmp(first, r.serial) != 0 &&
+	    (adopted = plan_adopt(pl, p, mail, &r)) != 0)
+		return adopted == 1 ? 0 : -1;
 	switch (r.state) {
 	case JRNL_FAILED:
 		if (r.next_retry > pl->now ||
@@ -249,7 +246,6 @@ plan_person(const struct dir_person *p, void *arg)
 			    NULL);
 		if (r.not_after - pl->now < renew_s)
 			return plan_add(pl, ACT_RENEW, p->id, mail, NULL, NULL);
-		first_serial(p, first, sizeof(first));
 		if (r.state == JRNL_DELIVERED || strcmp(first, r.serial) != 0 ||
 		    entry_untidy(pl->e->jrnl, p))
 			return plan_add(pl, ACT_REPUBLISH, p->id, mail, NULL,
