@@ -32,6 +32,7 @@ struct cfg_directory {
 	enum cfg_flavour flavour;
 	int		 timeout;	/* seconds, every operation */
 	int		 page_size;	/* RFC 2696; AD caps at 1000 */
+	int		 allow_plaintext_bind; /* simple bind over ldap:// to a non-loopback host */
 };
 
 struct cfg_ca_local {
@@ -110,6 +111,7 @@ struct cfg_keys {
 	size_t		 n_escrow_certs;
 	int		 pkcs12_iterations;
 	int		 pool_size;	/* pre-generated keys; 0 = off */
+	int		 discard_passphrase; /* opt-out: no delivery command, no escrow */
 };
 
 struct cfg_sync {
@@ -126,6 +128,9 @@ struct cfg_sync {
 	char		*lease_dn;	/* NULL: no lease, always active */
 	char		*lease_attribute;
 	int		 lease_ttl;	/* seconds a lease lasts unrenewed */
+	char		*lease_uri;	/* the lease authority; NULL: see DESIGN.md */
+	char		*max_leavers;	/* a count or "N%"; NULL: max(10, 2%) */
+	char		*metrics_listen; /* host:port of /metrics; NULL: off */
 };
 
 struct cfg_lookup {
@@ -159,6 +164,9 @@ struct cfg_lookup {
 	char		*admin_socket;	/* unix socket: POST /v1/cache/flush */
 	char		*bind_dn;	/* read-only account, else directory's */
 	char		*bind_password_file;
+	int		 anonymous;	/* explicit: bind anonymously */
+	int		 insecure_no_anchors; /* explicit: no trust anchors */
+	char		*metrics_listen; /* host:port of /metrics; NULL: none */
 };
 
 struct cfg_log {

@@ -30,6 +30,7 @@ const struct cfg_key cfg_keys[] = {
 	INT("directory.timeout", directory.timeout, 1, 3600, 10),
 	/* RFC 2696 page size; AD's MaxPageSize is 1000 */
 	INT("directory.page_size", directory.page_size, 1, 1000, 500),
+	BOOL("directory.allow_plaintext_bind", directory.allow_plaintext_bind, 0),
 
 	GROUP("ca"),
 	STR("ca.driver", ca.driver, 0, "local"),
@@ -85,6 +86,7 @@ const struct cfg_key cfg_keys[] = {
 	STR("keys.delivery_command", keys.delivery_command, 0, NULL),
 	LIST("keys.escrow_certs", keys.escrow_certs, keys.n_escrow_certs),
 	INT("keys.pkcs12_iterations", keys.pkcs12_iterations, 10000, 10000000, 10000),
+	BOOL("keys.discard_passphrase", keys.discard_passphrase, 0),
 	/* pre-generated keys kept encrypted in sync.state_dir; 0 = off */
 	INT("keys.pool_size", keys.pool_size, 0, 100000, 0),
 
@@ -103,6 +105,9 @@ const struct cfg_key cfg_keys[] = {
 	STR("sync.lease_dn", sync.lease_dn, 0, NULL),
 	STR("sync.lease_attribute", sync.lease_attribute, 0, "description"),
 	INT("sync.lease_ttl", sync.lease_ttl, 10, 3600, 60),
+	STR("sync.lease_uri", sync.lease_uri, 0, NULL),
+	STR("sync.max_leavers", sync.max_leavers, 0, NULL),
+	STR("sync.metrics_listen", sync.metrics_listen, 0, NULL),
 
 	GROUP("lookup"),
 	STR("lookup.listen", lookup.listen, 0, "127.0.0.1:8080"),
@@ -134,6 +139,9 @@ const struct cfg_key cfg_keys[] = {
 	STR("lookup.admin_socket", lookup.admin_socket, 0, NULL),
 	STR("lookup.bind_dn", lookup.bind_dn, 0, NULL),
 	STR("lookup.bind_password_file", lookup.bind_password_file, 0, NULL),
+	BOOL("lookup.anonymous", lookup.anonymous, 0),
+	BOOL("lookup.insecure_no_anchors", lookup.insecure_no_anchors, 0),
+	STR("lookup.metrics_listen", lookup.metrics_listen, 0, NULL),
 
 	GROUP("log"),
 	STR("log.level", log.level, 0, "info"),
