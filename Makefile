@@ -34,6 +34,14 @@ UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
+# The version: VERSION, then `git describe` where this is a git checkout
+# (not when a tarball is unpacked inside another repository), kept to
+# [0-9A-Za-z.+-] so it needs no quoting in C, metric labels or User-Agent.
+# Only common/version.o is rebuilt when it changes (the stamp below).
+SMIMEPUB_VERSION := $(shell { v=$$(cat VERSION 2>/dev/null || echo unknown); \
+	d=$$([ -e .git ] && git describe --always --tags --dirty 2>/dev/null); \
+	echo "$$v$${d:++$$d}"; } | tr -cd 'A-Za-z0-9.+-')
+
 LIBS = $(BUILD)/libsmimepub.a
 PROGS = $(BUILD)/smimepub $(BUILD)/smimepub-sync $(BUILD)/smimepub-lookupd
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
@@ -45,6 +53,13 @@ all: $(PROGS)
 $(BUILD)/obj/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(SMIMEPUB_VERSION)' | cmp -s - $@ || echo '$(SMIMEPUB_VERSION)' >$@
+
+$(BUILD)/obj/common/version.o: $(BUILD)/version.stamp
+$(BUILD)/obj/common/version.o: CPPFLAGS += -DSMIMEPUB_VERSION='"$(SMIMEPUB_VERSION)"'
 
 # One archive for the libraries of every layer; a program links only what
 # it references (the layering is kept by what each file includes).
@@ -91,7 +106,9 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) sh scripts/demo.sh
 
-bench: all
+# like check: the benchmarks use the test helpers (ldap_bench, bench_people)
+bench: deps
+	@$(MAKE) --no-print-directory tests SANITIZE=$(SANITIZE)
 	@BUILD=$(BUILD) sh scripts/bench.sh
 
 install: all
@@ -110,4 +127,4 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps tests check demo bench install clean
+.PHONY: all deps tests check demo bench install clean FORCE

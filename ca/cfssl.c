@@ -33,6 +33,7 @@
 #include "common/cfg.h"
 #include "common/log.h"
 #include "common/x509.h"
+#include "common/version.h"
 
 #define RESP_MAX	(1 << 20)
 #define MSG_MAX		400
@@ -107,6 +108,7 @@ post(struct cfssl *c, const char *path, const char *body, long *code,
 		goto out;
 	}
 	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, version_user_agent());
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

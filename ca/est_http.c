@@ -17,6 +17,7 @@
 
 #include "ca/est_priv.h"
 #include "common/log.h"
+#include "common/version.h"
 
 void
 est_answer_clear(struct est_answer *a)
@@ -98,7 +99,8 @@ est_request(struct est *e, const char *op, const char *body,
 	    curl_easy_setopt(cu, CURLOPT_MAXFILESIZE_LARGE,
 	    (curl_off_t)EST_MAX_ANSWER) != CURLE_OK ||
 	    curl_easy_setopt(cu, CURLOPT_ERRORBUFFER, err) != CURLE_OK ||
-	    curl_easy_setopt(cu, CURLOPT_USERAGENT, "smimepub") != CURLE_OK ||
+	    curl_easy_setopt(cu, CURLOPT_USERAGENT, version_user_agent()) !=
+	    CURLE_OK ||
 	    curl_easy_setopt(cu, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
 	    curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, est_write) !=
 	    CURLE_OK ||

@@ -2,6 +2,7 @@
  * main.c — smimepub, the admin CLI: parse -f, load the configuration, and
  * dispatch to one command. Usage errors and configuration errors exit 2.
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "common/audit.h"
 #include "common/log.h"
 #include "common/mail.h"
+#include "common/version.h"
 
 struct cli_cmd {
 	const char	*name;
@@ -37,16 +39,19 @@ static const struct cli_cmd cli_cmds[] = {
 };
 #define NCMDS	(sizeof(cli_cmds) / sizeof(cli_cmds[0]))
 
+/* On stdout for --help (exit 0), on stderr for a usage error (exit 2). */
 static void
-usage(void)
+usage(FILE *fp)
 {
 	size_t i;
 
-	fprintf(stderr, "usage: smimepub [-v] [-f FILE] COMMAND ...\n");
+	fprintf(fp, "usage: smimepub [-v] [-f FILE] COMMAND ...\n"
+	    "       smimepub --help | --version\n");
 	for (i = 0; i < NCMDS; i++)
-		fprintf(stderr, "       smimepub [-f FILE] %s\n",
+		fprintf(fp, "       smimepub [-f FILE] %s\n",
 		    cli_cmds[i].usage);
-	fprintf(stderr, "FILE defaults to %s\n", CFG_DEFAULT_PATH);
+	fprintf(fp, "FILE defaults to %s; -v logs at debug level. "
+	    "See smimepub(8).\n", CFG_DEFAULT_PATH);
 }
 
 int
@@ -64,6 +69,11 @@ cli_mail_arg(const char *arg, char *out)
 int
 main(int argc, char *argv[])
 {
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 	const char *path = CFG_DEFAULT_PATH;
 	const struct cli_cmd *cmd = NULL;
 	struct cfg *cfg = NULL;
@@ -74,7 +84,7 @@ main(int argc, char *argv[])
 	/* a server closing the connection mid-write is an error, not a kill */
 	signal(SIGPIPE, SIG_IGN);
 	/* "+": stop at the command so its own options are left to it */
-	while ((ch = getopt(argc, argv, "+f:hv")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+f:hv", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			path = optarg;
@@ -83,17 +93,20 @@ main(int argc, char *argv[])
 			verbose = 1;
 			break;
 		case 'h':
-			usage();
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			version_print(stdout, "smimepub");
 			return EXIT_OK;
 		default:
-			usage();
+			usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1) {
-		usage();
+		usage(stderr);
 		return EXIT_USAGE;
 	}
 	for (i = 0; i < NCMDS; i++)
@@ -101,7 +114,7 @@ main(int argc, char *argv[])
 			cmd = &cli_cmds[i];
 	if (cmd == NULL) {
 		log_err("unknown command \"%s\"", argv[0]);
-		usage();
+		usage(stderr);
 		return EXIT_USAGE;
 	}
 	if ((cfg = cfg_load(path)) == NULL)

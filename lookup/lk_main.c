@@ -18,13 +18,18 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/version.h"
 #include "lookup/lk.h"
 
+/* --help: on stdout, exit 0; a usage error: on stderr, exit 2. */
 static void
-usage(void)
+usage(FILE *fp, int rc)
 {
-	fprintf(stderr, "usage: smimepub-lookupd [-f FILE] [--foreground]\n");
-	exit(2);
+	fprintf(fp, "usage: smimepub-lookupd [-f FILE] [--foreground]\n"
+	    "       smimepub-lookupd --help | --version\n"
+	    "FILE defaults to %s. See smimepub-lookupd(8).\n",
+	    CFG_DEFAULT_PATH);
+	exit(rc);
 }
 
 static int
@@ -112,6 +117,7 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = CFG_DEFAULT_PATH;
@@ -130,12 +136,18 @@ main(int argc, char **argv)
 		case 'F':
 			fg = 1;
 			break;
+		case 'h':
+			usage(stdout, 0);
+			break;
+		case 'V':
+			version_print(stdout, "smimepub-lookupd");
+			return 0;
 		default:
-			usage();
+			usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(stderr, 2);
 	log_init("smimepub-lookupd", 0, LOG_LVL_INFO);
 	if ((cfg = cfg_load(path)) == NULL)
 		return 2;

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "common/log.h"
+#include "common/version.h"
 #include "lookup/lk.h"
 
 static const int lk_statuses[LK_NSTATUS - 1] = {
@@ -53,6 +54,7 @@ lk_api_metrics(struct lk_ctx *ctx, struct lk_reply *rp)
 		lk_api_error(rp, 500, "internal", "out of memory");
 		return;
 	}
+	version_metric(fp);
 	fputs("# HELP smimepub_lookupd_requests_total HTTP requests by "
 	    "endpoint and status.\n"
 	    "# TYPE smimepub_lookupd_requests_total counter\n", fp);

@@ -30,6 +30,7 @@
 #include "common/file.h"
 #include "common/jrnl.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "ldap/dir.h"
 #include "sync/keypool.h"
 #include "sync/lease.h"
@@ -56,12 +57,15 @@ sync_sig(int sig)
 		sync_quit = 1;
 }
 
+/* --help: on stdout, exit 0; a usage error: on stderr, exit 2. */
 static void
-usage(void)
+usage(FILE *fp, int rc)
 {
-	fprintf(stderr, "usage: smimepub-sync [-f FILE] [--once] "
-	    "[--foreground] [--pid-file FILE]\n");
-	exit(2);
+	fprintf(fp, "usage: smimepub-sync [-f FILE] [--once] "
+	    "[--foreground] [--pid-file FILE]\n"
+	    "       smimepub-sync --help | --version\n"
+	    "FILE defaults to %s. See smimepub-sync(8).\n", CFG_DEFAULT_PATH);
+	exit(rc);
 }
 
 static int
@@ -339,6 +343,8 @@ main(int argc, char *argv[])
 		{ "once", no_argument, NULL, 'o' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "pid-file", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = CFG_DEFAULT_PATH, *pidfile = NULL;
@@ -359,7 +365,7 @@ main(int argc, char *argv[])
 	log_init("smimepub-sync", 0, LOG_LVL_INFO);
 	/* a server closing the connection mid-write is an error, not a kill */
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			path = optarg;
@@ -373,12 +379,18 @@ main(int argc, char *argv[])
 		case 'p':
 			pidfile = optarg;
 			break;
+		case 'h':
+			usage(stdout, 0);
+			break;
+		case 'V':
+			version_print(stdout, "smimepub-sync");
+			return 0;
 		default:
-			usage();
+			usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(stderr, 2);
 	if ((cfg = cfg_load(path)) == NULL)
 		return 2;
 	log_set_level((enum log_level)log_level_parse(cfg->log.level));
