@@ -4,6 +4,7 @@
  * one person. Reads only the journal, never the directory or the CA.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -53,6 +54,29 @@ status_line(const struct jrnl_enr *e, void *arg)
 	return 0;
 }
 
+/*
+ * What the last full pass of smimepub-sync skipped for want of a readable
+ * id (sync/noid.c records it): count, time, the last such entry.
+ */
+static int
+status_noid(struct jrnl *j)
+{
+	char val[JRNL_META_MAX], *ts, *why;
+	int rc;
+
+	if ((rc = jrnl_meta_get(j, "pass_noid", val, sizeof(val))) != 0)
+		return rc == 1 ? 0 : -1;
+	if ((ts = strchr(val, '\t')) == NULL || atoi(val) <= 0)
+		return 0;
+	*ts++ = '\0';
+	if ((why = strchr(ts, '\t')) != NULL)
+		*why++ = '\0';
+	printf("# the last full pass (%s) skipped %s entr%s without a "
+	    "readable id, e.g. %s\n", ts, val, atoi(val) == 1 ? "y" : "ies",
+	    why != NULL ? why : "?");
+	return 0;
+}
+
 struct status_find {
 	const char	*mail;
 	char		 ids[8][80];
@@ -87,7 +111,8 @@ cmd_status(struct cfg *cfg, int argc, char **argv)
 		goto out;
 	if (argc == 1) {
 		printf("# mail\tstate\tserial\tnot_after\tupdated\tlast error\n");
-		if (jrnl_enr_each(j, status_line, NULL) == -1)
+		if (jrnl_enr_each(j, status_line, NULL) == -1 ||
+		    status_noid(j) == -1)
 			goto out;
 		rc = EXIT_OK;
 		goto out;

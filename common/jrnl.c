@@ -145,7 +145,8 @@ jrnl_open(const char *state_dir)
 	    (rc = mdb_dbi_open(txn, "history", MDB_CREATE, &j->hist)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "held", MDB_CREATE, &j->held)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "byperson", MDB_CREATE | MDB_DUPSORT,
-	    &j->byperson)) != 0) {
+	    &j->byperson)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &j->meta)) != 0) {
 		jrnl_lmdb_err(j, "open certs", rc);
 		goto out;
 	}

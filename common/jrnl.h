@@ -140,5 +140,18 @@ int		 jrnl_tx_cert_put(struct jrnl_tx *, X509 *cert, const char *mail,
 int		 jrnl_tx_enr_put(struct jrnl_tx *, struct jrnl_enr *e);
 int		 jrnl_tx_held_put(struct jrnl_tx *, const char *person_id,
 		    const void *blob, size_t len);
+int		 jrnl_tx_meta_put(struct jrnl_tx *, const char *name,
+		    const char *val);
+
+/*
+ * Facts about the journal itself (jrnl_meta.c), one short string by name:
+ * which directory attribute its person ids are values of ("id_attribute"),
+ * what the last full pass had to skip ("pass_noid"). get: 0 and val in
+ * buf (truncated to sz), 1 when unset, -1 error (logged).
+ */
+#define JRNL_META_MAX	1024
+int		 jrnl_meta_put(struct jrnl *, const char *name, const char *val);
+int		 jrnl_meta_get(struct jrnl *, const char *name, char *buf,
+		    size_t sz);
 
 #endif

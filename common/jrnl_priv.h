@@ -22,6 +22,7 @@ struct jrnl {
 	MDB_dbi		 hist;		/* person id NUL seq(8, BE) -> record */
 	MDB_dbi		 held;		/* person id -> sealed key (jrnl_held.c) */
 	MDB_dbi		 byperson;	/* person id -> cert keys (dupsort) */
+	MDB_dbi		 meta;		/* name -> short string (jrnl_meta.c) */
 	char		*dir;
 	/* group commit (jrnl_tx.c): the queue of transactions to write */
 	pthread_mutex_t	 gmu;
@@ -58,6 +59,7 @@ int	jrnl_enr_put_in(struct jrnl_tx *, struct jrnl_enr *);
 int	jrnl_held_put_in(struct jrnl_tx *, const char *person_id,
 	    const void *blob, size_t len);
 int	jrnl_held_del_in(struct jrnl_tx *, const char *person_id);
+int	jrnl_meta_put_in(struct jrnl_tx *, const char *name, const char *val);
 /* The held key's LMDB key: the person id, checked (-1 logged if bad). */
 int	jrnl_held_key(const char *person_id, MDB_val *k);
 

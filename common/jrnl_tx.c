@@ -25,16 +25,18 @@
 #include "common/jrnl_priv.h"
 #include "common/log.h"
 
-enum op_kind { OP_CERT, OP_ENR, OP_HELD, OP_HELD_DEL };
+enum op_kind { OP_CERT, OP_ENR, OP_HELD, OP_HELD_DEL, OP_META };
 
 struct jrnl_op {
 	enum op_kind		 kind;
 	X509			*cert;		/* OP_CERT: a reference of ours */
 	char			*mail;		/* OP_CERT: NULL = keep */
-	char			*person_id;	/* OP_CERT, OP_HELD* */
+	char			*person_id;	/* OP_CERT, OP_HELD*; OP_META:
+						 * the name */
 	enum jrnl_cert_state	 cstate;
 	struct jrnl_enr		*enr;		/* OP_ENR: a copy */
-	unsigned char		*blob;		/* OP_HELD: sealed, cleansed */
+	unsigned char		*blob;		/* OP_HELD: sealed, cleansed;
+						 * OP_META: the value */
 	size_t			 len;
 	struct jrnl_op		*next;
 };
@@ -169,6 +171,24 @@ jrnl_tx_held_del(struct jrnl_tx *tx, const char *person_id)
 	return tx_add(tx, OP_HELD_DEL, person_id) == NULL ? -1 : 0;
 }
 
+int
+jrnl_tx_meta_put(struct jrnl_tx *tx, const char *name, const char *val)
+{
+	struct jrnl_op *op;
+	size_t len = strlen(val);
+
+	if ((op = tx_add(tx, OP_META, name)) == NULL)
+		return -1;
+	if ((op->blob = malloc(len + 1)) == NULL) {
+		log_err("journal %s: out of memory", tx->j->dir);
+		tx->failed = 1;
+		return -1;
+	}
+	memcpy(op->blob, val, len + 1);
+	op->len = len + 1;
+	return 0;
+}
+
 /* Write tx's puts into tx->txn; tx->failed says whether all went in. */
 static void
 tx_apply(struct jrnl_tx *tx)
@@ -190,6 +210,10 @@ tx_apply(struct jrnl_tx *tx)
 			break;
 		case OP_HELD_DEL:
 			(void)jrnl_held_del_in(tx, op->person_id);
+			break;
+		case OP_META:
+			(void)jrnl_meta_put_in(tx, op->person_id,
+			    (const char *)op->blob);
 			break;
 		}
 	}

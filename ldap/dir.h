@@ -23,6 +23,7 @@ struct dir_flavour {
 	const char	*attr_usercert;	 /* how userCertificate is spelled */
 	const char	*attr_smime;	 /* how userSMIMECertificate is spelled */
 	const char	*attr_id;	 /* stable identity: entryUUID, objectGUID */
+	const char	*attr_id_alt;	 /* the other one a journal may hold, or NULL */
 	int		 id_is_binary;	 /* objectGUID is 16 raw bytes */
 	const char	*attr_disabled;	 /* NULL, or userAccountControl */
 	unsigned long	 disabled_bit;	 /* 0x2 ACCOUNTDISABLE on AD */
@@ -30,6 +31,7 @@ struct dir_flavour {
 	const char	*default_filter;
 	int		 max_page;	 /* AD's MaxPageSize is 1000 */
 	const char	*lease_class;	 /* a lease entry: cn and description */
+	const char	*id_fix;	 /* what makes a missing id readable */
 };
 const struct dir_flavour *dir_flavour_get(enum cfg_flavour);
 
@@ -42,7 +44,9 @@ struct dir_val {
 /* One person as read from the directory. */
 struct dir_person {
 	char		*dn;
-	char		*id;		/* entryUUID, or objectGUID in string form */
+	char		*id;		/* entryUUID, or objectGUID in string form;
+					 * NULL when unreadable: see id_bad */
+	int		 id_bad;	/* DIR_ID_MISSING, DIR_ID_MALFORMED, or 0 */
 	char		*mail;		/* as stored (first value) */
 	char		*display_name;	/* displayName, else cn; may be NULL */
 	char		*trigger;	/* directory.trigger_attribute; may be NULL */
@@ -53,6 +57,14 @@ struct dir_person {
 	size_t		 n_smime;
 };
 void	dir_person_free(struct dir_person *);
+#define DIR_ID_MISSING		1	/* absent, or not readable by us */
+#define DIR_ID_MALFORMED	2	/* present, not a value of its syntax */
+/*
+ * Why p has no id, and what would fix it, as one sentence into buf (for a
+ * log line or a report): "no entryUUID (...)". p->id_bad must be set.
+ */
+void	dir_id_problem(const struct dir *, const struct dir_person *p,
+	    char *buf, size_t sz);
 
 /*
  * dir_new borrows cfg (it must outlive the dir). It does not connect:
@@ -62,6 +74,13 @@ void	dir_person_free(struct dir_person *);
 struct dir	*dir_new(const struct cfg_directory *cfg);
 int		 dir_connect(struct dir *);
 void		 dir_free(struct dir *);
+/*
+ * Which stable id people are read with: the flavour's attr_id (the
+ * default) or its attr_id_alt (389-ds: nsUniqueId), NULL for none (a
+ * reader that never needs it: no ACI must grant it, no entry lacks it).
+ * -1 (logged) for any other attribute.
+ */
+int		 dir_set_id_attr(struct dir *, const char *attr);
 /*
  * 1 when connected; 0 when the last operation lost the connection and
  * could not get it back (the server is down), or none was ever made.

@@ -13,6 +13,7 @@
 struct dir {
 	const struct cfg_directory *cfg;
 	const struct dir_flavour *fl;
+	const char	*attr_id;	/* the id read (dir_set_id_attr); NULL: none */
 	LDAP		*ld;		/* NULL when not connected */
 	int		 has_assert;	/* root DSE lists RFC 4528 1.3.6.1.1.12 */
 	int		 unfiltered;	/* find by mail ignores the filter */

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <ctype.h>
 
 #include <lber.h>
 #include <ldap.h>
@@ -130,7 +132,79 @@ guid_str(const struct berval *bv)
 	return s;
 }
 
-/* Build a person from one entry; *guard gets the guard value (may be NULL). */
+/*
+ * Is v a value of the id's syntax? entryUUID: RFC 4530 §2.1 (the RFC 4122
+ * string form, 36 characters); nsUniqueId (389-ds): four groups of eight
+ * hex digits. Either way no byte that could upset a log line or a filter.
+ */
+static int
+id_wellformed(const char *attr, const struct berval *v)
+{
+	int uuid = strcasecmp(attr, "entryUUID") == 0;
+	int nsuid = strcasecmp(attr, "nsUniqueId") == 0;
+	size_t i;
+	int dash;
+
+	if ((uuid && v->bv_len != 36) || (nsuid && v->bv_len != 35) ||
+	    v->bv_len == 0 || v->bv_len >= 80)
+		return 0;
+	for (i = 0; i < v->bv_len; i++) {
+		unsigned char c = (unsigned char)v->bv_val[i];
+
+		dash = uuid ? (i == 8 || i == 13 || i == 18 || i == 23) :
+		    nsuid ? i % 9 == 8 : 0;
+		if (dash ? c != '-' : (uuid || nsuid) ? !isxdigit(c) :
+		    (c <= ' ' || c > '~'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The stable id of e into p->id, or p->id NULL and p->id_bad saying why:
+ * an entry without a readable id is the caller's to skip, never the end of
+ * a search. -1 only when out of memory.
+ */
+static int
+id_read(struct dir *d, LDAPMessage *e, struct dir_person *p)
+{
+	struct berval **v;
+	int rc = 0;
+
+	if (d->attr_id == NULL)
+		return 0;	/* not asked for (lookupd) */
+	if ((v = ldap_get_values_len(d->ld, e, d->attr_id)) == NULL ||
+	    v[0] == NULL)
+		p->id_bad = DIR_ID_MISSING;
+	else if (d->fl->id_is_binary) {
+		if (v[0]->bv_len != 16)
+			p->id_bad = DIR_ID_MALFORMED;
+		else if ((p->id = guid_str(v[0])) == NULL)
+			rc = -1;
+	} else if (!id_wellformed(d->attr_id, v[0]))
+		p->id_bad = DIR_ID_MALFORMED;
+	else if ((p->id = bv_strdup(v[0])) == NULL)
+		rc = -1;
+	ldap_value_free_len(v);
+	return rc;
+}
+
+void
+dir_id_problem(const struct dir *d, const struct dir_person *p, char *buf,
+    size_t sz)
+{
+	const char *attr = d->attr_id != NULL ? d->attr_id : d->fl->attr_id;
+
+	if (p->id_bad == DIR_ID_MALFORMED)
+		snprintf(buf, sz, "%s: its %s is not a valid value", p->dn,
+		    attr);
+	else
+		snprintf(buf, sz, "%s: no %s readable by the bind identity "
+		    "(%s)", p->dn, attr, d->fl->id_fix);
+}
+
+/* Build a person from one entry; *guard gets the guard value (may be NULL).
+ * An entry whose id cannot be read is still a person (p->id_bad). */
 int
 dir_person_from_entry(struct dir *d, LDAPMessage *e, struct dir_person **out,
     char **guard)
@@ -139,7 +213,6 @@ dir_person_from_entry(struct dir *d, LDAPMessage *e, struct dir_person **out,
 	const char *mailattr = d->cfg->mail_attribute != NULL ?
 	    d->cfg->mail_attribute : "mail";
 	struct dir_person *p;
-	struct berval **v = NULL;
 	char *dn = NULL, *s = NULL;
 	int rc = -1;
 
@@ -151,19 +224,7 @@ dir_person_from_entry(struct dir *d, LDAPMessage *e, struct dir_person **out,
 	if ((dn = ldap_get_dn(d->ld, e)) == NULL ||
 	    (p->dn = strdup(dn)) == NULL)
 		goto nomem;
-	if ((v = ldap_get_values_len(d->ld, e, fl->attr_id)) == NULL ||
-	    v[0] == NULL) {
-		log_err("%s: %s: no %s (is it readable by the bind identity?)",
-		    d->cfg->uri, p->dn, fl->attr_id);
-		goto out;
-	}
-	if (fl->id_is_binary) {
-		if ((p->id = guid_str(v[0])) == NULL) {
-			log_err("%s: %s: %s is not 16 bytes", d->cfg->uri,
-			    p->dn, fl->attr_id);
-			goto out;
-		}
-	} else if ((p->id = bv_strdup(v[0])) == NULL)
+	if (id_read(d, e, p) == -1)
 		goto nomem;
 	if (first_str(d->ld, e, mailattr, &p->mail) == -1 ||
 	    first_str(d->ld, e, "displayName", &p->display_name) == -1)
@@ -194,7 +255,6 @@ dir_person_from_entry(struct dir *d, LDAPMessage *e, struct dir_person **out,
 nomem:
 	log_err("%s: out of memory reading an entry", d->cfg->uri);
 out:
-	ldap_value_free_len(v);
 	ldap_memfree(dn);
 	free(s);
 	dir_person_free(p);
@@ -212,7 +272,8 @@ dir_attrs(struct dir *d, char *attrs[DIR_NATTRS])
 	    d->cfg->mail_attribute : "mail");
 	attrs[n++] = "displayName";
 	attrs[n++] = "cn";
-	attrs[n++] = (char *)fl->attr_id;
+	if (d->attr_id != NULL)
+		attrs[n++] = (char *)d->attr_id;
 	attrs[n++] = (char *)fl->attr_usercert;
 	attrs[n++] = (char *)fl->attr_smime;
 	attrs[n++] = (char *)fl->attr_guard;
@@ -539,7 +600,8 @@ id_filter(struct dir *d, const char *id)
 			return NULL;
 		esc = dir_filter_escape((const char *)raw, sizeof(raw));
 	}
-	if (esc == NULL || asprintf(&f, "(%s=%s)", d->fl->attr_id, esc) == -1)
+	if (esc == NULL || asprintf(&f, "(%s=%s)", d->attr_id != NULL ?
+	    d->attr_id : d->fl->attr_id, esc) == -1)
 		f = NULL;
 	free(esc);
 	return f;

@@ -25,6 +25,7 @@ static const struct dir_flavour flavours[] = {
 		.default_filter = "(&(objectClass=inetOrgPerson)(mail=*))",
 		.max_page = 1000,
 		.lease_class = "applicationProcess",	/* RFC 4519 §3.2 */
+		.id_fix = "an olcAccess rule must grant it read",
 	},
 	[CFG_FLAVOUR_AD] = {
 		.name = "ad",
@@ -40,6 +41,7 @@ static const struct dir_flavour flavours[] = {
 		    "(mail=*)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))",
 		.max_page = 1000,	/* MaxPageSize */
 		.lease_class = "container",
+		.id_fix = "the account must be allowed to read objectGUID",
 	},
 };
 

@@ -236,6 +236,11 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	}
 	if (dir_find_by_mail(e->dir, mail, &p) != 0)
 		goto out;
+	if (p->id == NULL) {
+		dir_id_problem(e->dir, p, why, sizeof(why));
+		log_err("%s: not enrolled: %s", mail, why);
+		goto out;
+	}
 	enr_record_init(&r, &old, p, mail, e->jrnl);
 	from = enr_resume(e, &old, mail, &key, &res.cert, &res.chain);
 	/* the step this enrolment is in: what a failure from here records

@@ -181,9 +181,13 @@ plan_person(const struct dir_person *p, void *arg)
 	int renew_s = pl->e->cfg->sync.renew_before_days * 86400;
 	int adopted;
 
-	if (p->id == NULL || p->mail == NULL) {
-		log_warn("sync: %s has no %s or no mail; skipped", p->dn,
-		    "identity attribute");
+	if (p->id == NULL) {
+		/* one bad entry is never the end of the pass */
+		sync_noid_seen(pl->e, p, pl->st);
+		return 0;
+	}
+	if (p->mail == NULL) {
+		log_warn("sync: %s has no mail; skipped", p->dn);
 		pl->st->skipped++;
 		return 0;
 	}
@@ -353,6 +357,8 @@ sync_pass(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 	/* only a full pass knows who is gone */
 	if (changed == NULL && jrnl_enr_each(e->jrnl, plan_leaver, &pl) == -1)
 		goto out;
+	if (changed == NULL)
+		sync_noid_record(e, st);
 	if (sync_run(e, pl.items, pl.n, st) == -1)
 		goto out;
 	/* the local CA's CRL: a leaver's revocation in it at once, and never
@@ -376,6 +382,9 @@ sync_stats_str(const struct sync_stats *st, char *buf, size_t sz)
 	    "%d, failed %d, unchanged %d, skipped %d", st->enrolled,
 	    st->renewed, st->revoked, st->republished, st->failed,
 	    st->unchanged, st->skipped);
+	if (st->noid > 0)
+		snprintf(buf + strlen(buf), sz - strlen(buf), " (%d without a "
+		    "readable id)", st->noid);
 }
 
 struct next_due {

@@ -162,8 +162,15 @@ enr_revoke(struct enr_ctx *e, const char *mail, const char *person_id,
 	a.mail = mail;
 	log_clear_err();
 	if ((frc = dir_find_by_mail(e->dir, mail, &p)) == 0) {
-		enr_record_init(&r, NULL, p, mail, e->jrnl);
-		if (enr_step(e, &r, JRNL_REVOKE_PENDING) == -1)
+		/* an entry whose id cannot be read: the pass's record (if
+		 * any) is the one to close */
+		if (p->id != NULL)
+			enr_record_init(&r, NULL, p, mail, e->jrnl);
+		else if (person_id == NULL ||
+		    jrnl_enr_get(e->jrnl, person_id, &r) != 0)
+			memset(&r, 0, sizeof(r));
+		if (r.person_id[0] != '\0' &&
+		    enr_step(e, &r, JRNL_REVOKE_PENDING) == -1)
 			goto out;
 	} else if (frc == -1) {
 		/* the directory did not answer: that is not a leaver gone
@@ -192,7 +199,8 @@ enr_revoke(struct enr_ctx *e, const char *mail, const char *person_id,
 			goto out;
 		r.serial[0] = '\0';
 		r.not_after = 0;
-		if (enr_step(e, &r, JRNL_UNPUBLISHED) == -1)
+		if (r.person_id[0] != '\0' &&
+		    enr_step(e, &r, JRNL_UNPUBLISHED) == -1)
 			goto out;
 		(void)audit_event("unpublication", p->id, mail, NULL,
 		    ca_name(e->ca), removed > 0 ? "unpublished" : "none", NULL);

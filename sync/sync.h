@@ -19,6 +19,8 @@ struct sync_stats {
 	int	failed;
 	int	unchanged;
 	int	skipped;	/* invalid address, waiting for a retry or a CA */
+	int	noid;		/* of those: entries without a readable id
+				 * (sync_noid_report) */
 };
 
 /*

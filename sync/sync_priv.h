@@ -43,4 +43,15 @@ struct dir_person;
 int	sync_adopt(struct enr_ctx *e, const struct dir_person *p,
 	    const char *mail, const struct jrnl_enr *r);
 
+/*
+ * An entry without a readable id (noid.c): skipped and counted in st
+ * (skipped and noid), logged as a warning the first time this process
+ * sees it (naming the fix), at debug level after. A full pass then
+ * records the count and the first such entry in the journal for
+ * `smimepub status` (sync_noid_record).
+ */
+void	sync_noid_seen(struct enr_ctx *e, const struct dir_person *p,
+	    struct sync_stats *st);
+void	sync_noid_record(struct enr_ctx *e, const struct sync_stats *st);
+
 #endif
