@@ -34,6 +34,12 @@ struct enr_ctx {
 	volatile sig_atomic_t *quit;
 	/* sync.lease_dn: work only while it is held (NULL: always) */
 	struct lease	*lease;
+	/* --dry-run: sync_pass plans and prints, asks no CA, writes nothing;
+	 * ca is NULL then */
+	int		 dry_run;
+	/* the plan's why of the leaver being acted on ("left: deleted"),
+	 * for the audit log; NULL outside a leave */
+	const char	*leave_why;
 };
 
 enum enr_outcome {

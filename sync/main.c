@@ -39,6 +39,7 @@
 #define SYNC_EARLY_GAP	10	/* s between a pass and an early one */
 
 static volatile sig_atomic_t sync_quit, sync_reload;
+static int sync_dry;		/* --dry-run */
 static atomic_int sync_kick;	/* set by the syncrepl thread */
 
 static void
@@ -61,7 +62,7 @@ sync_sig(int sig)
 static void
 usage(FILE *fp, int rc)
 {
-	fprintf(fp, "usage: smimepub-sync [-f FILE] [--once] "
+	fprintf(fp, "usage: smimepub-sync [-f FILE] [--once [--dry-run]] "
 	    "[--foreground] [--pid-file FILE]\n"
 	    "       smimepub-sync --help | --version\n"
 	    "FILE defaults to %s. See smimepub-sync(8).\n", CFG_DEFAULT_PATH);
@@ -77,8 +78,10 @@ sync_open(const struct cfg *cfg, struct kp_pool *kp, struct lease *lease,
 	e->keypool = kp;
 	e->lease = lease;
 	e->quit = &sync_quit;	/* SIGTERM ends a pass between people */
+	e->dry_run = sync_dry;
+	/* a dry run never asks the CA: it is not even opened */
 	if ((e->jrnl = jrnl_open(cfg->sync.state_dir)) == NULL ||
-	    (e->ca = ca_new(cfg)) == NULL ||
+	    (!sync_dry && (e->ca = ca_new(cfg)) == NULL) ||
 	    (e->dir = dir_new(&cfg->directory)) == NULL)
 		return -1;
 	return dir_connect(e->dir);
@@ -341,6 +344,7 @@ main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{ "once", no_argument, NULL, 'o' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "pid-file", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -373,6 +377,9 @@ main(int argc, char *argv[])
 		case 'o':
 			once = 1;
 			break;
+		case 'n':
+			sync_dry = 1;
+			break;
 		case 'F':
 			fg = 1;
 			break;
@@ -389,8 +396,8 @@ main(int argc, char *argv[])
 			usage(stderr, 2);
 		}
 	}
-	if (optind != argc)
-		usage(stderr, 2);
+	if (optind != argc || (sync_dry && !once))
+		usage(stderr, 2);	/* a plan is of one pass: --dry-run needs --once */
 	if ((cfg = cfg_load(path)) == NULL)
 		return 2;
 	log_set_level((enum log_level)log_level_parse(cfg->log.level));
@@ -417,7 +424,8 @@ main(int argc, char *argv[])
 	if (!once && ((kp = kp_new()) == NULL || kp_config(kp, cfg->keys.type,
 	    (size_t)cfg->keys.pool_size) == -1 || kp_start(kp) == -1))
 		goto out;
-	if (sync_lease_open(cfg, once, &lease) == -1)
+	/* a dry run takes no lease: taking it is a directory write */
+	if (!sync_dry && sync_lease_open(cfg, once, &lease) == -1)
 		goto out;
 	if (sync_open(cfg, kp, lease, &e) == -1)
 		goto out;
@@ -436,7 +444,8 @@ main(int argc, char *argv[])
 		} else {
 			sync_stats_str(&st, summary, sizeof(summary));
 			if (once)
-				printf("%s\n", summary);
+				printf("%s%s\n", sync_dry ? "dry run, nothing "
+				    "done; would have: " : "", summary);
 			log_info("pass done: %s", summary);
 			if (once) {
 				/* stopped by a signal: the pass is not done */

@@ -30,7 +30,8 @@ struct sync_plan {
 
 static int
 plan_add(struct sync_plan *pl, enum sync_act act, const char *id,
-    const char *mail, const char *old_mail, const char *serial)
+    const char *mail, const char *old_mail, const char *serial,
+    const char *why)
 {
 	struct sync_item *it;
 
@@ -51,6 +52,7 @@ plan_add(struct sync_plan *pl, enum sync_act act, const char *id,
 	snprintf(it->mail, sizeof(it->mail), "%s", mail);
 	snprintf(it->old_mail, sizeof(it->old_mail), "%s", old_mail ? old_mail : "");
 	snprintf(it->serial, sizeof(it->serial), "%s", serial ? serial : "");
+	snprintf(it->why, sizeof(it->why), "%s", why);
 	return 0;
 }
 
@@ -164,19 +166,39 @@ plan_adopt(struct sync_plan *pl, const struct dir_person *p, const char *mail,
 {
 	int rc;
 
-	if (pl->e->cfg->sync.lease_dn == NULL)
+	/* a dry run writes no journal: what adopting would find is left to
+	 * the real pass (the plan then shows a republish) */
+	if (pl->e->cfg->sync.lease_dn == NULL || pl->e->dry_run)
 		return 0;
 	if ((rc = sync_adopt(pl->e, p, mail, r)) == 1)
 		pl->st->unchanged++;
 	return rc;
 }
 
+/* "2026-12-06" */
+static void
+plan_date(char *buf, size_t sz, time_t t)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, sz, "%Y-%m-%d",
+	    &tm) == 0)
+		snprintf(buf, sz, "?");
+}
+
+static const char *
+plan_moved(char *buf, size_t sz, const char *old_mail)
+{
+	snprintf(buf, sz, "address changed from %s", old_mail);
+	return buf;
+}
+
 static int
 plan_person(const struct dir_person *p, void *arg)
 {
 	struct sync_plan *pl = arg;
-	char mail[MAIL_MAX + 1], first[80];
-	const char *why = NULL;
+	char mail[MAIL_MAX + 1], first[80], why[512], due[16], na[16];
+	const char *bad = NULL;
 	struct jrnl_enr r;
 	int renew_s = pl->e->cfg->sync.renew_before_days * 86400;
 	int adopted;
@@ -193,9 +215,9 @@ plan_person(const struct dir_person *p, void *arg)
 	}
 	if (seen_add(pl, p->id) == -1)
 		return -1;
-	if (mail_canon(p->mail, strlen(p->mail), mail, &why) == -1) {
+	if (mail_canon(p->mail, strlen(p->mail), mail, &bad) == -1) {
 		log_warn("sync: %s: mail \"%s\" is not a valid address (%s); "
-		    "skipped", p->dn, p->mail, why);
+		    "skipped", p->dn, p->mail, bad);
 		pl->st->skipped++;
 		return 0;
 	}
@@ -211,7 +233,8 @@ plan_person(const struct dir_person *p, void *arg)
 			pl->st->skipped++;
 			return 0;
 		}
-		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL);
+		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL,
+		    "new");
 	case 0:
 		break;
 	default:
@@ -219,7 +242,8 @@ plan_person(const struct dir_person *p, void *arg)
 	}
 	if (p->disabled) {
 		if (leaver_due(pl, &r))
-			return plan_add(pl, ACT_LEAVE, p->id, r.mail, NULL, NULL);
+			return plan_add(pl, ACT_LEAVE, p->id, r.mail, NULL,
+			    NULL, "left: disabled");
 		pl->st->unchanged++;
 		return 0;
 	}
@@ -239,21 +263,41 @@ plan_person(const struct dir_person *p, void *arg)
 		}
 		/* a renewal that failed, and meanwhile a new address: the
 		 * old address's certificate goes too (as for PUBLISHED) */
+		snprintf(why, sizeof(why), "retry after a failure in %s: %s",
+		    jrnl_state_str(r.failed_in), r.reason);
 		if (r.serial[0] != '\0' && strcmp(r.mail, mail) != 0)
 			return plan_add(pl, ACT_REENROL, p->id, mail, r.mail,
-			    NULL);
-		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL);
+			    NULL, plan_moved(why, sizeof(why), r.mail));
+		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL, why);
 	case JRNL_PUBLISHED:
 	case JRNL_DELIVERED:
 		if (strcmp(r.mail, mail) != 0)
 			return plan_add(pl, ACT_REENROL, p->id, mail, r.mail,
-			    NULL);
-		if (r.not_after - pl->now < renew_s)
-			return plan_add(pl, ACT_RENEW, p->id, mail, NULL, NULL);
-		if (r.state == JRNL_DELIVERED || strcmp(first, r.serial) != 0 ||
-		    entry_untidy(pl->e->jrnl, p))
+			    NULL, plan_moved(why, sizeof(why), r.mail));
+		if (r.not_after - pl->now < renew_s) {
+			plan_date(due, sizeof(due), r.not_after - renew_s);
+			plan_date(na, sizeof(na), r.not_after);
+			snprintf(why, sizeof(why), "renewal due on %s (serial "
+			    "%s expires %s)", due, r.serial, na);
+			return plan_add(pl, ACT_RENEW, p->id, mail, NULL, NULL,
+			    why);
+		}
+		if (r.state == JRNL_DELIVERED)
+			snprintf(why, sizeof(why), "republish because serial %s "
+			    "was delivered but never published", r.serial);
+		else if (strcmp(first, r.serial) != 0)
+			snprintf(why, sizeof(why), "republish because the "
+			    "entry's first certificate is %s, not ours (%s)",
+			    first[0] ? first : "none", r.serial);
+		else if (entry_untidy(pl->e->jrnl, p))
+			snprintf(why, sizeof(why), "republish because "
+			    "userSMIMECertificate lacks serial %s or a stale "
+			    "value of ours is on the entry", r.serial);
+		else
+			why[0] = '\0';
+		if (why[0] != '\0')
 			return plan_add(pl, ACT_REPUBLISH, p->id, mail, NULL,
-			    r.serial);
+			    r.serial, why);
 		pl->st->unchanged++;
 		return 0;
 	case JRNL_REVOKE_PENDING:
@@ -261,11 +305,12 @@ plan_person(const struct dir_person *p, void *arg)
 		if (r.serial[0] != '\0' && r.not_after > pl->now &&
 		    strcmp(r.mail, mail) == 0)
 			return plan_add(pl, ACT_RETURN, p->id, mail, NULL,
-			    r.serial);
+			    r.serial, "back within the leave grace period");
 		if (r.serial[0] != '\0' && strcmp(r.mail, mail) != 0)
 			return plan_add(pl, ACT_REENROL, p->id, mail, r.mail,
-			    NULL);
-		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL);
+			    NULL, plan_moved(why, sizeof(why), r.mail));
+		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL,
+		    "back after the leave grace period");
 	case JRNL_REVOKED:
 	case JRNL_UNPUBLISHED:
 		/* back in the filter after leaving: a new enrolment */
@@ -280,8 +325,38 @@ plan_person(const struct dir_person *p, void *arg)
 		/* PLANNED, KEY_READY, SUBMITTED, ISSUED: a crash in between,
 		 * or a pending request to poll; enr_enrol() resumes with
 		 * the key held in the journal */
-		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL);
+		snprintf(why, sizeof(why), "%s: %s", r.state == JRNL_REVOKED ||
+		    r.state == JRNL_UNPUBLISHED ? "back in the filter after "
+		    "leaving" : "resume an enrolment left in",
+		    jrnl_state_str(r.state));
+		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL, why);
 	}
+}
+
+/*
+ * Why someone the search did not return left: the entry is gone, or it is
+ * still in the naming context but out of base or filter. Looked up by the
+ * stable id (one search per leaver: leavers are few, and sync.max_leavers
+ * holds a mass leave); a lookup that fails says so rather than guess.
+ */
+static const char *
+leaver_why(struct sync_plan *pl, const struct jrnl_enr *r)
+{
+	struct dir_person *p = NULL;
+	const char *why;
+	int rc;
+
+	rc = dir_find_by_id(pl->e->dir, r->person_id, &p);
+	if (rc == 1)
+		return "left: deleted";
+	if (rc == 0) {
+		why = p != NULL && p->disabled ? "left: disabled" :
+		    "left: out of filter";
+		dir_person_free(p);
+		return why;
+	}
+	return "left: not returned by the search (deleted or out of "
+	    "filter: the lookup by id failed)";
 }
 
 /* Journal records of people not seen in this pass: they left. */
@@ -300,7 +375,8 @@ plan_leaver(const struct jrnl_enr *r, void *arg)
 		if (r->next_retry > pl->now)
 			return 0;
 		return plan_add(pl, ACT_UNPUBLISH, r->person_id, r->mail,
-		    NULL, NULL);
+		    NULL, NULL, "left: revoked; unpublish refused before, "
+		    "tried again");
 	}
 	if (!leaver_due(pl, r))
 		return 0;
@@ -309,12 +385,62 @@ plan_leaver(const struct jrnl_enr *r, void *arg)
 	if (grace > 0 && r->state != JRNL_REVOKE_PENDING &&
 	    !(r->state == JRNL_FAILED && r->failed_in >= JRNL_REVOKE_PENDING))
 		return plan_add(pl, ACT_GRACE, r->person_id, r->mail, NULL,
-		    NULL);
+		    NULL, leaver_why(pl, r));
 	if (grace > 0 && r->next_retry > pl->now) {
 		pl->st->unchanged++;	/* still within the grace period */
 		return 0;
 	}
-	return plan_add(pl, ACT_LEAVE, r->person_id, r->mail, NULL, NULL);
+	return plan_add(pl, ACT_LEAVE, r->person_id, r->mail, NULL, NULL,
+	    leaver_why(pl, r));
+}
+
+const char *
+sync_act_str(enum sync_act a)
+{
+	static const char *const names[] = { "enrol", "renew", "re-enrol",
+	    "republish", "leave", "leave-grace", "return", "unpublish" };
+
+	return (size_t)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
+}
+
+/*
+ * --dry-run: the plan on stdout, one line per person (action, address,
+ * why), then what the pass would do in the words of its summary. Nothing
+ * was asked of the CA and nothing written; a leaver's action is what
+ * sync.on_leave says.
+ */
+static void
+plan_print(struct sync_plan *pl)
+{
+	struct sync_stats *st = pl->st;
+	size_t i;
+
+	for (i = 0; i < pl->n; i++) {
+		const struct sync_item *it = &pl->items[i];
+
+		printf("%s\t%s\t%s\n", sync_act_str(it->act), it->mail,
+		    it->why);
+		switch (it->act) {
+		case ACT_ENROL:
+		case ACT_REENROL:
+			st->enrolled++;
+			break;
+		case ACT_RENEW:
+			st->renewed++;
+			break;
+		case ACT_REPUBLISH:
+		case ACT_RETURN:
+			st->republished++;
+			break;
+		case ACT_LEAVE:
+		case ACT_UNPUBLISH:
+			st->revoked++;
+			break;
+		case ACT_GRACE:
+			st->unchanged++;
+			break;
+		}
+	}
 }
 
 void
@@ -357,6 +483,12 @@ sync_pass(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 	/* only a full pass knows who is gone */
 	if (changed == NULL && jrnl_enr_each(e->jrnl, plan_leaver, &pl) == -1)
 		goto out;
+	/* before anything is recorded: a dry run writes no journal */
+	if (e->dry_run) {
+		plan_print(&pl);
+		rc = 0;
+		goto out;
+	}
 	if (changed == NULL)
 		sync_noid_record(e, st);
 	if (sync_run(e, pl.items, pl.n, st) == -1)

@@ -23,7 +23,13 @@ struct sync_item {
 	char		 mail[MAIL_MAX + 1];
 	char		 old_mail[MAIL_MAX + 1];
 	char		 serial[80];
+	/* why, for the dry run's plan and the audit log ("new",
+	 * "left: disabled", ...) */
+	char		 why[192];
 };
+
+/* The name of an action in the dry run's plan ("enrol", "leave", ...). */
+const char *sync_act_str(enum sync_act);
 
 /*
  * Carry out the plan with sync.workers threads, each with its own
