@@ -126,6 +126,13 @@ int	ca_local_list(const struct cfg *, FILE *);
 /* Write the CRL (PEM) to out_path, or ca.local.dir/crl.pem when NULL. */
 int	ca_local_crl(const struct cfg *, const char *out_path);
 
+/*
+ * `smimepub doctor`: reach the configured CA with a request that issues
+ * nothing (ca/probe.c says what each driver is asked). 0 reached, -1 not;
+ * msg says what was found or why not, naming the URL, file or command.
+ */
+int	ca_probe(const struct cfg *, char *msg, size_t sz);
+
 /* File names inside ca.local.dir. */
 #define CA_LOCAL_KEY	"ca.key"
 #define CA_LOCAL_CERT	"ca.pem"

@@ -29,6 +29,9 @@ int	cmd_smimea(struct cfg *, int argc, char **argv);
 /* lookup MAIL [--format F]: what smimepub-lookupd would answer. */
 int	cmd_lookup(struct cfg *, int argc, char **argv);
 
+/* doctor: check-config, then the setup live; one line per check. */
+int	cmd_doctor(struct cfg *, int argc, char **argv);
+
 /* Validate a mail address from the command line into out (MAIL_MAX + 1). */
 int	cli_mail_arg(const char *arg, char *out);
 

@@ -23,6 +23,7 @@ struct cli_cmd {
 
 static const struct cli_cmd cli_cmds[] = {
 	{ "check-config", cmd_check_config, "check-config" },
+	{ "doctor", cmd_doctor, "doctor" },
 	{ "publish", cmd_publish, "publish MAIL CERT.pem" },
 	{ "unpublish", cmd_unpublish, "unpublish MAIL" },
 	{ "show", cmd_show, "show MAIL" },

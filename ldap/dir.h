@@ -10,6 +10,7 @@
 #define SMIMEPUB_DIR_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <openssl/x509.h>
 
@@ -261,5 +262,19 @@ int		 dir_lease_swap(struct dir *, const char *dn, const char *attr,
 		    const char *old, const char *new);
 int		 dir_lease_create(struct dir *, const char *dn,
 		    const char *attr, const char *val);
+
+/*
+ * `smimepub doctor` (dir_doctor.c). dir_probe_write proves the write right
+ * on both certificate attributes of dn without changing it: add is a
+ * throwaway valid certificate (DER), absent one that is not on the entry.
+ * 1 proved, 0 refused (insufficientAccessRights), -1 anything else
+ * (logged). OpenLDAP only: AD and 389-ds are not known to check rights
+ * before values. dir_server_time: the server's clock, from AD's root DSE
+ * currentTime or OpenLDAP's cn=Monitor where enabled; 0 (*src says which),
+ * 1 when the server exposes none, -1 not connected (logged).
+ */
+int		 dir_probe_write(struct dir *, const char *dn,
+		    const struct dir_val *add, const struct dir_val *absent);
+int		 dir_server_time(struct dir *, time_t *t, const char **src);
 
 #endif
