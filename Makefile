@@ -4,6 +4,8 @@
 #   make check SANITIZE=1   the same under AddressSanitizer + UBSan
 #   make install PREFIX=/usr/local
 .SUFFIXES:
+# Objects of tests and fuzz targets are intermediate: keep them all.
+.SECONDARY:
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -28,9 +30,11 @@ COMMON_SRC = $(wildcard common/*.c)
 LDAP_SRC   = $(wildcard ldap/*.c)
 CA_SRC     = $(wildcard ca/*.c)
 SYNC_SRC   = $(filter-out sync/main.c,$(wildcard sync/*.c))
-CLI_SRC    = $(wildcard cli/*.c)
-LOOKUP_SRC = $(wildcard lookup/*.c)
+CLI_SRC    = $(filter-out cli/main.c,$(wildcard cli/*.c))
+LOOKUP_SRC = $(filter-out lookup/lk_main.c,$(wildcard lookup/*.c))
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
+HELPER_SRC = $(wildcard tests/helpers/*.c)
+FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -42,54 +46,70 @@ SMIMEPUB_VERSION := $(shell { v=$$(cat VERSION 2>/dev/null || echo unknown); \
 	d=$$([ -e .git ] && git describe --always --tags --dirty 2>/dev/null); \
 	echo "$$v$${d:++$$d}"; } | tr -cd 'A-Za-z0-9.+-')
 
-LIBS = $(BUILD)/libsmimepub.a
+# Archives, higher layers first (the order they are linked in): the CLI's
+# commands, lookup/ less its main, then every lower layer in one.
+LIBS = $(BUILD)/libcli.a $(BUILD)/liblookup.a $(BUILD)/libsmimepub.a
 PROGS = $(BUILD)/smimepub $(BUILD)/smimepub-sync $(BUILD)/smimepub-lookupd
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-TEST_HELPERS = $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(wildcard tests/helpers/*.c))
-FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+TEST_HELPERS = $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRC))
+FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+ALL_OBJ = $(call obj,$(COMMON_SRC) $(LDAP_SRC) $(CA_SRC) $(wildcard sync/*.c) \
+	$(wildcard cli/*.c) $(wildcard lookup/*.c) $(UNIT_SRC) $(HELPER_SRC) \
+	$(FUZZ_SRC) tests/fuzz/driver.c)
 
 all: $(PROGS)
 
-$(BUILD)/obj/%.o: %.c $(wildcard */*.h)
+# Header dependencies: each object's .d file, written by the compiler
+# (-MMD), lists the headers it included; -MP adds an empty rule for each so
+# that a header removed later does not break the build.
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/version.stamp: FORCE
-	@mkdir -p $(dir $@)
-	@echo '$(SMIMEPUB_VERSION)' | cmp -s - $@ || echo '$(SMIMEPUB_VERSION)' >$@
+# Written when make reads this file, only when the version changed (no
+# FORCE rule: `make -n` could not tell that it leaves the stamp unchanged).
+$(shell mkdir -p $(BUILD) && { echo '$(SMIMEPUB_VERSION)' | \
+	cmp -s - $(BUILD)/version.stamp || echo '$(SMIMEPUB_VERSION)' >$(BUILD)/version.stamp; })
 
 $(BUILD)/obj/common/version.o: $(BUILD)/version.stamp
 $(BUILD)/obj/common/version.o: CPPFLAGS += -DSMIMEPUB_VERSION='"$(SMIMEPUB_VERSION)"'
 
-# One archive for the libraries of every layer; a program links only what
-# it references (the layering is kept by what each file includes).
+-include $(ALL_OBJ:.o=.d)
+
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+$(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/helpers/%.o: CFLAGS += $(CHECK_CFLAGS)
+
+# A program links only the archive members it references; the layering is
+# kept by what each file includes.
 $(BUILD)/libsmimepub.a: $(call obj,$(COMMON_SRC) $(LDAP_SRC) $(CA_SRC) $(SYNC_SRC))
+$(BUILD)/liblookup.a: $(call obj,$(LOOKUP_SRC))
+$(BUILD)/libcli.a: $(call obj,$(CLI_SRC))
+$(LIBS):
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/smimepub: $(call obj,$(CLI_SRC)) $(LIBS)
+$(BUILD)/smimepub: $(call obj,cli/main.c) $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/smimepub-lookupd: $(call obj,$(LOOKUP_SRC)) $(LIBS)
+$(BUILD)/smimepub-lookupd: $(call obj,lookup/lk_main.c) $(BUILD)/liblookup.a $(BUILD)/libsmimepub.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/smimepub-sync: $(call obj,sync/main.c) $(LIBS)
+$(BUILD)/smimepub-sync: $(call obj,sync/main.c) $(BUILD)/libsmimepub.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBS) $(wildcard */*.h)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags check) $(LDFLAGS) -o $@ $< $(LIBS) \
-		$(shell pkg-config --libs check) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
-$(BUILD)/tests/%: tests/helpers/%.c $(LIBS) $(wildcard */*.h)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/helpers/%.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell pkg-config --cflags check) $(LDFLAGS) -o $@ $< $(LIBS) \
-		$(shell pkg-config --libs check) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
 # Fuzz targets, linked with a deterministic driver so `make check` runs them.
-$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c $(LIBS) $(wildcard */*.h)
+$(BUILD)/fuzz/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/driver.o $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/driver.c $(LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 deps:
 	@sh scripts/deps.sh
@@ -127,4 +147,4 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps tests check demo bench install clean FORCE
+.PHONY: all deps tests check demo bench install clean

@@ -9,29 +9,20 @@
  * DER body, written to stdout. Exit 0 found, 1 no usable certificate (the
  * daemon's 404) or the directory unavailable (its 503), 2 invalid address.
  *
- * lookup/ is not in libsmimepub.a (only smimepub-lookupd links it), so its
- * sources are compiled into this file, as tests/unit/test_lk_api.c does;
- * lk_http.c (libmicrohttpd) and lk_main.c are left out.
+ * lookup/ less its main is a library (build/liblookup.a) that smimepub
+ * links.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli/cli.h"
 #include "common/log.h"
 #include "common/mail.h"
 #include "lookup/lk.h"
-
-#include "lookup/lk_api.c"
-#include "lookup/lk_batch.c"
-#include "lookup/lk_cache.c"
-#include "lookup/lk_certs.c"
-#include "lookup/lk_metrics.c"
-#include "lookup/lk_pool.c"
-#include "lookup/lk_rate.c"
-#include "lookup/lk_trust.c"
-#include "lookup/lk_x509.c"
 
 static int
 lookup_usage(void)

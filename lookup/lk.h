@@ -258,8 +258,24 @@ void		 lk_conns_close(struct lk_conns *, const struct lk_ip *);
 
 /* ---- directory pool (lk_pool.c) ---------------------------------------- */
 
+/*
+ * The directory as lookupd uses it: lk_dir_ldap is ldap/'s client; a test
+ * gives its own table (a fake directory) to lk_ctx_init_dir. Each function
+ * is the ldap/dir.h one of the same name.
+ */
+struct lk_dir_ops {
+	struct dir	*(*open)(const struct cfg_directory *);	/* dir_new */
+	int		 (*connect)(struct dir *);
+	void		 (*close)(struct dir *);		/* dir_free */
+	int		 (*search)(struct dir *, const char *filter,
+			    dir_person_cb, void *arg);	/* dir_search_people */
+	int		 (*search_few)(struct dir *, struct dir_query *,
+			    size_t n);
+};
+extern const struct lk_dir_ops lk_dir_ldap;
+
 struct lk_pool	*lk_pool_new(const struct cfg_directory *, int size,
-		    int wait_sec);
+		    int wait_sec, const struct lk_dir_ops *);
 void		 lk_pool_free(struct lk_pool *);
 /* A connection for this thread's use, NULL if none came free in time. */
 struct dir	*lk_pool_get(struct lk_pool *);
@@ -351,6 +367,9 @@ struct lk_defer {
 };
 
 int		 lk_ctx_init(struct lk_ctx *, const struct cfg *);
+/* lk_ctx_init on the directory dir (lk_ctx_init: lk_dir_ldap). */
+int		 lk_ctx_init_dir(struct lk_ctx *, const struct cfg *,
+		    const struct lk_dir_ops *dir);
 void		 lk_ctx_fini(struct lk_ctx *);
 /* The answer to rq, in this thread. */
 void		 lk_api_handle(struct lk_ctx *, const struct lk_request *,
@@ -399,6 +418,10 @@ struct json_t	*lk_api_cert_json(struct lk_cert *);
 int		 lk_listen(const char *spec, const char *key, mode_t mode);
 /* lk_listen.c: the first 64 KB of path (config key), NUL-terminated. */
 char		*lk_slurp(const char *path, const char *key);
+
+/* Percent-decode s in place, leaving %00 (and malformed escapes) as they
+ * are: its new length. */
+size_t		 lk_unescape(char *s);
 
 struct lk_http;
 /* Bind every listen socket (before privileges are dropped). */

@@ -32,6 +32,13 @@ static const char CT_JSON[] = "application/json";
 int
 lk_ctx_init(struct lk_ctx *ctx, const struct cfg *cfg)
 {
+	return lk_ctx_init_dir(ctx, cfg, &lk_dir_ldap);
+}
+
+int
+lk_ctx_init_dir(struct lk_ctx *ctx, const struct cfg *cfg,
+    const struct lk_dir_ops *dir)
+{
 	const struct cfg_lookup *l = &cfg->lookup;
 
 	memset(ctx, 0, sizeof(*ctx));
@@ -63,7 +70,7 @@ lk_ctx_init(struct lk_ctx *ctx, const struct cfg *cfg)
 	    (size_t)l->cache_max)) == NULL)
 		return -1;
 	if ((ctx->pool = lk_pool_new(&ctx->dircfg, l->pool_size,
-	    cfg->directory.timeout)) == NULL)
+	    cfg->directory.timeout, dir)) == NULL)
 		return -1;
 	return 0;
 }

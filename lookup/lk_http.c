@@ -91,15 +91,12 @@ hexval(int c)
 	return -1;
 }
 
-/* Percent-decode in place, leaving %00 (and malformed escapes) as they are. */
-static size_t
-lk_unescape(void *cls, struct MHD_Connection *c, char *s)
+size_t
+lk_unescape(char *s)
 {
 	char *w = s, *r = s;
 	int hi, lo;
 
-	(void)cls;
-	(void)c;
 	while (*r != '\0') {
 		if (r[0] == '%' && (hi = hexval(r[1])) >= 0 &&
 		    (lo = hexval(r[2])) >= 0 && (hi | lo) != 0) {
@@ -110,6 +107,14 @@ lk_unescape(void *cls, struct MHD_Connection *c, char *s)
 	}
 	*w = '\0';
 	return (size_t)(w - s);
+}
+
+static size_t
+lk_mhd_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return lk_unescape(s);
 }
 
 static void
@@ -481,7 +486,7 @@ lk_http_start(struct lk_http *h)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)l->max_header,
 	    MHD_OPTION_NOTIFY_COMPLETED, lk_completed, &h->pub,
 	    MHD_OPTION_NOTIFY_CONNECTION, lk_notify, h,
-	    MHD_OPTION_UNESCAPE_CALLBACK, lk_unescape, NULL,
+	    MHD_OPTION_UNESCAPE_CALLBACK, lk_mhd_unescape, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, lk_mhd_log, NULL,
 	    h->cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
 	    h->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, h->key_pem,
@@ -504,7 +509,7 @@ lk_http_start(struct lk_http *h)
 	    MHD_OPTION_CONNECTION_LIMIT, 16u,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)l->timeout,
 	    MHD_OPTION_NOTIFY_COMPLETED, lk_completed, &h->adm,
-	    MHD_OPTION_UNESCAPE_CALLBACK, lk_unescape, NULL,
+	    MHD_OPTION_UNESCAPE_CALLBACK, lk_mhd_unescape, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, lk_mhd_log, NULL,
 	    MHD_OPTION_END);
 	if (h->admin == NULL) {

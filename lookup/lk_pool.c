@@ -33,10 +33,16 @@ struct lk_pool {
 	struct dir	**all;
 	size_t		 n;
 	int		 wait_sec;
+	const struct lk_dir_ops *ops;
+};
+
+const struct lk_dir_ops lk_dir_ldap = {
+	dir_new, dir_connect, dir_free, dir_search_people, dir_search_few
 };
 
 struct lk_pool *
-lk_pool_new(const struct cfg_directory *cfg, int size, int wait_sec)
+lk_pool_new(const struct cfg_directory *cfg, int size, int wait_sec,
+    const struct lk_dir_ops *ops)
 {
 	struct lk_pool *p;
 	pthread_condattr_t ca;
@@ -54,8 +60,9 @@ lk_pool_new(const struct cfg_directory *cfg, int size, int wait_sec)
 	pthread_cond_init(&p->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	p->wait_sec = wait_sec;
+	p->ops = ops;
 	for (i = 0; i < size; i++) {
-		if ((p->all[i] = dir_new(cfg)) == NULL)
+		if ((p->all[i] = ops->open(cfg)) == NULL)
 			goto fail;
 		p->n++;
 		p->free[p->nfree++] = p->all[i];
@@ -63,7 +70,7 @@ lk_pool_new(const struct cfg_directory *cfg, int size, int wait_sec)
 	/* Connect the first now so a wrong password shows at start; the
 	 * others connect on first use. A directory that is down is not
 	 * fatal: /healthz says so and requests answer 503 until it is back. */
-	if (dir_connect(p->all[0]) == 0)
+	if (ops->connect(p->all[0]) == 0)
 		up = 1;
 	if (!up)
 		log_warn("%s: directory not reachable at start; will retry",
@@ -82,7 +89,7 @@ lk_pool_free(struct lk_pool *p)
 	if (p == NULL)
 		return;
 	for (i = 0; i < p->n; i++)
-		dir_free(p->all[i]);
+		p->ops->close(p->all[i]);
 	if (p->all != NULL) {
 		pthread_mutex_destroy(&p->mu);
 		pthread_cond_destroy(&p->cv);
@@ -178,7 +185,7 @@ lk_dir_search(struct lk_ctx *ctx, const char *filter, dir_person_cb cb,
 		return -1;
 	}
 	t0 = lk_monotonic();
-	rc = dir_search_people(d, filter, cb, arg);
+	rc = ctx->pool->ops->search(d, filter, cb, arg);
 	dir_observe(&ctx->m, lk_monotonic() - t0, rc);
 	lk_pool_put(ctx->pool, d);
 	return rc;
@@ -226,7 +233,7 @@ lk_fill_many(const char *const *keys, size_t n, void *arg,
 			atomic_fetch_add(&ctx->m.dir_pipelined,
 			    (unsigned long)(k - 1));
 		t0 = lk_monotonic();
-		(void)dir_search_few(d, q, k);
+		(void)ctx->pool->ops->search_few(d, q, k);
 		secs = lk_monotonic() - t0;
 		lk_pool_put(ctx->pool, d);
 		for (i = 0; i < k; i++) {

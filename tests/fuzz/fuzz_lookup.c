@@ -3,8 +3,8 @@
  * the input is split into method, path, ?q=, Accept and body, and goes
  * through lk_api_handle() exactly as lk_http.c hands a request over (with
  * the real cache, usable-only filtering, CRL and anchors, JSON rendering and
- * mail_canon/dir_filter_escape validation), on a fake directory (dir_*
- * below, as in tests/unit/test_lk_api.c).
+ * mail_canon/dir_filter_escape validation), on a fake directory (the
+ * lk_dir_ops table fake_dir below, as in tests/unit/test_lk_api.c).
  *
  * Input: fields separated by '\n':  METHOD \n PATH \n Q \n ACCEPT \n BODY
  * (BODY is the rest, newlines and all; an empty Q or ACCEPT is absent).
@@ -25,8 +25,8 @@
  * Build for coverage-guided fuzzing (clang):
  *   clang -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. \
  *     $(pkg-config --cflags jansson) tests/fuzz/fuzz_lookup.c \
- *     build/libsmimepub.a $(pkg-config --libs ldap libcrypto libssl \
- *     libconfig lmdb libcurl jansson) -llber -lpthread
+ *     build/liblookup.a build/libsmimepub.a $(pkg-config --libs ldap libcrypto libssl \
+ *     libconfig lmdb libcurl jansson libmicrohttpd) -llber -lpthread
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -36,20 +36,14 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-/* The daemon's own code, minus lk_http.c (libmicrohttpd) and lk_main.c. */
-#include "lookup/lk_api.c"
-#include "lookup/lk_batch.c"
-#include "lookup/lk_cache.c"
-#include "lookup/lk_certs.c"
-#include "lookup/lk_metrics.c"
-#include "lookup/lk_pool.c"
-#include "lookup/lk_rate.c"
-#include "lookup/lk_trust.c"
-#include "lookup/lk_x509.c"
+#include "common/log.h"
+#include "lookup/lk.h"
+
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -114,22 +108,22 @@ static int fz_dir_down;
 
 struct dir { int unused; };
 
-struct dir *
-dir_new(const struct cfg_directory *c)
+static struct dir *
+fake_open(const struct cfg_directory *c)
 {
 	(void)c;
 	return calloc(1, sizeof(struct dir));
 }
 
-int
-dir_connect(struct dir *d)
+static int
+fake_connect(struct dir *d)
 {
 	(void)d;
 	return fz_dir_down ? -1 : 0;
 }
 
-void
-dir_free(struct dir *d)
+static void
+fake_close(struct dir *d)
 {
 	free(d);
 }
@@ -166,9 +160,8 @@ fz_value(const char *v, char *out, size_t outsz, int *star)
 	return 0;
 }
 
-int
-dir_search_people(struct dir *d, const char *filter, dir_person_cb cb,
-    void *arg)
+static int
+fake_search(struct dir *d, const char *filter, dir_person_cb cb, void *arg)
 {
 	struct dir_person p;
 	const char *m, *f;
@@ -209,7 +202,23 @@ dir_search_people(struct dir *d, const char *filter, dir_person_cb cb,
 	return 0;
 }
 
-#include "tests/unit/fake_dir_few.h"
+/* The searches lk_pool.c sends together: one fake_search each. */
+static int
+fake_search_few(struct dir *d, struct dir_query *q, size_t n)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n; i++)
+		if ((q[i].rc = fake_search(d, q[i].filter, q[i].cb,
+		    q[i].arg)) == -1)
+			rc = -1;
+	return rc;
+}
+
+static const struct lk_dir_ops fake_dir = {
+	fake_open, fake_connect, fake_close, fake_search, fake_search_few
+};
 
 /* ---- set-up --------------------------------------------------------------- */
 
@@ -405,7 +414,7 @@ fz_init(void)
 	    .search_rate = 0, .search_burst = 1, .max_body = 4096 };
 	fz_cfg.lookup.crl_files = fz_crls;
 	fz_cfg.lookup.trust_anchors = fz_anchorpath;
-	FZ_CHECK(lk_ctx_init(&fz_ctx, &fz_cfg) == 0);
+	FZ_CHECK(lk_ctx_init_dir(&fz_ctx, &fz_cfg, &fake_dir) == 0);
 	atexit(fz_cleanup);
 }
 

@@ -23,9 +23,6 @@
 #include "common/keys.h"
 #include "common/log.h"
 
-/* The CLI is not in the library: test the command from its source. */
-#include "cli/cmd_ca.c"
-
 #define MAIL	"alice@example.com"
 #define CRLURL	"http://ca.example.com/crl.pem"
 #define AIAURL	"http://ca.example.com/ca.pem"

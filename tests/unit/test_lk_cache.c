@@ -2,8 +2,7 @@
  * test_lk_cache.c — the lookup cache: positive and negative TTL on a fake
  * clock, the LRU bound, one fill for concurrent misses of one address, a
  * failed fill cached for nobody, and flush; certificates parsed once by
- * their DER bytes (lk_x509.c). The module's sources are
- * compiled in (the unit-test rule links only libsmimepub.a).
+ * their DER bytes (lk_x509.c).
  */
 #include <check.h>
 #include <pthread.h>
@@ -13,19 +12,8 @@
 
 #include <jansson.h>
 
-#include "lookup/lk_cache.c"
-#include "lookup/lk_certs.c"
-#include "lookup/lk_rate.c"
-#include "lookup/lk_trust.c"
-#include "lookup/lk_x509.c"
-
-/* lk_res_json renders certificates with lk_api.c; none are added here. */
-json_t *
-lk_api_cert_json(struct lk_cert *c)
-{
-	(void)c;
-	return json_object();
-}
+#include "common/log.h"
+#include "lookup/lk.h"
 
 static time_t fake_now = 1000;
 static time_t fake_clock(void) { return fake_now; }

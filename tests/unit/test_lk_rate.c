@@ -8,7 +8,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "lookup/lk_rate.c"
+#include "lookup/lk.h"
 
 static double now;
 static double fake(void) { return now; }
