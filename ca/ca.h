@@ -2,7 +2,7 @@
  * ca.h — one interface for every certificate authority: enrol a PKCS#10
  * CSR (issued, pending with a transaction id and a retry time, or rejected
  * with a reason), poll a pending request, revoke a certificate. One driver
- * per file (local.c; cmp, est, cfssl and exec to come), chosen by ca.driver.
+ * per file (local, cmp, est, cfssl, exec), chosen by ca.driver.
  * Every certificate a driver returns is checked (ca_check_issued) by
  * ca_enrol() and ca_poll() before the caller sees it as issued.
  */

@@ -1,9 +1,11 @@
 /*
  * jrnl.h — the LMDB journal in sync.state_dir: the truth about what smimepub
- * issued and published. This first part holds the certificate index: one
- * record per certificate of ours, keyed by SHA-256(issuer DER) || serial, so
- * publish/unpublish can tell our values from foreign ones on an entry.
- * The enrolment state machine (DESIGN.md) will be added beside it.
+ * issued and published. The certificate index: one record per certificate
+ * of ours, keyed by SHA-256(issuer DER) || serial, so publish/unpublish can
+ * tell our values from foreign ones on an entry (jrnl.c); one enrolment
+ * record per person moving through the state machine of DESIGN.md
+ * (jrnl_enr.c); held keys (jrnl_held.c); facts about the journal
+ * (jrnl_meta.c); and the grouped writes all of them go through (jrnl_tx.c).
  */
 #ifndef SMIMEPUB_JRNL_H
 #define SMIMEPUB_JRNL_H
@@ -110,11 +112,10 @@ int		 jrnl_enr_history(struct jrnl *, const char *person_id,
 /*
  * Held keys (jrnl_held.c): an opaque, caller-sealed blob per person for an
  * enrolment in progress (sync/keystore.c seals the private key and chain;
- * the journal never sees them in the clear). get: 0 found (*blob is the
- * caller's to free), 1 none, -1 error.
+ * the journal never sees them in the clear), put with the other steps of
+ * the enrolment in one grouped write (jrnl_tx_held_put). get: 0 found
+ * (*blob is the caller's to free), 1 none, -1 error.
  */
-int		 jrnl_held_put(struct jrnl *, const char *person_id,
-		    const void *blob, size_t len);
 int		 jrnl_held_get(struct jrnl *, const char *person_id,
 		    unsigned char **blob, size_t *len);
 int		 jrnl_held_del(struct jrnl *, const char *person_id);

@@ -30,17 +30,6 @@ jrnl_held_key(const char *person_id, MDB_val *k)
 }
 
 int
-jrnl_held_put(struct jrnl *j, const char *person_id, const void *blob,
-    size_t len)
-{
-	struct jrnl_tx tx;
-
-	jrnl_tx_init(j, &tx);
-	(void)jrnl_tx_held_put(&tx, person_id, blob, len);
-	return jrnl_tx_run(&tx);
-}
-
-int
 jrnl_held_put_in(struct jrnl_tx *tx, const char *person_id, const void *blob,
     size_t len)
 {

@@ -309,15 +309,6 @@ out:
 }
 
 int
-x509_same_issuer_serial(X509 *a, X509 *b)
-{
-	return X509_NAME_cmp(X509_get_issuer_name(a),
-	    X509_get_issuer_name(b)) == 0 &&
-	    ASN1_INTEGER_cmp(X509_get0_serialNumber(a),
-	    X509_get0_serialNumber(b)) == 0;
-}
-
-int
 x509_certsonly_build(X509 *leaf, STACK_OF(X509) *chain, unsigned char **der,
     size_t *len)
 {

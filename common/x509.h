@@ -40,8 +40,6 @@ int		 x509_der_serial_hex(const unsigned char *der, size_t len,
 		    char *out, size_t outsz);
 /* RFC 2253 string of a name; caller frees with free(). */
 char		*x509_name_str(const X509_NAME *name);
-/* Same issuer and serial (how smimepub recognises a certificate of its own). */
-int		 x509_same_issuer_serial(X509 *a, X509 *b);
 
 /*
  * Build a DER certs-only SignedData (no signers, no content) holding leaf then

@@ -1,7 +1,7 @@
 /*
- * dir_priv.h — what dir.c and dir_publish.c share inside the directory
- * client, and the hooks its integration test (tests/helpers/dir_itest.c)
- * uses. Not for the programs on top: they use ldap/dir.h only.
+ * dir_priv.h — what the files of the directory client (ldap/dir*.c) share,
+ * and what its integration test (tests/helpers/dir_itest.c) reaches
+ * inside. Not for the programs on top: they use ldap/dir.h only.
  */
 #ifndef SMIMEPUB_DIR_PRIV_H
 #define SMIMEPUB_DIR_PRIV_H

@@ -170,10 +170,6 @@ int		 lk_certs_collect(struct lk_certs *, const struct dir_person *p,
 /* ---- cache (lk_cache.c) ------------------------------------------------ */
 
 typedef time_t	(*lk_clock_fn)(void);
-/* Fill res for key: 0 with *out (positive or negative), -1 on error. */
-typedef int	(*lk_fill_fn)(const char *key, void *arg, struct lk_res **out);
-
-enum lk_how { LK_CACHE_HIT, LK_CACHE_MISS, LK_CACHE_SHARED };
 
 struct lk_cache_stats {
 	unsigned long	 hits, misses, shared, evictions, errors;
@@ -183,17 +179,12 @@ struct lk_cache_stats {
 struct lk_cache	*lk_cache_new(size_t max, int ttl, int neg_ttl, lk_clock_fn);
 void		 lk_cache_free(struct lk_cache *);
 /*
- * The answer for key: from the cache, or from fill, called once however
- * many threads miss on key at the same time (the others wait for it).
- * Returns 0 and a reference in *out, -1 when fill failed (nothing cached).
- */
-int		 lk_cache_get(struct lk_cache *, const char *key, lk_fill_fn,
-		    void *arg, struct lk_res **out, enum lk_how *how);
-/*
- * lk_cache_get for up to LK_MANY_MAX keys at once: the misses among them
- * (single-flight as above) go to one call of fill, so that their searches
- * can be in flight together. Sets out[i] (a reference) and rcs[i] (0, -1)
- * for each key.
+ * The answers for up to LK_MANY_MAX keys: each from the cache, or from
+ * fill. The misses among them go to one call of fill, so that their
+ * searches can be in flight together; a key is filled once however many
+ * threads miss on it at the same time (the others wait for that fill).
+ * Sets out[i] (a reference) and rcs[i] (0, or -1 when its fill failed:
+ * nothing cached) for each key.
  */
 #define LK_MANY_MAX	64
 /* lookup.pool_depth as a batch size: 1 to LK_MANY_MAX. */
@@ -209,7 +200,7 @@ void		 lk_cache_get_many(struct lk_cache *, const char *const *keys,
 		    size_t n, lk_fill_many_fn, void *arg, struct lk_res **out,
 		    int *rcs);
 /* A finished, unexpired answer for key (a reference in *out, counted as
- * a hit): 1, else 0 (nothing counted; lk_cache_get will search). */
+ * a hit): 1, else 0 (nothing counted; lk_cache_get_many will search). */
 int		 lk_cache_peek(struct lk_cache *, const char *key,
 		    struct lk_res **out);
 void		 lk_cache_flush(struct lk_cache *);

@@ -251,44 +251,6 @@ lk_complete(struct lk_cache *c, struct lk_entry *e, struct lk_flight *f,
 	lk_flight_release(f);
 }
 
-int
-lk_cache_get(struct lk_cache *c, const char *key, lk_fill_fn fill, void *arg,
-    struct lk_res **out, enum lk_how *how)
-{
-	struct lk_entry *e = NULL;
-	struct lk_flight *f = NULL;
-	struct lk_res *res = NULL;
-	int rc = 0;
-
-	*out = NULL;
-	pthread_mutex_lock(&c->mu);
-	switch (lk_claim(c, key, &e, &f, out)) {
-	case CL_HIT:
-		if (how != NULL)
-			*how = LK_CACHE_HIT;
-		break;
-	case CL_WAIT:
-		rc = lk_wait(c, f, out);
-		if (how != NULL)
-			*how = LK_CACHE_SHARED;
-		break;
-	case CL_FILL:
-		/* in flight: filled without the lock */
-		pthread_mutex_unlock(&c->mu);
-		rc = fill(key, arg, &res);
-		pthread_mutex_lock(&c->mu);
-		lk_complete(c, e, f, rc, res, out);
-		if (how != NULL)
-			*how = LK_CACHE_MISS;
-		break;
-	case CL_ERR:
-		rc = -1;
-		break;
-	}
-	pthread_mutex_unlock(&c->mu);
-	return rc;
-}
-
 void
 lk_cache_get_many(struct lk_cache *c, const char *const *keys, size_t n,
     lk_fill_many_fn fill, void *arg, struct lk_res **out, int *rcs)

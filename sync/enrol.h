@@ -1,8 +1,8 @@
 /*
  * enrol.h — one person's enrolment, renewal and revocation, step by step
  * through the journal: key, CSR, CA, check, record, escrow, deliver,
- * publish. The CLI's enrol/renew/revoke use it; the sync service will run
- * it from its worker pool.
+ * publish. The CLI's enrol/renew/revoke use it, and the sync service runs
+ * it from its worker pool (workers.c).
  */
 #ifndef SMIMEPUB_ENROL_H
 #define SMIMEPUB_ENROL_H

@@ -129,6 +129,15 @@ make_certs(void)
 	foreign = mkleaf(fca, fcakey, "bob@example.com", 1001);
 }
 
+static int
+same_issuer_serial(X509 *a, X509 *b)
+{
+	return X509_NAME_cmp(X509_get_issuer_name(a),
+	    X509_get_issuer_name(b)) == 0 &&
+	    ASN1_INTEGER_cmp(X509_get0_serialNumber(a),
+	    X509_get0_serialNumber(b)) == 0;
+}
+
 /* is_ours over a stack of "our" certificates, by issuer and serial. */
 static int
 is_ours(X509 *c, void *arg)
@@ -137,7 +146,7 @@ is_ours(X509 *c, void *arg)
 	int i;
 
 	for (i = 0; ours != NULL && i < sk_X509_num(ours); i++)
-		if (x509_same_issuer_serial(c, sk_X509_value(ours, i)))
+		if (same_issuer_serial(c, sk_X509_value(ours, i)))
 			return 1;
 	return 0;
 }
