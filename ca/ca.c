@@ -15,6 +15,7 @@
 struct ca {
 	const struct ca_driver	*drv;
 	void			*ctx;
+	char *const		*allowed_ekus;	/* cfg's ca.allowed_ekus */
 };
 
 static const struct ca_driver *const ca_drivers[] = {
@@ -87,6 +88,7 @@ ca_new(const struct cfg *cfg)
 		return NULL;
 	}
 	ca->drv = ca_drivers[i];
+	ca->allowed_ekus = cfg->ca.allowed_ekus;
 	if ((ca->ctx = ca->drv->new(cfg)) == NULL) {
 		free(ca);
 		return NULL;
@@ -127,7 +129,7 @@ ca_check_answer(struct ca *ca, X509_REQ *csr, const char *mail,
 		res->reason = strdup("CA answered without a certificate");
 		return -1;
 	}
-	if (ca_check_issued(res->cert, res->chain, csr, mail,
+	if (ca_check_issued(res->cert, res->chain, csr, mail, ca->allowed_ekus,
 	    ca->drv->trust(ca->ctx), time(NULL), &why) == 0)
 		return 0;
 	log_err("CA %s: certificate issued for %s fails the check: %s",

@@ -105,15 +105,17 @@ const char	*ca_reason_str(int reason);
 
 /*
  * Check a certificate a CA returned for csr and mail at time now: public key
- * equal to the CSR's, rfc822Name equal to mail (and no other), EKU
- * emailProtection, key usage fit for encryption (RSA keyEncipherment, EC
- * keyAgreement), valid at now, validity period at most 825 days, and a
- * chain (through chain, may be NULL) to an anchor in trust, verified for
- * the S/MIME encryption purpose. 0 if it passes; -1 with *why a string
- * naming what failed (caller frees).
+ * equal to the CSR's, the S/MIME profile check of x509_profile_check() for
+ * encryption (rfc822Name mail and no other name, emailProtection and no
+ * other EKU but those of extra_ekus, ca.allowed_ekus; not a CA; key usage
+ * fit for encryption; valid at now, for at most 825 days), and a chain
+ * (through chain, may be NULL) to an anchor in trust, verified for the
+ * S/MIME purpose. 0 if it passes; -1 with *why a string naming what failed
+ * (caller frees).
  */
 int	ca_check_issued(X509 *cert, STACK_OF(X509) *chain, X509_REQ *csr,
-	    const char *mail, X509_STORE *trust, time_t now, char **why);
+	    const char *mail, char *const *extra_ekus, X509_STORE *trust,
+	    time_t now, char **why);
 
 /*
  * Local CA administration (ca/local.c), for `smimepub ca ...`. Each

@@ -64,7 +64,8 @@ cmd_publish(struct cfg *cfg, int argc, char **argv)
 	struct dir_person *before = NULL, *p = NULL;
 	struct jrnl *j = NULL;
 	struct dir *d = NULL;
-	const char *why = NULL;
+	const char *addr = mail;
+	char why[512];
 	X509 *leaf;
 	int i, rc = EXIT_FAIL;
 
@@ -78,9 +79,13 @@ cmd_publish(struct cfg *cfg, int argc, char **argv)
 	if ((certs = x509_load_file(argv[2])) == NULL)
 		goto out;
 	leaf = sk_X509_value(certs, 0);
-	if (!x509_usable(leaf, mail, time(NULL), &why)) {
+	/* The one S/MIME profile check, as for a CA's answer. */
+	if (x509_profile_check(leaf, &addr, 1, cfg->ca.allowed_ekus,
+	    X509_USE_ENCRYPT, time(NULL), why, sizeof(why)) != X509_PROF_OK) {
 		log_err("%s: not published: the first certificate is not "
 		    "usable for mail to %s: %s", argv[2], mail, why);
+		(void)audit_event("publication", NULL, mail, leaf, "manual",
+		    "refused", why);
 		goto out;
 	}
 	if ((chain = sk_X509_new_null()) == NULL)
@@ -166,7 +171,7 @@ show_time(const char *label, const ASN1_TIME *t)
 }
 
 static void
-show_cert(X509 *c, const char *mail, struct jrnl *j)
+show_cert(X509 *c, const char *mail, char *const *ekus, struct jrnl *j)
 {
 	char fp[X509_SHA256_HEX], *subj, *iss, *sn;
 	const char *why = NULL;
@@ -183,7 +188,7 @@ show_cert(X509 *c, const char *mail, struct jrnl *j)
 	printf("  sha256: %s\n", fp);
 	printf("  published_by: %s\n", jrnl_cert_is_ours(j, c) == 1 ?
 	    "smimepub" : "other");
-	if (x509_usable(c, mail, time(NULL), &why))
+	if (x509_usable_ekus(c, mail, ekus, time(NULL), &why))
 		printf("  usable: yes\n");
 	else
 		printf("  usable: no (%s)\n", why);
@@ -227,7 +232,7 @@ cmd_show(struct cfg *cfg, int argc, char **argv)
 			    p->usercert[i].len);
 			continue;
 		}
-		show_cert(c, mail, j);
+		show_cert(c, mail, cfg->ca.allowed_ekus, j);
 		if (i == 0 && x509_sha256_hex(c, fp0) == -1)
 			fp0[0] = '\0';
 		X509_free(c);

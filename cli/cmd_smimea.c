@@ -33,6 +33,7 @@ struct smimea_run {
 	long		 ttl;		/* -1: none written */
 	int		 all;		/* foreign certificates too */
 	struct jrnl	*j;		/* NULL with all */
+	char *const	*ekus;		/* ca.allowed_ekus */
 	time_t		 now;
 	unsigned long	 records, people, out_of_zone, bad_mail, disabled,
 			 foreign, unusable;
@@ -132,7 +133,7 @@ smimea_person(const struct dir_person *p, void *arg)
 		c = x509_from_der(p->usercert[i].data, p->usercert[i].len);
 		if (c == NULL)
 			continue;
-		if (!x509_usable(c, mail, r->now, &why)) {
+		if (!x509_usable_ekus(c, mail, r->ekus, r->now, &why)) {
 			log_debug("%s: %s[%zu] not usable: %s", p->dn, mail, i,
 			    why);
 			r->unusable++;
@@ -247,6 +248,7 @@ cmd_smimea(struct cfg *cfg, int argc, char **argv)
 	}
 	r.zone = zone;
 	r.now = time(NULL);
+	r.ekus = cfg->ca.allowed_ekus;
 	if (!r.all && (r.j = jrnl_open(cfg->sync.state_dir)) == NULL)
 		goto out;
 	if ((d = dir_new(&cfg->directory)) == NULL || dir_connect(d) == -1)

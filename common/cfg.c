@@ -15,6 +15,7 @@
 #include "common/cfg_priv.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/x509.h"
 
 static const char *const cfg_typename[] = {
 	"a group { ... }", "a string", "a boolean (true/false)", "an integer",
@@ -211,6 +212,7 @@ cfg_check(struct cfg *c, config_t *lc, const char *file)
 	static const char *const on_leave[] = { "revoke", "unpublish", "keep" };
 	const struct cfg_key *k;
 	config_setting_t *s;
+	const char *why;
 	size_t i;
 	int rc = 0, ok;
 
@@ -308,6 +310,10 @@ cfg_check(struct cfg *c, config_t *lc, const char *file)
 	    strcmp(c->ca.driver, "exec") != 0)
 		KEYERR("ca.driver", "\"%s\" is not local, cmp, est, cfssl or "
 		    "exec", c->ca.driver);
+	for (i = 0; i < c->ca.n_allowed_ekus; i++)
+		if (x509_profile_eku_ok(c->ca.allowed_ekus[i], &why) == -1)
+			KEYERR("ca.allowed_ekus", "\"%s\" %s",
+			    c->ca.allowed_ekus[i], why);
 	if (c->sync.require_trigger && c->directory.trigger_attribute == NULL)
 		KEYERR("sync.require_trigger", "%s", "needs "
 		    "directory.trigger_attribute");

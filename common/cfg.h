@@ -96,6 +96,8 @@ struct cfg_ca_est {
 
 struct cfg_ca {
 	char		*driver;
+	char		**allowed_ekus;	/* NULL-terminated; beside emailProtection */
+	size_t		 n_allowed_ekus;
 	struct cfg_ca_local local;
 	struct cfg_ca_exec exec;
 	struct cfg_ca_cfssl cfssl;

@@ -34,6 +34,8 @@ const struct cfg_key cfg_keys[] = {
 
 	GROUP("ca"),
 	STR("ca.driver", ca.driver, 0, "local"),
+	/* EKUs beside emailProtection the S/MIME profile check accepts */
+	LIST("ca.allowed_ekus", ca.allowed_ekus, ca.n_allowed_ekus),
 	GROUP("ca.local"),
 	STR("ca.local.dir", ca.local.dir, 0, "/var/lib/smimepub/ca"),
 	/* CA/B Forum S/MIME BR §6.3.2: at most 825 days */

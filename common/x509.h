@@ -1,8 +1,9 @@
 /*
  * x509.h — X.509 and CMS helpers shared by every program: load PEM/DER,
  * fingerprints, the certs-only CMS SignedData of userSMIMECertificate
- * (RFC 2798 §2.8; the person's certificate first, then its chain), and the
- * "usable for encryption" test that publish, show and lookup apply.
+ * (RFC 2798 §2.8; the person's certificate first, then its chain), the
+ * S/MIME profile check, and the "usable for encryption" test built on it
+ * that publish, show and lookup apply.
  */
 #ifndef SMIMEPUB_X509_H
 #define SMIMEPUB_X509_H
@@ -56,14 +57,56 @@ int		 x509_certsonly_build(X509 *leaf, STACK_OF(X509) *chain,
 STACK_OF(X509)	*x509_certsonly_parse(const unsigned char *der, size_t len);
 
 /*
- * Usable for encrypting mail to addr (already canonical) at time now:
- * within validity, EKU emailProtection, key usage permitting encryption
- * (RSA keyEncipherment, EC keyAgreement), an rfc822Name SAN equal to addr
- * (local part exact, domain case-insensitive). Returns 1 usable, 0 not (with
- * *why a static reason such as "expired", "not yet valid", "no emailProtection
- * EKU", "key usage forbids encryption", "address not in certificate").
- * addr may be NULL to skip the address test.
+ * The S/MIME profile check (x509_profile.c): the CA/Browser Forum S/MIME
+ * Baseline Requirements' strict mailbox profile, which every certificate
+ * smimepub handles passes (a CA's answer, a publication by hand, adoption,
+ * lookupd). The verdict is a code, with the reason in why.
  */
+enum x509_prof {
+	X509_PROF_OK = 0,
+	X509_PROF_UNPARSABLE,		/* not a certificate, malformed */
+	X509_PROF_EXPIRED,
+	X509_PROF_NOT_YET_VALID,
+	X509_PROF_NO_EKU,		/* no emailProtection */
+	X509_PROF_KEY_USAGE,		/* lacks the bit the use needs */
+	X509_PROF_KEY_TYPE,		/* a key that cannot do the use */
+	X509_PROF_ADDRESS,		/* the address asked for is not named */
+	X509_PROF_PROFILE		/* anything else the profile forbids */
+};
+enum x509_use { X509_USE_ENCRYPT, X509_USE_SIGN };
+
+/*
+ * Judge cert at time now for use by the person whose addresses are addrs
+ * (canonical; addrs[0] the one it must name; naddrs 0 to skip the address
+ * tests). extra_ekus (NULL-terminated, may be NULL) are the EKU names or
+ * OIDs of ca.allowed_ekus. X509_PROF_OK, or the verdict with a
+ * NUL-terminated reason in why (whysz bytes, 256 is enough) naming what is
+ * wrong and the SBR section.
+ */
+enum x509_prof	 x509_profile_check(X509 *cert, const char *const *addrs,
+		    size_t naddrs, char *const *extra_ekus, enum x509_use use,
+		    time_t now, char *why, size_t whysz);
+/* Can name go into ca.allowed_ekus? 0, or -1 with a static *why. */
+int		 x509_profile_eku_ok(const char *name, const char **why);
+/*
+ * 1 if the len bytes at a (not NUL-terminated) are the address addr: local
+ * part byte for byte, domain ASCII case-insensitive (RFC 5321 §2.4).
+ */
+int		 x509_addr_eq(const unsigned char *a, size_t len,
+		    const char *addr);
+
+/*
+ * Usable for encrypting mail to addr (already canonical) at time now: the
+ * profile check above, for encryption, with the EKUs of extra_ekus allowed.
+ * Returns 1 usable, 0 not, with *why the reason, in a buffer of the calling
+ * thread valid until its next call; for the verdicts lookupd counts it is
+ * exactly "not a certificate", "expired", "not yet valid", "no
+ * emailProtection EKU", "key usage forbids encryption", "key type cannot
+ * encrypt" or "address not in certificate". addr may be
+ * NULL to skip the address tests. x509_usable() allows no extra EKU.
+ */
+int		 x509_usable_ekus(X509 *cert, const char *addr,
+		    char *const *extra_ekus, time_t now, const char **why);
 int		 x509_usable(X509 *cert, const char *addr, time_t now,
 		    const char **why);
 

@@ -40,7 +40,8 @@ sync_adopt(struct enr_ctx *e, const struct dir_person *p, const char *mail,
 		rc = rc == 1 ? 0 : -1;	/* known: nothing to adopt */
 		goto out;
 	}
-	if (!x509_usable(cert, mail, now, &why) ||
+	if (!x509_usable_ekus(cert, mail, e->cfg->ca.allowed_ekus, now,
+	    &why) ||
 	    !ca_issued_here(e->ca, cert) ||
 	    ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1)
 		goto out;

@@ -151,7 +151,7 @@ do_grace(struct enr_ctx *e, const struct sync_item *it)
 static int
 do_item(struct enr_ctx *e, const struct sync_item *it, struct sync_stats *st)
 {
-	int ok;
+	int ok = 0;	/* every case sets it; a new one fails safe */
 
 	switch (it->act) {
 	case ACT_ENROL:
@@ -206,10 +206,9 @@ do_item(struct enr_ctx *e, const struct sync_item *it, struct sync_stats *st)
 	case ACT_UNPUBLISH:
 		/* the person's state is settled (left, revoked): a retry
 		 * refused again, or done, changes no count but failed */
-		if (enr_unpublish_retry(e, it->id) != -1) {
-			ok = 1;
+		ok = enr_unpublish_retry(e, it->id) != -1;
+		if (ok)
 			st->unchanged++;
-		}
 		break;
 	case ACT_LEAVE:
 	default:

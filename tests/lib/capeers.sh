@@ -27,7 +27,12 @@
 #                             | expired | long (900 days) | otherca (signed
 #                             by a CA that is not ca.exec.ca_cert) |
 #                             otherkey | garbage | reject (exit 1) | hang
-#                             (sleeps; ca.exec.timeout = 2)
+#                             (sleeps; ca.exec.timeout = 2) | catrue
+#                             (CA:TRUE, keyCertSign, serverAuth beside
+#                             emailProtection) | dnssan (a DNS name beside
+#                             the address) | subjmail (subject emailAddress
+#                             mallory@example.com) | clientauth (clientAuth
+#                             beside emailProtection)
 #
 # Each call creates DIR (one peer per DIR) and sets:
 #   PEER_CONF   DIR/ca.conf, a `ca = { driver = ...; ... };` block to paste
@@ -314,18 +319,23 @@ if openssl req -in "$CSR" -noout -text 2>/dev/null | grep -q id-ecPublicKey; the
 else
 	KU=digitalSignature,keyEncipherment
 fi
-MAIL=$SMIMEPUB_MAIL EKU=emailProtection DAYS=365 CA=$D
+MAIL=$SMIMEPUB_MAIL EKU=emailProtection DAYS=365 CA=$D BC=CA:FALSE SAN=
+SUBJ=
 case $MODE in
 othermail) MAIL=mallory@example.com ;;
 noeku) EKU=clientAuth ;;
 long) DAYS=900 ;;
 otherca) CA=$D/other ;;
+catrue) BC=CA:TRUE KU=$KU,keyCertSign EKU=emailProtection,serverAuth ;;
+dnssan) SAN=,DNS:mail.example.com ;;
+subjmail) SUBJ="-subj /CN=Alice/emailAddress=mallory@example.com" ;;
+clientauth) EKU=emailProtection,clientAuth ;;
 esac
 {
-	echo 'basicConstraints = critical,CA:FALSE'
+	echo "basicConstraints = critical,$BC"
 	echo "keyUsage = critical,$KU"
 	echo "extendedKeyUsage = $EKU"
-	echo "subjectAltName = email:$MAIL"
+	echo "subjectAltName = email:$MAIL$SAN"
 	echo 'subjectKeyIdentifier = hash'
 	echo 'authorityKeyIdentifier = keyid'
 } >"$W/ext"
@@ -342,6 +352,7 @@ if [ "$MODE" = expired ]; then
 	    -out "$W/leaf.pem" >"$W/err" 2>&1 || { cat "$W/err" >&2; exit 3; }
 else
 	openssl x509 -req -in "$CSR" -CA "$CA/ca.pem" -CAkey "$CA/ca.key" \
+	    $SUBJ \
 	    -set_serial "0x$(openssl rand -hex 16)" -days "$DAYS" -sha256 \
 	    -extfile "$W/ext" -out "$W/leaf.pem" 2>"$W/err" || { cat "$W/err" >&2; exit 3; }
 fi

@@ -520,9 +520,14 @@ START_TEST(usable_eku)
 	assert_unusable(x, "alice@example.com", time(NULL),
 	    "no emailProtection EKU");
 	X509_free(x);
+	/* strict: nothing beside emailProtection (SBR 7.1.2.3 f), unless
+	 * ca.allowed_ekus says so */
 	x = mkcert("Alice", leaf_key, inter, int_key, 213, -DAY, DAY, both);
 	ck_assert_int_eq(x509_usable(x, "alice@example.com", time(NULL), &why),
-	    1);
+	    0);
+	ck_assert_ptr_nonnull(strstr(why, "clientAuth"));
+	ck_assert_int_eq(x509_usable_ekus(x, "alice@example.com",
+	    (char *const[]){ "clientAuth", NULL }, time(NULL), &why), 1);
 	X509_free(x);
 }
 END_TEST
@@ -544,10 +549,11 @@ START_TEST(usable_key_usage)
 	assert_unusable(x, "alice@example.com", time(NULL),
 	    "key usage forbids encryption");
 	X509_free(x);
-	/* No keyUsage extension: every use allowed. */
+	/* No keyUsage extension: refused, SBR 7.1.2.3 e wants one. */
 	x = mkcert("Alice", leaf_key, inter, int_key, 221, -DAY, DAY, noku);
 	ck_assert_int_eq(x509_usable(x, "alice@example.com", time(NULL), &why),
-	    1);
+	    0);
+	ck_assert_ptr_nonnull(strstr(why, "no keyUsage"));
 	X509_free(x);
 	/* RSA needs keyEncipherment; keyAgreement does not do. */
 	x = mkcert("Alice", rsa_key, inter, int_key, 222, -DAY, DAY, rsa_ok);
@@ -556,13 +562,14 @@ START_TEST(usable_key_usage)
 	X509_free(x);
 	x = mkcert("Alice", rsa_key, inter, int_key, 223, -DAY, DAY,
 	    rsa_agree);
-	assert_unusable(x, "alice@example.com", time(NULL),
-	    "key usage forbids encryption");
+	assert_unusable(x, "alice@example.com", time(NULL), "keyUsage "
+	    "keyAgreement is not allowed for an RSA key (SBR 7.1.2.3 e, strict)");
 	X509_free(x);
-	/* EC with keyEncipherment only cannot do ECDH. */
+	/* EC with keyEncipherment cannot do ECDH, nor may it have it. */
 	x = mkcert("Alice", leaf_key, inter, int_key, 224, -DAY, DAY, rsa_ok);
-	assert_unusable(x, "alice@example.com", time(NULL),
-	    "key usage forbids encryption");
+	assert_unusable(x, "alice@example.com", time(NULL), "keyUsage "
+	    "keyEncipherment is not allowed for an EC key (SBR 7.1.2.3 e, "
+	    "strict)");
 	X509_free(x);
 }
 END_TEST
@@ -580,13 +587,13 @@ START_TEST(usable_san)
 	x = mkcert("Alice", leaf_key, inter, int_key, 230, -DAY, DAY, nosan);
 	assert_unusable(x, "alice@example.com", time(NULL),
 	    "address not in certificate");
-	ck_assert_int_eq(x509_usable(x, NULL, time(NULL), &why), 1);
+	ck_assert_int_eq(x509_usable(x, NULL, time(NULL), &why), 0);
 	X509_free(x);
+	/* a name that is not the person's: refused (SBR 7.1.4.2.1) */
 	x = mkcert("Alice", leaf_key, inter, int_key, 231, -DAY, DAY, many);
 	ck_assert_int_eq(x509_usable(x, "alice@example.com", time(NULL), &why),
-	    1);
-	ck_assert_int_eq(x509_usable(x, "bob@example.com", time(NULL), &why),
-	    1);
+	    0);
+	ck_assert_ptr_nonnull(strstr(why, "dNSName"));
 	assert_unusable(x, "carol@example.com", time(NULL),
 	    "address not in certificate");
 	X509_free(x);
