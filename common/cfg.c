@@ -342,6 +342,18 @@ cfg_check(struct cfg *c, config_t *lc, const char *file)
 	if (c->lookup.bind_dn != NULL && c->lookup.bind_password_file == NULL)
 		KEYERR("lookup.bind_dn", "%s", "needs "
 		    "lookup.bind_password_file (secrets come from files)");
+	/*
+	 * No key is lost (DESIGN.md, Keys): the PKCS#12 passphrase goes to
+	 * the delivery command, the key to escrow; with neither, it would be
+	 * thrown away and nobody could ever open the key.
+	 */
+	if (c->keys.delivery_command == NULL && c->keys.n_escrow_certs == 0 &&
+	    !c->keys.discard_passphrase)
+		KEYERR("keys.delivery_command", "%s", "neither "
+		    "keys.delivery_command nor keys.escrow_certs is set: every "
+		    "PKCS#12 passphrase would be discarded and the private keys "
+		    "lost; set one of them, or keys.discard_passphrase = true "
+		    "to accept that");
 	for (i = 0; i < 4; i++) {
 		static const char *const paths[] = { "ca.local.dir",
 		    "keys.delivery_dir", "sync.state_dir", "log.audit_file" };

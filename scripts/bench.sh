@@ -99,7 +99,7 @@ directory = {
   filter = "(&(objectClass=inetOrgPerson)$6)";
 };
 ca = { driver = "local"; local = { dir = "$1/ca"; key_type = "$5"; }; };
-keys = { type = "$5"; delivery_dir = "$1/$4";${7:+ pkcs12_iterations = $7;} };
+keys = { type = "$5"; delivery_dir = "$1/$4";${7:+ pkcs12_iterations = $7;} discard_passphrase = true; };
 sync = { state_dir = "$1/$3"; };
 EOC
 }

@@ -70,7 +70,7 @@ directory = {
 };
 ca = { driver = "local"; local = { dir = "$d/ca"; key_type = "ec:P-256"; }; };
 keys = { type = "$KT"; delivery_dir = "$d/delivery"; pkcs12_iterations = 10000;
-  pool_size = $2; };
+  pool_size = $2; discard_passphrase = true; };
 sync = { state_dir = "$d/state"; interval = 3600; watch_interval = 1; };
 EOC
 	"$B/smimepub" -f "$d/smimepub.conf" ca init >/dev/null 2>&1

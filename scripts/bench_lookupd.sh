@@ -123,6 +123,7 @@ lk_wait "$NG_URL" || { echo "bench: nginx did not start:" >&2; cat "$NG/error.lo
 lk_start() {
 	_port=$(lk_port)
 	cat >"$L/$1.conf" <<EOC
+keys = { discard_passphrase = true; };
 directory = {
   uri = "$SLAPD_URI";
   base = "$SLAPD_PEOPLE";

@@ -97,7 +97,7 @@ directory = {
   ${6:-}
 };
 ca = { driver = "local"; local = { dir = "$W/ca-$3"; key_type = "$3"; }; };
-keys = { type = "$3"; delivery_dir = "$W/$1.delivery"; pkcs12_iterations = $4; };
+keys = { type = "$3"; delivery_dir = "$W/$1.delivery"; pkcs12_iterations = $4; discard_passphrase = true; };
 sync = { state_dir = "$W/$1.state"; ${5:-} };
 log = { level = "warn"; };
 EOC

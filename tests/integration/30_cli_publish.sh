@@ -26,6 +26,7 @@ conf() {
 		echo "  base = \"$SLAPD_PEOPLE\";"
 		for _l in "$@"; do echo "  $_l"; done
 		echo "};"
+		echo "keys = { discard_passphrase = true; };"
 		echo "sync = { state_dir = \"$T/state\"; };"
 	} >"$T/$_n.conf"
 	echo "$T/$_n.conf"

@@ -21,6 +21,7 @@ conf() {
 		echo "ca = { driver = \"local\"; local = { dir = \"$T/$_n.ca\";"
 		for _l in "$@"; do echo "  $_l"; done
 		echo "}; };"
+		echo "keys = { discard_passphrase = true; };"
 		echo "sync = { state_dir = \"$T/$_n.state\"; };"
 	} >"$T/$_n.conf"
 	echo "$T/$_n.conf"

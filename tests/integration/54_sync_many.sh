@@ -32,7 +32,7 @@ directory = {
   page_size = 50;
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; }; };
-keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; };
+keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; discard_passphrase = true; };
 sync = { state_dir = "$T/state"; };
 EOC
 C=$T/smimepub.conf

@@ -25,7 +25,7 @@ directory = {
   base = "$SLAPD_PEOPLE";
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; validity_days = 60; }; };
-keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; };
+keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; discard_passphrase = true; };
 sync = { state_dir = "$T/state"; renew_before_days = $2; on_leave = "revoke"; };
 log = { audit_file = "$T/audit.jsonl"; };
 EOC

@@ -35,7 +35,7 @@ directory = {
   base = "$SLAPD_PEOPLE";
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; }; };
-keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; };
+keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; discard_passphrase = true; };
 sync = { state_dir = "$T/state"; interval = 3600; watch_interval = $POLL; };
 EOC
 C=$T/smimepub.conf

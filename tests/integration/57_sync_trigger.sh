@@ -24,7 +24,7 @@ directory = {
   status_attribute = "smimepubStatus";
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; }; };
-keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; };
+keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; discard_passphrase = true; };
 sync = { state_dir = "$T/state"; require_trigger = true; };
 EOC
 C=$T/smimepub.conf

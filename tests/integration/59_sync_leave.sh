@@ -25,7 +25,7 @@ directory = {
   filter = "(&(objectClass=inetOrgPerson)(mail=*)(!(employeeType=left)))";
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; }; };
-keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; };
+keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; discard_passphrase = true; };
 sync = { state_dir = "$T/state"; on_leave = "$1"; leave_grace_days = ${2:-0}; };
 EOC
 }

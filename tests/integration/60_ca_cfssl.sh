@@ -116,6 +116,7 @@ conf() {
 		echo 'ca = { driver = "cfssl"; cfssl = {'
 		for _l in "$@"; do echo "  $_l"; done
 		echo '}; };'
+		echo "keys = { discard_passphrase = true; };"
 		echo "sync = { state_dir = \"$T/$_n.state\"; };"
 	} >"$T/$_n.conf"
 	echo "$T/$_n.conf"

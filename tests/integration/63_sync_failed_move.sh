@@ -28,7 +28,7 @@ directory = {
   filter = "(&(objectClass=inetOrgPerson)(uid=gina))";
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; }; };
-keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; };
+keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; discard_passphrase = true; };
 sync = { state_dir = "$T/state"; };
 log = { audit_file = "$T/audit.jsonl"; };
 EOC

@@ -33,7 +33,7 @@ directory = {
   filter = "(&(objectClass=inetOrgPerson)(mail=*)(!(uid=dup*)))";
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; }; };
-keys = { type = "ec:P-256"; delivery_dir = "$T/$1.delivery"; };
+keys = { type = "ec:P-256"; delivery_dir = "$T/$1.delivery"; discard_passphrase = true; };
 sync = { state_dir = "$T/$1.state"; interval = 3600; watch_interval = 1;
          lease_dn = "$LEASE"; lease_ttl = 10; };
 log = { audit_file = "$T/$1.audit"; };

@@ -80,6 +80,7 @@ conf() {
 		echo 'ca = { driver = "cmp"; cmp = {'
 		for _l in "$@"; do echo "  $_l"; done
 		echo '}; };'
+		echo "keys = { discard_passphrase = true; };"
 		echo "sync = { state_dir = \"$T/state\"; };"
 	} >"$T/$_n.conf"
 	echo "$T/$_n.conf"

@@ -94,6 +94,7 @@ conf() {
 		echo "  timeout = 5;"
 		for _l in "$@"; do echo "  $_l"; done
 		echo "}; };"
+		echo "keys = { discard_passphrase = true; };"
 		echo "sync = { state_dir = \"$T/$_n.state\"; };"
 	} >"$T/$_n.conf"
 	echo "$T/$_n.conf"

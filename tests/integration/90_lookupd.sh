@@ -71,6 +71,7 @@ directory = {
   bind_password_file = "$SLAPD_SVC_PW_FILE";
   base = "$SLAPD_PEOPLE";
 };
+keys = { discard_passphrase = true; };
 sync = { state_dir = "$T/state"; };
 EOF
 cat "$T/alice.pem" "$T/ca/ca.pem" >"$T/alice-chain.pem"
@@ -130,6 +131,7 @@ lk_conf() {
 		echo "  drain_timeout = 2;"
 		for _l in "$@"; do echo "  $_l"; done
 		echo "};"
+		echo "keys = { discard_passphrase = true; };"
 		echo "log = { level = \"info\"; };"
 	} >"$T/$_n.conf"
 }

@@ -30,10 +30,12 @@ directory = {
   bind_password_file = "$SLAPD_SVC_PW_FILE";
   base = "$SLAPD_PEOPLE";
 };
+keys = { discard_passphrase = true; };
 sync = { state_dir = "$T/state"; };
 EOF
 # lookup reads as lookupd does: the read-only account, the anchors
 cat >"$T/lk.conf" <<EOF
+keys = { discard_passphrase = true; };
 directory = {
   uri = "$SLAPD_URI";
   base = "$SLAPD_PEOPLE";

@@ -51,7 +51,7 @@ conf() {
 		for _l in "$@"; do echo "  $_l"; done
 		echo "};"
 		echo "ca = { driver = \"local\"; local = { dir = \"$T/ca\"; validity_days = 60; }; };"
-		echo "keys = { type = \"ec:P-256\"; delivery_dir = \"$T/delivery\"; pkcs12_iterations = 10000; };"
+		echo "keys = { type = \"ec:P-256\"; delivery_dir = \"$T/delivery\"; pkcs12_iterations = 10000; discard_passphrase = true; };"
 		echo "sync = { state_dir = \"$T/$_s\"; on_leave = \"revoke\"; interval = 3600; watch_interval = 1; workers = 2; };"
 		echo "log = { level = \"debug\"; audit_file = \"$T/audit.jsonl\"; };"
 	} >"$T/$_n.conf"
@@ -352,6 +352,7 @@ t_eq "SIGTERM ends the daemon with 0" "$rc" 0
 
 # --- smimepub-lookupd answering from AD ------------------------------------
 cat >"$T/lookupd.conf" <<EOC
+keys = { discard_passphrase = true; };
 directory = {
   uri = "$SAMBA_LDAPS_URI";
   tls_ca_file = "$SAMBA_TLS_CA";

@@ -41,7 +41,7 @@ conf() {
 		for _l in "$@"; do echo "  $_l"; done
 		echo "};"
 		echo "ca = { driver = \"local\"; local = { dir = \"$T/ca\"; validity_days = 60; }; };"
-		echo "keys = { type = \"ec:P-256\"; delivery_dir = \"$T/delivery\"; pkcs12_iterations = 10000; };"
+		echo "keys = { type = \"ec:P-256\"; delivery_dir = \"$T/delivery\"; pkcs12_iterations = 10000; discard_passphrase = true; };"
 		echo "sync = { state_dir = \"$T/state\"; interval = 3600; watch_interval = 1; workers = 2; watch = \"${WATCH:-auto}\"; };"
 		echo "log = { level = \"debug\"; audit_file = \"$T/audit.jsonl\"; };"
 	} >"$T/$_n.conf"

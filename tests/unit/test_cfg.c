@@ -92,9 +92,10 @@ expect_error(const char *text, const char *want)
 START_TEST(test_minimal_defaults)
 {
 	char path[256];
-	struct cfg *c = load(MINIMAL, path, sizeof(path));
+	struct cfg *c = load(MINIMAL "keys = { discard_passphrase = true; };\n",
+	    path, sizeof(path));
 
-	ck_assert_ptr_nonnull(c);
+	ck_assert_msg(c != NULL, "%s", errbuf);
 	ck_assert_str_eq(c->directory.uri, "ldap://127.0.0.1:389");
 	ck_assert_int_eq(c->directory.flavour, CFG_FLAVOUR_OPENLDAP);
 	ck_assert_str_eq(c->directory.filter,
@@ -229,6 +230,35 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* No key is lost: a passphrase with nowhere to go is a config error. */
+START_TEST(test_no_key_lost)
+{
+	static const char *const ok[] = {
+		"keys = { discard_passphrase = true; };\n",
+		"keys = { delivery_command = \"/usr/libexec/hand-over\"; };\n",
+		"keys = { escrow_certs = [ \"/etc/smimepub/kra.pem\" ]; };\n",
+	};
+	char path[256], text[512];
+	struct cfg *c;
+	size_t i;
+
+	expect_error(MINIMAL, "keys.delivery_command: neither");
+	ck_assert_ptr_nonnull(strstr(errbuf, "keys.escrow_certs"));
+	ck_assert_ptr_nonnull(strstr(errbuf, "keys.discard_passphrase"));
+	/* an empty escrow list keeps nothing either */
+	expect_error(MINIMAL "keys = { escrow_certs = [ ]; };\n",
+	    "keys.delivery_command: neither");
+	expect_error(MINIMAL "keys = { discard_passphrase = false; };\n",
+	    "keys.delivery_command: neither");
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s", MINIMAL, ok[i]);
+		c = load(text, path, sizeof(path));
+		ck_assert_msg(c != NULL, "%s: %s", ok[i], errbuf);
+		cfg_free(c);
+	}
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	struct cfg *c;
@@ -282,6 +312,7 @@ main(void)
 	tcase_add_test(tc, test_minimal_defaults);
 	tcase_add_test(tc, test_full_design_example);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_no_key_lost);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_secret_modes);
 	suite_add_tcase(s, tc);
