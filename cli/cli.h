@@ -32,6 +32,11 @@ int	cmd_lookup(struct cfg *, int argc, char **argv);
 /* doctor: check-config, then the setup live; one line per check. */
 int	cmd_doctor(struct cfg *, int argc, char **argv);
 
+/* status --json (cmd_status_json.c): every record (mail NULL), or the
+ * history of each of the n people ids who have mail. 0, or -1 logged. */
+struct jrnl;
+int	status_json(struct jrnl *j, const char *mail, char (*ids)[80], int n);
+
 /* Validate a mail address from the command line into out (MAIL_MAX + 1). */
 int	cli_mail_arg(const char *arg, char *out);
 

@@ -106,8 +106,8 @@ cmd_publish(struct cfg *cfg, int argc, char **argv)
 	if (jrnl_cert_put(j, leaf, mail, p->id, JRNL_CERT_PUBLISHED) == -1)
 		goto out;
 	cli_mark_removed(j, before, leaf);
-	(void)audit_event("publication", p->id, mail, leaf, "manual",
-	    "published", NULL);
+	(void)audit_event_at("publication", p->id, mail, leaf, "manual",
+	    "published", NULL, p->dn, NULL);
 	serial = x509_serial_hex(leaf);
 	printf("published serial %s on %s\n", serial ? serial : "?", p->dn);
 	rc = EXIT_OK;
@@ -145,8 +145,8 @@ cmd_unpublish(struct cfg *cfg, int argc, char **argv)
 	if (dir_unpublish(d, mail, cli_is_ours, j, &removed) == -1)
 		goto out;
 	cli_mark_removed(j, p, NULL);
-	(void)audit_event("unpublication", p->id, mail, NULL, "manual",
-	    removed > 0 ? "unpublished" : "none", NULL);
+	(void)audit_event_at("unpublication", p->id, mail, NULL, "manual",
+	    removed > 0 ? "unpublished" : "none", NULL, p->dn, NULL);
 	printf("removed %zu certificate%s of ours from %s\n", removed,
 	    removed == 1 ? "" : "s", p->dn);
 	rc = EXIT_OK;

@@ -99,17 +99,29 @@ cmd_status(struct cfg *cfg, int argc, char **argv)
 	char mail[MAIL_MAX + 1];
 	struct status_find f;
 	struct jrnl *j = NULL;
-	int i, rc = EXIT_FAIL;
+	const char *arg = NULL;
+	int i, json = 0, rc = EXIT_FAIL;
 
-	if (argc > 2) {
-		fprintf(stderr, "usage: smimepub [-f FILE] status [MAIL]\n");
-		return EXIT_USAGE;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (arg == NULL && argv[i][0] != '-')
+			arg = argv[i];
+		else {
+			fprintf(stderr, "usage: smimepub [-f FILE] status "
+			    "[MAIL] [--json]\n");
+			return EXIT_USAGE;
+		}
 	}
-	if (argc == 2 && cli_mail_arg(argv[1], mail) == -1)
+	if (arg != NULL && cli_mail_arg(arg, mail) == -1)
 		return EXIT_USAGE;
 	if ((j = jrnl_open(cfg->sync.state_dir)) == NULL)
 		goto out;
-	if (argc == 1) {
+	if (arg == NULL && json) {
+		rc = status_json(j, NULL, NULL, 0) == 0 ? EXIT_OK : EXIT_FAIL;
+		goto out;
+	}
+	if (arg == NULL) {
 		printf("# mail\tstate\tserial\tnot_after\tupdated\tlast error\n");
 		if (jrnl_enr_each(j, status_line, NULL) == -1 ||
 		    status_noid(j) == -1)
@@ -124,6 +136,11 @@ cmd_status(struct cfg *cfg, int argc, char **argv)
 	if (f.n == 0) {
 		log_err("%s: no enrolment in the journal %s", mail,
 		    cfg->sync.state_dir);
+		goto out;
+	}
+	if (json) {
+		rc = status_json(j, mail, f.ids, f.n) == 0 ? EXIT_OK :
+		    EXIT_FAIL;
 		goto out;
 	}
 	for (i = 0; i < f.n; i++) {

@@ -30,7 +30,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "enrol", cmd_enrol, "enrol MAIL" },
 	{ "renew", cmd_enrol, "renew MAIL" },
 	{ "revoke", cmd_revoke, "revoke MAIL [--reason R]" },
-	{ "status", cmd_status, "status [MAIL]" },
+	{ "status", cmd_status, "status [MAIL] [--json]" },
 	{ "lookup", cmd_lookup, "lookup MAIL [--format json|pem|der]" },
 	{ "recover", cmd_recover, "recover MAIL --kra-key KEY [--kra-cert CERT] "
 	    "[--out FILE]" },
@@ -131,6 +131,7 @@ main(int argc, char *argv[])
 			goto out;
 		}
 	}
+	audit_set_actor("cli");	/* with the real user and SUDO_USER */
 	if (audit_open(cfg->log.audit_file) == -1) {
 		rc = EXIT_FAIL;
 		goto out;

@@ -80,8 +80,8 @@ sync_adopt(struct enr_ctx *e, const struct dir_person *p, const char *mail,
 	log_info("sync: %s: adopted certificate %s found on %s (our CA's, "
 	    "not in this journal: issued by the instance that held the "
 	    "lease before)", mail, serial, p->dn);
-	(void)audit_event("adoption", p->id, mail, cert, ca_name(e->ca), "ok",
-	    NULL);
+	(void)audit_event_at("adoption", p->id, mail, cert, ca_name(e->ca),
+	    "adopted", NULL, p->dn, NULL);
 	rc = 1;
 out:
 	free(serial);

@@ -289,9 +289,9 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 				/* issued but unfit: journal it to revoke it */
 				(void)jrnl_cert_put(e->jrnl, res.cert, mail,
 				    p->id, JRNL_CERT_ISSUED);
-				(void)audit_event("issuance", p->id, mail,
+				(void)audit_event_at("issuance", p->id, mail,
 				    res.cert, ca_name(e->ca), "refused",
-				    res.reason);
+				    res.reason, p->dn, NULL);
 			}
 			/* the driver logged why; keep it as the reason */
 			snprintf(why, sizeof(why), "%s", res.reason ?
@@ -350,8 +350,8 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 		g.cert_state = JRNL_CERT_ISSUED;
 		if (enr_group(e, &r, &g) == -1)
 			goto out;
-		(void)audit_event("issuance", p->id, mail, res.cert,
-		    ca_name(e->ca), "issued", NULL);
+		(void)audit_event_at("issuance", p->id, mail, res.cert,
+		    ca_name(e->ca), "issued", NULL, p->dn, NULL);
 	} else {
 		serial = x509_serial_hex(res.cert);
 		snprintf(r.serial, sizeof(r.serial), "%s", serial ? serial :
@@ -380,8 +380,8 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	g.cert_state = JRNL_CERT_PUBLISHED;
 	if (enr_group(e, &r, &g) == -1)
 		goto out;
-	(void)audit_event("publication", p->id, mail, res.cert, ca_name(e->ca),
-	    "published", NULL);
+	(void)audit_event_at("publication", p->id, mail, res.cert,
+	    ca_name(e->ca), "published", NULL, p->dn, NULL);
 	enr_status(e, p->dn, "published", &r);
 	enr_revoke_orphans(e, mail, p->id, res.cert);
 	enr_mark_replaced(e->jrnl, before, res.cert, JRNL_CERT_UNPUBLISHED);

@@ -108,6 +108,25 @@ enr_backoff(int attempts)
 	return enr_jitter(delay);
 }
 
+/* A failure in the audit log: the step in "step", never as the outcome. */
+static void
+enr_audit_fail(struct enr_ctx *e, const struct jrnl_enr *r,
+    const char *outcome)
+{
+	struct audit_rec a;
+
+	memset(&a, 0, sizeof(a));
+	a.event = "failure";
+	a.person = r->person_id;
+	a.mail = r->mail;
+	a.serial = r->serial;
+	a.ca = ca_name(e->ca);
+	a.outcome = outcome;
+	a.reason = r->reason;
+	a.step = jrnl_state_str(r->failed_in);
+	(void)audit_log(&a);
+}
+
 /* Record the failure of the step r was in, with the last logged error. */
 void
 enr_fail(struct enr_ctx *e, struct jrnl_enr *r)
@@ -122,8 +141,7 @@ enr_fail(struct enr_ctx *e, struct jrnl_enr *r)
 	r->next_retry = enr_backoff(r->attempts);
 	snprintf(r->reason, sizeof(r->reason), "%s", log_last_err()[0] ?
 	    log_last_err() : "failed");
-	(void)audit_event("failure", r->person_id, r->mail, NULL,
-	    ca_name(e->ca), jrnl_state_str(r->failed_in), r->reason);
+	enr_audit_fail(e, r, "failed");
 	(void)enr_step(e, r, JRNL_FAILED);
 }
 
@@ -149,8 +167,7 @@ enr_fail_ca(struct enr_ctx *e, struct jrnl_enr *r, const struct jrnl_enr *old,
 		    "counted as an attempt): %.*s", ca_name(e->ca),
 		    (int)(sizeof(r->reason) / 2), why[0] ? why : "no answer");
 		r->next_retry = enr_jitter(60);
-		(void)audit_event("failure", r->person_id, r->mail, NULL,
-		    ca_name(e->ca), jrnl_state_str(r->failed_in), r->reason);
+		enr_audit_fail(e, r, "unreachable");
 	} else {
 		snprintf(r->reason, sizeof(r->reason), "not sent: CA %s was "
 		    "unreachable earlier in the same pass", ca_name(e->ca));
@@ -160,8 +177,7 @@ enr_fail_ca(struct enr_ctx *e, struct jrnl_enr *r, const struct jrnl_enr *old,
 		if (old->state == JRNL_FAILED && old->next_retry == 0 &&
 		    strcmp(old->reason, r->reason) == 0)
 			return 0;
-		(void)audit_event("failure", r->person_id, r->mail, NULL,
-		    ca_name(e->ca), jrnl_state_str(r->failed_in), r->reason);
+		enr_audit_fail(e, r, "not sent");
 	}
 	/* enr_step() would clear the reason: FAILED keeps it */
 	(void)enr_step(e, r, JRNL_FAILED);

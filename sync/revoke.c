@@ -18,6 +18,7 @@
 
 struct enr_revoke_arg {
 	const char	*mail;
+	const char	*dn;		/* the entry, for the audit log */
 	struct jrnl_cert *todo;		/* collected first, acted on after */
 	size_t		 n, cap;
 };
@@ -43,6 +44,17 @@ enr_revoke_collect(const struct jrnl_cert *r, void *arg)
 	return 0;
 }
 
+/* A leaver's why for the audit log ("deleted", ...), or NULL. */
+static const char *
+enr_leave(const struct enr_ctx *e)
+{
+	const char *w = e->leave_why;
+
+	if (w == NULL)
+		return NULL;
+	return strncmp(w, "left: ", 6) == 0 ? w + 6 : w;
+}
+
 /* Revoke each collected certificate at the CA; returns how many failed. */
 static int
 enr_revoke_all(struct enr_ctx *e, struct enr_revoke_arg *a, int reason)
@@ -62,8 +74,9 @@ enr_revoke_all(struct enr_ctx *e, struct enr_revoke_arg *a, int reason)
 		else {
 			log_info("%s: revoked serial %s (%s)", r->mail,
 			    r->serial, ca_reason_str(reason));
-			(void)audit_event("revocation", r->person_id, r->mail,
-			    c, ca_name(e->ca), "revoked", ca_reason_str(reason));
+			(void)audit_event_at("revocation", r->person_id,
+			    r->mail, c, ca_name(e->ca), "revoked",
+			    ca_reason_str(reason), a->dn, enr_leave(e));
 		}
 		X509_free(c);
 	}
@@ -104,9 +117,9 @@ enr_unpublish_moved(struct enr_ctx *e, const char *mail, const char *id,
 		r->next_retry = 0;
 		if (r->person_id[0] != '\0')
 			(void)enr_step(e, r, JRNL_UNPUBLISHED);
-		(void)audit_event("unpublication", id, mail, NULL,
+		(void)audit_event_at("unpublication", id, mail, NULL,
 		    ca_name(e->ca), *removed > 0 ? "unpublished" : "none",
-		    dn);
+		    "moved out of base", dn, enr_leave(e));
 	} else {
 		snprintf(r->reason, sizeof(r->reason), "revoked; unpublish "
 		    "%s at %s: %s", rc == DIR_REFUSED ? "refused" : "failed",
@@ -125,9 +138,9 @@ enr_unpublish_moved(struct enr_ctx *e, const char *mail, const char *id,
 		if (r->person_id[0] != '\0')
 			(void)jrnl_enr_put(e->jrnl, r);
 		if (!again)
-			(void)audit_event("unpublication", id, mail, NULL,
+			(void)audit_event_at("unpublication", id, mail, NULL,
 			    ca_name(e->ca), rc == DIR_REFUSED ? "refused" :
-			    "failed", r->reason);
+			    "failed", r->reason, dn, enr_leave(e));
 	}
 	free(dn);
 }
@@ -188,6 +201,7 @@ enr_revoke(struct enr_ctx *e, const char *mail, const char *person_id,
 		    &r) == 0 && enr_step(e, &r, JRNL_REVOKE_PENDING) == -1)
 			goto out;
 	}
+	a.dn = p != NULL ? p->dn : NULL;
 	if (jrnl_cert_each(e->jrnl, enr_revoke_collect, &a) == -1 ||
 	    enr_revoke_all(e, &a, reason) > 0)
 		goto out;
@@ -202,8 +216,9 @@ enr_revoke(struct enr_ctx *e, const char *mail, const char *person_id,
 		if (r.person_id[0] != '\0' &&
 		    enr_step(e, &r, JRNL_UNPUBLISHED) == -1)
 			goto out;
-		(void)audit_event("unpublication", p->id, mail, NULL,
-		    ca_name(e->ca), removed > 0 ? "unpublished" : "none", NULL);
+		(void)audit_event_at("unpublication", p->id, mail, NULL,
+		    ca_name(e->ca), removed > 0 ? "unpublished" : "none", NULL,
+		    p->dn, enr_leave(e));
 		enr_status(e, p->dn, "revoked and unpublished", &r);
 	} else if (person_id != NULL)
 		enr_unpublish_moved(e, mail, person_id, &r, &removed);

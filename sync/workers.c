@@ -18,6 +18,7 @@
 
 #include <openssl/x509.h>
 
+#include "common/audit.h"
 #include "common/log.h"
 #include "sync/lease.h"
 #include "sync/sync_priv.h"
@@ -98,17 +99,24 @@ do_leave(struct enr_ctx *e, const struct sync_item *it)
 	}
 	/* the person no longer matches the filter, or is disabled */
 	dir_set_unfiltered(e->dir, 1);
+	e->leave_why = it->why;		/* for the audit log */
 	if (strcmp(how, "revoke") == 0) {
 		o = enr_revoke(e, it->mail, it->id,
 		    CA_REASON_AFFILIATION_CHANGED);
 		dir_set_unfiltered(e->dir, 0);
+		e->leave_why = NULL;
 		/* nothing of ours (never enrolled): closed, not counted */
 		return o == ENR_DONE ? 0 : o == ENR_NOTHING ? 1 : -1;
 	}
 	rc = dir_unpublish(e->dir, it->mail, wk_is_ours, e->jrnl, &removed);
 	dir_set_unfiltered(e->dir, 0);
+	e->leave_why = NULL;
 	if (rc == -1)
 		return -1;	/* not done: the next pass tries again */
+	(void)audit_event_at("unpublication", it->id, it->mail, NULL,
+	    ca_name(e->ca), rc == 1 ? "not found" : removed > 0 ?
+	    "unpublished" : "none", "sync.on_leave = unpublish", NULL,
+	    strncmp(it->why, "left: ", 6) == 0 ? it->why + 6 : it->why);
 	if (rc == 1)
 		log_warn("%s: left, and is not found to unpublish", it->mail);
 	if (jrnl_enr_get(e->jrnl, it->id, &r) != 0)
