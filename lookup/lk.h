@@ -120,6 +120,12 @@ struct lk_certs	*lk_certs_new(char *const *crl_files, const char *anchors,
 		    size_t parse_max);
 void		 lk_certs_free(struct lk_certs *);
 /*
+ * The EKUs the S/MIME profile check allows beside emailProtection
+ * (ca.allowed_ekus, borrowed: it outlives lc), as for publishing.
+ */
+void		 lk_certs_allow_ekus(struct lk_certs *, char *const *ekus);
+char *const	*lk_certs_ekus(const struct lk_certs *);
+/*
  * Reload CRLs whose files changed (checked at most once a second) and then
  * flush cache (may be NULL), whose answers may hold a revoked certificate.
  */

@@ -69,6 +69,7 @@ lk_ctx_init_dir(struct lk_ctx *ctx, const struct cfg *cfg,
 	if ((ctx->certs = lk_certs_new(l->crl_files, l->trust_anchors,
 	    (size_t)l->cache_max)) == NULL)
 		return -1;
+	lk_certs_allow_ekus(ctx->certs, cfg->ca.allowed_ekus);
 	if ((ctx->pool = lk_pool_new(&ctx->dircfg, l->pool_size,
 	    cfg->directory.timeout, dir)) == NULL)
 		return -1;

@@ -371,7 +371,7 @@ lk_judge(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted,
 {
 	const char *why = NULL;
 
-	if (x509_usable(x, addr, now, &why) != 1)
+	if (x509_usable_ekus(x, addr, lk_certs_ekus(lc), now, &why) != 1)
 		return (int)lk_reason(why);
 	if (lk_certs_revoked(lc, x))
 		return LK_REJ_REVOKED;

@@ -44,6 +44,7 @@ struct lk_certs {
 	struct lk_x509c	*x5b;		/* parsed certs-only bundles */
 	atomic_ulong	 errors;	/* CRL files refused */
 	atomic_ulong	 reloads;
+	char *const	*ekus;		/* ca.allowed_ekus */
 };
 
 /* The anchor that signed crl, or NULL with *why set. */
@@ -385,4 +386,16 @@ lk_certs_chains(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted,
 	X509_STORE_CTX_free(ctx);
 	ERR_clear_error();
 	return ok;
+}
+
+void
+lk_certs_allow_ekus(struct lk_certs *lc, char *const *ekus)
+{
+	lc->ekus = ekus;
+}
+
+char *const *
+lk_certs_ekus(const struct lk_certs *lc)
+{
+	return lc->ekus;
 }

@@ -7,7 +7,8 @@
 # someone else's: `smimepub enrol` exits 1 naming what is wrong, nothing is
 # published, the refusal is journalled (status FAILED with the reason, the
 # certificate kept for revocation, an audit line). clientAuth beside
-# emailProtection is refused too, until ca.allowed_ekus allows it.
+# emailProtection is refused too, until ca.allowed_ekus allows it; so does
+# lookupd's judgement (through `smimepub lookup`).
 # `smimepub publish` of such certificates exits 1 naming the reason, writes
 # nothing, and leaves an audit line. check-config refuses serverAuth in
 # ca.allowed_ekus (exit 2).
@@ -85,6 +86,26 @@ t_ok "clientauth-ok: check-config accepts ca.allowed_ekus" \
 t_contains "clientauth-ok: and shows it" "$T_OUT" "clientAuth"
 t_ok "clientauth-ok: enrol succeeds" "$SMIMEPUB" -f "$T/clientauth-ok.conf" enrol "$MAIL"
 t_eq "clientauth-ok: published (userCertificate and userSMIMECertificate)" "$(ncerts)" 2
+# lookupd's judgement (smimepub lookup answers as lookupd does): the same
+# profile, the same ca.allowed_ekus
+lkconf() {
+	cat >"$T/lk-$1.conf" <<EOC
+directory = { uri = "$SLAPD_URI"; base = "$SLAPD_PEOPLE"; };
+lookup = {
+  bind_dn = "$SLAPD_LOOKUP_DN";
+  bind_password_file = "$SLAPD_LOOKUP_PW_FILE";
+  trust_anchors = "$T/p.clientauth/ca.pem";
+};
+ca = { allowed_ekus = [ $2 ]; };
+keys = { discard_passphrase = true; };
+EOC
+}
+lkconf strict ""
+lkconf client '"clientAuth"'
+t_exit "lookup, strict profile: clientAuth beside emailProtection is not usable" 1 \
+    "$SMIMEPUB" -f "$T/lk-strict.conf" lookup "$MAIL"
+t_ok "lookup, clientAuth allowed: usable" "$SMIMEPUB" -f "$T/lk-client.conf" lookup "$MAIL"
+t_contains "lookup, clientAuth allowed: her certificate" "$T_OUT" '"mail"'
 t_ok "clientauth-ok: unpublish it again" "$SMIMEPUB" -f "$T/clientauth-ok.conf" unpublish "$MAIL"
 
 # an EKU the S/MIME BR never allow: a configuration error
