@@ -291,6 +291,23 @@ cfg_check(struct cfg *c, config_t *lc, const char *file)
 	if (c->sync.lease_dn != NULL && strchr(c->sync.lease_dn, '=') == NULL)
 		KEYERR("sync.lease_dn", "\"%s\" is not a DN (RFC 4514)",
 		    c->sync.lease_dn);
+	/* one server: the lease is swapped on one server only (DESIGN.md
+	 * "Scaling out"); a list would let libldap pick another */
+	if (c->sync.lease_uri != NULL &&
+	    ((strncmp(c->sync.lease_uri, "ldap://", 7) != 0 &&
+	    strncmp(c->sync.lease_uri, "ldaps://", 8) != 0 &&
+	    strncmp(c->sync.lease_uri, "ldapi://", 8) != 0) ||
+	    strcspn(c->sync.lease_uri, " \t,") != strlen(c->sync.lease_uri)))
+		KEYERR("sync.lease_uri", "\"%s\" is not one ldap://, ldaps:// "
+		    "or ldapi:// URI (one server: the lease authority)",
+		    c->sync.lease_uri);
+	else if (c->sync.lease_uri != NULL && c->directory.starttls &&
+	    strncmp(c->sync.lease_uri, "ldap://", 7) != 0)
+		KEYERR("sync.lease_uri", "%s", "directory.starttls is on: "
+		    "StartTLS needs an ldap:// URI");
+	if (c->sync.lease_uri != NULL && c->sync.lease_dn == NULL)
+		KEYERR("sync.lease_uri", "%s", "is only used with "
+		    "sync.lease_dn");
 	if (!cfg_attr_name_ok(c->sync.lease_attribute))
 		KEYERR("sync.lease_attribute", "\"%s\" is not an attribute "
 		    "name (RFC 4512 §1.4: a letter, then letters, digits, "

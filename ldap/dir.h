@@ -33,6 +33,9 @@ struct dir_flavour {
 	int		 max_page;	 /* AD's MaxPageSize is 1000 */
 	const char	*lease_class;	 /* a lease entry: cn and description */
 	const char	*id_fix;	 /* what makes a missing id readable */
+	const char	*attr_role_owner; /* NULL, or fSMORoleOwner: the PDC */
+	const char	*attr_sync_point; /* contextCSN, highestCommittedUSN */
+	int		 sync_point_per_dc; /* USNs: one DC's own numbering */
 };
 const struct dir_flavour *dir_flavour_get(enum cfg_flavour);
 
@@ -276,5 +279,19 @@ int		 dir_lease_create(struct dir *, const char *dn,
 int		 dir_probe_write(struct dir *, const char *dn,
 		    const struct dir_val *add, const struct dir_val *absent);
 int		 dir_server_time(struct dir *, time_t *t, const char **src);
+
+/*
+ * Replicas (dir_replica.c). lease_authority: the server the lease lives on
+ * when sync.lease_uri is not set, in *uri (one URI), and *why in words for
+ * the log: the first server of directory.uri (OpenLDAP), or the domain
+ * controller holding the PDC emulator role (AD: fSMORoleOwner). 0, or -1
+ * logged (both malloc'd). sync_point: where this server is now (contextCSN
+ * values; AD: its invocationId and highestCommittedUSN), malloc'd;
+ * 0 or -1 logged. sync_reached: whether this server has received
+ * everything up to a point read on another: 1 yes, 0 not yet, -1 logged.
+ */
+int		 dir_lease_authority(struct dir *, char **uri, char **why);
+int		 dir_sync_point(struct dir *, char **point);
+int		 dir_sync_reached(struct dir *, const char *point);
 
 #endif

@@ -2,8 +2,9 @@
  * flavour.c — the one table of differences between OpenLDAP and Active
  * Directory (DESIGN.md "What is in the directory"): attribute spellings,
  * the stable identity, the disabled flag, the lost-update guard, the
- * default people filter, the largest page the server allows and the
- * class of a lease entry smimepub-sync makes.
+ * default people filter, the largest page the server allows, the
+ * class of a lease entry smimepub-sync makes, the default lease authority
+ * and how a replica is known to have caught up (dir_replica.c).
  * Nothing else in ldap/ may test which flavour it talks to.
  */
 #include <stddef.h>
@@ -26,6 +27,11 @@ static const struct dir_flavour flavours[] = {
 		.max_page = 1000,
 		.lease_class = "applicationProcess",	/* RFC 4519 §3.2 */
 		.id_fix = "an olcAccess rule must grant it read",
+		/* no role owner: the first server of directory.uri */
+		.attr_role_owner = NULL,
+		/* one CSN per serverID on the naming context (syncprov) */
+		.attr_sync_point = "contextCSN",
+		.sync_point_per_dc = 0,
 	},
 	[CFG_FLAVOUR_AD] = {
 		.name = "ad",
@@ -42,6 +48,11 @@ static const struct dir_flavour flavours[] = {
 		.max_page = 1000,	/* MaxPageSize */
 		.lease_class = "container",
 		.id_fix = "the account must be allowed to read objectGUID",
+		/* the PDC emulator (MS-ADTS 3.1.1.1.11) */
+		.attr_role_owner = "fSMORoleOwner",
+		/* per DC: compared through replUpToDateVector */
+		.attr_sync_point = "highestCommittedUSN",
+		.sync_point_per_dc = 1,
 	},
 };
 

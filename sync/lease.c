@@ -9,6 +9,13 @@
  * RENEWED is for people reading the directory; no decision uses another
  * machine's clock. A standby times how long the value has stayed the same
  * on its own monotonic clock.
+ *
+ * The lease lives on one server, the lease authority (sync.lease_uri, or
+ * dir_lease_authority's default), whatever server directory.uri reaches:
+ * on a replicated directory two instances writing it on two replicas
+ * would both win, and a standby cut off from the holder's replica would
+ * take over while the holder still renews. A standby that cannot reach
+ * the authority therefore never takes over.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -32,7 +39,11 @@
 #define LEASE_FREE	"smimepub-sync free"
 
 struct lease {
-	struct dir	*dir;		/* the lease thread's own connection */
+	struct dir	*dir;		/* the authority; NULL: not known yet */
+	struct cfg_directory dcfg;	/* directory.* with uri = the authority */
+	const struct cfg *cfg;		/* borrowed: to find the authority */
+	char		*uri;		/* the lease authority */
+	char		*point;		/* its sync point, read when gained */
 	char		*dn, *attr;
 	int		 ttl;
 	char		 me[128];	/* HOST/PID/RANDOM */
@@ -109,6 +120,59 @@ value_new(struct lease *l)
 	return v;
 }
 
+/*
+ * The lease authority: sync.lease_uri, else found through directory.uri
+ * (AD: the PDC emulator, which needs the directory to answer). 0 known
+ * (l->dir made), -1 not yet (logged; the next look tries again).
+ */
+static int
+lease_authority(struct lease *l)
+{
+	const struct cfg *cfg = l->cfg;
+	struct dir *d = NULL;
+	char *why = NULL;
+	int ret = -1;
+
+	if (l->dir != NULL)
+		return 0;
+	if (cfg->sync.lease_uri != NULL) {
+		if ((l->uri = strdup(cfg->sync.lease_uri)) == NULL ||
+		    (why = strdup("sync.lease_uri")) == NULL)
+			goto nomem;
+	} else if ((d = dir_new(&cfg->directory)) == NULL ||
+	    dir_lease_authority(d, &l->uri, &why) == -1) {
+		log_err("sync.lease_dn %s: the lease authority is not known "
+		    "yet; standing by", l->dn);
+		goto out;
+	}
+	l->dcfg = cfg->directory;
+	l->dcfg.uri = l->uri;
+	if ((l->dir = dir_new(&l->dcfg)) == NULL)
+		goto out;
+	log_info("sync.lease_dn %s: lease authority %s (%s)", l->dn, l->uri,
+	    why);
+	if (cfg->sync.lease_uri == NULL &&
+	    dir_flavour_get(cfg->directory.flavour)->attr_role_owner == NULL)
+		log_warn("sync.lease_dn %s: sync.lease_uri is not set: every "
+		    "instance of a pair must take the lease on the same "
+		    "server, and this one uses %s; on replicated servers set "
+		    "sync.lease_uri alike everywhere", l->dn, l->uri);
+	/* a failure is logged; each look connects again (dir_ensure) */
+	(void)dir_connect(l->dir);
+	ret = 0;
+	goto out;
+nomem:
+	log_err("sync.lease_dn %s: out of memory", l->dn);
+out:
+	if (ret == -1) {
+		free(l->uri);
+		l->uri = NULL;
+	}
+	dir_free(d);
+	free(why);
+	return ret;
+}
+
 static int
 lease_params(struct lease *l, const struct cfg *cfg)
 {
@@ -116,15 +180,16 @@ lease_params(struct lease *l, const struct cfg *cfg)
 	free(l->attr);
 	dir_free(l->dir);
 	l->dir = NULL;
+	free(l->uri);
+	l->uri = NULL;
+	l->cfg = cfg;
 	l->ttl = cfg->sync.lease_ttl;
 	if ((l->dn = strdup(cfg->sync.lease_dn)) == NULL ||
-	    (l->attr = strdup(cfg->sync.lease_attribute)) == NULL ||
-	    (l->dir = dir_new(&cfg->directory)) == NULL) {
+	    (l->attr = strdup(cfg->sync.lease_attribute)) == NULL) {
 		log_err("sync.lease_dn: out of memory");
 		return -1;
 	}
-	/* a failure is logged; each look connects again (dir_ensure) */
-	(void)dir_connect(l->dir);
+	(void)lease_authority(l);	/* else at each look */
 	return 0;
 }
 
@@ -238,7 +303,8 @@ lease_step(struct lease *l)
 
 	pthread_mutex_lock(&l->stepmu);
 	now = mono();
-	rc = dir_lease_read(l->dir, l->dn, l->attr, &v);
+	rc = lease_authority(l) == -1 ? -1 :
+	    dir_lease_read(l->dir, l->dn, l->attr, &v);
 	pthread_mutex_lock(&l->mu);
 	if (rc == 1) {
 		/* no entry: make it, holding the lease (if it may be made) */
@@ -246,16 +312,30 @@ lease_step(struct lease *l)
 			log_info("sync.lease_dn %s: no such entry; creating it",
 			    l->dn);
 		l->missing_told = 1;
+		rc = -1;
 		if ((nv = value_new(l)) != NULL) {
 			pthread_mutex_unlock(&l->mu);
 			rc = dir_lease_create(l->dir, l->dn, l->attr, nv);
 			pthread_mutex_lock(&l->mu);
-			if (rc == 0)
+			if (rc == 0) {
 				after_write(l, 0, nv, now, 1, NULL);
-			else
-				free(nv);
+				goto out;
+			}
+			free(nv);
 		}
-		goto out;
+		if (rc != 1)
+			goto out;
+		/* another instance made it first (the add is the race, and
+		 * the authority lets one win): read whose it is, stand by */
+		log_info("sync.lease_dn %s: another instance made it first; "
+		    "standing by", l->dn);
+		pthread_mutex_unlock(&l->mu);
+		rc = dir_lease_read(l->dir, l->dn, l->attr, &v);
+		pthread_mutex_lock(&l->mu);
+		if (rc != 0) {
+			failed = rc == -1;
+			goto out;
+		}
 	}
 	if (rc == -1) {
 		failed = 1;	/* held until l->until at most; try again */
@@ -363,7 +443,7 @@ lease_stop(struct lease *l)
 static void
 lease_release(struct lease *l)
 {
-	if (l->cur == NULL)
+	if (l->cur == NULL || l->dir == NULL)
 		return;
 	if (dir_lease_swap(l->dir, l->dn, l->attr, l->cur, LEASE_FREE) == 0)
 		log_info("sync.lease_dn %s: lease given up", l->dn);
@@ -377,7 +457,8 @@ lease_reload(struct lease *l, const struct cfg *cfg)
 
 	lease_stop(l);
 	same = strcmp(l->dn, cfg->sync.lease_dn) == 0 &&
-	    strcmp(l->attr, cfg->sync.lease_attribute) == 0;
+	    strcmp(l->attr, cfg->sync.lease_attribute) == 0 &&
+	    streq(l->cfg->sync.lease_uri, cfg->sync.lease_uri);
 	if (!same)
 		lease_release(l);
 	if (lease_params(l, cfg) == -1)
@@ -394,6 +475,8 @@ lease_free(struct lease *l)
 	if (l->dir != NULL)
 		lease_release(l);
 	dir_free(l->dir);
+	free(l->uri);
+	free(l->point);
 	free(l->dn);
 	free(l->attr);
 	free(l->cur);
@@ -431,6 +514,35 @@ lease_renewed_by_other(struct lease *l)
 	c = l->changed;
 	pthread_mutex_unlock(&l->mu);
 	return c;
+}
+
+int
+lease_caught_up(struct lease *l, struct dir *replica)
+{
+	char *point;
+	int rc;
+
+	pthread_mutex_lock(&l->stepmu);
+	if (l->point == NULL && (l->dir == NULL ||
+	    dir_sync_point(l->dir, &l->point) == -1)) {
+		pthread_mutex_unlock(&l->stepmu);
+		return -1;
+	}
+	point = l->point;
+	pthread_mutex_unlock(&l->stepmu);
+	if ((rc = dir_sync_reached(replica, point)) == 1) {
+		pthread_mutex_lock(&l->stepmu);
+		free(l->point);
+		l->point = NULL;
+		pthread_mutex_unlock(&l->stepmu);
+	}
+	return rc;
+}
+
+const char *
+lease_uri(struct lease *l)
+{
+	return l->uri != NULL ? l->uri : "(not known yet)";
 }
 
 void

@@ -35,6 +35,17 @@ int		 lease_active(struct lease *);
 int		 lease_gained(struct lease *);
 /* Whether the value changed since lease_new: its holder is alive. */
 int		 lease_renewed_by_other(struct lease *);
+/*
+ * Whether replica (the instance's own directory connection) has received
+ * everything the lease authority had when first asked since the last 1:
+ * 1 yes, 0 not yet, -1 it cannot tell (logged). Asked after a take-over
+ * and before the first full pass, so that certificates the former holder
+ * published on the authority's side are adopted, not issued again.
+ */
+struct dir;
+int		 lease_caught_up(struct lease *, struct dir *replica);
+/* The lease authority's URI, for messages. */
+const char	*lease_uri(struct lease *);
 /* Who holds it, as last read ("" if nobody), for messages. */
 void		 lease_holder(struct lease *, char *buf, size_t sz);
 

@@ -87,8 +87,48 @@ sync_open(const struct cfg *cfg, struct kp_pool *kp, struct lease *lease,
 	return dir_connect(e->dir);
 }
 
+/* Since the lease was (last) gained, no full pass has been run yet. */
+static int sync_need_catchup = 1;
+
+/*
+ * Before the first full pass with the lease: wait until this instance's
+ * replica has received what the lease authority had (lease_caught_up).
+ * A former holder may have published on another replica; a pass over a
+ * replica that has not received those publications yet would enrol those
+ * people again. Waiting is the only safe answer, so there is no limit;
+ * it is said every 30 s. 0 caught up; -1 stopped, reloaded or the lease
+ * lost meanwhile.
+ */
+static int
+sync_catch_up(struct enr_ctx *e)
+{
+	time_t start = time(NULL), told = 0;
+	int rc;
+
+	while (!sync_quit && !sync_reload && lease_active(e->lease)) {
+		if ((rc = lease_caught_up(e->lease, e->dir)) == 1) {
+			if (told != 0)
+				log_info("%s has caught up with the lease "
+				    "authority after %ld s", e->cfg->directory.uri,
+				    (long)(time(NULL) - start));
+			return 0;
+		}
+		if (told == 0 || time(NULL) - told >= 30) {
+			log_info("waiting for %s to catch up with the lease "
+			    "authority %s before the first pass (%s)",
+			    e->cfg->directory.uri, lease_uri(e->lease),
+			    rc == 0 ? "it has not received everything yet" :
+			    "cannot compare: see above");
+			told = time(NULL);
+		}
+		poll(NULL, 0, 500);
+	}
+	return -1;
+}
+
 /* A pass; the key pool's filler waits meanwhile (no idle time). 1: none,
- * another instance holds the lease (said once, until this one is active). */
+ * another instance holds the lease (said once, until this one is active),
+ * or its replica has not caught up yet. */
 static int
 sync_pass_kp(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 {
@@ -107,6 +147,11 @@ sync_pass_kp(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 		return 1;
 	}
 	told = 0;
+	if (e->lease != NULL && sync_need_catchup) {
+		if (changed != NULL || sync_catch_up(e) == -1)
+			return 1;	/* the full pass comes first */
+		sync_need_catchup = 0;
+	}
 	kp_pause(e->keypool, 1);
 	rc = sync_pass(e, changed, st);
 	kp_pause(e->keypool, 0);
@@ -461,8 +506,10 @@ main(int argc, char *argv[])
 			if (!atomic_load(&sync_kick))
 				poll(NULL, 0, 200);
 			/* taken over from a holder gone quiet: a full pass */
-			if (lease != NULL && lease_gained(lease))
+			if (lease != NULL && lease_gained(lease)) {
+				sync_need_catchup = 1;
 				break;
+			}
 			/* syncrepl said something changed; else poll */
 			if (!atomic_exchange(&sync_kick, 0) && (!watching ||
 			    cfg->sync.watch_interval == 0 ||

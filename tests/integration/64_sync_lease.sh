@@ -80,6 +80,9 @@ wait_for 30 published carol
 t_eq "A enrolled the three people" "$(ncerts alice)$(ncerts bob)$(ncerts carol)" 111
 t_contains "the lease names A" "$(lease)" "/$APID/"
 t_contains "A made the lease entry" "$(cat "$T/a.log")" "no such entry; creating it"
+t_contains "A names the lease authority: the first server of directory.uri" "$(cat "$T/a.log")" \
+    "lease authority $SLAPD_URI (the first server of directory.uri)"
+t_contains "and warns that sync.lease_uri is not set" "$(cat "$T/a.log")" "sync.lease_uri is not set"
 
 "$SYNC" -f "$B" --foreground >"$T/b.log" 2>&1 &
 BPID=$!

@@ -16,8 +16,9 @@
 # poll interval (uSNChanged against highestCommittedUSN); a pass over 50
 # people; smimepub-lookupd answers from AD with its own read-only account;
 # a second instance with sync.lease_dn takes the lease (values swapped in
-# one modify: Samba has no assertion control) and adopts what the first
-# one issued instead of enrolling again.
+# one modify: Samba has no assertion control) on the PDC emulator (found
+# from fSMORoleOwner, the lease authority) and adopts what the first one
+# issued instead of enrolling again.
 set -eu
 SRCDIR=${SRCDIR:-$(pwd)}
 BUILD=${BUILD:-build}
@@ -397,6 +398,8 @@ issued=$("$SMIMEPUB" -f "$Y" ca list | grep -c .)
 adopted=$(grep -c '"event":"adoption"' "$A" || true)
 t_ok "a second instance, its journal empty, with the lease: --once" "$SYNC" -f "$K" --once
 t_contains "it takes the free lease" "$T_OUT" "lease taken (it was free)"
+t_contains "the lease authority is the PDC emulator, found from fSMORoleOwner" "$T_OUT" \
+    "lease authority ldap://$SAMBA_HOST:389 (the PDC emulator (fSMORoleOwner of $SAMBA_BASE: CN=NTDS Settings,CN=DC1,"
 t_contains "enrols nobody" "$T_OUT" "enrolled 0, renewed 0"
 t_eq "the CA issued nothing" "$("$SMIMEPUB" -f "$Y" ca list | grep -c .)" "$issued"
 t_ne "it adopted what the first instance issued" "$(grep -c '"event":"adoption"' "$A" || true)" "$adopted"

@@ -56,6 +56,17 @@
 #
 # Set SLAPD_SYNCPROV=1 before slapd_start for the syncprov overlay
 # (syncrepl refreshAndPersist, RFC 4533).
+#
+# Two providers in multi-provider replication (set SLAPD_SYNCPROV=1 and
+# SLAPD_SERVER_ID=1 before slapd_start):
+#   slapd_second 2        # another slapd, olcServerID 2, no data of its own;
+#                         # its settings as SLAPD2_URI, SLAPD2_DIR,
+#                         # SLAPD2_LDAPI_URI, SLAPD2_ROOT_PW_FILE, SLAPD2_PORT,
+#                         # SLAPD2_LOG; stopped at exit like the first
+#   slapd_multiprovider LDAPI_URI RID PROVIDER_URI ROOT_PW_FILE
+#                         # that instance replicates from PROVIDER_URI (bound
+#                         # as its rootdn) and accepts writes: olcMultiProvider
+#   ldap_root2 CMD ARGS   # ldap_root against the second instance
 
 SLAPD_BASE=dc=example,dc=com
 SLAPD_PEOPLE=ou=people,$SLAPD_BASE
@@ -100,9 +111,16 @@ _slapd_err() {
 
 # slapd_stop: kill slapd (by its pid), wait for it, remove SLAPD_DIR.
 slapd_stop() {
-	_p=$_SLAPD_PID
-	if [ -z "$_p" ] && [ -n "$SLAPD_DIR" ] && [ -s "$SLAPD_DIR/slapd.pid" ]; then
-		_p=$(cat "$SLAPD_DIR/slapd.pid")
+	_slapd_kill "$_SLAPD_PID" "$SLAPD_DIR"
+	_SLAPD_PID=
+	SLAPD_DIR=
+}
+
+# _slapd_kill PID DIR: stop that slapd (PID, else DIR's pid file), remove DIR.
+_slapd_kill() {
+	_p=$1
+	if [ -z "$_p" ] && [ -n "$2" ] && [ -s "$2/slapd.pid" ]; then
+		_p=$(cat "$2/slapd.pid")
 	fi
 	if [ -n "$_p" ] && kill -0 "$_p" 2>/dev/null; then
 		kill -TERM "$_p" 2>/dev/null || :
@@ -116,11 +134,9 @@ slapd_stop() {
 		fi
 		wait "$_p" 2>/dev/null || :
 	fi
-	_SLAPD_PID=
-	if [ -n "$SLAPD_DIR" ] && [ -d "$SLAPD_DIR" ]; then
-		rm -rf "$SLAPD_DIR"
+	if [ -n "$2" ] && [ -d "$2" ]; then
+		rm -rf "$2"
 	fi
-	SLAPD_DIR=
 }
 
 # _slapd_free_ports N: print N distinct TCP ports that nothing listens on,
@@ -199,6 +215,7 @@ olcTLSCACertificateFile: $_d/ca.pem
 olcTLSCertificateFile: $_d/server.pem
 olcTLSCertificateKeyFile: $_d/server.key
 olcTLSProtocolMin: 3.3
+${SLAPD_SERVER_ID:+olcServerID: $SLAPD_SERVER_ID}
 
 dn: cn=module{0},cn=config
 objectClass: olcModuleList
@@ -353,6 +370,10 @@ _slapd_launch() {
 # slapd_start: create, configure, start and populate a test slapd.
 slapd_start() {
 	_slapd_install_trap
+	_slapd_create
+}
+
+_slapd_create() {
 	SLAPD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/slapd.XXXXXX") || return 1
 	SLAPD_LOG=$SLAPD_DIR/slapd.log
 	_sock=$SLAPD_DIR/ldapi
@@ -417,6 +438,8 @@ LDIF
 		cat "$SLAPD_DIR/setup.log" >&2
 		return 1
 	fi
+	# a second provider gets its data by replication (slapd_second)
+	[ -z "${_SLAPD_NO_DATA:-}" ] || return 0
 	_slapd_data_ldif >"$SLAPD_DIR/data.ldif" || return 1
 	if ! ldap_root ldapadd -f "$SLAPD_DIR/data.ldif" >>"$SLAPD_DIR/setup.log" 2>&1; then
 		_slapd_err "adding the sample entries failed:"
@@ -509,4 +532,57 @@ slapd_resume() {
 	done
 	_slapd_err "slapd did not answer again on $SLAPD_URI within 10 s"
 	return 1
+}
+
+# slapd_second SERVER_ID: a second slapd (after slapd_start), with the
+# syncprov overlay and olcServerID SERVER_ID, holding no data until it
+# replicates (slapd_multiprovider). The first instance's SLAPD_* stay as
+# they were; the second's are SLAPD2_*. The service account's password is
+# the first's (it is an entry, and entries come by replication).
+slapd_second() {
+	_s1="$_SLAPD_PID|$SLAPD_DIR|$SLAPD_LOG|$SLAPD_LDAPI_URI|$SLAPD_ROOT_PW|$SLAPD_ROOT_PW_FILE|$SLAPD_SVC_PW_FILE|$SLAPD_LOOKUP_PW_FILE|$SLAPD_TLS_CA|$SLAPD_BAD_CA|$SLAPD_PORT|$SLAPD_LDAPS_PORT|$SLAPD_URI|$SLAPD_LDAPS_URI"
+	_SLAPD_PID=
+	_rc=0
+	_s2="${SLAPD_SYNCPROV:-}|${SLAPD_SERVER_ID:-}"
+	_SLAPD_NO_DATA=1 SLAPD_SYNCPROV=1 SLAPD_SERVER_ID=$1
+	_slapd_create || _rc=$?
+	_SLAPD_NO_DATA=
+	IFS='|' read -r SLAPD_SYNCPROV SLAPD_SERVER_ID <<EOV
+$_s2
+EOV
+	SLAPD2_PID=$_SLAPD_PID SLAPD2_DIR=$SLAPD_DIR SLAPD2_LOG=$SLAPD_LOG
+	SLAPD2_LDAPI_URI=$SLAPD_LDAPI_URI SLAPD2_ROOT_PW_FILE=$SLAPD_ROOT_PW_FILE
+	SLAPD2_PORT=$SLAPD_PORT SLAPD2_URI=$SLAPD_URI
+	export SLAPD2_PID SLAPD2_DIR SLAPD2_LOG SLAPD2_LDAPI_URI \
+	    SLAPD2_ROOT_PW_FILE SLAPD2_PORT SLAPD2_URI
+	slapd_cleanup_add '_slapd_kill "$SLAPD2_PID" "$SLAPD2_DIR"'
+	IFS='|' read -r _SLAPD_PID SLAPD_DIR SLAPD_LOG SLAPD_LDAPI_URI \
+	    SLAPD_ROOT_PW SLAPD_ROOT_PW_FILE SLAPD_SVC_PW_FILE \
+	    SLAPD_LOOKUP_PW_FILE SLAPD_TLS_CA SLAPD_BAD_CA SLAPD_PORT \
+	    SLAPD_LDAPS_PORT SLAPD_URI SLAPD_LDAPS_URI <<EOV
+$_s1
+EOV
+	return "$_rc"
+}
+
+# slapd_multiprovider LDAPI_URI RID PROVIDER_URI ROOT_PW_FILE: the instance
+# at LDAPI_URI replicates the data from PROVIDER_URI (refreshAndPersist,
+# retried every second) and takes writes of its own (olcMultiProvider).
+slapd_multiprovider() {
+	_pw=$(cat "$4")
+	ldapmodify -Q -Y EXTERNAL -H "$1" >/dev/null <<LDIF
+dn: olcDatabase={1}mdb,cn=config
+changetype: modify
+add: olcSyncrepl
+olcSyncrepl: rid=$2 provider=$3 bindmethod=simple binddn="$SLAPD_ROOT_DN" credentials=$_pw searchbase="$SLAPD_BASE" type=refreshAndPersist retry="1 +" timeout=3 network-timeout=3 keepalive=5:2:1
+-
+add: olcMultiProvider
+olcMultiProvider: TRUE
+LDIF
+}
+
+ldap_root2() {
+	_c=$1
+	shift
+	"$_c" -x -H "$SLAPD2_URI" -D "$SLAPD_ROOT_DN" -y "$SLAPD2_ROOT_PW_FILE" "$@"
 }
