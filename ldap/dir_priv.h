@@ -6,6 +6,8 @@
 #ifndef SMIMEPUB_DIR_PRIV_H
 #define SMIMEPUB_DIR_PRIV_H
 
+#include <stdint.h>
+
 #include <ldap.h>
 
 #include "ldap/dir.h"
@@ -83,5 +85,17 @@ int	dir_modify_certs(struct dir *, const char *dn, const char *guard,
 	    const struct dir_val *new_uc, size_t n_new_uc,
 	    const struct dir_val *cur_sm, size_t n_cur_sm,
 	    const struct dir_val *new_sm, size_t n_new_sm);
+
+/*
+ * dir_replica.c's parsers of what a server sends, exposed for the fuzz
+ * target. utd_cursor: the USN of the cursor for invocationId id in a
+ * REPLUPTODATEVECTOR_BLOB (MS-DRSR 5.166); 0 and *usn, 1 none (or not such
+ * a blob). csn_covered: 1 when have (NULL-terminated) holds a contextCSN
+ * of the serverID of want (wlen bytes) at least as recent, or want is no
+ * CSN; else 0.
+ */
+int	dir_utd_cursor(const void *blob, size_t len, const unsigned char id[16],
+	    uint64_t *usn);
+int	dir_csn_covered(struct berval **have, const char *want, size_t wlen);
 
 #endif

@@ -238,21 +238,21 @@ le64(const unsigned char *p)
 /* The USN of the cursor for id in a REPLUPTODATEVECTOR_BLOB (MS-DRSR
  * 5.166: version 1 cursors are a GUID and a USN, 24 bytes; version 2 add
  * a time, 32 bytes; both after a 16-byte header). 0 and *usn, 1 none. */
-static int
-utd_cursor(const struct berval *b, const unsigned char id[GUID_LEN],
+int
+dir_utd_cursor(const void *blob, size_t len, const unsigned char id[16],
     uint64_t *usn)
 {
-	const unsigned char *p = (const unsigned char *)b->bv_val;
+	const unsigned char *p = blob;
 	size_t n, i, sz;
 	uint32_t ver;
 
-	if (b->bv_len < 16)
+	if (len < 16)
 		return 1;
 	ver = (uint32_t)p[0] | (uint32_t)p[1] << 8;
 	n = (size_t)p[8] | (size_t)p[9] << 8 | (size_t)p[10] << 16 |
 	    (size_t)p[11] << 24;
 	sz = ver == 1 ? 24 : ver == 2 ? 32 : 0;
-	if (sz == 0 || n > (b->bv_len - 16) / sz)
+	if (sz == 0 || n > (len - 16) / sz)
 		return 1;
 	for (i = 0; i < n; i++)
 		if (memcmp(p + 16 + i * sz, id, GUID_LEN) == 0) {
@@ -290,7 +290,8 @@ ad_reached(struct dir *d, const char *point)
 	if (dir_naming_context(d, &nc) == -1 ||
 	    read_vals(d, nc, "replUpToDateVector", &v) == -1)
 		goto out;
-	ret = v != NULL && v[0] != NULL && utd_cursor(v[0], id, &have) == 0 &&
+	ret = v != NULL && v[0] != NULL && dir_utd_cursor(v[0]->bv_val,
+	    v[0]->bv_len, id, &have) == 0 &&
 	    have >= want;
 	goto out;
 bad:
@@ -323,7 +324,8 @@ csn_point(struct dir *d, char **point)
 	}
 	for (i = 0; v != NULL && v[i] != NULL; i++) {
 		if (v[i]->bv_len == 0 || v[i]->bv_len >= CSN_MAX ||
-		    strcspn(v[i]->bv_val, " ") < v[i]->bv_len)
+		    memchr(v[i]->bv_val, ' ', v[i]->bv_len) != NULL ||
+		    memchr(v[i]->bv_val, '\0', v[i]->bv_len) != NULL)
 			continue;	/* no CSN */
 		if ((*point)[0] != '\0')
 			strcat(*point, " ");
@@ -340,21 +342,19 @@ out:
 static const char *
 csn_sid(const char *csn, size_t len, size_t *sidlen)
 {
-	const char *p = memchr(csn, '#', len), *q;
+	const char *end = csn + len, *p = memchr(csn, '#', len), *q, *r;
 
-	if (p == NULL || (q = memchr(p + 1, '#', len - (size_t)(p + 1 -
-	    csn))) == NULL)
+	if (p == NULL || (q = memchr(p + 1, '#', (size_t)(end - p - 1))) ==
+	    NULL)
 		return NULL;
 	q++;
-	*sidlen = strcspn(q, "#");
-	if (q + *sidlen > csn + len)
-		return NULL;
+	r = memchr(q, '#', (size_t)(end - q));
+	*sidlen = (size_t)((r != NULL ? r : end) - q);
 	return q;
 }
 
-/* Is the replica's CSN for the serverID of want at least want? */
-static int
-csn_covered(struct berval **have, const char *want, size_t wlen)
+int
+dir_csn_covered(struct berval **have, const char *want, size_t wlen)
 {
 	const char *ws, *hs;
 	size_t wsl, hsl, i;
@@ -385,7 +385,7 @@ csn_reached(struct dir *d, const char *point)
 		goto out;
 	for (ret = 1; ret == 1 && *p != '\0'; p += n + (p[n] == ' ')) {
 		n = strcspn(p, " ");
-		ret = csn_covered(v, p, n);
+		ret = dir_csn_covered(v, p, n);
 	}
 out:
 	ldap_value_free_len(v);

@@ -539,10 +539,12 @@ lease_caught_up(struct lease *l, struct dir *replica)
 	return rc;
 }
 
-const char *
-lease_uri(struct lease *l)
+void
+lease_uri(struct lease *l, char *buf, size_t sz)
 {
-	return l->uri != NULL ? l->uri : "(not known yet)";
+	pthread_mutex_lock(&l->stepmu);	/* the lease thread may set it */
+	snprintf(buf, sz, "%s", l->uri != NULL ? l->uri : "(not known yet)");
+	pthread_mutex_unlock(&l->stepmu);
 }
 
 void

@@ -45,7 +45,7 @@ int		 lease_renewed_by_other(struct lease *);
 struct dir;
 int		 lease_caught_up(struct lease *, struct dir *replica);
 /* The lease authority's URI, for messages. */
-const char	*lease_uri(struct lease *);
+void		 lease_uri(struct lease *, char *buf, size_t sz);
 /* Who holds it, as last read ("" if nobody), for messages. */
 void		 lease_holder(struct lease *, char *buf, size_t sz);
 

@@ -103,6 +103,7 @@ static int
 sync_catch_up(struct enr_ctx *e)
 {
 	time_t start = time(NULL), told = 0;
+	char auth[512];
 	int rc;
 
 	while (!sync_quit && !sync_reload && lease_active(e->lease)) {
@@ -114,9 +115,10 @@ sync_catch_up(struct enr_ctx *e)
 			return 0;
 		}
 		if (told == 0 || time(NULL) - told >= 30) {
+			lease_uri(e->lease, auth, sizeof(auth));
 			log_info("waiting for %s to catch up with the lease "
 			    "authority %s before the first pass (%s)",
-			    e->cfg->directory.uri, lease_uri(e->lease),
+			    e->cfg->directory.uri, auth,
 			    rc == 0 ? "it has not received everything yet" :
 			    "cannot compare: see above");
 			told = time(NULL);
