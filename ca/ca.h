@@ -118,6 +118,14 @@ int	ca_check_issued(X509 *cert, STACK_OF(X509) *chain, X509_REQ *csr,
 	    time_t now, char **why);
 
 /*
+ * The cfssl driver's reading of an answer (HTTP code, body) to a sign or
+ * authsign request at url for mail, into res: issued, or rejected with
+ * cfssl's first error. No I/O (tests/fuzz/fuzz_cfssl.c). 0, or -1 logged.
+ */
+int	cfssl_answer(const char *url, long code, const char *body,
+	    size_t len, const char *mail, struct ca_result *res);
+
+/*
  * Local CA administration (ca/local.c), for `smimepub ca ...`. Each
  * returns 0, or -1 with the reason logged naming the file or key.
  */

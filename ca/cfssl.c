@@ -234,6 +234,46 @@ out:
 	return rc;
 }
 
+int
+cfssl_answer(const char *url, long code, const char *body, size_t blen,
+    const char *mail, struct ca_result *res)
+{
+	struct buf resp = { (char *)body, blen, 0 };
+	json_t *root = NULL, *result;
+	char *msg = NULL;
+	size_t len;
+	int rc = -1, ok;
+
+	if (envelope(&resp, &root, &ok, &result, &msg) == -1) {
+		log_err("ca.cfssl.url %s: HTTP %ld: the answer is not cfssl's "
+		    "JSON (%zu bytes)", url, code, blen);
+		goto out;
+	}
+	if (code == 200 && ok) {
+		rc = take_cert(url, result, res);
+		goto out;
+	}
+	if (msg == NULL) {
+		log_err("ca.cfssl.url %s: HTTP %ld, success %s, and no error "
+		    "message", url, code, ok ? "true" : "false");
+		goto out;
+	}
+	log_warn("ca.cfssl.url %s: enrol %s refused: HTTP %ld: %s", url,
+	    mail, code, msg);
+	res->status = CA_REJECTED;
+	len = strlen(url) + strlen(msg) + 32;
+	if ((res->reason = malloc(len)) == NULL)
+		goto out;
+	snprintf(res->reason, len, "%s: HTTP %ld: %s", url, code, msg);
+	rc = 0;
+out:
+	if (rc == -1)
+		ca_result_clear(res);
+	json_decref(root);
+	free(msg);
+	return rc;
+}
+
 static char *
 b64(const unsigned char *in, size_t len)
 {
@@ -275,11 +315,11 @@ cfssl_enrol(void *ctx, X509_REQ *csr, const char *mail, struct ca_result *res)
 {
 	struct cfssl *c = ctx;
 	struct buf resp = { 0 };
-	json_t *req = NULL, *root = NULL, *result;
-	char url[2048], *pem, *reqs = NULL, *body = NULL, *msg = NULL;
+	json_t *req = NULL;
+	char url[2048], *pem, *reqs = NULL, *body = NULL;
 	BIO *b = NULL;
 	long len, code = 0;
-	int rc = -1, ok;
+	int rc = -1;
 
 	snprintf(url, sizeof(url), "%s%s", c->url,
 	    c->key ? PATH_AUTHSIGN : PATH_SIGN);
@@ -305,35 +345,12 @@ cfssl_enrol(void *ctx, X509_REQ *csr, const char *mail, struct ca_result *res)
 	if (post(c, c->key ? PATH_AUTHSIGN : PATH_SIGN, body, &code, &resp,
 	    url, sizeof(url)) == -1)
 		goto out;
-	if (envelope(&resp, &root, &ok, &result, &msg) == -1) {
-		log_err("ca.cfssl.url %s: HTTP %ld: the answer is not cfssl's "
-		    "JSON (%zu bytes)", url, code, resp.len);
-		goto out;
-	}
-	if (code == 200 && ok) {
-		rc = take_cert(url, result, res);
-		goto out;
-	}
-	if (msg == NULL) {
-		log_err("ca.cfssl.url %s: HTTP %ld, success %s, and no error "
-		    "message", url, code, ok ? "true" : "false");
-		goto out;
-	}
-	log_warn("ca.cfssl.url %s: enrol %s refused: HTTP %ld: %s", url,
-	    mail, code, msg);
-	res->status = CA_REJECTED;
-	len = (long)(strlen(url) + strlen(msg) + 32);
-	if ((res->reason = malloc((size_t)len)) == NULL)
-		goto out;
-	snprintf(res->reason, (size_t)len, "%s: HTTP %ld: %s", url, code, msg);
-	rc = 0;
+	rc = cfssl_answer(url, code, resp.data, resp.len, mail, res);
 out:
 	if (rc == -1)
 		ca_result_clear(res);
-	json_decref(root);
 	json_decref(req);
 	free(resp.data);
-	free(msg);
 	free(body);
 	free(reqs);
 	BIO_free(b);

@@ -197,30 +197,28 @@ reason_text(long status, const struct est_buf *b)
 	return r;
 }
 
-/* POST body (base64 DER CSR) to /simpleenroll and read the answer. */
-static int
-est_simpleenroll(struct est *e, X509_REQ *csr, const char *body,
-    struct ca_result *res)
+/*
+ * An answer of /simpleenroll at url into res: 200 the certificates (the one
+ * with csr's key first, then extra), 202 pending with body as the poll id,
+ * 4xx a rejection with the server's text. 0, or -1 logged.
+ */
+int
+est_answer_take(const char *url, const struct est_answer *a, const char *body,
+    X509_REQ *csr, STACK_OF(X509) *extra, struct ca_result *res)
 {
-	struct est_answer a;
 	STACK_OF(X509) *certs = NULL;
 	EVP_PKEY *pk;
 	X509 *x;
-	char url[2048];
 	int i, leaf = 0, rc = -1;
 
-	snprintf(url, sizeof(url), "%s/simpleenroll", e->base);
-	if (e->store == NULL && e->c->ca_cert == NULL && est_cacerts(e) == -1)
-		return -1;
-	if (est_request(e, "simpleenroll", body, &a) == -1)
-		return -1;
-	switch (a.status) {
+	switch (a->status) {
 	case 200:
 		break;
 	case 202:
 		res->status = CA_PENDING;
 		res->retry_after = time(NULL) +
-		    (a.retry > 0 ? a.retry : EST_RETRY_DFLT);
+		    (a->retry > 0 && a->retry <= EST_RETRY_MAX ? a->retry :
+		    EST_RETRY_DFLT);
 		if ((res->txid = strdup(body)) == NULL) {
 			log_err("EST %s: out of memory", url);
 			goto out;
@@ -234,9 +232,9 @@ est_simpleenroll(struct est *e, X509_REQ *csr, const char *body,
 		    "ca.est.user and password_file, or client_cert)", url);
 		goto out;
 	default:
-		if (a.status >= 400 && a.status < 500) {
+		if (a->status >= 400 && a->status < 500) {
 			res->status = CA_REJECTED;
-			if ((res->reason = reason_text(a.status, &a.body)) ==
+			if ((res->reason = reason_text(a->status, &a->body)) ==
 			    NULL) {
 				log_err("EST %s: out of memory", url);
 				goto out;
@@ -244,14 +242,14 @@ est_simpleenroll(struct est *e, X509_REQ *csr, const char *body,
 			log_warn("EST %s: %s", url, res->reason);
 			rc = 0;
 		} else
-			log_err("EST %s: HTTP %ld: %s", url, a.status,
-			    a.status >= 500 ? "server error" :
+			log_err("EST %s: HTTP %ld: %s", url, a->status,
+			    a->status >= 500 ? "server error" :
 			    "unexpected answer");
 		goto out;
 	}
-	if ((certs = answer_certs(url, &a)) == NULL)
+	if ((certs = answer_certs(url, a)) == NULL)
 		goto out;
-	pk = X509_REQ_get0_pubkey(csr);
+	pk = csr != NULL ? X509_REQ_get0_pubkey(csr) : NULL;
 	for (i = 0; i < sk_X509_num(certs); i++)
 		if (pk != NULL &&
 		    EVP_PKEY_eq(X509_get0_pubkey(sk_X509_value(certs, i)),
@@ -260,8 +258,8 @@ est_simpleenroll(struct est *e, X509_REQ *csr, const char *body,
 			break;
 		}
 	res->cert = sk_X509_delete(certs, leaf);
-	for (i = 0; e->extra != NULL && i < sk_X509_num(e->extra); i++) {
-		x = sk_X509_value(e->extra, i);
+	for (i = 0; extra != NULL && i < sk_X509_num(extra); i++) {
+		x = sk_X509_value(extra, i);
 		if (!X509_up_ref(x))
 			goto out;
 		if (!sk_X509_push(certs, x)) {
@@ -274,7 +272,27 @@ est_simpleenroll(struct est *e, X509_REQ *csr, const char *body,
 	res->status = CA_ISSUED;
 	rc = 0;
  out:
+	if (rc == -1)
+		ca_result_clear(res);
 	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
+/* POST body (base64 DER CSR) to /simpleenroll and read the answer. */
+static int
+est_simpleenroll(struct est *e, X509_REQ *csr, const char *body,
+    struct ca_result *res)
+{
+	struct est_answer a;
+	char url[2048];
+	int rc;
+
+	snprintf(url, sizeof(url), "%s/simpleenroll", e->base);
+	if (e->store == NULL && e->c->ca_cert == NULL && est_cacerts(e) == -1)
+		return -1;
+	if (est_request(e, "simpleenroll", body, &a) == -1)
+		return -1;
+	rc = est_answer_take(url, &a, body, csr, e->extra, res);
 	est_answer_clear(&a);
 	return rc;
 }

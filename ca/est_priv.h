@@ -47,5 +47,14 @@ struct est_answer {
 int	est_request(struct est *, const char *op, const char *body,
 	    struct est_answer *a);
 void	est_answer_clear(struct est_answer *);
+/*
+ * est.c: an answer of /simpleenroll at url into res (issued, pending with
+ * body as the poll id, rejected); no I/O, so tests/fuzz/fuzz_est.c feeds it
+ * any bytes. 0, or -1 logged.
+ */
+struct ca_result;
+int	est_answer_take(const char *url, const struct est_answer *a,
+	    const char *body, X509_REQ *csr, STACK_OF(X509) *extra,
+	    struct ca_result *res);
 
 #endif

@@ -96,8 +96,8 @@ out:
 }
 
 /* Turn a finished run of enrol or poll into the result. */
-static int
-answer(struct exec_ctx *x, const char *op, const struct exec_run *r,
+int
+exec_answer(struct exec_ctx *x, const char *op, const struct exec_run *r,
     struct ca_result *res)
 {
 	const char *nl;
@@ -194,7 +194,7 @@ exec_enrol(void *ctx, X509_REQ *csr, const char *mail, struct ca_result *res)
 	vars[3] = cn = csr_cn(csr);
 	if (exec_run(x, "enrol", pem, (size_t)len, vars, &r) == -1)
 		goto out;
-	rc = answer(x, "enrol", &r, res);
+	rc = exec_answer(x, "enrol", &r, res);
 out:
 	exec_run_clear(&r);
 	free(cn);
@@ -211,7 +211,7 @@ exec_poll(void *ctx, const char *txid, struct ca_result *res)
 	int rc = -1;
 
 	if (exec_run(x, "poll", "", 0, vars, &r) == 0)
-		rc = answer(x, "poll", &r, res);
+		rc = exec_answer(x, "poll", &r, res);
 	exec_run_clear(&r);
 	return rc;
 }

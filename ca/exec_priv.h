@@ -39,6 +39,15 @@ struct exec_run {
 int	exec_run(struct exec_ctx *, const char *op, const char *in,
 	    size_t inlen, const char *const vars[], struct exec_run *r);
 void	exec_run_clear(struct exec_run *);
+/*
+ * exec.c: a finished run of enrol or poll (op) into res, by its exit status:
+ * 0 issued (stdout a PEM chain), 1 rejected (stderr's first line), 2
+ * pending (poll id, seconds); no I/O (tests/fuzz/fuzz_exec.c). 0, or -1
+ * logged. r->out and r->err are NUL-terminated.
+ */
+struct ca_result;
+int	exec_answer(struct exec_ctx *, const char *op,
+	    const struct exec_run *r, struct ca_result *res);
 /* The first line of s, printable ASCII only, at most LINE_MAX_ bytes
  * (malloc'd; NULL when out of memory). */
 char	*exec_first_line(const char *s, size_t len);

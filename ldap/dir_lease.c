@@ -17,6 +17,32 @@
 
 #define LEASE_VAL_MAX	512	/* longer is nothing smimepub wrote */
 
+int
+dir_lease_value(const char *dn, const char *attr, struct berval **v,
+    char **val)
+{
+	int n = v == NULL ? 0 : ldap_count_values_len(v);
+
+	*val = NULL;
+	if (n > 1) {
+		log_err("sync.lease_dn %s: %s holds %d values; the lease is "
+		    "one value, written by smimepub-sync alone", dn, attr, n);
+		return -1;
+	}
+	if (n == 1 && (v[0]->bv_len == 0 || v[0]->bv_len > LEASE_VAL_MAX ||
+	    memchr(v[0]->bv_val, '\0', v[0]->bv_len) != NULL)) {
+		log_err("sync.lease_dn %s: the value of %s is not a lease "
+		    "smimepub-sync wrote (%lu bytes)", dn, attr,
+		    (unsigned long)v[0]->bv_len);
+		return -1;
+	}
+	if (n == 1 && (*val = strndup(v[0]->bv_val, v[0]->bv_len)) == NULL) {
+		log_err("sync.lease_dn %s: out of memory", dn);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 lease_read_once(struct dir *d, const char *dn, const char *attr, char **val,
     int *rc)
@@ -25,7 +51,7 @@ lease_read_once(struct dir *d, const char *dn, const char *attr, char **val,
 	struct timeval tv = { dir_timeout(d), 0 };
 	LDAPMessage *res = NULL, *e;
 	struct berval **v = NULL;
-	int n, ret = -1;
+	int ret = -1;
 
 	*rc = ldap_search_ext_s(d->ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)",
 	    attrs, 0, NULL, NULL, &tv, 1, &res);
@@ -40,23 +66,8 @@ lease_read_once(struct dir *d, const char *dn, const char *attr, char **val,
 		goto out;
 	}
 	v = ldap_get_values_len(d->ld, e, attr);
-	n = v == NULL ? 0 : ldap_count_values_len(v);
-	if (n > 1) {
-		log_err("sync.lease_dn %s: %s holds %d values; the lease is "
-		    "one value, written by smimepub-sync alone", dn, attr, n);
+	if (dir_lease_value(dn, attr, v, val) == -1)
 		goto out;
-	}
-	if (n == 1 && (v[0]->bv_len == 0 || v[0]->bv_len > LEASE_VAL_MAX ||
-	    memchr(v[0]->bv_val, '\0', v[0]->bv_len) != NULL)) {
-		log_err("sync.lease_dn %s: the value of %s is not a lease "
-		    "smimepub-sync wrote (%lu bytes)", dn, attr,
-		    (unsigned long)v[0]->bv_len);
-		goto out;
-	}
-	if (n == 1 && (*val = strndup(v[0]->bv_val, v[0]->bv_len)) == NULL) {
-		log_err("sync.lease_dn %s: out of memory", dn);
-		goto out;
-	}
 	ret = 0;
 out:
 	ldap_value_free_len(v);

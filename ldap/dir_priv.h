@@ -49,6 +49,26 @@ int	dir_naming_context(struct dir *, char **nc);
 void	dir_attrs(struct dir *, char *attrs[DIR_NATTRS]);
 int	dir_person_from_entry(struct dir *, LDAPMessage *e,
 	    struct dir_person **out, char **guard);
+/*
+ * The same from any source of attribute values: vals returns the values of
+ * attr (freed with ldap_value_free_len) or NULL. dir_person_from_entry
+ * reads an LDAPMessage through it; tests/fuzz/fuzz_person.c feeds it bytes.
+ */
+struct dir_entry_src {
+	const char	*dn;
+	struct berval	**(*vals)(void *arg, const char *attr);
+	void		*arg;
+};
+int	dir_person_parse(struct dir *, const struct dir_entry_src *,
+	    struct dir_person **out, char **guard);
+/*
+ * dir_lease.c: the lease attribute's values v (may be NULL) as the one
+ * lease value into *val (NULL: none); -1 logged for several values, an
+ * empty or overlong one or one holding a NUL, which smimepub-sync never
+ * writes. No I/O (tests/fuzz/fuzz_lease.c).
+ */
+int	dir_lease_value(const char *dn, const char *attr, struct berval **v,
+	    char **val);
 /* log_err "URI: what: ldap_err2string (diagnostic message)". */
 void	dir_log_ldap(struct dir *, int rc, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

@@ -63,13 +63,13 @@ bv_strdup(const struct berval *bv)
 
 /* First value of attr as a string; *out NULL if absent. -1 on ENOMEM. */
 static int
-first_str(LDAP *ld, LDAPMessage *e, const char *attr, char **out)
+first_str(const struct dir_entry_src *src, const char *attr, char **out)
 {
 	struct berval **v;
 	int rc = 0;
 
 	*out = NULL;
-	if ((v = ldap_get_values_len(ld, e, attr)) == NULL)
+	if ((v = src->vals(src->arg, attr)) == NULL)
 		return 0;
 	if (v[0] != NULL && (*out = bv_strdup(v[0])) == NULL)
 		rc = -1;
@@ -79,8 +79,8 @@ first_str(LDAP *ld, LDAPMessage *e, const char *attr, char **out)
 
 /* Every value of attr, in order. -1 on ENOMEM. */
 static int
-all_vals(LDAP *ld, LDAPMessage *e, const char *attr, struct dir_val **out,
-    size_t *n)
+all_vals(const struct dir_entry_src *src, const char *attr,
+    struct dir_val **out, size_t *n)
 {
 	struct berval **v;
 	size_t i, cnt;
@@ -88,7 +88,7 @@ all_vals(LDAP *ld, LDAPMessage *e, const char *attr, struct dir_val **out,
 
 	*out = NULL;
 	*n = 0;
-	if ((v = ldap_get_values_len(ld, e, attr)) == NULL)
+	if ((v = src->vals(src->arg, attr)) == NULL)
 		return 0;
 	cnt = (size_t)ldap_count_values_len(v);
 	if (cnt == 0) {
@@ -166,14 +166,14 @@ id_wellformed(const char *attr, const struct berval *v)
  * a search. -1 only when out of memory.
  */
 static int
-id_read(struct dir *d, LDAPMessage *e, struct dir_person *p)
+id_read(struct dir *d, const struct dir_entry_src *src, struct dir_person *p)
 {
 	struct berval **v;
 	int rc = 0;
 
 	if (d->attr_id == NULL)
 		return 0;	/* not asked for (lookupd) */
-	if ((v = ldap_get_values_len(d->ld, e, d->attr_id)) == NULL ||
+	if ((v = src->vals(src->arg, d->attr_id)) == NULL ||
 	    v[0] == NULL)
 		p->id_bad = DIR_ID_MISSING;
 	else if (d->fl->id_is_binary) {
@@ -203,50 +203,84 @@ dir_id_problem(const struct dir *d, const struct dir_person *p, char *buf,
 		    "(%s)", p->dn, attr, d->fl->id_fix);
 }
 
+/* ldap_get_values_len on the entry of an LDAPMessage source. */
+struct ldap_src {
+	LDAP		*ld;
+	LDAPMessage	*e;
+};
+
+static struct berval **
+ldap_vals(void *arg, const char *attr)
+{
+	struct ldap_src *ls = arg;
+
+	return ldap_get_values_len(ls->ld, ls->e, attr);
+}
+
 /* Build a person from one entry; *guard gets the guard value (may be NULL).
  * An entry whose id cannot be read is still a person (p->id_bad). */
 int
 dir_person_from_entry(struct dir *d, LDAPMessage *e, struct dir_person **out,
     char **guard)
 {
+	struct ldap_src ls = { d->ld, e };
+	struct dir_entry_src src = { NULL, ldap_vals, &ls };
+	char *dn;
+	int rc;
+
+	*out = NULL;
+	if (guard != NULL)
+		*guard = NULL;
+	if ((dn = ldap_get_dn(d->ld, e)) == NULL) {
+		log_err("%s: out of memory reading an entry", d->cfg->uri);
+		return -1;
+	}
+	src.dn = dn;
+	rc = dir_person_parse(d, &src, out, guard);
+	ldap_memfree(dn);
+	return rc;
+}
+
+int
+dir_person_parse(struct dir *d, const struct dir_entry_src *src,
+    struct dir_person **out, char **guard)
+{
 	const struct dir_flavour *fl = d->fl;
 	const char *mailattr = d->cfg->mail_attribute != NULL ?
 	    d->cfg->mail_attribute : "mail";
 	struct dir_person *p;
-	char *dn = NULL, *s = NULL;
+	char *s = NULL;
 	int rc = -1;
 
 	*out = NULL;
 	if (guard != NULL)
 		*guard = NULL;
-	if ((p = calloc(1, sizeof(*p))) == NULL)
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->dn = strdup(src->dn)) == NULL)
 		goto nomem;
-	if ((dn = ldap_get_dn(d->ld, e)) == NULL ||
-	    (p->dn = strdup(dn)) == NULL)
+	if (id_read(d, src, p) == -1)
 		goto nomem;
-	if (id_read(d, e, p) == -1)
-		goto nomem;
-	if (first_str(d->ld, e, mailattr, &p->mail) == -1 ||
-	    first_str(d->ld, e, "displayName", &p->display_name) == -1)
+	if (first_str(src, mailattr, &p->mail) == -1 ||
+	    first_str(src, "displayName", &p->display_name) == -1)
 		goto nomem;
 	if (p->display_name == NULL &&
-	    first_str(d->ld, e, "cn", &p->display_name) == -1)
+	    first_str(src, "cn", &p->display_name) == -1)
 		goto nomem;
-	if (d->cfg->trigger_attribute != NULL && first_str(d->ld, e,
+	if (d->cfg->trigger_attribute != NULL && first_str(src,
 	    d->cfg->trigger_attribute, &p->trigger) == -1)
 		goto nomem;
 	if (fl->attr_disabled != NULL) {
-		if (first_str(d->ld, e, fl->attr_disabled, &s) == -1)
+		if (first_str(src, fl->attr_disabled, &s) == -1)
 			goto nomem;
 		if (s != NULL)
 			p->disabled = (strtoul(s, NULL, 10) &
 			    fl->disabled_bit) != 0;
 	}
-	if (all_vals(d->ld, e, fl->attr_usercert, &p->usercert,
+	if (all_vals(src, fl->attr_usercert, &p->usercert,
 	    &p->n_usercert) == -1 ||
-	    all_vals(d->ld, e, fl->attr_smime, &p->smime, &p->n_smime) == -1)
+	    all_vals(src, fl->attr_smime, &p->smime, &p->n_smime) == -1)
 		goto nomem;
-	if (guard != NULL && first_str(d->ld, e, fl->attr_guard, guard) == -1)
+	if (guard != NULL && first_str(src, fl->attr_guard, guard) == -1)
 		goto nomem;
 	*out = p;
 	p = NULL;
@@ -255,7 +289,6 @@ dir_person_from_entry(struct dir *d, LDAPMessage *e, struct dir_person **out,
 nomem:
 	log_err("%s: out of memory reading an entry", d->cfg->uri);
 out:
-	ldap_memfree(dn);
 	free(s);
 	dir_person_free(p);
 	return rc;

@@ -87,8 +87,8 @@ is_free(const char *v)
 }
 
 /* The holder named in a value, for messages. */
-static void
-holder_of(const char *v, char *buf, size_t sz)
+void
+lease_value_holder(const char *v, char *buf, size_t sz)
 {
 	const char *h = !is_free(v) ? strstr(v, "holder=") : NULL;
 	size_t n;
@@ -269,7 +269,7 @@ after_write(struct lease *l, int rc, char *v, double sent, int takeover,
 		set_held(l, v, sent);
 		if (takeover) {
 			atomic_store(&l->gained, 1);
-			holder_of(from, who, sizeof(who));
+			lease_value_holder(from, who, sizeof(who));
 			if (is_free(from))
 				log_info("sync.lease_dn %s: lease taken (it "
 				    "was free); this instance is active", l->dn);
@@ -343,7 +343,7 @@ lease_step(struct lease *l)
 	}
 	settle_pending(l, v);
 	if (l->cur != NULL && !streq(v, l->cur)) {
-		holder_of(v, who, sizeof(who));
+		lease_value_holder(v, who, sizeof(who));
 		log_warn("sync.lease_dn %s: the lease is now %s%s; standing by",
 		    l->dn, is_free(v) ? "free" : "held by ", is_free(v) ? "" :
 		    who);
@@ -554,6 +554,6 @@ lease_holder(struct lease *l, char *buf, size_t sz)
 	if (l->cur != NULL)
 		snprintf(buf, sz, "%s", l->me);
 	else
-		holder_of(l->seen, buf, sz);
+		lease_value_holder(l->seen, buf, sz);
 	pthread_mutex_unlock(&l->mu);
 }

@@ -48,5 +48,8 @@ int		 lease_caught_up(struct lease *, struct dir *replica);
 void		 lease_uri(struct lease *, char *buf, size_t sz);
 /* Who holds it, as last read ("" if nobody), for messages. */
 void		 lease_holder(struct lease *, char *buf, size_t sz);
+/* The holder a lease value v names ("" when free or NULL, "someone" when it
+ * names none), NUL-terminated in buf; tests/fuzz/fuzz_lease.c feeds it. */
+void		 lease_value_holder(const char *v, char *buf, size_t sz);
 
 #endif
