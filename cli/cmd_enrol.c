@@ -24,9 +24,10 @@ enrol_open(struct cfg *cfg, struct enr_ctx *e)
 		return -1;
 	if ((e->ca = ca_new(cfg)) == NULL)
 		return -1;
-	if ((e->dir = dir_new(&cfg->directory)) == NULL)
+	if ((e->dir = dir_new(&cfg->directory)) == NULL ||
+	    dir_connect(e->dir) == -1)
 		return -1;
-	return dir_connect(e->dir);
+	return enr_id_attr(cfg, e->jrnl, e->dir);
 }
 
 static void

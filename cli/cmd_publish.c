@@ -18,6 +18,7 @@
 #include "common/mail.h"
 #include "common/x509.h"
 #include "ldap/dir.h"
+#include "sync/enrol.h"
 
 /* dir_is_ours_fn over the journal. A journal error counts as foreign:
  * that can only keep a value on the entry, never remove one. */
@@ -51,9 +52,9 @@ cli_open(struct cfg *cfg, struct jrnl **j, struct dir **d)
 {
 	if ((*j = jrnl_open(cfg->sync.state_dir)) == NULL)
 		return -1;
-	if ((*d = dir_new(&cfg->directory)) == NULL)
+	if ((*d = dir_new(&cfg->directory)) == NULL || dir_connect(*d) == -1)
 		return -1;
-	return dir_connect(*d);
+	return enr_id_attr(cfg, *j, *d);
 }
 
 int
@@ -99,7 +100,8 @@ cmd_publish(struct cfg *cfg, int argc, char **argv)
 		goto out;
 	/* Ours before it is on the entry: a crash after the modify must not
 	 * leave a certificate of ours that the journal calls foreign. */
-	if (jrnl_cert_put(j, leaf, mail, p->id, JRNL_CERT_ISSUED) == -1)
+	if (jrnl_cert_put(j, leaf, mail, p->id, JRNL_CERT_ISSUED) == -1 ||
+	    jrnl_cert_mark_manual(j, leaf) == -1)
 		goto out;
 	if (dir_publish(d, mail, leaf, chain, cli_is_ours, j, &before) == -1)
 		goto out;
@@ -237,6 +239,19 @@ cmd_show(struct cfg *cfg, int argc, char **argv)
 			fp0[0] = '\0';
 		X509_free(c);
 	}
+	/* 389-ds: the plain subtype, which clients asking for
+	 * userCertificate see too; never written by smimepub */
+	for (i = 0; i < p->n_usercert_plain; i++) {
+		printf("%s[%zu]:\n", fl->attr_usercert_plain, i);
+		if ((c = x509_from_der(p->usercert_plain[i].data,
+		    p->usercert_plain[i].len)) == NULL) {
+			printf("  (not a DER certificate, %zu bytes)\n",
+			    p->usercert_plain[i].len);
+			continue;
+		}
+		show_cert(c, mail, j);
+		X509_free(c);
+	}
 	for (i = 0; i < p->n_smime; i++) {
 		printf("%s[%zu]:", fl->attr_smime, i);
 		bundle = x509_certsonly_parse(p->smime[i].data, p->smime[i].len);
@@ -257,7 +272,7 @@ cmd_show(struct cfg *cfg, int argc, char **argv)
 		sk_X509_pop_free(bundle, X509_free);
 		bundle = NULL;
 	}
-	if (p->n_usercert == 0 && p->n_smime == 0)
+	if (p->n_usercert == 0 && p->n_smime == 0 && p->n_usercert_plain == 0)
 		printf("no certificate published\n");
 	rc = EXIT_OK;
 out:

@@ -100,9 +100,12 @@ cfg_set_one(struct cfg *c, const struct cfg_key *k, config_setting_t *s,
 			    CFG_FLAVOUR_OPENLDAP;
 		else if (strcmp(str, "ad") == 0)
 			*(enum cfg_flavour *)(base + k->off) = CFG_FLAVOUR_AD;
+		else if (strcmp(str, "389ds") == 0)
+			*(enum cfg_flavour *)(base + k->off) =
+			    CFG_FLAVOUR_389DS;
 		else {
-			SERR(s, file, k->path, "\"%s\" is not \"openldap\" "
-			    "or \"ad\"", str);
+			SERR(s, file, k->path, "\"%s\" is not \"openldap\", "
+			    "\"ad\" or \"389ds\"", str);
 			return -1;
 		}
 		return 0;

@@ -12,7 +12,7 @@
 
 #define CFG_DEFAULT_PATH	"/etc/smimepub/smimepub.conf"
 
-enum cfg_flavour { CFG_FLAVOUR_OPENLDAP = 0, CFG_FLAVOUR_AD };
+enum cfg_flavour { CFG_FLAVOUR_OPENLDAP = 0, CFG_FLAVOUR_AD, CFG_FLAVOUR_389DS };
 
 struct cfg_directory {
 	char		*uri;		/* ldap://, ldaps://, ldapi:// */

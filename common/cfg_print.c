@@ -76,7 +76,8 @@ cfg_print(const struct cfg *c, FILE *fp)
 		case T_FLAVOUR:
 			fprintf(fp, "\"%s\";", *(const enum cfg_flavour *)
 			    (base + k->off) == CFG_FLAVOUR_AD ? "ad" :
-			    "openldap");
+			    *(const enum cfg_flavour *)(base + k->off) ==
+			    CFG_FLAVOUR_389DS ? "389ds" : "openldap");
 			break;
 		case T_STRLIST:
 			fputs("[ ", fp);

@@ -154,5 +154,12 @@ int		 jrnl_tx_meta_put(struct jrnl_tx *, const char *name,
 int		 jrnl_meta_put(struct jrnl *, const char *name, const char *val);
 int		 jrnl_meta_get(struct jrnl *, const char *name, char *buf,
 		    size_t sz);
+/*
+ * A certificate put on by hand (`smimepub publish`), not issued through
+ * the configured CA: remembered by its SHA-256, so a leaver's revocation
+ * asks the CA about it only if it is the CA's. is_manual: 1, 0, -1 error.
+ */
+int		 jrnl_cert_mark_manual(struct jrnl *, X509 *cert);
+int		 jrnl_cert_is_manual(struct jrnl *, const struct jrnl_cert *);
 
 #endif

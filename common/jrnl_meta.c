@@ -2,21 +2,23 @@
  * jrnl_meta.c — facts about the journal rather than about one person: the
  * directory attribute its person ids come from (a journal keyed by one id
  * read with another would make everyone look like a leaver), and what the
- * last full pass skipped, for `smimepub status`. Short strings by name.
+ * last full pass skipped, for `smimepub status`; which certificates were
+ * put on by hand rather than issued through the CA. Short strings by name.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "common/jrnl_priv.h"
 #include "common/log.h"
+#include "common/x509.h"
 
 static int
 meta_key(const char *name, MDB_val *k)
 {
 	size_t len = strlen(name);
 
-	if (len == 0 || len > 64) {
-		log_err("journal: meta name \"%.64s\" is empty or too long",
+	if (len == 0 || len > 100) {
+		log_err("journal: meta name \"%.100s\" is empty or too long",
 		    name);
 		return -1;
 	}
@@ -89,4 +91,29 @@ jrnl_meta_get(struct jrnl *j, const char *name, char *buf, size_t sz)
 	}
 	mdb_txn_abort(txn);
 	return ret;
+}
+
+/* "manual:" and the certificate's SHA-256: put on by `smimepub publish`. */
+int
+jrnl_cert_mark_manual(struct jrnl *j, X509 *cert)
+{
+	char name[16 + X509_SHA256_HEX];
+	char hex[X509_SHA256_HEX];
+
+	if (x509_sha256_hex(cert, hex) == -1)
+		return -1;
+	snprintf(name, sizeof(name), "manual:%s", hex);
+	return jrnl_meta_put(j, name, "1");
+}
+
+int
+jrnl_cert_is_manual(struct jrnl *j, const struct jrnl_cert *r)
+{
+	char name[16 + X509_SHA256_HEX], val[8];
+	int rc;
+
+	snprintf(name, sizeof(name), "manual:%s", r->sha256);
+	if ((rc = jrnl_meta_get(j, name, val, sizeof(val))) == -1)
+		return -1;
+	return rc == 0;
 }

@@ -93,24 +93,6 @@ dir_new(const struct cfg_directory *cfg)
 	return d;
 }
 
-int
-dir_set_id_attr(struct dir *d, const char *attr)
-{
-	if (attr == NULL)
-		d->attr_id = NULL;
-	else if (strcasecmp(attr, d->fl->attr_id) == 0)
-		d->attr_id = d->fl->attr_id;
-	else if (d->fl->attr_id_alt != NULL &&
-	    strcasecmp(attr, d->fl->attr_id_alt) == 0)
-		d->attr_id = d->fl->attr_id_alt;
-	else {
-		log_err("%s: %s is not a stable id of a %s directory",
-		    d->cfg->uri, attr, d->fl->name);
-		return -1;
-	}
-	return 0;
-}
-
 static void
 dir_drop(struct dir *d)
 {

@@ -26,9 +26,14 @@ struct dir_flavour {
 	const char	*attr_id;	 /* stable identity: entryUUID, objectGUID */
 	const char	*attr_id_alt;	 /* the other one a journal may hold, or NULL */
 	int		 id_is_binary;	 /* objectGUID is 16 raw bytes */
-	const char	*attr_disabled;	 /* NULL, or userAccountControl */
+	const char	*attr_usercert_plain; /* 389-ds: the plain subtype, read
+					  * only (its values are foreign) */
+	const char	*attr_disabled;	 /* NULL, userAccountControl, nsAccountLock */
 	unsigned long	 disabled_bit;	 /* 0x2 ACCOUNTDISABLE on AD */
-	const char	*attr_guard;	 /* entryCSN / uSNChanged: lost-update guard */
+	const char	*disabled_match; /* or: disabled when the value equals
+					  * this (case-insensitive) */
+	const char	*attr_guard;	 /* entryCSN / uSNChanged: lost-update
+					  * guard; NULL: exact-value deletes */
 	const char	*default_filter;
 	int		 max_page;	 /* AD's MaxPageSize is 1000 */
 	const char	*lease_class;	 /* a lease entry: cn and description */
@@ -59,6 +64,8 @@ struct dir_person {
 	size_t		 n_usercert;
 	struct dir_val	*smime;		/* userSMIMECertificate values in order */
 	size_t		 n_smime;
+	struct dir_val	*usercert_plain; /* 389-ds: plain userCertificate */
+	size_t		 n_usercert_plain;
 };
 void	dir_person_free(struct dir_person *);
 #define DIR_ID_MISSING		1	/* absent, or not readable by us */
@@ -85,6 +92,25 @@ void		 dir_free(struct dir *);
  * -1 (logged) for any other attribute.
  */
 int		 dir_set_id_attr(struct dir *, const char *attr);
+const char	*dir_id_attr(const struct dir *);
+/*
+ * For a flavour with two possible ids (389-ds): which one this directory
+ * gives the bind identity. The first entry under base matching the filter
+ * that shows attr_id (entryUUID: the entryuuid plugin is on and an ACI
+ * grants it) picks attr_id, else attr_id_alt (nsUniqueId). Other
+ * flavours: attr_id, nothing asked. 0 and *attr, or -1 (logged).
+ */
+int		 dir_probe_id_attr(struct dir *, const char **attr);
+/*
+ * Can the bind identity read what smimepub-sync relies on, on the first
+ * person under base: the stable id, modifyTimestamp (polling for changes;
+ * only when polls), the mail attribute and the disabled flag (where it is
+ * on every entry)? 0 yes; 1 no, with report naming the identity, the
+ * attributes, the entry and the right to grant; -1 the search failed
+ * (logged).
+ */
+int		 dir_check_access(struct dir *, int polls, char *report,
+		    size_t sz);
 /*
  * 1 when connected; 0 when the last operation lost the connection and
  * could not get it back (the server is down), or none was ever made.

@@ -45,7 +45,7 @@ int	dir_naming_context(struct dir *, char **nc);
 /* dir_search.c: the attributes a dir_person is read from (NULL-terminated),
  * and the person built from one entry (*guard: the lost-update guard value,
  * when guard is not NULL). 0, or -1 logged. */
-#define DIR_NATTRS	11
+#define DIR_NATTRS	12
 void	dir_attrs(struct dir *, char *attrs[DIR_NATTRS]);
 int	dir_person_from_entry(struct dir *, LDAPMessage *e,
 	    struct dir_person **out, char **guard);

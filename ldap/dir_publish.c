@@ -329,7 +329,8 @@ dir_apply(struct dir *d, const char *addr, const char *id, X509 *leaf,
 		}
 		if (guard == NULL)
 			log_debug("%s: no %s on the entry: exact-value deletes "
-			    "only", p->dn, d->fl->attr_guard);
+			    "only", p->dn, d->fl->attr_guard != NULL ?
+			    d->fl->attr_guard : "lost-update guard");
 		else if (!d->has_assert)
 			log_debug("%s: the server lacks the assertion control: "
 			    "exact-value deletes only", d->cfg->uri);

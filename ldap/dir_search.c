@@ -46,6 +46,9 @@ dir_person_free(struct dir_person *p)
 	for (i = 0; i < p->n_smime; i++)
 		free(p->smime[i].data);
 	free(p->smime);
+	for (i = 0; i < p->n_usercert_plain; i++)
+		free(p->usercert_plain[i].data);
+	free(p->usercert_plain);
 	free(p);
 }
 
@@ -272,7 +275,9 @@ dir_person_parse(struct dir *d, const struct dir_entry_src *src,
 	if (fl->attr_disabled != NULL) {
 		if (first_str(src, fl->attr_disabled, &s) == -1)
 			goto nomem;
-		if (s != NULL)
+		if (s != NULL && fl->disabled_match != NULL)
+			p->disabled = strcasecmp(s, fl->disabled_match) == 0;
+		else if (s != NULL)
 			p->disabled = (strtoul(s, NULL, 10) &
 			    fl->disabled_bit) != 0;
 	}
@@ -280,7 +285,12 @@ dir_person_parse(struct dir *d, const struct dir_entry_src *src,
 	    &p->n_usercert) == -1 ||
 	    all_vals(src, fl->attr_smime, &p->smime, &p->n_smime) == -1)
 		goto nomem;
-	if (guard != NULL && first_str(src, fl->attr_guard, guard) == -1)
+	if (fl->attr_usercert_plain != NULL && all_vals(src,
+	    fl->attr_usercert_plain, &p->usercert_plain,
+	    &p->n_usercert_plain) == -1)
+		goto nomem;
+	if (guard != NULL && fl->attr_guard != NULL &&
+	    first_str(src, fl->attr_guard, guard) == -1)
 		goto nomem;
 	*out = p;
 	p = NULL;
@@ -309,7 +319,10 @@ dir_attrs(struct dir *d, char *attrs[DIR_NATTRS])
 		attrs[n++] = (char *)d->attr_id;
 	attrs[n++] = (char *)fl->attr_usercert;
 	attrs[n++] = (char *)fl->attr_smime;
-	attrs[n++] = (char *)fl->attr_guard;
+	if (fl->attr_usercert_plain != NULL)
+		attrs[n++] = (char *)fl->attr_usercert_plain;
+	if (fl->attr_guard != NULL)
+		attrs[n++] = (char *)fl->attr_guard;
 	if (fl->attr_disabled != NULL)
 		attrs[n++] = (char *)fl->attr_disabled;
 	if (d->cfg->trigger_attribute != NULL)

@@ -36,8 +36,20 @@ struct lk_pool {
 	const struct lk_dir_ops *ops;
 };
 
+/* A lookup never needs the stable id: it is not asked for, so no ACI
+ * must grant it (389-ds: a reader sees only mail and certificates). */
+static struct dir *
+lk_dir_new(const struct cfg_directory *cfg)
+{
+	struct dir *d = dir_new(cfg);
+
+	if (d != NULL)
+		(void)dir_set_id_attr(d, NULL);
+	return d;
+}
+
 const struct lk_dir_ops lk_dir_ldap = {
-	dir_new, dir_connect, dir_free, dir_search_people, dir_search_few
+	lk_dir_new, dir_connect, dir_free, dir_search_people, dir_search_few
 };
 
 struct lk_pool *

@@ -11,7 +11,8 @@ golang-cfssl sqlite3 curl python3
 samba samba-dsdb-modules samba-ad-provision samba-vfs-modules winbind
 libsasl2-dev libsasl2-modules-gssapi-mit
 gpgsm dirmngr ldnsutils
-wrk nginx-light"
+wrk nginx-light
+389-ds-base libnss3-tools"
 
 missing=""
 for p in $PKGS; do

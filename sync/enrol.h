@@ -69,4 +69,13 @@ enum enr_outcome enr_revoke(struct enr_ctx *, const char *mail,
  */
 int		 enr_unpublish_retry(struct enr_ctx *, const char *person_id);
 
+/*
+ * Read people with the id this journal's person ids are values of
+ * (idattr.c): the one recorded in it, or, for a journal that has none yet,
+ * the one the directory gives (dir_probe_id_attr), recorded now. -1
+ * (logged) when the flavour cannot read the recorded one, or on error:
+ * the caller must not go on.
+ */
+int		 enr_id_attr(const struct cfg *, struct jrnl *, struct dir *);
+
 #endif

@@ -82,9 +82,10 @@ sync_open(const struct cfg *cfg, struct kp_pool *kp, struct lease *lease,
 	/* a dry run never asks the CA: it is not even opened */
 	if ((e->jrnl = jrnl_open(cfg->sync.state_dir)) == NULL ||
 	    (!sync_dry && (e->ca = ca_new(cfg)) == NULL) ||
-	    (e->dir = dir_new(&cfg->directory)) == NULL)
+	    (e->dir = dir_new(&cfg->directory)) == NULL ||
+	    dir_connect(e->dir) == -1)
 		return -1;
-	return dir_connect(e->dir);
+	return enr_id_attr(cfg, e->jrnl, e->dir);
 }
 
 /* Since the lease was (last) gained, no full pass has been run yet. */
@@ -241,6 +242,20 @@ sync_watch_start(struct enr_ctx *e, struct dir_watch **watch,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Say at start which right the bind identity lacks (dir_check_access)
+ * rather than skip everyone or poll blind; the service goes on (the
+ * others may be readable).
+ */
+static void
+sync_check_rights(struct enr_ctx *e, int polls)
+{
+	char report[512];
+
+	if (dir_check_access(e->dir, polls, report, sizeof(report)) == 1)
+		log_err("%s: %s", e->cfg->directory.uri, report);
 }
 
 static void
@@ -478,6 +493,11 @@ main(int argc, char *argv[])
 		goto out;
 	if (!once && sync_watch_start(&e, &watch, &ds) == -1)
 		goto out;
+	/* polling modifyTimestamp (no syncrepl, no DirSync) would find
+	 * nothing, silently, if the account cannot read it */
+	sync_check_rights(&e, !once && watch == NULL && ds == NULL &&
+	    cfg->sync.watch_interval > 0 &&
+	    cfg->directory.flavour != CFG_FLAVOUR_AD);
 	for (;;) {
 		last = time(NULL);
 		/* read before the pass: what changes during it is seen next */

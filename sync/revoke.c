@@ -66,8 +66,24 @@ enr_revoke_all(struct enr_ctx *e, struct enr_revoke_arg *a, int reason)
 
 	for (i = 0; i < a->n; i++) {
 		r = &a->todo[i];
-		if ((c = jrnl_cert_x509(e->jrnl, r)) == NULL ||
-		    enr_ca_revoke(e, c, reason) == -1 ||
+		if ((c = jrnl_cert_x509(e->jrnl, r)) != NULL &&
+		    jrnl_cert_is_manual(e->jrnl, r) == 1 &&
+		    !ca_issued_here(e->ca, c)) {
+			/* put on by hand, another CA's: that CA would only
+			 * refuse (and a refusal retried forever); unpublished
+			 * all the same by the caller */
+			log_warn("%s: serial %s was put on by hand and not "
+			    "issued by CA %s: not revocable here, unpublished "
+			    "only", r->mail, r->serial, ca_name(e->ca));
+			if (jrnl_cert_put(e->jrnl, c, r->mail, r->person_id,
+			    JRNL_CERT_UNPUBLISHED) == -1)
+				failed++;
+			(void)audit_event("revocation", r->person_id, r->mail,
+			    c, ca_name(e->ca), "not revocable here", NULL);
+			X509_free(c);
+			continue;
+		}
+		if (c == NULL || enr_ca_revoke(e, c, reason) == -1 ||
 		    jrnl_cert_put(e->jrnl, c, r->mail, r->person_id,
 		    JRNL_CERT_REVOKED) == -1)
 			failed++;

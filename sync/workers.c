@@ -377,6 +377,8 @@ wk_main(void *arg)
 	e = *pool->base;
 	if ((e.dir = dir_new(&e.cfg->directory)) == NULL)
 		return NULL;	/* the others (or sync_run) do its share */
+	/* the id the pass's own connection reads (idattr.c) */
+	(void)dir_set_id_attr(e.dir, dir_id_attr(pool->base->dir));
 	/* not connected: wk_item waits for the directory */
 	(void)dir_connect(e.dir);
 	wk_loop(pool, &e, &mine);

@@ -13,6 +13,7 @@
 
 #include "common/cfg.h"
 #include "common/log.h"
+#include "ldap/dir.h"
 
 static char tmpdir[] = "/tmp/test_cfg.XXXXXX";
 static char errbuf[8192];
@@ -111,6 +112,31 @@ START_TEST(test_minimal_defaults)
 	ck_assert_int_eq(c->lookup.negative_ttl, 60);
 	ck_assert_int_ge(c->keys.pkcs12_iterations, 10000);
 	ck_assert_uint_eq(c->keys.n_escrow_certs, 0);
+	cfg_free(c);
+}
+END_TEST
+
+/* directory.flavour = "389ds": parsed, its default filter, the table. */
+START_TEST(test_flavour_389ds)
+{
+	char path[256];
+	struct cfg *c = load("directory = { uri = \"ldap://x\"; base = "
+	    "\"dc=x\"; flavour = \"389ds\"; };\n", path, sizeof(path));
+	const struct dir_flavour *fl;
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->directory.flavour, CFG_FLAVOUR_389DS);
+	ck_assert_str_eq(c->directory.filter,
+	    "(&(objectClass=inetOrgPerson)(mail=*))");
+	fl = dir_flavour_get(c->directory.flavour);
+	ck_assert_str_eq(fl->name, "389ds");
+	ck_assert_str_eq(fl->attr_id, "entryUUID");
+	ck_assert_str_eq(fl->attr_id_alt, "nsUniqueId");
+	ck_assert_str_eq(fl->attr_disabled, "nsAccountLock");
+	ck_assert_str_eq(fl->disabled_match, "true");
+	ck_assert_ptr_null(fl->attr_guard);
+	ck_assert_str_eq(fl->attr_usercert, "userCertificate;binary");
+	ck_assert_str_eq(fl->attr_usercert_plain, "userCertificate");
 	cfg_free(c);
 }
 END_TEST
@@ -311,6 +337,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_minimal_defaults);
 	tcase_add_test(tc, test_full_design_example);
+	tcase_add_test(tc, test_flavour_389ds);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_no_key_lost);
 	tcase_add_test(tc, test_missing_file);
