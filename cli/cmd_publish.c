@@ -249,7 +249,7 @@ cmd_show(struct cfg *cfg, int argc, char **argv)
 			    p->usercert_plain[i].len);
 			continue;
 		}
-		show_cert(c, mail, j);
+		show_cert(c, mail, cfg->ca.allowed_ekus, j);
 		X509_free(c);
 	}
 	for (i = 0; i < p->n_smime; i++) {
