@@ -121,7 +121,8 @@ START_TEST(test_flavour_389ds)
 {
 	char path[256];
 	struct cfg *c = load("directory = { uri = \"ldap://x\"; base = "
-	    "\"dc=x\"; flavour = \"389ds\"; };\n", path, sizeof(path));
+	    "\"dc=x\"; flavour = \"389ds\"; };\n"
+	    "keys = { discard_passphrase = true; };\n", path, sizeof(path));
 	const struct dir_flavour *fl;
 
 	ck_assert_ptr_nonnull(c);
