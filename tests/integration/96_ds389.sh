@@ -171,6 +171,7 @@ directory = { uri = "$DS389_URI"; starttls = true; tls_ca_file = "$DS389_DIR/tls
               base = "$DS389_PEOPLE"; flavour = "389ds"; };
 lookup = { bind_dn = "$DS389_LK_DN"; bind_password_file = "$T/lk.pw";
            trust_anchors = "$T/ca/ca.pem"; };
+keys = { discard_passphrase = true; };
 EOC
 t_ok "lookup alice with the reader account" "$SMIMEPUB" -f "$T/lk.conf" lookup alice@example.com
 t_contains "answers alice's certificate" "$T_OUT" "alice@example.com"
