@@ -1,7 +1,7 @@
 /*
  * fuzz_person.c — libFuzzer target for turning a directory entry into a
  * person (dir_person_parse, what dir_person_from_entry does with an LDAP
- * entry): the first byte picks the flavour (OpenLDAP or AD), the stable id
+ * entry): the first byte picks the flavour (OpenLDAP, AD or 389-ds), the stable id
  * attribute (entryUUID, nsUniqueId) and whether a trigger attribute is
  * configured; then records of [attribute index][length, 2 bytes][value]
  * give the entry's values, in order, any bytes. No crash, no leak; an id
@@ -28,7 +28,8 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static const char *const attrs[] = { "mail", "displayName", "cn",
     "entryUUID", "objectGUID", "nsUniqueId", "userCertificate;binary",
     "userCertificate", "userSMIMECertificate", "userAccountControl",
-    "entryCSN", "uSNChanged", "smimepubTrigger", "MAIL", "otherMail" };
+    "entryCSN", "uSNChanged", "smimepubTrigger", "MAIL", "otherMail",
+    "nsAccountLock" };
 #define NATTRS	(sizeof(attrs) / sizeof(attrs[0]))
 
 struct rec {
@@ -119,12 +120,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.uri = "ldap://127.0.0.1:1";
 	cfg.base = "dc=example,dc=com";
-	cfg.flavour = data[0] & 1 ? CFG_FLAVOUR_AD : CFG_FLAVOUR_OPENLDAP;
+	cfg.flavour = data[0] & 1 ? CFG_FLAVOUR_AD : data[0] & 32 ?
+	    CFG_FLAVOUR_389DS : CFG_FLAVOUR_OPENLDAP;
 	cfg.trigger_attribute = data[0] & 2 ? "smimepubTrigger" : NULL;
 	cfg.mail_attribute = data[0] & 4 ? "otherMail" : NULL;
 	if ((d = dir_new(&cfg)) == NULL)
 		return 0;
-	if ((data[0] & 8) && cfg.flavour == CFG_FLAVOUR_OPENLDAP)
+	if ((data[0] & 8) && cfg.flavour == CFG_FLAVOUR_389DS)
 		(void)dir_set_id_attr(d, "nsUniqueId");
 	e.n = 0;
 	while (i + 3 <= len && e.n < 64) {
