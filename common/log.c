@@ -1,10 +1,12 @@
 /*
  * log.c — the one place that writes diagnostics, to stderr or syslog.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 
@@ -14,6 +16,10 @@ static const char	*log_prog = "smimepub";
 static int		 log_syslog;
 static enum log_level	 log_max = LOG_LVL_INFO;
 static _Thread_local char log_last[256];
+/* the status line (log_status) and stderr's writers, under log_mu */
+static pthread_mutex_t	 log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char		 log_stat[160];
+#define LOG_CLEAR	"\r\033[K"	/* CR, EL: erase to end of line (ECMA-48) */
 
 const char *
 log_last_err(void)
@@ -73,9 +79,38 @@ log_vemit(enum log_level lvl, const char *fmt, va_list ap)
 		vsyslog(prio[lvl], fmt, ap);
 		return;
 	}
+	pthread_mutex_lock(&log_mu);
+	if (log_stat[0] != '\0')
+		fputs(LOG_CLEAR, stderr);
 	fprintf(stderr, "%s: %s: ", log_prog, tag[lvl]);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	if (log_stat[0] != '\0')
+		fputs(log_stat, stderr);
+	fflush(stderr);
+	pthread_mutex_unlock(&log_mu);
+}
+
+int
+log_status(const char *line)
+{
+	int drawn = 0;
+
+	if (log_syslog || !isatty(STDERR_FILENO))
+		return 0;
+	pthread_mutex_lock(&log_mu);
+	if (line == NULL) {
+		if (log_stat[0] != '\0')
+			fputs(LOG_CLEAR, stderr);
+		log_stat[0] = '\0';
+	} else {
+		snprintf(log_stat, sizeof(log_stat), "%s", line);
+		fprintf(stderr, LOG_CLEAR "%s", log_stat);
+		drawn = 1;
+	}
+	fflush(stderr);
+	pthread_mutex_unlock(&log_mu);
+	return drawn;
 }
 
 #define LOG_FN(name, lvl)				\
@@ -104,9 +139,13 @@ log_ssl(const char *fmt, ...)
 	va_end(ap);
 	while ((e = ERR_get_error()) != 0) {
 		ERR_error_string_n(e, buf, sizeof(buf));
-		if (log_syslog)
+		if (log_syslog) {
 			syslog(LOG_ERR, "  openssl: %s", buf);
-		else
-			fprintf(stderr, "%s:   openssl: %s\n", log_prog, buf);
+			continue;
+		}
+		pthread_mutex_lock(&log_mu);
+		fprintf(stderr, "%s%s:   openssl: %s\n%s", log_stat[0] ?
+		    LOG_CLEAR : "", log_prog, buf, log_stat);
+		pthread_mutex_unlock(&log_mu);
 	}
 }

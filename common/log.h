@@ -23,6 +23,15 @@ void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 const char *log_last_err(void);
 void	log_clear_err(void);
+/*
+ * A status line on a terminal (the progress of a long pass): when stderr is
+ * a tty (and not syslog), line is drawn in place of the last one (carriage
+ * return, erase to the end: ECMA-48 EL), and every log line clears it
+ * first and draws it again after, so the two never mix. NULL clears it for
+ * good. A no-op when stderr is not a terminal. 1 if it is drawn.
+ */
+int	log_status(const char *line);
+
 /* log_err() followed by OpenSSL's error queue, which it empties. */
 void	log_ssl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -237,15 +237,6 @@ do_item(struct enr_ctx *e, const struct sync_item *it, struct sync_stats *st)
 	return ok;
 }
 
-/* "sync: 120/4000" on a terminal, for long passes (--once by hand). */
-static void
-wk_progress(size_t done, size_t n)
-{
-	if (n >= 10 && isatty(STDERR_FILENO))
-		fprintf(stderr, "\rsync: %zu/%zu%s", done, n, done == n ? "\n" :
-		    "");
-}
-
 struct wk_pool {
 	struct enr_ctx		*base;
 	const struct sync_item	*items;
@@ -253,7 +244,55 @@ struct wk_pool {
 	struct sync_stats	*st;
 	pthread_mutex_t		 mu;
 	atomic_int		 dir_gone;	/* a wait for the directory gave up */
+	struct timespec		 start, drawn;	/* the progress line's clock */
 };
+
+static double
+wk_secs(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) +
+	    (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/*
+ * The progress of a long pass on a terminal (--once by hand), redrawn in
+ * place at most ten times a second: "sync: 120/4000 (3%), 12.5/s, about
+ * 5m 10s left", cleared at the end (log_status: log lines never mix with
+ * it). Called under pool->mu.
+ */
+static void
+wk_progress(struct wk_pool *pool)
+{
+	char line[256], left[64];
+	struct timespec now;
+	double el, rate;
+	long eta;
+
+	if (pool->n < 10)
+		return;
+	if (pool->done == pool->n) {
+		(void)log_status(NULL);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (pool->done > 1 && wk_secs(&pool->drawn, &now) < 0.1)
+		return;
+	pool->drawn = now;
+	el = wk_secs(&pool->start, &now);
+	rate = el > 0 ? (double)pool->done / el : 0;
+	if (rate > 0) {
+		eta = (long)((double)(pool->n - pool->done) / rate + 0.5);
+		if (eta >= 60)
+			snprintf(left, sizeof(left), "about %ldm %02lds left",
+			    eta / 60, eta % 60);
+		else
+			snprintf(left, sizeof(left), "about %lds left", eta);
+	} else
+		snprintf(left, sizeof(left), "time left unknown");
+	snprintf(line, sizeof(line), "sync: %zu/%zu (%zu%%), %.1f/s, %s",
+	    pool->done, pool->n, pool->done * 100 / pool->n, rate, left);
+	(void)log_status(line);
+}
 
 /* Start nobody new: SIGTERM, or this instance no longer holds the lease
  * (another may take over once it runs out: sync/lease.h). */
@@ -361,7 +400,8 @@ wk_loop(struct wk_pool *pool, struct enr_ctx *e, struct sync_stats *st)
 			break;
 		wk_item(pool, e, &pool->items[i], st);
 		pthread_mutex_lock(&pool->mu);
-		wk_progress(++pool->done, pool->n);
+		pool->done++;
+		wk_progress(pool);
 		pthread_mutex_unlock(&pool->mu);
 	}
 }
@@ -425,6 +465,7 @@ sync_run(struct enr_ctx *e, const struct sync_item *items, size_t n,
 	pool.n = n;
 	pool.st = st;
 	atomic_init(&pool.dir_gone, 0);
+	clock_gettime(CLOCK_MONOTONIC, &pool.start);
 	pthread_mutex_init(&pool.mu, NULL);
 	if (nw > 1 && (tids = calloc(nw, sizeof(*tids))) == NULL) {
 		log_err("sync: out of memory starting workers");
@@ -443,6 +484,7 @@ sync_run(struct enr_ctx *e, const struct sync_item *items, size_t n,
 	/* one worker, or none could start (or get a directory handle):
 	 * what is left is done here, on the pass's own connection */
 	wk_loop(&pool, &base, st);
+	(void)log_status(NULL);	/* stopped early: the line goes too */
 	if (pool.left > 0)
 		log_warn("sync: %zu of %zu people left for the next pass (the "
 		    "directory was unreachable)", pool.left, n);
