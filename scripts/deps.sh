@@ -12,7 +12,8 @@ samba samba-dsdb-modules samba-ad-provision samba-vfs-modules winbind
 libsasl2-dev libsasl2-modules-gssapi-mit
 gpgsm dirmngr ldnsutils
 wrk nginx-light
-389-ds-base libnss3-tools"
+389-ds-base libnss3-tools
+dpkg-dev debhelper fakeroot lintian systemd logrotate"
 
 missing=""
 for p in $PKGS; do
