@@ -15,9 +15,11 @@ t_eq "no file #includes a .c file" "$out" ""
 out=$(grep -rn 'static inline' --include='*.h' cli 2>/dev/null)
 t_eq "cli/ headers hold no code" "$out" ""
 
-# What make would rebuild were $1 just changed.
+# What make would rebuild were $1 just changed (the version as built: a
+# commit or an edit since would change it, and rebuild common/version.o).
 would() {
-	make -n -W "$1" BUILD="$BUILD" tests 2>&1 |
+	make -n -W "$1" BUILD="$BUILD" \
+	    SMIMEPUB_VERSION="$(cat "$BUILD/version.stamp" 2>/dev/null)" tests 2>&1 |
 	    sed -n 's/.* -o \([^ ]*\) .*/\1/p'
 }
 out=$(would lookup/lk_api.c)
