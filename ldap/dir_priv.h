@@ -59,6 +59,10 @@ struct dir_entry_src {
 	struct berval	**(*vals)(void *arg, const char *attr);
 	void		*arg;
 };
+/* dir_id.c: the stable id of src into p->id, or p->id NULL and p->id_bad
+ * set; -1 only when out of memory (logged by the caller). */
+int	dir_id_read(struct dir *, const struct dir_entry_src *src,
+	    struct dir_person *p);
 int	dir_person_parse(struct dir *, const struct dir_entry_src *,
 	    struct dir_person **out, char **guard);
 /*
