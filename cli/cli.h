@@ -36,6 +36,8 @@ int	cmd_doctor(struct cfg *, int argc, char **argv);
  * history of each of the n people ids who have mail. 0, or -1 logged. */
 struct jrnl;
 int	status_json(struct jrnl *j, const char *mail, char (*ids)[80], int n);
+/* approve-leavers N: one held pass of mass leavers (sync.max_leavers). */
+int	cmd_approve_leavers(struct cfg *, int argc, char **argv);
 
 /* Validate a mail address from the command line into out (MAIL_MAX + 1). */
 int	cli_mail_arg(const char *arg, char *out);

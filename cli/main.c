@@ -31,6 +31,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "renew", cmd_enrol, "renew MAIL" },
 	{ "revoke", cmd_revoke, "revoke MAIL [--reason R]" },
 	{ "status", cmd_status, "status [MAIL] [--json]" },
+	{ "approve-leavers", cmd_approve_leavers, "approve-leavers N" },
 	{ "lookup", cmd_lookup, "lookup MAIL [--format json|pem|der]" },
 	{ "recover", cmd_recover, "recover MAIL --kra-key KEY [--kra-cert CERT] "
 	    "[--out FILE]" },

@@ -209,6 +209,30 @@ cfg_attr_name_ok(const char *a)
 	return i <= 64;
 }
 
+long
+cfg_max_leavers(const char *spec, size_t seen)
+{
+	long v = 0;
+	size_t i;
+
+	if (spec == NULL) {
+		v = (long)(seen * 2 / 100);
+		return v > 10 ? v : 10;
+	}
+	for (i = 0; spec[i] >= '0' && spec[i] <= '9'; i++) {
+		if (i >= 9)
+			return -1;	/* a billion leavers is no limit */
+		v = v * 10 + (spec[i] - '0');
+	}
+	if (i == 0)
+		return -1;
+	if (spec[i] == '\0')
+		return v;
+	if (spec[i] != '%' || spec[i + 1] != '\0' || v > 100)
+		return -1;
+	return (long)(seen * (size_t)v / 100);
+}
+
 static int
 cfg_check(struct cfg *c, config_t *lc, const char *file)
 {
@@ -362,6 +386,10 @@ cfg_check(struct cfg *c, config_t *lc, const char *file)
 	if (c->lookup.bind_dn != NULL && c->lookup.bind_password_file == NULL)
 		KEYERR("lookup.bind_dn", "%s", "needs "
 		    "lookup.bind_password_file (secrets come from files)");
+	if (cfg_max_leavers(c->sync.max_leavers, 0) == -1)
+		KEYERR("sync.max_leavers", "\"%s\" is not a count (\"25\") or "
+		    "a percentage of the people seen (\"2%%\")",
+		    c->sync.max_leavers);
 	/*
 	 * No key is lost (DESIGN.md, Keys): the PKCS#12 passphrase goes to
 	 * the delivery command, the key to escrow; with neither, it would be

@@ -187,6 +187,14 @@ struct cfg {
 	struct cfg_log	 log;
 };
 
+/*
+ * The most leavers one pass may act on (sync.max_leavers) when it saw seen
+ * people: spec is a count ("25") or a percentage of seen ("2%", rounded
+ * down); NULL is the default, the larger of 10 and 2%. -1 when spec is
+ * neither.
+ */
+long		 cfg_max_leavers(const char *spec, size_t seen);
+
 /* Load and validate path. NULL on any error, each reported with file:line. */
 struct cfg	*cfg_load(const char *path);
 void		 cfg_free(struct cfg *);

@@ -62,8 +62,9 @@ sync_sig(int sig)
 static void
 usage(FILE *fp, int rc)
 {
-	fprintf(fp, "usage: smimepub-sync [-f FILE] [--once [--dry-run]] "
-	    "[--foreground] [--pid-file FILE]\n"
+	fprintf(fp, "usage: smimepub-sync [-f FILE] [--once [--dry-run] "
+	    "[--approve-leavers N]]\n"
+	    "                     [--foreground] [--pid-file FILE]\n"
 	    "       smimepub-sync --help | --version\n"
 	    "FILE defaults to %s. See smimepub-sync(8).\n", CFG_DEFAULT_PATH);
 	exit(rc);
@@ -407,6 +408,7 @@ main(int argc, char *argv[])
 	static const struct option opts[] = {
 		{ "once", no_argument, NULL, 'o' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "approve-leavers", required_argument, NULL, 'a' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "pid-file", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
@@ -424,6 +426,8 @@ main(int argc, char *argv[])
 	struct lease *lease = NULL;
 	char summary[256], changed[64];
 	int ch, once = 0, fg = 0, rc = 1, have_usn, watching = 1;
+	long approve = -1;
+	char *end;
 	unsigned long long usn = 0;
 	time_t next, last;
 
@@ -442,6 +446,16 @@ main(int argc, char *argv[])
 		case 'n':
 			sync_dry = 1;
 			break;
+		case 'a':
+			/* the count the held pass reported (leavers.c) */
+			approve = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || approve < 0 ||
+			    approve > 1000000000) {
+				log_err("--approve-leavers: \"%s\" is not a "
+				    "count of leavers", optarg);
+				usage(stderr, 2);
+			}
+			break;
 		case 'F':
 			fg = 1;
 			break;
@@ -458,8 +472,9 @@ main(int argc, char *argv[])
 			usage(stderr, 2);
 		}
 	}
-	if (optind != argc || (sync_dry && !once))
+	if (optind != argc || ((sync_dry || approve >= 0) && !once))
 		usage(stderr, 2);	/* a plan is of one pass: --dry-run needs --once */
+	sync_leavers_approve(approve);
 	if ((cfg = cfg_load(path)) == NULL)
 		return 2;
 	log_set_level((enum log_level)log_level_parse(cfg->log.level));
@@ -516,7 +531,8 @@ main(int argc, char *argv[])
 			log_info("pass done: %s", summary);
 			if (once) {
 				/* stopped by a signal: the pass is not done */
-				rc = st.failed > 0 || sync_quit ? 1 : 0;
+				rc = st.failed > 0 || sync_quit ||
+				    st.leavers_held > 0 ? 1 : 0;
 				goto out;
 			}
 		}

@@ -481,7 +481,8 @@ sync_pass(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 	if (pl.nseen > 0)	/* qsort/bsearch want a non-NULL array */
 		qsort(pl.seen, pl.nseen, sizeof(pl.seen[0]), seen_cmp);
 	/* only a full pass knows who is gone */
-	if (changed == NULL && jrnl_enr_each(e->jrnl, plan_leaver, &pl) == -1)
+	if (changed == NULL && (jrnl_enr_each(e->jrnl, plan_leaver, &pl) == -1 ||
+	    sync_leavers_guard(e, pl.items, &pl.n, pl.nseen, st) == -1))
 		goto out;
 	/* before anything is recorded: a dry run writes no journal */
 	if (e->dry_run) {
@@ -517,6 +518,9 @@ sync_stats_str(const struct sync_stats *st, char *buf, size_t sz)
 	if (st->noid > 0)
 		snprintf(buf + strlen(buf), sz - strlen(buf), " (%d without a "
 		    "readable id)", st->noid);
+	if (st->leavers_held > 0)
+		snprintf(buf + strlen(buf), sz - strlen(buf), ", leavers held "
+		    "%d (sync.max_leavers)", st->leavers_held);
 }
 
 struct next_due {

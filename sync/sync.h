@@ -21,6 +21,7 @@ struct sync_stats {
 	int	skipped;	/* invalid address, waiting for a retry or a CA */
 	int	noid;		/* of those: entries without a readable id
 				 * (sync_noid_report) */
+	int	leavers_held;	/* leaver actions held back (leavers.c) */
 };
 
 /*
@@ -37,6 +38,14 @@ int	sync_pass(struct enr_ctx *, const char *changed, struct sync_stats *);
  * none, or on error (logged): the daemon then waits for sync.interval.
  */
 time_t	sync_next_due(struct enr_ctx *, time_t now);
+/*
+ * The guard against mass leavers (leavers.c): the number of leaver actions
+ * the last full pass held back (0: none), for the metric
+ * smimepub_sync_leavers_held; and --approve-leavers N for this process's
+ * passes (-1: none).
+ */
+int	sync_leavers_held(void);
+void	sync_leavers_approve(long n);
 /* "(modifyTimestamp>=...)" for changes since t (RFC 4517 §3.3.13). */
 void	sync_changed_filter(time_t since, char *buf, size_t sz);
 /* "enrolled 3, renewed 0, ..." into buf. */

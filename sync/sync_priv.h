@@ -40,6 +40,14 @@ int	sync_run(struct enr_ctx *e, const struct sync_item *items, size_t n,
 	    struct sync_stats *st);
 
 /*
+ * A full pass's plan of n items, seen people: take every revoke and
+ * unpublish out when there are more than sync.max_leavers of them (unless
+ * approved) or when nobody was seen, counting them in st->leavers_held.
+ */
+int	sync_leavers_guard(struct enr_ctx *e, struct sync_item *items,
+	    size_t *n, size_t seen, struct sync_stats *st);
+
+/*
  * With sync.lease_dn: record the entry's first certificate as ours when
  * our CA issued it for mail and the journal does not know it (the former
  * holder of the lease issued it) and it is newer than r's (NULL: no
