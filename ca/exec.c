@@ -34,7 +34,7 @@
 
 /* The helper failed: log its status and the first line of its stderr. */
 static void
-run_failed(struct exec_ctx *x, const char *op, const struct exec_run *r)
+run_failed(struct exec_ctx *x, const char *op, const struct run_out *r)
 {
 	char *why = exec_first_line(r->err, r->errlen);
 
@@ -54,7 +54,7 @@ run_failed(struct exec_ctx *x, const char *op, const struct exec_run *r)
 
 /* Every PEM certificate of the helper's stdout, leaf first, into res. */
 static int
-parse_chain(struct exec_ctx *x, const char *op, const struct exec_run *r,
+parse_chain(struct exec_ctx *x, const char *op, const struct run_out *r,
     struct ca_result *res)
 {
 	BIO *b = NULL;
@@ -97,7 +97,7 @@ out:
 
 /* Turn a finished run of enrol or poll into the result. */
 int
-exec_answer(struct exec_ctx *x, const char *op, const struct exec_run *r,
+exec_answer(struct exec_ctx *x, const char *op, const struct run_out *r,
     struct ca_result *res)
 {
 	const char *nl;
@@ -176,7 +176,7 @@ static int
 exec_enrol(void *ctx, X509_REQ *csr, const char *mail, struct ca_result *res)
 {
 	struct exec_ctx *x = ctx;
-	struct exec_run r = { 0 };
+	struct run_out r = { 0 };
 	const char *vars[] = { "SMIMEPUB_MAIL", mail,
 	    "SMIMEPUB_DISPLAY_NAME", NULL, NULL };
 	char *pem, *cn = NULL;
@@ -206,7 +206,7 @@ static int
 exec_poll(void *ctx, const char *txid, struct ca_result *res)
 {
 	struct exec_ctx *x = ctx;
-	struct exec_run r = { 0 };
+	struct run_out r = { 0 };
 	const char *vars[] = { "SMIMEPUB_POLL_ID", txid, NULL };
 	int rc = -1;
 
@@ -220,7 +220,7 @@ static int
 exec_revoke(void *ctx, X509 *cert, int reason)
 {
 	struct exec_ctx *x = ctx;
-	struct exec_run r = { 0 };
+	struct run_out r = { 0 };
 	const char *vars[] = { "SMIMEPUB_REVOKE_REASON", ca_reason_str(reason),
 	    "SMIMEPUB_SERIAL", NULL, NULL };
 	char *serial = NULL, *pem;

@@ -10,6 +10,8 @@
 
 #include <openssl/x509_vfy.h>
 
+#include "common/run.h"
+
 #define OUT_MAX		(1 << 20)	/* stdout: the chain */
 #define ERR_MAX		(64 << 10)	/* stderr: kept for the reason */
 #define LINE_MAX_	512		/* reason, poll id */
@@ -21,15 +23,6 @@ struct exec_ctx {
 	X509_STORE	*store;
 };
 
-struct exec_run {
-	char		*out;		/* NUL-terminated */
-	size_t		 outlen;
-	char		*err;
-	size_t		 errlen;
-	int		 status;	/* exit status; -1 if killed */
-	int		 sig;		/* signal that ended it */
-};
-
 /*
  * Run the helper with input on its stdin and vars (NAME, value pairs, a
  * NULL value skipped) in its environment, reading stdout and stderr
@@ -37,8 +30,8 @@ struct exec_run {
  * (r filled; exec_run_clear frees it), -1 logged otherwise.
  */
 int	exec_run(struct exec_ctx *, const char *op, const char *in,
-	    size_t inlen, const char *const vars[], struct exec_run *r);
-void	exec_run_clear(struct exec_run *);
+	    size_t inlen, const char *const vars[], struct run_out *r);
+void	exec_run_clear(struct run_out *);
 /*
  * exec.c: a finished run of enrol or poll (op) into res, by its exit status:
  * 0 issued (stdout a PEM chain), 1 rejected (stderr's first line), 2
@@ -47,7 +40,7 @@ void	exec_run_clear(struct exec_run *);
  */
 struct ca_result;
 int	exec_answer(struct exec_ctx *, const char *op,
-	    const struct exec_run *r, struct ca_result *res);
+	    const struct run_out *r, struct ca_result *res);
 /* The first line of s, printable ASCII only, at most LINE_MAX_ bytes
  * (malloc'd; NULL when out of memory). */
 char	*exec_first_line(const char *s, size_t len);

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "common/audit.h"
 #include "common/log.h"
+#include "common/run.h"
 #include "common/mail.h"
 #include "common/version.h"
 
@@ -83,6 +84,7 @@ main(int argc, char *argv[])
 	size_t i;
 
 	log_init("smimepub", 0, LOG_LVL_INFO);
+	run_harden();	/* keys and passwords in memory: no core */
 	/* a server closing the connection mid-write is an error, not a kill */
 	signal(SIGPIPE, SIG_IGN);
 	/* "+": stop at the command so its own options are left to it */

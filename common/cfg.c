@@ -3,11 +3,15 @@
  * cfg_keys[] is the whole list of keys: anything not in it is an error, and
  * every error names the file, the line and the key.
  */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libconfig.h>
 
@@ -209,6 +213,65 @@ cfg_attr_name_ok(const char *a)
 	return i <= 64;
 }
 
+/*
+ * Is the host of this ldap:// URI (RFC 4516 §2: host[:port], an IPv6
+ * literal in brackets) loopback? An empty host is libldap's default,
+ * localhost. Nothing is resolved: any other name counts as remote.
+ */
+static int
+cfg_uri_loopback(const char *uri, size_t len)
+{
+	char host[256];
+	const char *h = uri + 7, *end = uri + len, *e;
+	unsigned char a[16];
+
+	if (h < end && *h == '[') {
+		if ((e = memchr(h, ']', (size_t)(end - h))) == NULL)
+			return 0;
+		h++;
+	} else {
+		for (e = h; e < end && *e != ':' && *e != '/'; e++)
+			;
+	}
+	if ((size_t)(e - h) >= sizeof(host))
+		return 0;
+	memcpy(host, h, (size_t)(e - h));
+	host[e - h] = '\0';
+	if (host[0] == '\0' || strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127;			/* RFC 1122 §3.2.1.3 */
+	if (inet_pton(AF_INET6, host, a) == 1)		/* ::1, RFC 4291 §2.5.3 */
+		return memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0 ||
+		    (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\377\377", 12) == 0 &&
+		    a[12] == 127);
+	return 0;
+}
+
+/*
+ * The first URI of list (libldap takes several, separated by spaces or
+ * commas) that is plain ldap:// to a host that is not loopback, copied into
+ * buf; 0 when there is none.
+ */
+static int
+cfg_plaintext_remote(const char *list, char *buf, size_t sz)
+{
+	const char *p = list;
+	size_t n;
+
+	while (p != NULL && *p != '\0') {
+		p += strspn(p, " ,");
+		n = strcspn(p, " ,");
+		if (n > 7 && strncasecmp(p, "ldap://", 7) == 0 &&
+		    !cfg_uri_loopback(p, n)) {
+			snprintf(buf, sz, "%.*s", (int)n, p);
+			return 1;
+		}
+		p += n;
+	}
+	return 0;
+}
+
 long
 cfg_max_leavers(const char *spec, size_t seen)
 {
@@ -386,6 +449,25 @@ cfg_check(struct cfg *c, config_t *lc, const char *file)
 	if (c->lookup.bind_dn != NULL && c->lookup.bind_password_file == NULL)
 		KEYERR("lookup.bind_dn", "%s", "needs "
 		    "lookup.bind_password_file (secrets come from files)");
+	/*
+	 * A simple bind sends the password as it is (RFC 4513 §5.1.1): over
+	 * plain ldap:// without StartTLS only to this machine, unless the
+	 * operator says otherwise. Checked here, before anything connects.
+	 */
+	if (!c->directory.allow_plaintext_bind && !c->directory.starttls &&
+	    ((c->directory.bind_dn != NULL && c->directory.sasl_mech == NULL) ||
+	    (c->lookup.bind_dn != NULL && !c->lookup.anonymous))) {
+		char u[256];
+
+		if (cfg_plaintext_remote(c->directory.uri, u, sizeof(u)) ||
+		    (c->sync.lease_uri != NULL &&
+		    cfg_plaintext_remote(c->sync.lease_uri, u, sizeof(u))))
+			KEYERR("directory.uri", "%s: a simple bind would send "
+			    "the password in clear to a host that is not "
+			    "loopback; use ldaps://, directory.starttls = true, "
+			    "ldapi://, or set directory.allow_plaintext_bind = "
+			    "true", u);
+	}
 	if (cfg_max_leavers(c->sync.max_leavers, 0) == -1)
 		KEYERR("sync.max_leavers", "\"%s\" is not a count (\"25\") or "
 		    "a percentage of the people seen (\"2%%\")",

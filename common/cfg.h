@@ -114,6 +114,7 @@ struct cfg_keys {
 	int		 pkcs12_iterations;
 	int		 pool_size;	/* pre-generated keys; 0 = off */
 	int		 discard_passphrase; /* opt-out: no delivery command, no escrow */
+	int		 delivery_timeout; /* seconds, then the command is killed */
 };
 
 struct cfg_sync {

@@ -89,6 +89,7 @@ const struct cfg_key cfg_keys[] = {
 	LIST("keys.escrow_certs", keys.escrow_certs, keys.n_escrow_certs),
 	INT("keys.pkcs12_iterations", keys.pkcs12_iterations, 10000, 10000000, 10000),
 	BOOL("keys.discard_passphrase", keys.discard_passphrase, 0),
+	INT("keys.delivery_timeout", keys.delivery_timeout, 1, 3600, 60),
 	/* pre-generated keys kept encrypted in sync.state_dir; 0 = off */
 	INT("keys.pool_size", keys.pool_size, 0, 100000, 0),
 

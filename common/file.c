@@ -24,7 +24,6 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	char tmp[PATH_MAX], dircopy[PATH_MAX];
 	unsigned char rnd[6];
 	const unsigned char *p = data;
-	mode_t oldmask;
 	ssize_t n;
 	int fd = -1, dfd = -1, rc = -1, made = 0;
 
@@ -34,10 +33,11 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		log_err("%s: path too long", path);
 		return -1;
 	}
-	oldmask = umask(077);
+	/* created for the owner only, whatever the umask, then given its
+	 * mode with fchmod: umask() is process-wide, and changing it here
+	 * would race with every other thread creating a file */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    mode);
-	umask(oldmask);
+	    mode & S_IRWXU);
 	if (fd == -1) {
 		log_err("%s: cannot create: %s", tmp, strerror(errno));
 		goto out;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/run.h"
 #include "common/version.h"
 #include "lookup/lk.h"
 
@@ -149,6 +150,7 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage(stderr, 2);
 	log_init("smimepub-lookupd", 0, LOG_LVL_INFO);
+	run_harden();	/* passwords in memory: no core */
 	if ((cfg = cfg_load(path)) == NULL)
 		return 2;
 	if ((lvl = log_level_parse(cfg->log.level)) != -1)

@@ -24,12 +24,11 @@
 
 #include "common/file.h"
 #include "common/log.h"
+#include "common/run.h"
 #include "common/x509.h"
 #include "sync/deliver.h"
 
-extern char **environ;
-
-#define DLV_CMD_TIMEOUT	60	/* seconds the delivery command may take */
+#define DLV_CMD_TIMEOUT	60	/* keys.delivery_timeout unset (0) */
 
 int
 dlv_write_p12(const char *path, const char *pass, EVP_PKEY *key, X509 *cert,
@@ -108,109 +107,55 @@ dlv_safe_name(char *dst, size_t dstsz, const char *mail)
 		dst[0] = '_';
 }
 
-/* Run cmd with the passphrase on stdin; killed after DLV_CMD_TIMEOUT. */
+/*
+ * Run the delivery command with the passphrase on its stdin, through the
+ * shared runner (common/run.c): no shell, its own process group, only its
+ * pipes open (no other worker's passphrase pipe leaks into it), a minimal
+ * environment (PATH, SMIMEPUB_P12, SMIMEPUB_MAIL: nothing of ours, no
+ * credential of the daemon's), killed with its group after
+ * keys.delivery_timeout.
+ */
 static int
-dlv_run(const char *cmd, const char *p12, const char *mail, const char *pass)
+dlv_run(const struct cfg_keys *k, const char *p12, const char *mail,
+    const char *pass)
 {
-	int pfd[2] = { -1, -1 }, status, rc = -1;
-	size_t len = strlen(pass), off = 0, n_env, i, j;
-	char **env = NULL, *e_p12 = NULL, *e_mail = NULL, *argv[2];
-	time_t deadline;
-	pid_t pid = -1, w;
-	ssize_t n;
+	const char *vars[] = { "SMIMEPUB_P12", p12, "SMIMEPUB_MAIL", mail,
+	    NULL };
+	char in[DLV_PASS_LEN + 2], what[PATH_MAX + 64], *why = NULL;
+	struct run_out o;
+	struct run_cmd c;
+	int rc = -1;
 
-	/* The environment is built before fork: the child of a threaded
-	 * process may only call async-signal-safe functions before exec. */
-	for (n_env = 0; environ[n_env] != NULL; n_env++)
-		;
-	if ((env = calloc(n_env + 3, sizeof(*env))) == NULL ||
-	    asprintf(&e_p12, "SMIMEPUB_P12=%s", p12) == -1 ||
-	    asprintf(&e_mail, "SMIMEPUB_MAIL=%s", mail) == -1) {
-		e_p12 = e_mail = NULL;
-		log_err("keys.delivery_command: out of memory");
+	snprintf(in, sizeof(in), "%s\n", pass);
+	snprintf(what, sizeof(what), "keys.delivery_command %s for %s",
+	    k->delivery_command, mail);
+	memset(&c, 0, sizeof(c));
+	c.path = k->delivery_command;
+	c.what = what;
+	c.timeout_key = "keys.delivery_timeout";
+	c.timeout = k->delivery_timeout > 0 ? k->delivery_timeout :
+	    DLV_CMD_TIMEOUT;
+	c.minimal_env = 1;
+	c.vars = vars;
+	c.out_max = 4096;	/* read and dropped: it need print nothing */
+	c.err_max = 4096;	/* its first line goes into the reason */
+	if (run_cmd(&c, in, strlen(in), &o) == -1)
 		goto out;
-	}
-	for (i = 0, j = 0; i < n_env; i++)
-		if (strncmp(environ[i], "SMIMEPUB_", 9) != 0)
-			env[j++] = environ[i];
-	env[j++] = e_p12;
-	env[j++] = e_mail;
-	env[j] = NULL;
-	if (pipe(pfd) == -1) {
-		log_err("keys.delivery_command: pipe: %s", strerror(errno));
-		goto out;
-	}
-	if ((pid = fork()) == -1) {
-		log_err("keys.delivery_command: fork: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0) {
-		if (dup2(pfd[0], STDIN_FILENO) == -1)
-			_exit(127);
-		close(pfd[0]);
-		close(pfd[1]);
-		argv[0] = (char *)cmd;
-		argv[1] = NULL;
-		execve(cmd, argv, env);
-		_exit(127);	/* the parent reports exit 127 with the path */
-	}
-	close(pfd[0]);
-	pfd[0] = -1;
-	signal(SIGPIPE, SIG_IGN);
-	while (off < len) {
-		n = write(pfd[1], pass + off, len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;	/* the command need not read it all */
-		off += (size_t)n;
-	}
-	if (off == len && write(pfd[1], "\n", 1) != 1)
-		log_debug("keys.delivery_command: did not read the newline");
-	close(pfd[1]);
-	pfd[1] = -1;
-	deadline = time(NULL) + DLV_CMD_TIMEOUT;
-	for (;;) {
-		w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
-			break;
-		if (w == -1 && errno != EINTR) {
-			log_err("keys.delivery_command: waitpid: %s",
-			    strerror(errno));
-			goto out;
-		}
-		if (time(NULL) >= deadline) {
-			kill(pid, SIGKILL);
-			(void)waitpid(pid, &status, 0);
-			log_err("keys.delivery_command %s: killed after %d s "
-			    "for %s", cmd, DLV_CMD_TIMEOUT, mail);
-			pid = -1;
-			goto out;
-		}
-		poll(NULL, 0, 50);
-	}
-	pid = -1;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		log_err("keys.delivery_command %s failed for %s (%s %d%s)", cmd,
-		    mail, WIFEXITED(status) ? "exit" : "signal",
-		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-		    WIFEXITED(status) && WEXITSTATUS(status) == 127 ?
-		    ": not found or not executable" : "");
+	if (o.status != 0) {
+		why = run_first_line(o.err, o.errlen, 200);
+		log_err("keys.delivery_command %s failed for %s (%s %d%s)%s%s",
+		    k->delivery_command, mail, o.sig ? "signal" : "exit",
+		    o.sig ? o.sig : o.status, o.status == 127 ?
+		    ": not found or not executable" : "",
+		    why != NULL && *why != '\0' ? ": " : "",
+		    why != NULL ? why : "");
 		goto out;
 	}
 	rc = 0;
 out:
-	if (pfd[0] != -1)
-		close(pfd[0]);
-	if (pfd[1] != -1)
-		close(pfd[1]);
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		(void)waitpid(pid, &status, 0);
-	}
-	free(env);
-	free(e_p12);
-	free(e_mail);
+	OPENSSL_cleanse(in, sizeof(in));
+	free(why);
+	run_out_clear(&o);
 	return rc;
 }
 
@@ -241,7 +186,7 @@ dlv_deliver(const struct cfg_keys *k, const char *mail, EVP_PKEY *key,
 	    k->pkcs12_iterations) == -1)
 		goto out;
 	if (k->delivery_command != NULL &&
-	    dlv_run(k->delivery_command, path, mail, pass) == -1)
+	    dlv_run(k, path, mail, pass) == -1)
 		goto out;
 	if (p12_path != NULL && (*p12_path = strdup(path)) == NULL)
 		goto out;

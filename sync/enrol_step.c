@@ -209,7 +209,37 @@ enr_is_ours(X509 *cert, void *arg)
 	return jrnl_cert_is_ours(arg, cert) == 1;
 }
 
-/* The one-line status on the entry (directory.status_attribute). */
+/*
+ * The code of a failure on the entry, by the step that failed: what a
+ * helpdesk can act on. Never the reason itself: a CA's error text may name
+ * its internals, and every reader of the entry would see it (the reason
+ * is in the journal: `smimepub status MAIL`). smimepub.conf(5) lists them.
+ */
+static const char *
+status_failed_code(enum jrnl_state failed_in)
+{
+	switch (failed_in) {
+	case JRNL_PLANNED:
+		return "failed-key";	/* the person or the key */
+	case JRNL_KEY_READY:
+	case JRNL_SUBMITTED:
+		return "failed-ca";	/* refused, unreachable, bad answer */
+	case JRNL_ISSUED:
+		return "failed-delivery"; /* escrow or the delivery command */
+	case JRNL_DELIVERED:
+		return "failed-publish";
+	case JRNL_REVOKE_PENDING:
+		return "failed-revoke";
+	case JRNL_REVOKED:
+		return "failed-unpublish";
+	default:
+		return "failed";
+	}
+}
+
+/* The one-line status on the entry (directory.status_attribute): a code
+ * (published, revoked, failed-...), the serial and validity, an attempt
+ * count; nothing else. */
 void
 enr_status(struct enr_ctx *e, const char *dn, const char *what,
     const struct jrnl_enr *r)
@@ -223,12 +253,11 @@ enr_status(struct enr_ctx *e, const char *dn, const char *what,
 	if (r->not_after != 0 && gmtime_r(&r->not_after, &tm) != NULL)
 		strftime(na, sizeof(na), "%Y-%m-%d", &tm);
 	if (r->state == JRNL_FAILED && r->attempts == 0)
-		snprintf(line, sizeof(line), "smimepub: failed in %s: %s",
-		    jrnl_state_str(r->failed_in), r->reason);
+		snprintf(line, sizeof(line), "smimepub: %s",
+		    status_failed_code(r->failed_in));
 	else if (r->state == JRNL_FAILED)
-		snprintf(line, sizeof(line), "smimepub: failed in %s (attempt "
-		    "%d): %s", jrnl_state_str(r->failed_in), r->attempts,
-		    r->reason);
+		snprintf(line, sizeof(line), "smimepub: %s (attempt %d)",
+		    status_failed_code(r->failed_in), r->attempts);
 	else
 		snprintf(line, sizeof(line), "smimepub: %s%s%s%s%s", what,
 		    r->serial[0] ? " serial " : "", r->serial,

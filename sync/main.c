@@ -30,6 +30,7 @@
 #include "common/file.h"
 #include "common/jrnl.h"
 #include "common/log.h"
+#include "common/run.h"
 #include "common/version.h"
 #include "ldap/dir.h"
 #include "sync/keypool.h"
@@ -433,6 +434,7 @@ main(int argc, char *argv[])
 
 	memset(&e, 0, sizeof(e));
 	log_init("smimepub-sync", 0, LOG_LVL_INFO);
+	run_harden();	/* keys and passwords in memory: no core */
 	/* a server closing the connection mid-write is an error, not a kill */
 	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {

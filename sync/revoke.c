@@ -235,7 +235,7 @@ enr_revoke(struct enr_ctx *e, const char *mail, const char *person_id,
 		(void)audit_event_at("unpublication", p->id, mail, NULL,
 		    ca_name(e->ca), removed > 0 ? "unpublished" : "none", NULL,
 		    p->dn, enr_leave(e));
-		enr_status(e, p->dn, "revoked and unpublished", &r);
+		enr_status(e, p->dn, "revoked", &r);
 	} else if (person_id != NULL)
 		enr_unpublish_moved(e, mail, person_id, &r, &removed);
 	rc = ENR_DONE;

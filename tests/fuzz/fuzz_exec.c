@@ -32,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	static int init;
 	struct exec_ctx x = { "fuzz-helper", 1, NULL };
-	struct exec_run r;
+	struct run_out r;
 	struct ca_result res;
 	const uint8_t *sep;
 	size_t olen;

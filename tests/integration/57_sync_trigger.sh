@@ -70,5 +70,24 @@ t_contains "bob enrolled" "$T_OUT" "enrolled 1,"
 t_eq "bob has a certificate" "$(ncerts bob)" 1
 
 t_ok "revoke bob" "$SMIMEPUB" -f "$C" revoke bob@example.com
-t_contains "bob's status says revoked" "$(status_of bob)" "smimepub: revoked and unpublished"
+t_contains "bob's status says revoked" "$(status_of bob)" "smimepub: revoked serial "
+
+# The status is a short code, never a CA's error text (issue 15 item 7):
+# an exec CA that rejects carol with its internals in the reason.
+cat >"$T/reject" <<'EOH'
+#!/bin/sh
+cat >/dev/null
+echo "ca-db.internal.example:5432 password authentication failed for ca_admin" >&2
+exit 1
+EOH
+chmod 0755 "$T/reject"
+sed "s|^ca = .*|ca = { driver = \"exec\"; exec = { command = \"$T/reject\"; ca_cert = \"$T/ca/ca.pem\"; }; };|" \
+    "$C" >"$T/reject.conf"
+trigger carol
+t_exit "the CA rejects carol" 1 "$SYNC" -f "$T/reject.conf" --once
+st=$(status_of carol)
+t_contains "carol's status is the code failed-ca" "$st" "smimepub: failed-ca"
+t_not_contains "without the CA's text" "$st" "password"
+t_contains "the reason is in the journal" \
+    "$("$SMIMEPUB" -f "$C" status carol@example.com)" "password authentication failed"
 t_done

@@ -286,6 +286,60 @@ START_TEST(test_no_key_lost)
 }
 END_TEST
 
+/* A simple bind over plain ldap:// only to loopback, unless allowed. */
+START_TEST(test_plaintext_bind)
+{
+	static const char *const ok[] = {
+		"ldap://127.0.0.1:389", "ldap://localhost", "ldap://[::1]:389",
+		"ldap:///", "ldaps://192.0.2.1", "ldapi://%2Frun%2Fslapd",
+		"ldap://127.0.0.2 ldap://127.0.0.3",
+	};
+	static const char *const bad[] = {
+		"ldap://192.0.2.1", "ldap://dc1.example.com:389",
+		"ldap://[2001:db8::1]", "ldap://127.0.0.1 ldap://192.0.2.1",
+		"ldap://127.0.0.1.example.com",
+	};
+	char path[256], text[1024];
+	struct cfg *c;
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "directory = { uri = \"%s\"; "
+		    "base = \"dc=x\"; bind_dn = \"cn=s,dc=x\"; "
+		    "bind_password_file = \"/s\"; };\n"
+		    "keys = { discard_passphrase = true; };\n", ok[i]);
+		c = load(text, path, sizeof(path));
+		ck_assert_msg(c != NULL, "%s: %s", ok[i], errbuf);
+		cfg_free(c);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "directory = { uri = \"%s\"; "
+		    "base = \"dc=x\"; bind_dn = \"cn=s,dc=x\"; "
+		    "bind_password_file = \"/s\"; };\n"
+		    "keys = { discard_passphrase = true; };\n", bad[i]);
+		expect_error(text, "directory.allow_plaintext_bind");
+		/* StartTLS, or the explicit opt-out, make it fine */
+		snprintf(text, sizeof(text), "directory = { uri = \"%s\"; "
+		    "base = \"dc=x\"; bind_dn = \"cn=s,dc=x\"; "
+		    "bind_password_file = \"/s\"; %s };\n"
+		    "keys = { discard_passphrase = true; };\n", bad[i],
+		    i % 2 ? "starttls = true;" : "allow_plaintext_bind = true;");
+		c = load(text, path, sizeof(path));
+		ck_assert_msg(c != NULL, "%s: %s", bad[i], errbuf);
+		cfg_free(c);
+	}
+	/* the lookup account's password too; no password, no problem */
+	expect_error("directory = { uri = \"ldap://192.0.2.1\"; base = \"dc=x\"; };\n"
+	    "lookup = { bind_dn = \"cn=l,dc=x\"; bind_password_file = \"/l\"; };\n"
+	    "keys = { discard_passphrase = true; };\n",
+	    "directory.allow_plaintext_bind");
+	c = load("directory = { uri = \"ldap://192.0.2.1\"; base = \"dc=x\"; };\n"
+	    "keys = { discard_passphrase = true; };\n", path, sizeof(path));
+	ck_assert_msg(c != NULL, "anonymous: %s", errbuf);
+	cfg_free(c);
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
 	struct cfg *c;
@@ -341,6 +395,7 @@ main(void)
 	tcase_add_test(tc, test_flavour_389ds);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_no_key_lost);
+	tcase_add_test(tc, test_plaintext_bind);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_secret_modes);
 	suite_add_tcase(s, tc);

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 
 #include <check.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +209,116 @@ START_TEST(test_deliver_p12)
 }
 END_TEST
 
+/* Running, not gone nor a zombie waiting for a reaper. */
+static int
+alive(pid_t pid)
+{
+	char path[64], line[256], *p;
+	FILE *fp;
+	int ok = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	if (fgets(line, sizeof(line), fp) != NULL &&
+	    (p = strrchr(line, ')')) != NULL)
+		ok = p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	fclose(fp);
+	return ok;
+}
+
+/*
+ * The delivery command runs apart (issue 15 item 7): a minimal
+ * environment, none of our descriptors, its own process group, and a
+ * command that outlives keys.delivery_timeout is killed with its group.
+ */
+START_TEST(test_deliver_apart)
+{
+	char script[512], dir[512], envf[512], fdf[512], pidf[512], buf[4096];
+	struct cfg_keys k;
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *cert = selfsigned(key, "bob", 0x77);
+	int keep, n;
+	long pid;
+	FILE *fp;
+
+	snprintf(dir, sizeof(dir), "%s/delivery", tmpdir);
+	snprintf(script, sizeof(script), "%s/hand-over2", tmpdir);
+	snprintf(envf, sizeof(envf), "%s/env2", tmpdir);
+	snprintf(fdf, sizeof(fdf), "%s/fds", tmpdir);
+	snprintf(pidf, sizeof(pidf), "%s/pid", tmpdir);
+	fp = fopen(script, "w");
+	fprintf(fp, "#!/bin/sh\ncat >/dev/null\nenv > %s\n"
+	    "ls /proc/$$/fd > %s\n"
+	    "echo \"$$ $(ps -o pgid= -p $$)\" >> %s\n", envf, fdf, envf);
+	fclose(fp);
+	chmod(script, 0700);
+	/* a secret of ours in the environment and an open descriptor */
+	setenv("SMIMEPUB_TEST_SECRET", "s3cret", 1);
+	setenv("TEST_DAEMON_SECRET", "s3cret", 1);
+	keep = open("/dev/null", O_RDONLY);	/* no O_CLOEXEC */
+	ck_assert_int_ge(keep, 3);
+
+	memset(&k, 0, sizeof(k));
+	k.delivery_dir = dir;
+	k.delivery_command = script;
+	k.pkcs12_iterations = 10000;
+	k.delivery_timeout = 30;
+	ck_assert_int_eq(dlv_deliver(&k, "bob@example.com", key, cert, NULL,
+	    NULL), 0);
+	fp = fopen(envf, "r");
+	n = (int)fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n > 0 ? n : 0] = '\0';
+	ck_assert_msg(strstr(buf, "s3cret") == NULL, "env leaked: %s", buf);
+	ck_assert_ptr_nonnull(strstr(buf, "PATH="));
+	ck_assert_ptr_nonnull(strstr(buf, "SMIMEPUB_MAIL=bob@example.com"));
+	{
+		/* its own process group: pgid == its pid */
+		char *last = strrchr(buf, '\n'), *l;
+		long a = 0, b = 0;
+
+		*last = '\0';
+		l = strrchr(buf, '\n');
+		ck_assert_int_eq(sscanf(l ? l + 1 : buf, "%ld %ld", &a, &b), 2);
+		ck_assert_int_eq(a, b);
+	}
+	fp = fopen(fdf, "r");
+	n = (int)fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n > 0 ? n : 0] = '\0';
+	/* the shell's 0 1 2 (and its script), never our descriptor */
+	snprintf(envf, sizeof(envf), "\n%d\n", keep);
+	ck_assert_msg(strstr(buf, envf) == NULL, "fds leaked: %s", buf);
+	close(keep);
+	unsetenv("SMIMEPUB_TEST_SECRET");
+	unsetenv("TEST_DAEMON_SECRET");
+
+	/* a command that hangs, with a child of its own, is killed */
+	fp = fopen(script, "w");
+	fprintf(fp, "#!/bin/sh\nsleep 300 &\necho $! > %s\nsleep 300\n",
+	    pidf);
+	fclose(fp);
+	k.delivery_timeout = 1;
+	ck_assert_int_eq(dlv_deliver(&k, "bob@example.com", key, cert, NULL,
+	    NULL), -1);
+	ck_assert_ptr_nonnull(strstr(log_last_err(), "keys.delivery_timeout"));
+	ck_assert_ptr_nonnull(strstr(log_last_err(), "killed"));
+	fp = fopen(pidf, "r");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_eq(fscanf(fp, "%ld", &pid), 1);
+	fclose(fp);
+	/* its background child went with its group (give the kernel a
+	 * moment to deliver SIGKILL; reaped by init) */
+	for (n = 0; n < 100 && alive((pid_t)pid); n++)
+		usleep(50000);
+	ck_assert_msg(!alive((pid_t)pid), "pid %ld survived", pid);
+
+	EVP_PKEY_free(key);
+	X509_free(cert);
+}
+END_TEST
+
 START_TEST(test_escrow)
 {
 	char krakey[512], kracert[512], otherkey[512], state[512];
@@ -261,6 +373,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_deliver_p12);
+	tcase_add_test(tc, test_deliver_apart);
 	tcase_add_test(tc, test_escrow);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
