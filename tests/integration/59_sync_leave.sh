@@ -72,7 +72,7 @@ t_ok "carol left (on_leave = keep)" "$SYNC" -f "$T/keep.conf" --once
 t_eq "carol keeps her certificate" "$(ncerts carol)" 1
 
 # dave stays: with alice gone the search would return nobody, which the
-# guard against mass leavers never takes for everyone leaving (69)
+# guard against mass leavers never takes for everyone leaving (59_sync_leavers)
 printf 'dn: uid=dave,%s\nobjectClass: inetOrgPerson\nuid: dave\ncn: dave\nsn: dave\nmail: dave@example.com\n' \
     "$SLAPD_PEOPLE" | ldap_root ldapadd >/dev/null
 leave alice
