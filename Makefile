@@ -26,7 +26,7 @@ WERROR   ?= 0
 BUILD    ?= build
 
 CC      ?= cc
-PKGS     = ldap libcrypto libssl libconfig lmdb libcurl jansson libmicrohttpd
+PKGS     = ldap libcrypto libssl libconfig lmdb libcurl jansson libmicrohttpd libsystemd
 CFLAGS  ?= -O2 -g
 SP_CPPFLAGS = -D_GNU_SOURCE -I. $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-D_FORTIFY_SOURCE=2)
 SP_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -fstack-protector-strong -fPIE \

@@ -90,6 +90,40 @@ audit_close(void)
 	pthread_mutex_unlock(&audit_mu);
 }
 
+int
+audit_reopen(const char *path)
+{
+	char *np = NULL, *op;
+	int fd = -1, ofd;
+
+	if (path != NULL && ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT |
+	    O_CLOEXEC, 0600)) == -1 || (np = strdup(path)) == NULL)) {
+		log_err("log.audit_file %s: cannot reopen: %s; still writing "
+		    "to the old file", path, fd == -1 ? strerror(errno) :
+		    "out of memory");
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	/* swapped under the lock, not under a writer's shared fsync: a
+	 * line is whole in one file or the other */
+	pthread_mutex_lock(&audit_mu);
+	while (audit_syncing)
+		pthread_cond_wait(&audit_cv, &audit_mu);
+	ofd = audit_fd;
+	op = audit_path;
+	audit_fd = fd;
+	audit_path = np;
+	audit_synced = audit_written;
+	pthread_mutex_unlock(&audit_mu);
+	if (ofd != -1) {
+		(void)fdatasync(ofd);	/* written before, on disk */
+		close(ofd);
+	}
+	free(op);
+	return 0;
+}
+
 static pthread_once_t	 audit_who_once = PTHREAD_ONCE_INIT;
 static char		 audit_host[256] = "unknown";
 static char		 audit_user[64] = "unknown";

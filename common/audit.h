@@ -11,6 +11,12 @@
 /* Open path for appending (0600, created if needed); NULL path: off. */
 int	audit_open(const char *path);
 void	audit_close(void);
+/*
+ * SIGHUP: open path (NULL: off) and write there from now on, the old file
+ * closed, so that a file renamed by logrotate is left alone. On failure
+ * the old file stays in use (-1, logged).
+ */
+int	audit_reopen(const char *path);
 
 /*
  * Who acts, on every line from now on: "daemon" (the default: the sync

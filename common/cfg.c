@@ -296,6 +296,23 @@ cfg_max_leavers(const char *spec, size_t seen)
 	return (long)(seen * (size_t)v / 100);
 }
 
+/* "host:port" or "[v6]:port", the port 1-65535 (a listen address). */
+static int
+cfg_hostport_ok(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	char *end;
+	long port;
+
+	if (colon == NULL || colon == v || colon[1] == '\0' ||
+	    (v[0] == '[' && colon[-1] != ']') ||
+	    (v[0] != '[' && memchr(v, ':', (size_t)(colon - v)) != NULL))
+		return 0;
+	port = strtol(colon + 1, &end, 10);
+	return *end == '\0' && colon[1] != '-' && colon[1] != '+' &&
+	    port >= 1 && port <= 65535;
+}
+
 static int
 cfg_check(struct cfg *c, config_t *lc, const char *file)
 {
@@ -402,6 +419,10 @@ cfg_check(struct cfg *c, config_t *lc, const char *file)
 		KEYERR("sync.lease_attribute", "\"%s\" is not an attribute "
 		    "name (RFC 4512 §1.4: a letter, then letters, digits, "
 		    "hyphens)", c->sync.lease_attribute);
+	if (c->sync.metrics_listen != NULL &&
+	    !cfg_hostport_ok(c->sync.metrics_listen))
+		KEYERR("sync.metrics_listen", "\"%s\" is not host:port or "
+		    "[v6]:port", c->sync.metrics_listen);
 	if (c->lookup.batch_rate > 0 &&
 	    c->lookup.batch_burst < c->lookup.batch_max)
 		KEYERR("lookup.batch_burst", "%d is below lookup.batch_max (%d): "

@@ -1,9 +1,15 @@
 /*
  * log.c — the one place that writes diagnostics, to stderr or syslog.
+ * When stderr is the systemd journal (JOURNAL_STREAM names stderr's device
+ * and inode, systemd.exec(5)), each line starts with its syslog priority
+ * as "<N>" (sd-daemon(3)), so journalctl -p err finds the errors.
  */
+#include <sys/stat.h>
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -14,6 +20,7 @@
 
 static const char	*log_prog = "smimepub";
 static int		 log_syslog;
+static int		 log_journal;	/* stderr is the journal: "<N>" */
 static enum log_level	 log_max = LOG_LVL_INFO;
 static _Thread_local char log_last[256];
 /* the status line (log_status) and stderr's writers, under log_mu */
@@ -33,14 +40,41 @@ log_clear_err(void)
 	log_last[0] = '\0';
 }
 
+/* JOURNAL_STREAM is "DEV:INODE" of the stream systemd connected. */
+static int
+log_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char c;
+
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &c) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(const char *progname, int use_syslog, enum log_level level)
 {
 	log_prog = progname;
 	log_syslog = use_syslog;
 	log_max = level;
+	log_journal = !use_syslog && log_stderr_is_journal();
 	if (use_syslog)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_reopen(void)
+{
+	if (log_syslog) {
+		closelog();
+		openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	}
+	log_journal = !log_syslog && log_stderr_is_journal();
 }
 
 void
@@ -82,6 +116,8 @@ log_vemit(enum log_level lvl, const char *fmt, va_list ap)
 	pthread_mutex_lock(&log_mu);
 	if (log_stat[0] != '\0')
 		fputs(LOG_CLEAR, stderr);
+	if (log_journal)
+		fprintf(stderr, "<%d>", prio[lvl]);
 	fprintf(stderr, "%s: %s: ", log_prog, tag[lvl]);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
@@ -144,8 +180,9 @@ log_ssl(const char *fmt, ...)
 			continue;
 		}
 		pthread_mutex_lock(&log_mu);
-		fprintf(stderr, "%s%s:   openssl: %s\n%s", log_stat[0] ?
-		    LOG_CLEAR : "", log_prog, buf, log_stat);
+		fprintf(stderr, "%s%s%s:   openssl: %s\n%s", log_stat[0] ?
+		    LOG_CLEAR : "", log_journal ? "<3>" : "", log_prog, buf,
+		    log_stat);
 		pthread_mutex_unlock(&log_mu);
 	}
 }

@@ -10,6 +10,8 @@ enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void	log_init(const char *progname, int use_syslog, enum log_level level);
 void	log_set_level(enum log_level level);
+/* SIGHUP: reopen syslog, look again whether stderr is the journal. */
+void	log_reopen(void);
 /* "err", "warn", "info", "debug" -> level; -1 if unknown. */
 int	log_level_parse(const char *name);
 

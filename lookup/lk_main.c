@@ -2,14 +2,17 @@
  * lk_main.c — smimepub-lookupd -f FILE [--foreground]: load the config,
  * bind the listen sockets, go to the background (pid file; the parent exits
  * only once the child serves, with its status) unless --foreground, drop to
- * lookup.user, connect the directory pool, serve. SIGHUP flushes the cache;
- * SIGTERM/SIGINT stop accepting, drain requests under way for up to
- * lookup.drain_timeout seconds, and exit 0. Exit 2 for usage/config errors.
+ * lookup.user, connect the directory pool, serve. SIGHUP reloads the
+ * configuration (lk_reload) and reopens the log; SIGTERM/SIGINT stop
+ * accepting, drain requests under way for up to lookup.drain_timeout
+ * seconds, and exit 0. Exit 2 for usage/config errors. Under systemd,
+ * Type=notify: READY=1 once serving, RELOADING=1, STOPPING=1.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/notify.h"
 #include "common/run.h"
 #include "common/version.h"
 #include "lookup/lk.h"
@@ -112,6 +116,97 @@ daemonize(void)
 	return p[1];
 }
 
+/* log.level and syslog again, from cfg (SIGHUP, the new one or the old). */
+static void
+lk_reopen_logs(const struct cfg *cfg)
+{
+	int lvl = log_level_parse(cfg->log.level);
+
+	log_reopen();
+	if (lvl != -1)
+		log_set_level((enum log_level)lvl);
+}
+
+/* Serve ctx (its cfg) on a new listener: the HTTP side or NULL (logged). */
+static struct lk_http *
+lk_serve(struct lk_ctx *ctx)
+{
+	struct lk_http *h;
+
+	if ((h = lk_http_bind(ctx)) == NULL)
+		return NULL;
+	if (lk_http_start(h) == -1) {
+		lk_http_stop(h, 0);
+		return NULL;
+	}
+	return h;
+}
+
+/*
+ * SIGHUP: the configuration at path in place of *cfg, as smimepub-sync
+ * reloads: a new one that does not load, or whose directory pool, trust
+ * anchors or CRLs cannot be set up, is reported and the old one kept,
+ * serving on. Otherwise the old listener stops accepting and drains
+ * (lookup.drain_timeout), and the new one serves with a new cache and new
+ * counters; if it cannot (a port taken, or one below 1024 after
+ * lookup.user), the old one serves again. lookup.user and lookup.pid_file
+ * take effect at a restart.
+ */
+static void
+lk_reload(const char *path, struct cfg **cfg, struct lk_ctx **ctx,
+    struct lk_http **h)
+{
+	struct cfg *ncfg;
+	struct lk_ctx *nctx = NULL;
+	struct lk_http *nh;
+
+	notify_reloading();
+	if ((ncfg = cfg_load(path)) == NULL) {
+		log_err("%s: the new configuration is bad; keeping the old "
+		    "one", path);
+		goto drop;
+	}
+	if ((nctx = calloc(1, sizeof(*nctx))) == NULL ||
+	    lk_ctx_init(nctx, ncfg) == -1) {
+		log_err("%s: the new configuration cannot be put in use (see "
+		    "above); keeping the old one", path);
+		goto drop;
+	}
+	lk_http_stop(*h, (*cfg)->lookup.drain_timeout);
+	if ((nh = lk_serve(nctx)) == NULL) {
+		log_err("%s: the new configuration cannot serve (see above); "
+		    "keeping the old one", path);
+		if ((*h = lk_serve(*ctx)) == NULL)
+			log_err("%s: the old configuration cannot serve "
+			    "again either; not serving until the next reload",
+			    path);
+		goto drop;
+	}
+	lk_ctx_fini(*ctx);
+	free(*ctx);
+	cfg_free(*cfg);
+	*ctx = nctx;
+	*cfg = ncfg;
+	*h = nh;
+	lk_reopen_logs(ncfg);	/* before saying so, at the new level */
+	log_info("%s: configuration reloaded; serving on %s", path,
+	    ncfg->lookup.listen);
+	notify_status("serving on %s", ncfg->lookup.listen);
+	notify_ready();
+	return;
+drop:
+	/* as before reloads: a SIGHUP empties the cache in any case */
+	lk_cache_flush((*ctx)->cache);
+	log_info("SIGHUP: cache flushed");
+	if (nctx != NULL) {
+		lk_ctx_fini(nctx);	/* safe after a failed lk_ctx_init */
+		free(nctx);
+	}
+	cfg_free(ncfg);
+	lk_reopen_logs(*cfg);
+	notify_ready();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -122,12 +217,12 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = CFG_DEFAULT_PATH;
-	struct lk_ctx ctx;
+	struct lk_ctx *ctx = NULL;
 	struct lk_http *h = NULL;
 	struct cfg *cfg;
 	sigset_t set;
 	int c, fg = 0, sig, report = -1, pidfile = 0, rc = 1, lvl;
-	char st;
+	char st, pidpath[PATH_MAX];
 
 	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -167,21 +262,28 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.cfg = cfg;
-	if ((h = lk_http_bind(&ctx)) == NULL)
+	/* on the heap: a reload puts another in its place (lk_reload) */
+	if ((ctx = calloc(1, sizeof(*ctx))) == NULL) {
+		log_err("out of memory");
+		goto out;
+	}
+	ctx->cfg = cfg;
+	if ((h = lk_http_bind(ctx)) == NULL)
 		goto out;
 	if (!fg) {
 		report = daemonize();
 		if (write_pid(cfg->lookup.pid_file) == -1)
 			goto out;
 		pidfile = 1;
+		snprintf(pidpath, sizeof(pidpath), "%s", cfg->lookup.pid_file);
 	}
 	if (drop_privileges(cfg->lookup.user) == -1 ||
-	    lk_ctx_init(&ctx, cfg) == -1 || lk_http_start(h) == -1)
+	    lk_ctx_init(ctx, cfg) == -1 || lk_http_start(h) == -1)
 		goto out;
 	log_info("serving on %s (%d threads, %d directory connections)",
 	    cfg->lookup.listen, cfg->lookup.threads, cfg->lookup.pool_size);
+	notify_status("serving on %s", cfg->lookup.listen);
+	notify_ready();
 	if (report != -1) {
 		st = 0;
 		if (write(report, &st, 1) != 1)
@@ -193,12 +295,12 @@ main(int argc, char **argv)
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			lk_cache_flush(ctx.cache);
-			log_info("SIGHUP: cache flushed");
+			lk_reload(path, &cfg, &ctx, &h);
 			continue;
 		}
 		log_info("signal %d: draining (up to %d s)", sig,
 		    cfg->lookup.drain_timeout);
+		notify_stopping();
 		break;
 	}
 	lk_http_stop(h, cfg->lookup.drain_timeout);
@@ -206,10 +308,11 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	lk_http_stop(h, 0);
-	if (ctx.cache != NULL)
-		lk_ctx_fini(&ctx);
-	if (pidfile)
-		(void)unlink(cfg->lookup.pid_file);
+	if (ctx != NULL && ctx->cache != NULL)
+		lk_ctx_fini(ctx);
+	free(ctx);
+	if (pidfile)	/* the one written: a reload does not move it */
+		(void)unlink(pidpath);
 	if (report != -1) {
 		st = (char)rc;
 		(void)!write(report, &st, 1);

@@ -22,6 +22,7 @@
 #include "sync/enrol.h"
 #include "sync/keypool.h"
 #include "sync/keystore.h"
+#include "sync/metrics.h"
 #include "sync/enrol_priv.h"
 
 static const enum jrnl_state fresh[] = { JRNL_PLANNED, JRNL_KEY_READY,
@@ -219,6 +220,7 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	struct dir_person *p = NULL, *before = NULL;
 	char why[256];
 	int crc, asked = 0;
+	double t0;
 	EVP_PKEY *key = NULL;
 	X509_REQ *csr = NULL;
 	char *serial = NULL, *p12 = NULL;
@@ -274,12 +276,14 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 			goto out;
 		if (e->ca_lock != NULL)
 			pthread_mutex_lock(e->ca_lock);
+		t0 = met_clock();
 		/* a pending request is polled, with the key it was made
 		 * for, rather than sent again */
 		if (from == JRNL_SUBMITTED && old.txid[0] != '\0')
 			crc = ca_poll(e->ca, old.txid, csr, mail, &res);
 		else
 			crc = ca_enrol(e->ca, csr, mail, &res);
+		met_ca_request(met_clock() - t0);
 		if (e->ca_lock != NULL)
 			pthread_mutex_unlock(e->ca_lock);
 		/* the CA has issued, nothing of it is recorded yet */

@@ -20,6 +20,7 @@
 #include "common/x509.h"
 #include "sync/enrol.h"
 #include "sync/keystore.h"
+#include "sync/metrics.h"
 #include "sync/enrol_priv.h"
 
 /* Crash tests: die here, as a power cut would (no cleanup, no flush of
@@ -139,6 +140,7 @@ enr_fail(struct enr_ctx *e, struct jrnl_enr *r)
 		r->failed_in = r->state;
 	r->attempts++;
 	r->next_retry = enr_backoff(r->attempts);
+	met_failure(met_reason_of(r->failed_in));
 	snprintf(r->reason, sizeof(r->reason), "%s", log_last_err()[0] ?
 	    log_last_err() : "failed");
 	enr_audit_fail(e, r, "failed");
@@ -167,6 +169,7 @@ enr_fail_ca(struct enr_ctx *e, struct jrnl_enr *r, const struct jrnl_enr *old,
 		    "counted as an attempt): %.*s", ca_name(e->ca),
 		    (int)(sizeof(r->reason) / 2), why[0] ? why : "no answer");
 		r->next_retry = enr_jitter(60);
+		met_failure(MET_CA_UNREACHABLE);
 		enr_audit_fail(e, r, "unreachable");
 	} else {
 		snprintf(r->reason, sizeof(r->reason), "not sent: CA %s was "
@@ -268,11 +271,14 @@ enr_status(struct enr_ctx *e, const char *dn, const char *what,
 int
 enr_ca_revoke(struct enr_ctx *e, X509 *c, int reason)
 {
+	double t0;
 	int rc;
 
 	if (e->ca_lock != NULL)
 		pthread_mutex_lock(e->ca_lock);
+	t0 = met_clock();
 	rc = ca_revoke(e->ca, c, reason);
+	met_ca_request(met_clock() - t0);
 	if (e->ca_lock != NULL)
 		pthread_mutex_unlock(e->ca_lock);
 	return rc;

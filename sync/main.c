@@ -30,17 +30,20 @@
 #include "common/file.h"
 #include "common/jrnl.h"
 #include "common/log.h"
+#include "common/notify.h"
 #include "common/run.h"
 #include "common/version.h"
 #include "ldap/dir.h"
 #include "sync/keypool.h"
 #include "sync/lease.h"
+#include "sync/metrics.h"
 #include "sync/sync.h"
 
 #define SYNC_EARLY_GAP	10	/* s between a pass and an early one */
 
 static volatile sig_atomic_t sync_quit, sync_reload;
 static int sync_dry;		/* --dry-run */
+static int sync_metrics;	/* sync.metrics_listen is served */
 static atomic_int sync_kick;	/* set by the syncrepl thread */
 
 static void
@@ -161,6 +164,39 @@ sync_pass_kp(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 	rc = sync_pass(e, changed, st);
 	kp_pause(e->keypool, 0);
 	return rc;
+}
+
+/* A full pass, timed for the metrics, and the journal counted after it
+ * (people per state, certificates expiring) where metrics are served. */
+static int
+sync_full_pass(struct enr_ctx *e, struct sync_stats *st)
+{
+	double t0 = met_clock();
+	int rc = sync_pass_kp(e, NULL, st);
+
+	met_instance(e->cfg->sync.interval, rc != 1);
+	if (rc != 1)
+		met_pass(rc == 0, met_clock() - t0);
+	if (rc != 1 && sync_metrics && e->jrnl != NULL)
+		(void)met_journal(e->cfg, e->jrnl);	/* logged */
+	return rc;
+}
+
+/* sync.metrics_listen, at start and after a reload that changed it. */
+static int
+sync_metrics_start(const struct cfg *cfg, const struct cfg *old)
+{
+	const char *l = cfg->sync.metrics_listen;
+	const char *o = old != NULL ? old->sync.metrics_listen : NULL;
+
+	if (old != NULL && (l == NULL ? o == NULL : o != NULL &&
+	    strcmp(l, o) == 0))
+		return 0;
+	sync_metrics = 0;
+	if (met_start(l) == -1)
+		return -1;
+	sync_metrics = l != NULL;
+	return 0;
 }
 
 static void
@@ -389,6 +425,39 @@ sync_lease_open(const struct cfg *cfg, int once, struct lease **lease)
 	return lease_start(*lease);
 }
 
+/*
+ * SIGHUP, whether or not the new configuration was good: log.level again,
+ * syslog reopened, and the audit file opened again by name, so that the
+ * events after logrotate's rename land in the new file.
+ */
+static void
+sync_reopen_logs(const struct cfg *cfg)
+{
+	int lvl = log_level_parse(cfg->log.level);
+
+	log_reopen();
+	if (lvl != -1)
+		log_set_level((enum log_level)lvl);
+	(void)audit_reopen(cfg->log.audit_file);	/* logged */
+}
+
+/* The STATUS= of systemctl status: when the last pass ended, and how. */
+static void
+sync_notify_pass(int ok, const char *summary)
+{
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		when[0] = '\0';
+	if (ok)
+		notify_status("last pass %s: %s", when, summary);
+	else
+		notify_status("last pass %s failed (see the log)", when);
+}
+
 /* After a reload: keep a held lease when its DN stays (lease_reload). */
 static int
 sync_lease_reload(const struct cfg *cfg, struct lease **lease)
@@ -515,18 +584,28 @@ main(int argc, char *argv[])
 	sync_check_rights(&e, !once && watch == NULL && ds == NULL &&
 	    cfg->sync.watch_interval > 0 &&
 	    cfg->directory.flavour != CFG_FLAVOUR_AD);
+	/* after daemon(): its thread would not survive the fork */
+	if (!once && sync_metrics_start(cfg, NULL) == -1)
+		goto out;
+	if (sync_metrics)
+		(void)met_journal(cfg, e.jrnl);	/* before the first pass */
+	if (!once)
+		notify_ready();
 	for (;;) {
 		last = time(NULL);
 		/* read before the pass: what changes during it is seen next */
 		have_usn = !once && watching && ds == NULL &&
 		    cfg->sync.watch_interval > 0 &&
 		    dir_highest_usn(e.dir, &usn) == 0;
-		if ((rc = sync_pass_kp(&e, NULL, &st)) != 0) {
+		if ((rc = sync_full_pass(&e, &st)) != 0) {
+			if (rc == -1)
+				sync_notify_pass(0, NULL);
 			rc = 1;
 			if (once)
 				goto out;
 		} else {
 			sync_stats_str(&st, summary, sizeof(summary));
+			sync_notify_pass(1, summary);
 			if (once)
 				printf("%s%s\n", sync_dry ? "dry run, nothing "
 				    "done; would have: " : "", summary);
@@ -577,9 +656,12 @@ main(int argc, char *argv[])
 			break;
 		if (sync_reload) {
 			sync_reload = 0;
+			notify_reloading();
 			if ((ncfg = cfg_load(path)) == NULL) {
 				log_err("%s: the new configuration is bad; "
 				    "keeping the old one", path);
+				sync_reopen_logs(cfg);
+				notify_ready();
 				continue;
 			}
 			sync_watch_stop(&watch, &ds);
@@ -589,11 +671,15 @@ main(int argc, char *argv[])
 			if (sync_lease_reload(ncfg, &lease) == -1)
 				log_err("%s: sync.lease_dn: not looked at until "
 				    "the next reload (see above)", path);
+			if (sync_metrics_start(ncfg, cfg) == -1)
+				log_err("%s: sync.metrics_listen: no metrics "
+				    "until the next reload", path);
 			cfg_free(cfg);
 			cfg = ncfg;
 			/* a new keys.type: the old pool is freed */
 			(void)kp_config(kp, cfg->keys.type,
 			    (size_t)cfg->keys.pool_size);
+			sync_reopen_logs(cfg);
 			log_info("%s: configuration reloaded", path);
 			if (sync_open(cfg, kp, lease, &e) == -1)
 				log_err("reconnect after reload failed; "
@@ -603,11 +689,15 @@ main(int argc, char *argv[])
 				log_err("%s: sync.watch = %s cannot be "
 				    "honoured; full passes only until the "
 				    "next reload", path, cfg->sync.watch);
+			notify_ready();
 		}
 	}
 	rc = 0;
 out:
+	if (!once)
+		notify_stopping();
 	sync_watch_stop(&watch, &ds);
+	met_stop();
 	kp_free(kp);	/* stops the filler: a key in progress is dropped */
 	sync_close(&e);
 	lease_free(lease);	/* given up: a standby takes over at once */

@@ -21,6 +21,7 @@
 #include "common/audit.h"
 #include "common/log.h"
 #include "sync/lease.h"
+#include "sync/metrics.h"
 #include "sync/sync_priv.h"
 
 #define WK_DIR_WAIT	60	/* s: the longest wait for the directory */
@@ -362,6 +363,7 @@ wk_item(struct wk_pool *pool, struct enr_ctx *e, const struct sync_item *it,
 			pool->left++;
 			pthread_mutex_unlock(&pool->mu);
 			st->failed++;
+			met_failure(MET_DIRECTORY);
 			return;
 		}
 		memset(&one, 0, sizeof(one));
