@@ -271,12 +271,13 @@ audit_log(const struct audit_rec *a)
 	n = write(audit_fd, line, len);
 	if (n == (ssize_t)len)
 		audit_sync(++audit_written);
+	else	/* under the lock: audit_reopen() may free audit_path */
+		log_err("log.audit_file %s: write: %s", audit_path ?
+		    audit_path : "(closed)", n == -1 ? strerror(errno) :
+		    "short write");
 	pthread_mutex_unlock(&audit_mu);
-	if (n != (ssize_t)len) {
-		log_err("log.audit_file %s: write: %s", audit_path,
-		    n == -1 ? strerror(errno) : "short write");
+	if (n != (ssize_t)len)
 		goto out;
-	}
 	rc = 0;
 out:
 	free(line);
