@@ -175,8 +175,10 @@ sync_full_pass(struct enr_ctx *e, struct sync_stats *st)
 	int rc = sync_pass_kp(e, NULL, st);
 
 	met_instance(e->cfg->sync.interval, rc != 1);
-	if (rc != 1)
+	if (rc != 1) {
 		met_pass(rc == 0, met_clock() - t0);
+		met_leavers_held((unsigned long)sync_leavers_held());
+	}
 	if (rc != 1 && sync_metrics && e->jrnl != NULL)
 		(void)met_journal(e->cfg, e->jrnl);	/* logged */
 	return rc;

@@ -116,18 +116,27 @@ t_eq "GET /other: 404" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0
 t_contains "content type of the text format" \
     "$(curl -s -D - -o /dev/null "http://127.0.0.1:$P1/metrics")" "version=0.0.4"
 
+# two leavers over sync.max_leavers = 1: the full pass after the reload
+# holds them (sync/leavers.c) and says so in the gauge
 P2=$(free_port)
-sconf "127.0.0.1:$P2" >"$C"
+sconf "127.0.0.1:$P2" | sed 's/renew_before_days = 30;/renew_before_days = 30; max_leavers = "1";/' >"$C"
+ldap_root ldapdelete "uid=alice,$SLAPD_PEOPLE" "uid=bob,$SLAPD_PEOPLE"
 kill -HUP "$SPID"
 i=0
-until curl -sf -o "$T/m2" "http://127.0.0.1:$P2/metrics" || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
+until curl -sf -o "$T/m2" "http://127.0.0.1:$P2/metrics" &&
+    grep -q '^smimepub_sync_leavers_held 2$' "$T/m2" || [ $i -ge 300 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 t_ok "after a reload the metrics move to the new sync.metrics_listen" test -s "$T/m2"
+t_eq "two leavers held by sync.max_leavers = 1" \
+    "$(awk '$1 == "smimepub_sync_leavers_held" { print $2 }' "$T/m2")" 2
 t_fail "and the old port is closed" curl -sf -o /dev/null "http://127.0.0.1:$P1/metrics"
 kill -TERM "$SPID"
 rc=0
 wait "$SPID" || rc=$?
 SPID=
 t_eq "SIGTERM: exit 0" "$rc" 0
-t_ok "--once runs (the four renewed, the two duplicates backing off)" "$SYNC" -f "$C" --once
+t_exit "--once: exit 1 (the two leavers still held)" 1 "$SYNC" -f "$C" --once
 t_fail "--once served no metrics" curl -sf "http://127.0.0.1:$P2/metrics"
 t_done
