@@ -179,7 +179,9 @@ exec_enrol(void *ctx, X509_REQ *csr, const char *mail, struct ca_result *res)
 	struct run_out r = { 0 };
 	const char *vars[] = { "SMIMEPUB_MAIL", mail,
 	    "SMIMEPUB_DISPLAY_NAME", NULL, NULL };
-	char *pem, *cn = NULL;
+	const char *cmvars[] = { "CERTMONGER_OPERATION", "SUBMIT",
+	    "CERTMONGER_CSR", NULL, "CERTMONGER_REQ_EMAIL", NULL, NULL };
+	char *pem, *cn = NULL, *csrenv = NULL;
 	BIO *b = NULL;
 	long len;
 	int rc = -1;
@@ -192,11 +194,23 @@ exec_enrol(void *ctx, X509_REQ *csr, const char *mail, struct ca_result *res)
 		goto out;
 	}
 	vars[3] = cn = csr_cn(csr);
+	if (x->certmonger) {
+		/* certmonger's helpers read the CSR from the environment */
+		if ((csrenv = strndup(pem, (size_t)len)) == NULL)
+			goto out;
+		cmvars[3] = csrenv;
+		cmvars[5] = mail;
+		if (exec_run(x, "enrol", pem, (size_t)len, cmvars, &r) == -1)
+			goto out;
+		rc = exec_cm_answer(x, "enrol", &r, res);
+		goto out;
+	}
 	if (exec_run(x, "enrol", pem, (size_t)len, vars, &r) == -1)
 		goto out;
 	rc = exec_answer(x, "enrol", &r, res);
 out:
 	exec_run_clear(&r);
+	free(csrenv);
 	free(cn);
 	BIO_free(b);
 	return rc;
@@ -208,10 +222,14 @@ exec_poll(void *ctx, const char *txid, struct ca_result *res)
 	struct exec_ctx *x = ctx;
 	struct run_out r = { 0 };
 	const char *vars[] = { "SMIMEPUB_POLL_ID", txid, NULL };
+	const char *cmvars[] = { "CERTMONGER_OPERATION", "POLL",
+	    "CERTMONGER_CA_COOKIE", txid, NULL };
 	int rc = -1;
 
-	if (exec_run(x, "poll", "", 0, vars, &r) == 0)
-		rc = exec_answer(x, "poll", &r, res);
+	if (exec_run(x, "poll", "", 0, x->certmonger ? cmvars : vars,
+	    &r) == 0)
+		rc = x->certmonger ? exec_cm_answer(x, "poll", &r, res) :
+		    exec_answer(x, "poll", &r, res);
 	exec_run_clear(&r);
 	return rc;
 }
@@ -228,6 +246,13 @@ exec_revoke(void *ctx, X509 *cert, int reason)
 	long len;
 	int rc = -1;
 
+	if (x->certmonger) {
+		/* certmonger revokes nothing itself (getcert has no revoke) */
+		log_err("ca.exec.command %s: ca.exec.protocol certmonger has no "
+		    "revocation: revoke the certificate at the CA by hand",
+		    x->command);
+		return -1;
+	}
 	if ((serial = x509_serial_hex(cert)) == NULL ||
 	    (b = BIO_new(BIO_s_mem())) == NULL ||
 	    !PEM_write_bio_X509(b, cert) ||
@@ -304,6 +329,8 @@ exec_new(const struct cfg *cfg)
 		goto out;
 	}
 	x->timeout = ec->timeout > 0 ? ec->timeout : 60;
+	x->certmonger = ec->protocol != NULL &&
+	    strcmp(ec->protocol, "certmonger") == 0;
 	for (i = 0; i < sk_X509_num(anchors); i++)
 		if (X509_STORE_add_cert(x->store, sk_X509_value(anchors,
 		    i)) != 1) {

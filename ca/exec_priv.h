@@ -19,6 +19,7 @@
 
 struct exec_ctx {
 	char		*command;
+	int		 certmonger;	/* ca.exec.protocol = "certmonger" */
 	int		 timeout;
 	X509_STORE	*store;
 };
@@ -40,6 +41,9 @@ void	exec_run_clear(struct run_out *);
  */
 struct ca_result;
 int	exec_answer(struct exec_ctx *, const char *op,
+	    const struct run_out *r, struct ca_result *res);
+/* The same in certmonger's helper protocol (exec_cm.c). */
+int	exec_cm_answer(struct exec_ctx *, const char *op,
 	    const struct run_out *r, struct ca_result *res);
 /* The first line of s, printable ASCII only, at most LINE_MAX_ bytes
  * (malloc'd; NULL when out of memory). */

@@ -445,6 +445,10 @@ cfg_check(struct cfg *c, config_t *lc, const char *file)
 	if (c->sync.require_trigger && c->directory.trigger_attribute == NULL)
 		KEYERR("sync.require_trigger", "%s", "needs "
 		    "directory.trigger_attribute");
+	if (strcmp(c->ca.exec.protocol, "smimepub") != 0 &&
+	    strcmp(c->ca.exec.protocol, "certmonger") != 0)
+		KEYERR("ca.exec.protocol", "\"%s\" is not smimepub or "
+		    "certmonger", c->ca.exec.protocol);
 	if (strcmp(c->ca.driver, "exec") == 0 && c->ca.exec.command == NULL)
 		KEYERR("ca.driver", "%s", "\"exec\" needs ca.exec.command");
 	if (strcmp(c->ca.driver, "cfssl") == 0 && c->ca.cfssl.url == NULL)

@@ -54,6 +54,7 @@ struct cfg_ca_exec {
 	char		*command;
 	int		 timeout;	/* seconds before it is killed */
 	char		*ca_cert;	/* anchor its certificates chain to */
+	char		*protocol;	/* "smimepub" (default) | "certmonger" */
 };
 
 /* ca.cfssl: cfssl's HTTP API. */

@@ -50,6 +50,7 @@ const struct cfg_key cfg_keys[] = {
 	INT("ca.local.crl_days", ca.local.crl_days, 1, 3650, 7),
 	GROUP("ca.exec"),
 	STR("ca.exec.command", ca.exec.command, 0, NULL),
+	STR("ca.exec.protocol", ca.exec.protocol, 0, "smimepub"),
 	INT("ca.exec.timeout", ca.exec.timeout, 1, 3600, 60),
 	STR("ca.exec.ca_cert", ca.exec.ca_cert, 0, NULL),
 	GROUP("ca.cfssl"),

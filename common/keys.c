@@ -145,6 +145,33 @@ keys_cn_copy(const char *in, char *out, const char **why)
 	return 0;
 }
 
+/*
+ * Ask for the S/MIME profile too (RFC 2985 §5.4.2 extensionRequest): the
+ * emailProtection EKU and the key usage the profile check wants for the key
+ * type, so that a CA that honours requested extensions (certmonger's local
+ * signer) issues a certificate smimepub accepts. 0, or -1.
+ */
+static int
+keys_csr_profile(STACK_OF(X509_EXTENSION) **exts, EVP_PKEY *key)
+{
+	X509_EXTENSION *e;
+	int ok;
+
+	if ((e = X509V3_EXT_conf_nid(NULL, NULL, NID_ext_key_usage,
+	    "emailProtection")) == NULL)
+		return -1;
+	ok = X509v3_add_ext(exts, e, -1) != NULL;
+	X509_EXTENSION_free(e);
+	if (!ok || (e = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage,
+	    EVP_PKEY_is_a(key, "RSA") ? "critical,digitalSignature,"
+	    "keyEncipherment" : "critical,digitalSignature,keyAgreement")) ==
+	    NULL)
+		return -1;
+	ok = X509v3_add_ext(exts, e, -1) != NULL;
+	X509_EXTENSION_free(e);
+	return ok ? 0 : -1;
+}
+
 X509_REQ *
 keys_csr_new(EVP_PKEY *key, const char *mail, const char *display_name)
 {
@@ -196,8 +223,9 @@ keys_csr_new(EVP_PKEY *key, const char *mail, const char *display_name)
 	gen = NULL;
 	if (X509V3_add1_i2d(&exts, NID_subject_alt_name, gens, 0,
 	    X509V3_ADD_DEFAULT) != 1 ||
+	    keys_csr_profile(&exts, key) == -1 ||
 	    !X509_REQ_add_extensions(req, exts)) {
-		log_ssl("CSR for %s: cannot add subjectAltName", canon);
+		log_ssl("CSR for %s: cannot add the extension request", canon);
 		goto out;
 	}
 	if (X509_REQ_sign(req, key, EVP_sha256()) <= 0) {

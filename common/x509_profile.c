@@ -187,6 +187,11 @@ prof_key_usage(X509 *cert, uint32_t flags, enum x509_use use, char *why,
 		return prof_why(why, whysz, X509_PROF_PROFILE,
 		    "no keyUsage extension (SBR 7.1.2.3 e)");
 	ku = X509_get_key_usage(cert);
+	if (need != 0 && !(ku & need))
+		return prof_why(why, whysz, X509_PROF_KEY_USAGE, "key usage "
+		    "forbids %s (an %s key needs %s)", use == X509_USE_SIGN ?
+		    "signing" : "encryption", EVP_PKEY_get0_type_name(pk),
+		    prof_ku_name(need));
 	if (ku & (KU_KEY_CERT_SIGN | KU_CRL_SIGN))
 		return prof_why(why, whysz, X509_PROF_PROFILE, "keyUsage %s "
 		    "is for CAs, not a person (SBR 7.1.2.3 e)",
@@ -204,10 +209,6 @@ prof_key_usage(X509 *cert, uint32_t flags, enum x509_use use, char *why,
 	if (need == 0)
 		return prof_why(why, whysz, X509_PROF_KEY_TYPE,
 		    "key type cannot encrypt");
-	if (!(ku & need))
-		return prof_why(why, whysz, X509_PROF_KEY_USAGE, use ==
-		    X509_USE_SIGN ? "key usage forbids signing" :
-		    "key usage forbids encryption");
 	return X509_PROF_OK;
 }
 

@@ -20,10 +20,11 @@ x509_usable_ekus(X509 *cert, const char *addr, char *const *extra_ekus,
 
 	v = x509_profile_check(cert, &addr, addr != NULL ? 1 : 0, extra_ekus,
 	    X509_USE_ENCRYPT, now, buf, sizeof(buf));
-	/* lookupd counts this verdict by its reason */
+	/* lookupd counts these verdicts by their reason */
 	if (why != NULL)
 		*why = v == X509_PROF_OK ? "usable" : v == X509_PROF_ADDRESS ?
-		    "address not in certificate" : buf;
+		    "address not in certificate" : v == X509_PROF_KEY_USAGE ?
+		    "key usage forbids encryption" : buf;
 	return v == X509_PROF_OK;
 }
 

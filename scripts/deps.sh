@@ -11,7 +11,7 @@ PKGS="build-essential pkg-config openssl
 libssl-dev libldap2-dev libconfig-dev check liblmdb-dev lmdb-utils
 libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 slapd ldap-utils groff-base man-db
-golang-cfssl sqlite3 curl python3
+golang-cfssl sqlite3 curl python3 certmonger
 samba samba-dsdb-modules samba-ad-provision samba-vfs-modules winbind
 libsasl2-dev libsasl2-modules-gssapi-mit
 gpgsm dirmngr ldnsutils

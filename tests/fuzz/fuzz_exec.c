@@ -1,7 +1,8 @@
 /*
  * fuzz_exec.c — libFuzzer target for the exec CA driver's reading of a
- * helper's answer (exec_answer): the first byte picks the exit status (0
- * issued, 1 rejected, 2 pending, other), the rest is split at the first
+ * helper's answer (exec_answer, and exec_cm_answer for certmonger's helper
+ * protocol): the first byte picks the protocol and the exit status, the
+ * rest is split at the first
  * 0xff byte into stdout and stderr. No crash, no leak; issued means a
  * certificate, pending a poll id, rejected a reason.
  */
@@ -31,7 +32,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	static int init;
-	struct exec_ctx x = { "fuzz-helper", 1, NULL };
+	struct exec_ctx x = { .command = "fuzz-helper", .timeout = 1 };
 	struct run_out r;
 	struct ca_result res;
 	const uint8_t *sep;
@@ -45,7 +46,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		return 0;
 	memset(&r, 0, sizeof(r));
 	memset(&res, 0, sizeof(res));
-	r.status = data[0] % 5 == 4 ? -1 : data[0] % 5;
+	/* low bits: the exit status (7: killed); bit 3: certmonger's
+	 * protocol instead of smimepub's */
+	r.status = (data[0] & 7) == 7 ? -1 : data[0] & 7;
+	x.certmonger = (data[0] & 8) != 0;
 	r.sig = 9;
 	sep = memchr(data + 1, 0xff, len - 1);
 	olen = sep != NULL ? (size_t)(sep - (data + 1)) : len - 1;
@@ -56,7 +60,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	r.errlen = sep != NULL ? len - 1 - olen - 1 : 0;
 	if (r.out == NULL || r.err == NULL)
 		goto out;
-	if (exec_answer(&x, "enrol", &r, &res) == 0) {
+	if ((x.certmonger ? exec_cm_answer(&x, "enrol", &r, &res) :
+	    exec_answer(&x, "enrol", &r, &res)) == 0) {
 		if ((res.status == CA_ISSUED && res.cert == NULL) ||
 		    (res.status == CA_PENDING && res.txid == NULL) ||
 		    (res.status == CA_REJECTED && res.reason == NULL))

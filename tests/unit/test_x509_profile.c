@@ -157,13 +157,15 @@ START_TEST(key_usage)
 	    "keyAgreement" }, "keyAgreement is not allowed");
 	bad(&(struct spec){ .ku = "keyAgreement,keyEncipherment" },
 	    "keyEncipherment is not allowed for an EC");
-	bad(&(struct spec){ .ku = "digitalSignature,encipherOnly" },
-	    "without keyAgreement");
+	judge(&(struct spec){ .ku = "digitalSignature,encipherOnly" }, NULL,
+	    X509_USE_SIGN, X509_PROF_PROFILE, "without keyAgreement");
 	/* fit for its purpose */
 	judge(&(struct spec){ .ku = "digitalSignature" }, NULL,
-	    X509_USE_ENCRYPT, X509_PROF_KEY_USAGE, "forbids encryption");
+	    X509_USE_ENCRYPT, X509_PROF_KEY_USAGE,
+	    "forbids encryption (an EC key needs keyAgreement)");
 	judge(&(struct spec){ .key = rsa_key, .ku = "digitalSignature" },
-	    NULL, X509_USE_ENCRYPT, X509_PROF_KEY_USAGE, "forbids encryption");
+	    NULL, X509_USE_ENCRYPT, X509_PROF_KEY_USAGE,
+	    "(an RSA key needs keyEncipherment)");
 	judge(&(struct spec){ .ku = "keyAgreement" }, NULL, X509_USE_SIGN,
 	    X509_PROF_KEY_USAGE, "forbids signing");
 	judge(&(struct spec){ .ku = "digitalSignature" }, NULL, X509_USE_SIGN,
