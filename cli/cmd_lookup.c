@@ -4,10 +4,12 @@
  *
  * The request goes through the daemon's own code (lk_api_handle): the same
  * read-only bind (lookup.bind_dn), the same search, the same usable-only
- * filtering (validity, EKU, key usage, rfc822Name, lookup.crl_files,
- * lookup.trust_anchors; de-duplicated, best first) and the same JSON, PEM or
- * DER body, written to stdout. Exit 0 found, 1 no usable certificate (the
- * daemon's 404) or the directory unavailable (its 503), 2 invalid address.
+ * filtering (validity, EKU, key usage, rfc822Name, lookup.crl_files, the
+ * trust anchors; de-duplicated, best first; an address on several entries
+ * is not found) and the same JSON, PEM or DER body, written to stdout. Exit
+ * 0 found, 1 no usable certificate (the daemon's 404) or the directory
+ * unavailable (its 503), 2 invalid address or a configuration lookupd would
+ * refuse (no lookup.bind_dn nor lookup.anonymous, no trust anchors).
  *
  * lookup/ less its main is a library (build/liblookup.a) that smimepub
  * links.
@@ -79,6 +81,10 @@ cmd_lookup(struct cfg *cfg, int argc, char **argv)
 	if (asprintf(&path, "/v1/certs/%s", mail) == -1) {
 		log_err("%s: out of memory", mail);
 		return EXIT_FAIL;
+	}
+	if (lk_cfg_check(cfg) == -1) {	/* the daemon's own bind, anchors */
+		free(path);
+		return EXIT_USAGE;
 	}
 	/* one search: one connection, the one lk_pool_new connects */
 	cfg->lookup.pool_size = 1;

@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -161,6 +162,19 @@ void		 lk_x509c_stats(struct lk_x509c *, unsigned long *hits,
 		    unsigned long *misses);
 /* 1 if a CRL in use lists x. */
 int		 lk_certs_revoked(struct lk_certs *, X509 *x);
+/*
+ * lk_trust.c: the trust anchors file: lookup.trust_anchors, else the
+ * certificate of the CA smimepub-sync issues under (buf holds the path when
+ * it is ca.local.dir's); NULL with lookup.insecure_no_anchors.
+ */
+const char	*lk_anchors_path(const struct cfg *, char *buf, size_t len);
+/*
+ * lk_trust.c: what lookupd needs of the configuration before it starts:
+ * its own bind (lookup.bind_dn or lookup.anonymous) and trust anchors (or
+ * lookup.insecure_no_anchors, warned about). 0, or -1 logged naming the
+ * keys: a configuration error (exit 2).
+ */
+int		 lk_cfg_check(const struct cfg *);
 /* 1 if x chains to an anchor (or none are configured). */
 int		 lk_certs_chains(struct lk_certs *, X509 *x,
 		    STACK_OF(X509) *untrusted, time_t now);
@@ -231,7 +245,8 @@ double		 lk_monotonic(void);
 
 /* ---- connections per client address (lk_conns.c) ---------------------- */
 
-/* A client address as counted: 4 or 16 bytes, len 0 for none (uncapped). */
+/* A client address as counted: 4 bytes (IPv4) or 8 (the IPv6 /64), len 0
+ * for none (uncapped). */
 struct lk_ip {
 	unsigned char	 a[16];
 	size_t		 len;
@@ -315,7 +330,10 @@ struct lk_metrics {
 	atomic_ulong	 dir_pipelined;	/* sent behind another, lk_pool.c */
 	atomic_ulong	 refused_per_ip;	/* lookup.max_connections_per_ip */
 	atomic_ulong	 refused_max;		/* lookup.max_connections */
+	atomic_ulong	 duplicates;	/* addresses on several entries */
 };
+
+#define LK_DUP_SLOTS	1024	/* addresses whose duplicate was logged */
 
 struct lk_ctx {
 	const struct cfg	*cfg;
@@ -331,6 +349,9 @@ struct lk_ctx {
 	pthread_mutex_t		 health_mu;
 	double			 health_at;	/* last directory probe */
 	int			 health_up;
+	pthread_mutex_t		 dup_mu;	/* duplicate addresses logged */
+	uint32_t		 dup_hash[LK_DUP_SLOTS];
+	time_t			 dup_at[LK_DUP_SLOTS];
 };
 
 /* One answer: status, body (owned when free_body), content type. */
@@ -354,6 +375,7 @@ struct lk_request {
 	size_t		 body_len;
 	const struct sockaddr *peer;	/* may be NULL (unix socket) */
 	int		 admin;		/* came in on the admin socket */
+	int		 metrics;	/* on lookup.metrics_listen */
 };
 
 /* What an answer still needs from the directory (lk_api_begin). */

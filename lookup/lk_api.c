@@ -3,7 +3,8 @@
  *   GET  /v1/certs/{mail}   JSON, or DER / certs-only / PEM by Accept
  *   POST /v1/lookup         batch {"recipients": [...]} (lk_batch.c)
  *   GET  /v1/search?q=      autocomplete: people with a usable certificate
- *   GET  /healthz, /metrics (lk_metrics.c)
+ *   GET  /healthz, /metrics (lk_metrics.c; /metrics only on
+ *        lookup.metrics_listen and the admin socket)
  *   POST /v1/cache/flush    admin socket only
  * Every address is validated with mail_canon() and RFC 4515-escaped before
  * it enters a filter; /v1/certs and /v1/lookup search for equality only.
@@ -12,6 +13,7 @@
  * run the second on a directory worker (lk_work.c).
  * Errors are {"error": ..., "detail": ...} with the status that fits.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,21 +42,24 @@ lk_ctx_init_dir(struct lk_ctx *ctx, const struct cfg *cfg,
     const struct lk_dir_ops *dir)
 {
 	const struct cfg_lookup *l = &cfg->lookup;
+	char anchors[PATH_MAX];
 
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->cfg = cfg;
 	ctx->dircfg = cfg->directory;
-	if (l->bind_dn != NULL) {
-		/* the read-only account, by simple bind: never the sync
-		 * service's SASL identity (its keytab or, by EXTERNAL, its
-		 * client certificate may write certificates) */
-		ctx->dircfg.bind_dn = l->bind_dn;
-		ctx->dircfg.bind_password_file = l->bind_password_file;
-		ctx->dircfg.sasl_mech = NULL;
-		ctx->dircfg.keytab = NULL;
-	}
+	/* lookupd binds as itself (lk_cfg_check: lookup.bind_dn or
+	 * lookup.anonymous): never with the sync service's write account,
+	 * its SASL identity (keytab) or its TLS client certificate */
+	ctx->dircfg.bind_dn = l->anonymous ? NULL : l->bind_dn;
+	ctx->dircfg.bind_password_file = l->anonymous ? NULL :
+	    l->bind_password_file;
+	ctx->dircfg.sasl_mech = NULL;
+	ctx->dircfg.keytab = NULL;
+	ctx->dircfg.tls_cert_file = NULL;
+	ctx->dircfg.tls_key_file = NULL;
 	ctx->started = time(NULL);
 	pthread_mutex_init(&ctx->health_mu, NULL);
+	pthread_mutex_init(&ctx->dup_mu, NULL);
 	ctx->health_at = -1e9;
 	if ((ctx->cache = lk_cache_new((size_t)l->cache_max, l->cache_ttl,
 	    l->negative_ttl, NULL)) == NULL ||
@@ -66,8 +71,8 @@ lk_ctx_init_dir(struct lk_ctx *ctx, const struct cfg *cfg,
 		log_err("%s: out of memory", cfg->path);
 		return -1;
 	}
-	if ((ctx->certs = lk_certs_new(l->crl_files, l->trust_anchors,
-	    (size_t)l->cache_max)) == NULL)
+	if ((ctx->certs = lk_certs_new(l->crl_files, lk_anchors_path(cfg,
+	    anchors, sizeof(anchors)), (size_t)l->cache_max)) == NULL)
 		return -1;
 	lk_certs_allow_ekus(ctx->certs, cfg->ca.allowed_ekus);
 	if ((ctx->pool = lk_pool_new(&ctx->dircfg, l->pool_size,
@@ -86,6 +91,7 @@ lk_ctx_fini(struct lk_ctx *ctx)
 	lk_rate_free(ctx->rate);
 	lk_cache_free(ctx->cache);
 	pthread_mutex_destroy(&ctx->health_mu);
+	pthread_mutex_destroy(&ctx->dup_mu);
 }
 
 /* ---- replies ----------------------------------------------------------- */
@@ -439,7 +445,12 @@ lk_api_begin(struct lk_ctx *ctx, const struct lk_request *rq,
 	int post = strcmp(rq->method, "POST") == 0;
 
 	memset(rp, 0, sizeof(*rp));
-	if (strncmp(path, "/v1/certs/", 10) == 0) {
+	if (rq->metrics && strcmp(path, "/metrics") != 0 &&
+	    strcmp(path, "/healthz") != 0) {
+		/* lookup.metrics_listen: the operator's, not the API */
+		rp->ep = LK_EP_OTHER;
+		lk_api_error(rp, 404, "not found", "no such endpoint");
+	} else if (strncmp(path, "/v1/certs/", 10) == 0) {
 		rp->ep = LK_EP_CERTS;
 		if (!get)
 			lk_api_error(rp, 405, "method not allowed", "GET");
@@ -468,7 +479,10 @@ lk_api_begin(struct lk_ctx *ctx, const struct lk_request *rq,
 			lk_api_error(rp, 405, "method not allowed", "GET");
 		else
 			lk_api_health(ctx, rp);
-	} else if (strcmp(path, "/metrics") == 0) {
+	} else if (strcmp(path, "/metrics") == 0 &&
+	    (rq->admin || rq->metrics)) {
+		/* never on the public listener (issue 15): what it counts
+		 * tells found-but-unusable from unknown addresses */
 		rp->ep = LK_EP_METRICS;
 		if (!get)
 			lk_api_error(rp, 405, "method not allowed", "GET");

@@ -4,9 +4,9 @@
  * SignedData: the person's certificate first, then its chain) are read,
  * de-duplicated by their bytes, and each is kept only if x509_usable() accepts
  * it for the address asked (validity, emailProtection EKU, key usage for
- * encryption, rfc822Name), no configured CRL lists it, and, when
- * lookup.trust_anchors is set, it chains to one of them (lk_trust.c holds
- * the CRLs and anchors). Rejections are
+ * encryption, rfc822Name), it is not self-issued, no configured CRL lists
+ * it, and it chains to a trust anchor (lk_trust.c holds the CRLs and
+ * anchors; none only with lookup.insecure_no_anchors). Rejections are
  * counted by reason for /metrics. Also here: the lk_res answer object,
  * sorted best (latest notAfter) first. Its bodies (JSON, DER, certs-only,
  * PEM) and each certificate's strings are rendered only when a request asks
@@ -373,6 +373,11 @@ lk_judge(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted,
 
 	if (x509_usable_ekus(x, addr, lk_certs_ekus(lc), now, &why) != 1)
 		return (int)lk_reason(why);
+	/* self-issued (subject = issuer) or self-signed: nobody vouches for
+	 * it, whatever the anchors (issue 15); an anchor is a CA, never the
+	 * person's own certificate */
+	if (X509_get_extension_flags(x) & (EXFLAG_SI | EXFLAG_SS))
+		return LK_REJ_UNTRUSTED;
 	if (lk_certs_revoked(lc, x))
 		return LK_REJ_REVOKED;
 	if (!lk_certs_chains(lc, x, untrusted, now))

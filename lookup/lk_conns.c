@@ -7,8 +7,9 @@
  * splits its limit between the threads of its pool, so one busy thread
  * refused while the daemon as a whole had room.)
  *
- * Open connections are counted by whole IPv4 or IPv6 address (other
- * families, such as a unix socket, are not capped). lk_http.c asks
+ * Open connections are counted by IPv4 address or IPv6 /64 prefix (a
+ * client holding a /64 has 2^64 addresses to spread over; other families,
+ * such as a unix socket, are not capped). lk_http.c asks
  * lk_conns_full() from MHD's accept policy callback, before MHD allocates
  * anything for the connection, and counts the connection with
  * lk_conns_open() once MHD has started it and lk_conns_close() when MHD
@@ -80,6 +81,8 @@ lk_conns_free(struct lk_conns *c)
 int
 lk_conns_key(const struct sockaddr *sa, struct lk_ip *ip)
 {
+	const struct sockaddr_in6 *s6;
+
 	memset(ip, 0, sizeof(*ip));
 	if (sa == NULL)
 		return 0;
@@ -90,9 +93,16 @@ lk_conns_key(const struct sockaddr *sa, struct lk_ip *ip)
 		return 1;
 	}
 	if (sa->sa_family == AF_INET6) {
-		ip->len = 16;
-		memcpy(ip->a, &((const struct sockaddr_in6 *)(const void *)sa)->
-		    sin6_addr, 16);
+		s6 = (const struct sockaddr_in6 *)(const void *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			ip->len = 4;	/* an IPv4 client on a v6 socket */
+			memcpy(ip->a, s6->sin6_addr.s6_addr + 12, 4);
+		} else {
+			/* by /64: one site gets a /64 (RFC 6177) and picks
+			 * any address in it, as lk_rate.c counts */
+			ip->len = 8;
+			memcpy(ip->a, s6->sin6_addr.s6_addr, 8);
+		}
 		return 1;
 	}
 	return 0;

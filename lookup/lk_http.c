@@ -3,7 +3,8 @@
  * pool, each thread with its own epoll, on a socket we bind ourselves
  * (host:port, [v6]:port or unix:/path: lk_listen.c) before privileges are
  * dropped; an optional second server on lookup.admin_socket for
- * POST /v1/cache/flush. An uncached GET /v1/certs is suspended while a
+ * POST /v1/cache/flush, and a third on lookup.metrics_listen for /metrics
+ * (never on the public listener: issue 15) and /healthz. An uncached GET /v1/certs is suspended while a
  * directory worker (lk_work.c) searches, and answered when it resumes.
  *
  * The access handler answers on its SECOND call, as DESIGN.md measured
@@ -11,8 +12,8 @@
  * of 96k requests/s). The first call only allocates the per-request state,
  * and refuses at once a declared body over lookup.max_body (413). Limits:
  * lookup.max_connections, lookup.max_connections_per_ip (a client's
- * connection beyond it is closed at once and counted in /metrics; by whole
- * IPv4 or IPv6 address, unix-socket clients are not capped: lk_conns.c),
+ * connection beyond it is closed at once and counted in /metrics; by IPv4
+ * address or IPv6 /64, unix-socket clients are not capped: lk_conns.c),
  * lookup.timeout,
  * lookup.max_header (MHD's per-connection memory: request line and
  * headers beyond it get 431/414 from MHD). MHD's own timeout counts idle seconds only, so a client that
@@ -21,6 +22,9 @@
  * reaper thread shuts down the socket of a client still sending headers;
  * the access handler drops a body that is late).
  * %00 is never decoded, so no NUL hides the rest of a path or query.
+ * HTTPS (lookup.tls_cert): TLS 1.2 and 1.3 with AEAD ciphers and ephemeral
+ * key exchange only (LK_TLS_PRIORITIES); the key is read as a secret
+ * (owner-only mode, cleansed when freed).
  */
 #include <errno.h>
 #include <limits.h>
@@ -36,8 +40,19 @@
 
 struct lk_srv {
 	struct lk_http	*h;
-	int		 admin;
+	int		 admin;		/* lookup.admin_socket */
+	int		 metrics;	/* lookup.metrics_listen */
 };
+
+/*
+ * GnuTLS priorities (libmicrohttpd's TLS is GnuTLS): TLS 1.3 and 1.2 only
+ * (RFC 8996 deprecates 1.0 and 1.1), AEAD ciphers only (no CBC with its
+ * MAC-then-encrypt padding oracles, RFC 7457 section 2.4), no static RSA
+ * key exchange (no forward secrecy), as RFC 9325 section 4.2 recommends.
+ */
+#define LK_TLS_PRIORITIES	"SECURE128:-VERS-ALL:+VERS-TLS1.3:" \
+	"+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:" \
+	"+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-RSA:-DHE-DSS:%SERVER_PRECEDENCE"
 
 /* One client connection, for the reaper. */
 struct lk_track {
@@ -57,13 +72,14 @@ struct lk_http {
 	pthread_t	 reaper;
 	int		 reaper_on;
 	int		 stopping;
-	int		 fd, admin_fd;
-	struct MHD_Daemon *d, *admin;
-	struct lk_srv	 pub, adm;
+	int		 fd, admin_fd, metrics_fd;
+	struct MHD_Daemon *d, *admin, *metrics;
+	struct lk_srv	 pub, adm, met;
 	struct lk_conns	*conns;		/* lookup.max_connections_per_ip */
 	struct lk_work	*work;		/* directory workers */
 	atomic_int	 inflight;
 	char		*cert_pem, *key_pem;
+	size_t		 key_len;
 };
 
 /* Per request: the body as it arrives; a search on a directory worker. */
@@ -314,13 +330,14 @@ lk_access(void *cls, struct MHD_Connection *c, const char *url,
 
 	(void)version;
 	if (lc == NULL) {
-		if (!srv->admin && (t = lk_track_of(c)) != NULL && t->refused)
+		if (srv == &h->pub && (t = lk_track_of(c)) != NULL &&
+		    t->refused)
 			return MHD_NO;	/* over the cap: shut down already */
 		if ((lc = calloc(1, sizeof(*lc))) == NULL)
 			return MHD_NO;
 		*con_cls = lc;
 		lc->start = lk_monotonic();
-		if (!srv->admin && (t = lk_track_of(c)) != NULL)
+		if (srv == &h->pub && (t = lk_track_of(c)) != NULL)
 			atomic_store(&t->busy, 1);
 		atomic_fetch_add(&h->inflight, 1);
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -372,9 +389,10 @@ lk_access(void *cls, struct MHD_Connection *c, const char *url,
 	rq.body = lc->body != NULL ? lc->body : "";
 	rq.body_len = lc->len;
 	rq.admin = srv->admin;
+	rq.metrics = srv->metrics;
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	rq.peer = ci != NULL ? ci->client_addr : NULL;
-	if (srv->admin) {
+	if (srv != &h->pub) {
 		lk_api_handle(h->ctx, &rq, &rp);
 		return lk_queue(c, &rp);
 	}
@@ -403,7 +421,7 @@ lk_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)toe;
 	if (lc == NULL)
 		return;
-	if (!srv->admin && (t = lk_track_of(c)) != NULL) {
+	if (srv == &srv->h->pub && (t = lk_track_of(c)) != NULL) {
 		atomic_store(&t->since_ms, lk_now_ms());
 		atomic_store(&t->busy, 0);
 	}
@@ -423,12 +441,13 @@ lk_http_bind(struct lk_ctx *ctx)
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
 	h->ctx = ctx;
-	h->fd = h->admin_fd = -1;
+	h->fd = h->admin_fd = h->metrics_fd = -1;
 	pthread_mutex_init(&h->tmu, NULL);
 	pthread_cond_init(&h->tcv, NULL);
 	h->tracks.next = h->tracks.prev = &h->tracks;
-	h->pub.h = h->adm.h = h;
+	h->pub.h = h->adm.h = h->met.h = h;
 	h->adm.admin = 1;
+	h->met.metrics = 1;
 	if ((h->fd = lk_listen(l->listen, "lookup.listen", 0666)) == -1)
 		goto fail;
 	if (l->admin_socket != NULL) {
@@ -437,14 +456,35 @@ lk_http_bind(struct lk_ctx *ctx)
 		    0600)) == -1)
 			goto fail;
 	}
+	if (l->metrics_listen != NULL && (h->metrics_fd =
+	    lk_listen(l->metrics_listen, "lookup.metrics_listen", 0660)) == -1)
+		goto fail;
+	/* the key as every secret: owner-only mode, cleansed when freed */
 	if (l->tls_cert != NULL && ((h->cert_pem = lk_slurp(l->tls_cert,
-	    "lookup.tls_cert")) == NULL || (h->key_pem = lk_slurp(l->tls_key,
-	    "lookup.tls_key")) == NULL))
+	    "lookup.tls_cert")) == NULL || cfg_secret_read(l->tls_key,
+	    "lookup.tls_key", &h->key_pem, &h->key_len) == -1))
 		goto fail;
 	return h;
 fail:
 	lk_http_stop(h, 0);
 	return NULL;
+}
+
+/* A server of one thread for the admin socket or the metrics listener:
+ * a few operator requests, answered in place. */
+static struct MHD_Daemon *
+lk_side_start(struct lk_http *h, int fd, struct lk_srv *srv)
+{
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL, lk_access, srv,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_CONNECTION_LIMIT, 16u,
+	    MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)h->ctx->cfg->lookup.timeout,
+	    MHD_OPTION_NOTIFY_COMPLETED, lk_completed, srv,
+	    MHD_OPTION_UNESCAPE_CALLBACK, lk_mhd_unescape, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, lk_mhd_log, NULL,
+	    MHD_OPTION_END);
 }
 
 int
@@ -490,6 +530,7 @@ lk_http_start(struct lk_http *h)
 	    MHD_OPTION_EXTERNAL_LOGGER, lk_mhd_log, NULL,
 	    h->cert_pem != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
 	    h->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, h->key_pem,
+	    MHD_OPTION_HTTPS_PRIORITIES, LK_TLS_PRIORITIES,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		log_err("%s: lookup.listen: libmicrohttpd did not start",
@@ -501,18 +542,14 @@ lk_http_start(struct lk_http *h)
 		return -1;
 	}
 	h->reaper_on = 1;
-	if (h->admin_fd == -1)
-		return 0;
-	h->admin = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL, lk_access, &h->adm,
-	    MHD_OPTION_LISTEN_SOCKET, h->admin_fd,
-	    MHD_OPTION_CONNECTION_LIMIT, 16u,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)l->timeout,
-	    MHD_OPTION_NOTIFY_COMPLETED, lk_completed, &h->adm,
-	    MHD_OPTION_UNESCAPE_CALLBACK, lk_mhd_unescape, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, lk_mhd_log, NULL,
-	    MHD_OPTION_END);
-	if (h->admin == NULL) {
+	if (h->metrics_fd != -1 && (h->metrics = lk_side_start(h,
+	    h->metrics_fd, &h->met)) == NULL) {
+		log_err("%s: lookup.metrics_listen: libmicrohttpd did not "
+		    "start", l->metrics_listen);
+		return -1;
+	}
+	if (h->admin_fd != -1 && (h->admin = lk_side_start(h, h->admin_fd,
+	    &h->adm)) == NULL) {
 		log_err("%s: lookup.admin_socket: libmicrohttpd did not start",
 		    l->admin_socket);
 		return -1;
@@ -560,6 +597,13 @@ lk_http_stop(struct lk_http *h, int drain)
 		MHD_stop_daemon(h->admin);
 	else if (h->admin_fd != -1)
 		close(h->admin_fd);
+	if (h->metrics != NULL)
+		MHD_stop_daemon(h->metrics);
+	else if (h->metrics_fd != -1)
+		close(h->metrics_fd);
+	if (l->metrics_listen != NULL &&
+	    strncmp(l->metrics_listen, "unix:", 5) == 0)
+		(void)unlink(l->metrics_listen + 5);
 	if (h->fd != -1)
 		close(h->fd);
 	if (strncmp(l->listen, "unix:", 5) == 0)
@@ -567,8 +611,6 @@ lk_http_stop(struct lk_http *h, int drain)
 	if (l->admin_socket != NULL)
 		(void)unlink(l->admin_socket);
 	free(h->cert_pem);
-	if (h->key_pem != NULL)
-		explicit_bzero(h->key_pem, strlen(h->key_pem));
-	free(h->key_pem);
+	cfg_secret_free(h->key_pem, h->key_len);
 	free(h);
 }

@@ -253,6 +253,10 @@ main(int argc, char **argv)
 	if (!fg || cfg->log.syslog)
 		log_init("smimepub-lookupd", !fg || cfg->log.syslog,
 		    (enum log_level)lvl);
+	if (lk_cfg_check(cfg) == -1) {	/* its own bind, trust anchors */
+		cfg_free(cfg);
+		return 2;
+	}
 
 	/* Signals are taken by sigwait() below, in this thread only. */
 	signal(SIGPIPE, SIG_IGN);

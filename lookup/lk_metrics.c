@@ -99,6 +99,12 @@ lk_api_metrics(struct lk_ctx *ctx, struct lk_reply *rp)
 		fprintf(fp, "smimepub_lookupd_certificates_rejected_total"
 		    "{reason=\"%s\"} %lu\n", lk_reject_names[e],
 		    atomic_load(&m->rejected[e]));
+	fprintf(fp, "# HELP smimepub_lookupd_duplicate_addresses_total "
+	    "Searches that found the address on more than one entry (not "
+	    "served).\n"
+	    "# TYPE smimepub_lookupd_duplicate_addresses_total counter\n"
+	    "smimepub_lookupd_duplicate_addresses_total %lu\n",
+	    atomic_load(&m->duplicates));
 	fputs("# HELP smimepub_lookupd_directory_seconds Directory search "
 	    "latency.\n"
 	    "# TYPE smimepub_lookupd_directory_seconds histogram\n", fp);

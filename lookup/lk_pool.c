@@ -14,9 +14,16 @@
  * search at a time, a connection sat idle for a round trip and for the
  * judging between two searches: lookupd did half the searches a plain
  * libldap client does over as many connections.
+ *
+ * An address found on more than one entry is not found (issue 15): nobody
+ * can tell which entry speaks for it, and a second entry is all it takes
+ * to spoof one. smimepub-sync publishes to neither; lookupd serves
+ * neither, counts it (smimepub_lookupd_duplicate_addresses_total) and logs
+ * it once per address per LK_DUP_LOG_EVERY seconds.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +158,8 @@ struct fill_arg {
 	struct lk_res	*res;
 	const char	*addr;
 	int		 err;
+	size_t		 entries;	/* found, disabled ones too */
+	char		*dn[2];		/* the first two, for the log */
 };
 
 static int
@@ -158,13 +167,56 @@ fill_cb(const struct dir_person *p, void *arg)
 {
 	struct fill_arg *fa = arg;
 
-	if (p->disabled)
-		return 0;
+	if (fa->entries < 2 && p->dn != NULL)
+		fa->dn[fa->entries] = strdup(p->dn);
+	if (++fa->entries > 1 || p->disabled)
+		return 0;	/* a second entry: nothing will be served */
 	if (lk_certs_collect(fa->ctx->certs, p, fa->addr, time(NULL),
 	    fa->res, fa->ctx->m.rejected) == -1) {
 		fa->err = 1;
 		return -1;
 	}
+	return 0;
+}
+
+/* The default sync.interval: as smimepub-sync says it once a pass. */
+#define LK_DUP_LOG_EVERY	300
+
+/* fa found its address on several entries: an empty answer, counted, and
+ * logged unless this address was logged in the last LK_DUP_LOG_EVERY s. */
+static int
+lk_dup(struct fill_arg *fa)
+{
+	struct lk_ctx *ctx = fa->ctx;
+	struct lk_res *none;
+	uint32_t h = 2166136261u;	/* FNV-1a */
+	const char *c;
+	time_t now = time(NULL);
+	size_t slot;
+	int say;
+
+	if ((none = lk_res_new(fa->addr)) == NULL)
+		return -1;
+	lk_res_unref(fa->res);
+	fa->res = none;
+	atomic_fetch_add(&ctx->m.duplicates, 1);
+	for (c = fa->addr; *c != '\0'; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	slot = h % LK_DUP_SLOTS;
+	pthread_mutex_lock(&ctx->dup_mu);
+	say = ctx->dup_hash[slot] != h ||
+	    now - ctx->dup_at[slot] >= LK_DUP_LOG_EVERY;
+	if (say) {
+		ctx->dup_hash[slot] = h;
+		ctx->dup_at[slot] = now;
+	}
+	pthread_mutex_unlock(&ctx->dup_mu);
+	if (say)
+		log_warn("%s: on %zu entries (%s, %s): not served (an address "
+		    "must name one person; smimepub-sync publishes to "
+		    "neither)", fa->addr, fa->entries,
+		    fa->dn[0] != NULL ? fa->dn[0] : "?",
+		    fa->dn[1] != NULL ? fa->dn[1] : "?");
 	return 0;
 }
 
@@ -222,7 +274,8 @@ lk_fill_many(const char *const *keys, size_t n, void *arg,
 		rcs[i] = -1;
 		out[i] = NULL;
 		filter[i] = NULL;
-		fa[i] = (struct fill_arg){ ctx, NULL, keys[i], 0 };
+		fa[i] = (struct fill_arg){ ctx, NULL, keys[i], 0, 0,
+		    { NULL, NULL } };
 		esc = dir_filter_escape(keys[i], strlen(keys[i]));
 		if (esc == NULL || (fa[i].res = lk_res_new(keys[i])) == NULL ||
 		    asprintf(&filter[i], "(&%s(%s=%s))",
@@ -252,6 +305,10 @@ lk_fill_many(const char *const *keys, size_t n, void *arg,
 			dir_observe(&ctx->m, secs, q[i].rc);
 			if (q[i].rc == -1 || fa[at[i]].err)
 				continue;
+			if (fa[at[i]].entries > 1 && lk_dup(&fa[at[i]]) == -1) {
+				log_err("%s: out of memory", keys[at[i]]);
+				continue;
+			}
 			if (lk_res_finish(fa[at[i]].res) == -1) {
 				log_err("%s: cannot order the answer",
 				    keys[at[i]]);
@@ -264,6 +321,8 @@ lk_fill_many(const char *const *keys, size_t n, void *arg,
 	}
 	for (i = 0; i < n; i++) {
 		lk_res_unref(fa[i].res);
+		free(fa[i].dn[0]);
+		free(fa[i].dn[1]);
 		free(filter[i]);
 	}
 }

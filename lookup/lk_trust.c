@@ -15,8 +15,20 @@
  * A CRL past its nextUpdate is still used (a stale list of revocations is
  * better than none), logged once as a warning and counted in the
  * smimepub_lookupd_crls_expired gauge.
+ *
+ * The anchors (issue 15: lookupd serves only what the organisation vouches
+ * for) are lookup.trust_anchors, else the certificate of the CA
+ * smimepub-sync issues under: ca.local.dir's ca.pem for the local CA, or
+ * ca.<driver>.ca_cert. The path is read from the configuration: lookup/
+ * never includes ca/. Without any, lookupd does not start unless
+ * lookup.insecure_no_anchors = true, which it warns about at every start.
+ * Also checked before start: lookupd binds as itself (lookup.bind_dn or
+ * lookup.anonymous = true), never as smimepub-sync.
  */
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -398,4 +410,103 @@ char *const *
 lk_certs_ekus(const struct lk_certs *lc)
 {
 	return lc->ekus;
+}
+
+/* ---- the configuration lookupd starts from ----------------------------- */
+
+/* The issuing CA's certificate smimepub-sync is configured with, or NULL;
+ * *key names where it came from. "ca.pem" is CA_LOCAL_CERT of ca/ca.h. */
+static const char *
+lk_issuer_cert(const struct cfg *cfg, char *buf, size_t len,
+    const char **key)
+{
+	const struct cfg_ca *ca = &cfg->ca;
+	static const char *const keys[] = { "ca.exec.ca_cert",
+	    "ca.cfssl.ca_cert", "ca.cmp.ca_cert", "ca.est.ca_cert" };
+	const char *const paths[] = { ca->exec.ca_cert, ca->cfssl.ca_cert,
+	    ca->cmp.ca_cert, ca->est.ca_cert };
+	size_t i;
+
+	*key = NULL;
+	if (ca->driver == NULL)
+		return NULL;
+	if (strcmp(ca->driver, "local") == 0 && ca->local.dir != NULL) {
+		*key = "ca.local.dir";
+		if ((size_t)snprintf(buf, len, "%s/ca.pem", ca->local.dir) >=
+		    len)
+			return NULL;
+		return buf;
+	}
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strncmp(keys[i] + 3, ca->driver, strlen(ca->driver)) == 0 &&
+		    keys[i][3 + strlen(ca->driver)] == '.') {
+			*key = keys[i];
+			return paths[i];
+		}
+	return NULL;
+}
+
+const char *
+lk_anchors_path(const struct cfg *cfg, char *buf, size_t len)
+{
+	const char *key;
+
+	if (cfg->lookup.trust_anchors != NULL)
+		return cfg->lookup.trust_anchors;
+	if (cfg->lookup.insecure_no_anchors)
+		return NULL;
+	return lk_issuer_cert(cfg, buf, len, &key);
+}
+
+int
+lk_cfg_check(const struct cfg *cfg)
+{
+	const struct cfg_lookup *l = &cfg->lookup;
+	const char *path, *key;
+	char buf[PATH_MAX], why[PATH_MAX + 128];
+	struct stat sb;
+
+	if (l->bind_dn == NULL && !l->anonymous) {
+		log_err("%s: lookup.bind_dn (with lookup.bind_password_file) "
+		    "is not set: smimepub-lookupd binds with its own read-only "
+		    "account, never smimepub-sync's; set it, or "
+		    "lookup.anonymous = true to read anonymously", cfg->path);
+		return -1;
+	}
+	if (l->bind_dn != NULL && l->anonymous) {
+		log_err("%s: lookup.bind_dn and lookup.anonymous = true: "
+		    "choose one", cfg->path);
+		return -1;
+	}
+	if (l->insecure_no_anchors) {
+		if (l->trust_anchors != NULL) {
+			log_err("%s: lookup.trust_anchors and "
+			    "lookup.insecure_no_anchors = true: choose one",
+			    cfg->path);
+			return -1;
+		}
+		log_warn("%s: lookup.insecure_no_anchors = true: certificates "
+		    "are served without checking that they chain to a trust "
+		    "anchor; anyone who can write an entry can publish a "
+		    "certificate that is served", cfg->path);
+		return 0;
+	}
+	if (l->trust_anchors != NULL)
+		return 0;
+	path = lk_issuer_cert(cfg, buf, sizeof(buf), &key);
+	if (path != NULL && stat(path, &sb) == 0)
+		return 0;
+	if (key == NULL)
+		snprintf(why, sizeof(why), "ca.driver \"%s\" names no CA "
+		    "certificate", cfg->ca.driver != NULL ? cfg->ca.driver : "");
+	else if (path == NULL)
+		snprintf(why, sizeof(why), "%s is not set", key);
+	else
+		snprintf(why, sizeof(why), "the issuing CA's certificate %s "
+		    "(from %s) is not there: %s", path, key, strerror(errno));
+	log_err("%s: no trust anchors: lookup.trust_anchors is not set and %s; "
+	    "set lookup.trust_anchors to the certificate(s) of the CA "
+	    "smimepub-sync issues under, or lookup.insecure_no_anchors = true "
+	    "to serve certificates without a chain check", cfg->path, why);
+	return -1;
 }

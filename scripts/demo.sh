@@ -38,7 +38,10 @@ directory = {
 ca = { driver = "local"; local = { dir = "$T/ca"; }; };
 keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; delivery_command = "$T/hand-over"; };
 sync = { state_dir = "$T/state"; };
-lookup = { listen = "127.0.0.1:$port"; };
+# lookupd reads with its own read-only account; it serves what chains to
+# the local CA (its trust anchor by default)
+lookup = { listen = "127.0.0.1:$port"; bind_dn = "$SLAPD_LOOKUP_DN";
+           bind_password_file = "$SLAPD_LOOKUP_PW_FILE"; };
 EOC
 C=$T/smimepub.conf
 

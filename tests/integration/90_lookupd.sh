@@ -115,6 +115,8 @@ lk_conf() {
 	*) _listen=127.0.0.1:$2 ;;
 	esac
 	shift 2
+	_mp=$(free_port)
+	MURL=http://127.0.0.1:$_mp	# lookup.metrics_listen: /metrics
 	{
 		echo "directory = {"
 		echo "  uri = \"$SLAPD_URI\";"
@@ -123,6 +125,7 @@ lk_conf() {
 		echo "};"
 		echo "lookup = {"
 		echo "  listen = \"$_listen\";"
+		echo "  metrics_listen = \"127.0.0.1:$_mp\";"
 		echo "  bind_dn = \"$SLAPD_LOOKUP_DN\";"
 		echo "  bind_password_file = \"$SLAPD_LOOKUP_PW_FILE\";"
 		echo "  crl_files = [ \"$T/crl.pem\" ];"
@@ -151,7 +154,7 @@ start_lk() {
 		URL=http://127.0.0.1:$_port
 		_i=0
 		while [ "$_i" -lt 100 ]; do
-			if curl -s -o /dev/null "$URL/metrics"; then
+			if curl -s -o /dev/null "$URL/healthz"; then
 				return 0
 			fi
 			kill -0 "$LK_PID" 2>/dev/null || break
@@ -170,6 +173,7 @@ start_lk main "rate = 0;" "search_rate = 0;" "batch_max = 10;" "max_body = 65536
     "timeout = 3;" "admin_socket = \"$T/admin.sock\";"
 MAIN_PID=$LK_PID
 MAIN=$URL
+MAINM=$MURL
 
 # get PATH [curl args...]: body to $T/body, status printed.
 get() {
@@ -185,7 +189,7 @@ rfc3339() {	# the notAfter/notBefore of a PEM as the API writes it
 	    +%Y-%m-%dT%H:%M:%SZ
 }
 metric() {	# metric LINE-PREFIX [BASE-URL]: the value from /metrics
-	curl -s "${2:-$MAIN}/metrics" | awk -v k="$1" 'index($0, k " ") == 1 { print $2 }'
+	curl -s "${2:-$MAINM}/metrics" | awk -v k="$1" 'index($0, k " ") == 1 { print $2 }'
 }
 
 # ---- GET /v1/certs: JSON ---------------------------------------------------
@@ -285,7 +289,9 @@ t_not_contains "search returns no certificate" "$(get '/v1/search?q=ali' >/dev/n
 # ---- metrics, healthz, cache flush ------------------------------------------
 t_eq "healthz: 200" "$(get /healthz)" 200
 t_contains "healthz: directory up" "$(cat "$T/body")" '"directory":"up"'
-m=$(curl -s "$MAIN/metrics")
+t_eq "/metrics is not on the public listener" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "$MAIN/metrics")" 404
+m=$(curl -s "$MAINM/metrics")
 t_contains "metrics: requests by endpoint and status" "$m" 'smimepub_lookupd_requests_total{endpoint="certs",status="200"}'
 t_contains "metrics: cache hits" "$m" 'smimepub_lookupd_cache_hits_total'
 t_contains "metrics: latency histogram" "$m" 'smimepub_lookupd_directory_seconds_bucket{le="+Inf"}'
@@ -476,12 +482,12 @@ over_cap() {	# NAME CONFIG REASON OTHER_REASON
 	t_eq "[$3] the three refused are counted in /metrics" "$(refused "$3")" 3
 	t_eq "[$3] and not under $4" "$(refused "$4")" 0
 	t_eq "[$3] requests: the ones over the cap never reached a handler" \
-	    "$(curl -s "$URL/metrics" | awk 'index($0, "smimepub_lookupd_requests_total{endpoint=\"certs\",status=\"200\"} ") == 1 { print $2 }')" 1
+	    "$(curl -s "$MURL/metrics" | awk 'index($0, "smimepub_lookupd_requests_total{endpoint=\"certs\",status=\"200\"} ") == 1 { print $2 }')" 1
 	t_ok "[$3] instance: SIGTERM" kill -TERM "$LK_PID"
 	wait "$LK_PID" || :
 }
 refused() {
-	curl -s "$URL/metrics" | awk -v r="$1" 'index($0, "smimepub_lookupd_connections_refused_total{reason=\"" r "\"} ") == 1 { print $2 }'
+	curl -s "$MURL/metrics" | awk -v r="$1" 'index($0, "smimepub_lookupd_connections_refused_total{reason=\"" r "\"} ") == 1 { print $2 }'
 }
 over_cap perip "max_connections_per_ip = 2;" per_ip max
 over_cap maxconn "max_connections = 2; max_connections_per_ip = 0;" max per_ip
@@ -610,8 +616,8 @@ sed -i "s|$T/crl.pem|$T/crl.forged|" "$T/forged.conf"
 t_exit "a forged CRL at start: the daemon does not start (exit 1)" 1 \
     "$LOOKUPD" -f "$T/forged.conf" --foreground
 t_contains "and says which file and why" "$T_OUT" "$T/crl.forged: lookup.crl_files: CRL of /CN=lookupd test CA refused: bad signature"
-sed -i "/trust_anchors/d; s|$T/crl.forged|$T/crl.good|" "$T/forged.conf"
-t_exit "crl_files without trust_anchors: refused (exit 1)" 1 \
+sed -i "s|^  trust_anchors = .*|  insecure_no_anchors = true;|; s|$T/crl.forged|$T/crl.good|" "$T/forged.conf"
+t_exit "crl_files without trust_anchors (none at all): refused (exit 1)" 1 \
     "$LOOKUPD" -f "$T/forged.conf" --foreground
 t_contains "naming lookup.trust_anchors" "$T_OUT" "needs lookup.trust_anchors"
 
@@ -717,14 +723,14 @@ for depth in 1 8; do
 	lk_conf "pipe$depth" "$port" "cache_ttl = 0;" "negative_ttl = 0;" \
 	    "pool_size = 1;" "pool_depth = $depth;" "rate = 0;" \
 	    "max_connections_per_ip = 0;"
-	run_lk "pipe$depth" curl -sf "http://127.0.0.1:$port/metrics" ||
+	run_lk "pipe$depth" curl -sf "http://127.0.0.1:$port/healthz" ||
 	    t_fail "pool_depth = $depth: lookupd started" true
-	p0=$(metric smimepub_lookupd_directory_pipelined_total "http://127.0.0.1:$port")
+	p0=$(metric smimepub_lookupd_directory_pipelined_total "$MURL")
 	for r in 1 2 3; do
 		t_eq "pool_depth = $depth, round $r: 24 right certificates, 4 404s" \
 		    "$(pipe_round "d$depth.$r" "http://127.0.0.1:$port")" "28 0"
 	done
-	pl=$(( $(metric smimepub_lookupd_directory_pipelined_total "http://127.0.0.1:$port") - p0 ))
+	pl=$(( $(metric smimepub_lookupd_directory_pipelined_total "$MURL") - p0 ))
 	# a cold POST /v1/lookup: its misses pool_depth at a time (8, 8, 8
 	# and 4 of the 28 valid ones: 24 sent behind others), in order
 	body='{"recipients":["not an address"'
@@ -738,9 +744,9 @@ for depth in 1 8; do
 		want="${want}not_found "
 	done
 	body="$body]}"
-	b0=$(metric smimepub_lookupd_directory_pipelined_total "http://127.0.0.1:$port")
+	b0=$(metric smimepub_lookupd_directory_pipelined_total "$MURL")
 	curl -s -X POST --data-binary "$body" "http://127.0.0.1:$port/v1/lookup" >"$T/pipe/batch$depth.json"
-	b1=$(metric smimepub_lookupd_directory_pipelined_total "http://127.0.0.1:$port")
+	b1=$(metric smimepub_lookupd_directory_pipelined_total "$MURL")
 	t_eq "pool_depth = $depth: cold batch of 29, statuses in order" \
 	    "$(grep -o '"status":"[a-z_]*"' "$T/pipe/batch$depth.json" | sed 's/.*:"//; s/"//' | tr '\n' ' ')" "$want"
 	nright=0
@@ -770,7 +776,7 @@ if ip -6 addr show dev lo 2>/dev/null | grep -q '::1/128'; then
 	port=$(free_port)
 	lk_conf v6 "[::1]:$port"
 	rc=0
-	run_lk v6 curl -sf -g "http://[::1]:$port/metrics" || rc=$?
+	run_lk v6 curl -sf -g "http://[::1]:$port/healthz" || rc=$?
 	t_eq "listens on [::1]" "$rc" 0
 	t_eq "IPv6: alice" "$(curl -s -g -o /dev/null -w '%{http_code}' "http://[::1]:$port/v1/certs/alice@example.com")" 200
 	stop_lk
@@ -779,7 +785,7 @@ else
 fi
 lk_conf unix "unix:$T/lk.sock"
 rc=0
-run_lk unix curl -sf --unix-socket "$T/lk.sock" http://lk/metrics || rc=$?
+run_lk unix curl -sf --unix-socket "$T/lk.sock" http://lk/healthz || rc=$?
 t_eq "listens on a unix socket" "$rc" 0
 t_eq "unix socket: alice" "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$T/lk.sock" http://lk/v1/certs/alice@example.com)" 200
 stop_lk
@@ -788,11 +794,12 @@ t_fail "unix socket removed at exit" test -e "$T/lk.sock"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$T/https.key" -out "$T/https.pem" -days 2 -subj /CN=127.0.0.1 \
     -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+chmod 0600 "$T/https.key"	# read as a secret: owner-only
 port=$(free_port)
 lk_conf tls "$port" "tls_cert = \"$T/https.pem\";" "tls_key = \"$T/https.key\";"
-if run_lk tls curl -sf --cacert "$T/https.pem" "https://127.0.0.1:$port/metrics"; then
+if run_lk tls curl -sf --cacert "$T/https.pem" "https://127.0.0.1:$port/healthz"; then
 	t_eq "HTTPS: alice" "$(curl -s --cacert "$T/https.pem" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port/v1/certs/alice@example.com")" 200
-	t_fail "HTTPS: plain HTTP is not answered" curl -sf -m 3 "http://127.0.0.1:$port/metrics"
+	t_fail "HTTPS: plain HTTP is not answered" curl -sf -m 3 "http://127.0.0.1:$port/healthz"
 else
 	t_fail "serves HTTPS with lookup.tls_cert" true
 fi
@@ -808,7 +815,7 @@ if id nobody >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
 	lk_conf user "$port" "user = \"nobody\";"
 	sed -i "s|$SLAPD_LOOKUP_PW_FILE|$T/nobody.pw|" "$T/user.conf"
 	rc=0
-	run_lk user curl -sf "http://127.0.0.1:$port/metrics" || rc=$?
+	run_lk user curl -sf "http://127.0.0.1:$port/healthz" || rc=$?
 	t_eq "starts with lookup.user" "$rc" 0
 	t_eq "runs as nobody" "$(ps -o user= -p "$LK_PID" | tr -d ' ')" nobody
 	t_eq "as nobody: alice" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/certs/alice@example.com")" 200

@@ -4,7 +4,9 @@
  * content negotiation, usable-only filtering with reasons counted (expired,
  * wrong address, no EKU, revoked by CRL, untrusted), request validation
  * (nothing invalid reaches the directory; search values escaped), the
- * batch, 404/405/406/413/429/503, /healthz and /metrics.
+ * batch, 404/405/406/413/429/503, /healthz and /metrics (only on the
+ * metrics listener); an address on two entries is not found; the checks
+ * lookupd starts with (its own bind, trust anchors).
  */
 #include <check.h>
 #include <stdio.h>
@@ -295,8 +297,9 @@ static struct lk_reply
 req(const char *method, const char *path, const char *accept, const char *q,
     const char *body)
 {
+	/* /metrics as lookup.metrics_listen asks it: the only place */
 	struct lk_request rq = { method, path, accept, q, body ? body : "",
-	    body ? strlen(body) : 0, NULL, 0 };
+	    body ? strlen(body) : 0, NULL, 0, strcmp(path, "/metrics") == 0 };
 	struct lk_reply rp;
 
 	lk_api_handle(&ctx, &rq, &rp);
@@ -664,7 +667,7 @@ START_TEST(test_routes)
 {
 	struct lk_reply rp;
 	struct lk_request rq = { "POST", "/v1/cache/flush", NULL, NULL, "", 0,
-	    NULL, 1 };
+	    NULL, 1, 0 };
 
 	rp = req("GET", "/nope", NULL, NULL, NULL);
 	ck_assert_int_eq(rp.status, 404);
@@ -862,6 +865,7 @@ START_TEST(bind_is_the_lookup_account)
 	c.directory.bind_dn = "cn=smimepub,ou=services,dc=example,dc=com";
 	c.directory.sasl_mech = "GSSAPI";
 	c.directory.keytab = "/etc/smimepub/sync.keytab";
+	c.directory.tls_cert_file = "/etc/smimepub/sync.pem";
 	c.lookup.bind_dn = "cn=lookup,ou=services,dc=example,dc=com";
 	c.lookup.bind_password_file = "/etc/smimepub/lookup.secret";
 	ck_assert_int_eq(lk_ctx_init_dir(&x, &c, &fake_dir), 0);
@@ -870,7 +874,115 @@ START_TEST(bind_is_the_lookup_account)
 	    c.lookup.bind_password_file);
 	ck_assert_ptr_null(x.dircfg.sasl_mech);
 	ck_assert_ptr_null(x.dircfg.keytab);
+	ck_assert_ptr_null(x.dircfg.tls_cert_file);
 	lk_ctx_fini(&x);
+	c.lookup.bind_dn = NULL;	/* anonymous: no DN at all */
+	c.lookup.anonymous = 1;
+	ck_assert_int_eq(lk_ctx_init(&x, &c), 0);
+	ck_assert_ptr_null(x.dircfg.bind_dn);
+	ck_assert_ptr_null(x.dircfg.bind_password_file);
+	ck_assert_ptr_null(x.dircfg.sasl_mech);
+	lk_ctx_fini(&x);
+}
+END_TEST
+
+/* /metrics is not on the public listener; the metrics listener serves
+ * /metrics and /healthz and nothing of the API (issue 15). */
+START_TEST(test_metrics_listener)
+{
+	struct lk_request rq = { "GET", "/metrics", NULL, NULL, "", 0, NULL, 0,
+	    0 };
+	struct lk_reply rp;
+
+	lk_api_handle(&ctx, &rq, &rp);
+	ck_assert_int_eq(rp.status, 404);
+	done(&rp);
+	rq.metrics = 1;
+	lk_api_handle(&ctx, &rq, &rp);
+	ck_assert_int_eq(rp.status, 200);
+	ck_assert_ptr_nonnull(strstr(rp.body,
+	    "smimepub_lookupd_duplicate_addresses_total 0\n"));
+	done(&rp);
+	rq.path = "/healthz";
+	lk_api_handle(&ctx, &rq, &rp);
+	ck_assert_int_eq(rp.status, 200);
+	done(&rp);
+	rq.path = "/v1/certs/alice@example.com";
+	lk_api_handle(&ctx, &rq, &rp);
+	ck_assert_int_eq(rp.status, 404);
+	done(&rp);
+	rq.metrics = 0;
+	rq.admin = 1;		/* and on the admin socket */
+	rq.path = "/metrics";
+	lk_api_handle(&ctx, &rq, &rp);
+	ck_assert_int_eq(rp.status, 200);
+	done(&rp);
+}
+END_TEST
+
+/* A second entry with alice's address (even with a usable certificate):
+ * neither is served, in any format, nor in a batch; counted. */
+START_TEST(test_duplicate_address)
+{
+	struct lk_reply rp;
+
+	people[npeople++] = (struct fake){ "Alice@example.com", "Mallory",
+	    { alice_new }, 1, 0 };
+	rp = req("GET", "/v1/certs/alice@example.com", NULL, NULL, NULL);
+	ck_assert_int_eq(rp.status, 404);
+	done(&rp);
+	rp = req("GET", "/v1/certs/alice@example.com", "application/pkix-cert",
+	    NULL, NULL);
+	ck_assert_int_eq(rp.status, 404);
+	done(&rp);
+	rp = req("POST", "/v1/lookup", NULL, NULL,
+	    "{\"recipients\":[\"alice@example.com\"]}");
+	ck_assert_int_eq(rp.status, 200);
+	ck_assert_ptr_nonnull(strstr(rp.body, "\"not_found\""));
+	done(&rp);
+	ck_assert_uint_eq(atomic_load(&ctx.m.duplicates), 1);	/* cached */
+}
+END_TEST
+
+/* lookupd binds as itself and has anchors, or does not start. */
+START_TEST(test_cfg_check)
+{
+	struct cfg c;
+	char buf[PATH_MAX];
+	FILE *fp;
+
+	memset(&c, 0, sizeof(c));
+	c.path = "t.conf";
+	c.directory.bind_dn = "cn=smimepub,ou=services,dc=example,dc=com";
+	c.ca.driver = "local";
+	c.ca.local.dir = tmpdir;
+	ck_assert_int_eq(lk_cfg_check(&c), -1);		/* no own bind */
+	c.lookup.anonymous = 1;
+	ck_assert_int_eq(lk_cfg_check(&c), -1);		/* no ca.pem yet */
+	snprintf(buf, sizeof(buf), "%s/ca.pem", tmpdir);
+	ck_assert_ptr_nonnull(fp = fopen(buf, "w"));
+	fclose(fp);
+	ck_assert_int_eq(lk_cfg_check(&c), 0);
+	ck_assert_str_eq(lk_anchors_path(&c, buf, sizeof(buf)), buf);
+	c.lookup.bind_dn = "cn=lookup,ou=services,dc=example,dc=com";
+	ck_assert_int_eq(lk_cfg_check(&c), -1);		/* both: choose */
+	c.lookup.anonymous = 0;
+	ck_assert_int_eq(lk_cfg_check(&c), 0);
+	c.ca.driver = "exec";
+	ck_assert_int_eq(lk_cfg_check(&c), -1);		/* no ca_cert */
+	c.ca.exec.ca_cert = "/etc/hostname";
+	ck_assert_int_eq(lk_cfg_check(&c), 0);
+	ck_assert_str_eq(lk_anchors_path(&c, buf, sizeof(buf)),
+	    "/etc/hostname");
+	c.lookup.trust_anchors = "/x/anchors.pem";	/* overrides */
+	ck_assert_str_eq(lk_anchors_path(&c, buf, sizeof(buf)),
+	    "/x/anchors.pem");
+	c.lookup.insecure_no_anchors = 1;
+	ck_assert_int_eq(lk_cfg_check(&c), -1);		/* both: choose */
+	c.lookup.trust_anchors = NULL;
+	c.ca.driver = "cfssl";
+	ck_assert_int_eq(lk_cfg_check(&c), 0);
+	ck_assert_ptr_null(lk_anchors_path(&c, buf, sizeof(buf)));
 }
 END_TEST
 
@@ -895,6 +1007,9 @@ main(void)
 	tcase_add_test(tc, test_directory_down);
 	tcase_add_test(tc, test_rate_limit);
 	tcase_add_test(tc, test_routes);
+	tcase_add_test(tc, test_metrics_listener);
+	tcase_add_test(tc, test_duplicate_address);
+	tcase_add_test(tc, test_cfg_check);
 	tcase_add_test(tc, test_crl_reload);
 	tcase_add_test(tc, test_unescape);
 	tcase_add_test(tc, test_mutations);

@@ -2,7 +2,8 @@
  * test_lk_rate.c — per-client token buckets on a fake clock: the burst,
  * then 429 with the right Retry-After, refill at the rate, clients apart,
  * IPv6 by /64 and IPv4-mapped as IPv4, rate 0 = unlimited; batches that
- * take one token per recipient, all or none.
+ * take one token per recipient, all or none. The connection cap
+ * (lk_conns.c) counts alike: IPv6 by /64, IPv4-mapped as IPv4.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -194,6 +195,42 @@ START_TEST(test_no_peer)
 }
 END_TEST
 
+/* lookup.max_connections_per_ip: two addresses of one /64 share the cap */
+START_TEST(test_conns_by_64)
+{
+	atomic_ulong refused = 0, refused_max = 0;
+	struct lk_conns *c = lk_conns_new(2, &refused, 0, &refused_max);
+	struct sockaddr_storage a = addr("2001:db8:1:2::1"),
+	    b = addr("2001:db8:1:2:ffff::9"), o = addr("2001:db8:1:3::1"),
+	    m = addr("::ffff:192.0.2.7"), v4 = addr("192.0.2.7");
+	struct lk_ip ia, ib, io, im, i4;
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(lk_conns_key((struct sockaddr *)&a, &ia), 1);
+	ck_assert_int_eq(lk_conns_key((struct sockaddr *)&b, &ib), 1);
+	ck_assert_int_eq(lk_conns_key((struct sockaddr *)&o, &io), 1);
+	ck_assert_int_eq(lk_conns_key((struct sockaddr *)&m, &im), 1);
+	ck_assert_int_eq(lk_conns_key((struct sockaddr *)&v4, &i4), 1);
+	ck_assert_int_eq(lk_conns_open(c, &ia), 0);
+	ck_assert_int_eq(lk_conns_open(c, &ib), 0);
+	ck_assert_int_eq(lk_conns_open(c, &ia), -1);	/* /64 full */
+	ck_assert_int_eq(lk_conns_full(c, (struct sockaddr *)&b), 1);
+	ck_assert_int_eq(lk_conns_open(c, &io), 0);	/* the next /64 */
+	ck_assert_int_eq(lk_conns_open(c, &im), 0);
+	ck_assert_int_eq(lk_conns_open(c, &i4), 0);
+	ck_assert_int_eq(lk_conns_open(c, &i4), -1);	/* mapped = IPv4 */
+	ck_assert_uint_eq(atomic_load(&refused), 3);
+	lk_conns_close(c, &ia);
+	ck_assert_int_eq(lk_conns_open(c, &ib), 0);
+	lk_conns_close(c, &ia);
+	lk_conns_close(c, &ib);
+	lk_conns_close(c, &io);
+	lk_conns_close(c, &im);
+	lk_conns_close(c, &i4);
+	lk_conns_free(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -209,6 +246,7 @@ main(void)
 	tcase_add_test(tc, test_unlimited);
 	tcase_add_test(tc, test_no_peer);
 	tcase_add_test(tc, test_batch_cost);
+	tcase_add_test(tc, test_conns_by_64);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
