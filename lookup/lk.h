@@ -441,6 +441,11 @@ char		*lk_slurp(const char *path, const char *key);
 /* Percent-decode s in place, leaving %00 (and malformed escapes) as they
  * are: its new length. */
 size_t		 lk_unescape(char *s);
+/* Append n bytes of a request body arriving in pieces to *body
+ * (NUL-terminated): 0, or -1 (nothing changed) past max bytes in all or
+ * out of memory. */
+int		 lk_body_append(char **body, size_t *len, const char *data,
+		    size_t n, size_t max);
 
 struct lk_http;
 /* Bind every listen socket (before privileges are dropped). */

@@ -125,6 +125,23 @@ lk_unescape(char *s)
 	return (size_t)(w - s);
 }
 
+int
+lk_body_append(char **body, size_t *len, const char *data, size_t n,
+    size_t max)
+{
+	char *nb;
+
+	if (n > max || *len > max - n)
+		return -1;
+	if ((nb = realloc(*body, *len + n + 1)) == NULL)
+		return -1;
+	*body = nb;
+	memcpy(nb + *len, data, n);
+	*len += n;
+	nb[*len] = '\0';
+	return 0;
+}
+
 static size_t
 lk_mhd_unescape(void *cls, struct MHD_Connection *c, char *s)
 {
@@ -324,7 +341,7 @@ lk_access(void *cls, struct MHD_Connection *c, const char *url,
 	struct lk_request rq;
 	struct lk_reply rp;
 	const char *cl;
-	char *end, *nb;
+	char *end;
 	unsigned long long n;
 	size_t max = (size_t)h->ctx->cfg->lookup.max_body;
 
@@ -361,18 +378,12 @@ lk_access(void *cls, struct MHD_Connection *c, const char *url,
 			    h->ctx->cfg->lookup.timeout);
 			return MHD_NO;
 		}
-		if (lc->len + *upload_size > max) {
+		if (lk_body_append(&lc->body, &lc->len, upload, *upload_size,
+		    max) == -1) {
 			/* a chunked body past the limit: drop the client */
 			lk_metrics_count(&h->ctx->m, LK_EP_OTHER, 413);
 			return MHD_NO;
 		}
-		if ((nb = realloc(lc->body, lc->len + *upload_size + 1)) ==
-		    NULL)
-			return MHD_NO;
-		lc->body = nb;
-		memcpy(lc->body + lc->len, upload, *upload_size);
-		lc->len += *upload_size;
-		lc->body[lc->len] = '\0';
 		*upload_size = 0;
 		return MHD_YES;
 	}

@@ -8,6 +8,11 @@
  *
  * Input: fields separated by '\n':  METHOD \n PATH \n Q \n ACCEPT \n BODY
  * (BODY is the rest, newlines and all; an empty Q or ACCEPT is absent).
+ * PATH is percent-decoded by lk_unescape (as libmicrohttpd calls it:
+ * never longer, no NUL inside) and BODY assembled by lk_body_append in
+ * pieces whose sizes come from the input, as they arrive from a client
+ * (the same bytes back, or refused past lookup.max_body), before the
+ * request is handled.
  * A METHOD prefixed with '!' comes in on the admin socket; with '~' the
  * directory is down for this request.
  *
@@ -18,8 +23,10 @@
  *   - GET /v1/certs and POST /v1/lookup serve, for the canonical address
  *     asked, exactly the usable certificates issued to that address (each
  *     once, best first) and never another address's, although the fake
- *     directory also returns, for every search, an entry holding other
- *     people's certificates, expired, revoked and untrusted ones;
+ *     directory also returns an entry (mallory) holding other people's
+ *     certificates, expired, revoked and untrusted ones, with the address
+ *     asked: for addresses nobody else has, and for FZ_DUP, which is then
+ *     on two entries and must never be served (issue 15);
  *   - /v1/search lists only people who have a usable certificate.
  *
  * Build for coverage-guided fuzzing (clang):
@@ -103,6 +110,21 @@ static struct fz_person fz_people[] = {
 };
 #define FZ_NPEOPLE	(sizeof(fz_people) / sizeof(fz_people[0]))
 #define FZ_MALLORY	(FZ_NPEOPLE - 1)
+#define FZ_DUP		"dave@example.com"	/* mallory holds it too */
+
+/* 1 if an equality search for v also finds mallory's entry. */
+static int
+fz_mallory_too(const char *v)
+{
+	size_t i;
+
+	if (strcasecmp(v, FZ_DUP) == 0)
+		return 1;
+	for (i = 0; i < FZ_MALLORY; i++)
+		if (strcasecmp(fz_people[i].mail, v) == 0)
+			return 0;
+	return 1;
+}
 
 static int fz_dir_down;
 
@@ -183,9 +205,9 @@ fake_search(struct dir *d, const char *filter, dir_person_cb cb, void *arg)
 	if (!search)
 		FZ_CHECK(strstr(m + 6, "(") == NULL);
 	for (i = 0; i < FZ_NPEOPLE; i++) {
-		if (i != FZ_MALLORY && (search ?
-		    strncasecmp(fz_people[i].mail, val, strlen(val)) != 0 :
-		    strcasecmp(fz_people[i].mail, val) != 0))
+		if (i == FZ_MALLORY ? !search && !fz_mallory_too(val) :
+		    search ? strncasecmp(fz_people[i].mail, val,
+		    strlen(val)) != 0 : strcasecmp(fz_people[i].mail, val) != 0)
 			continue;
 		memset(&p, 0, sizeof(p));
 		p.dn = "uid=x,dc=example,dc=com";
@@ -440,7 +462,7 @@ fz_served(X509 *x, const char *addr)
 
 /* The usable certificates of addr as a bit set. */
 static unsigned
-fz_expected(const char *addr)
+fz_usable(const char *addr)
 {
 	unsigned set = 0;
 	int i;
@@ -449,6 +471,13 @@ fz_expected(const char *addr)
 		if (fz_certs[i].usable && strcmp(fz_certs[i].owner, addr) == 0)
 			set |= 1u << i;
 	return set;
+}
+
+/* What lookupd serves for addr: none for an address on two entries. */
+static unsigned
+fz_expected(const char *addr)
+{
+	return strcmp(addr, FZ_DUP) == 0 ? 0 : fz_usable(addr);
 }
 
 /* A JSON certificates array for addr: all its usable ones, best first. */
@@ -595,7 +624,7 @@ fz_check_search(const struct lk_reply *rp)
 	json_array_foreach(json_object_get(o, "results"), i, r) {
 		FZ_CHECK((mail = json_string_value(json_object_get(r,
 		    "mail"))) != NULL);
-		FZ_CHECK(fz_expected(mail) != 0);
+		FZ_CHECK(fz_usable(mail) != 0);
 		FZ_CHECK(json_object_get(r, "pem") == NULL);
 	}
 	json_decref(o);
@@ -653,6 +682,45 @@ fz_field(const uint8_t **data, size_t *len, int last, size_t *outlen)
 	return s;
 }
 
+/* The path as libmicrohttpd hands it over: decoded, never longer, no NUL
+ * inside, %00 left as it is. */
+static void
+fz_path(char *path)
+{
+	size_t was = strlen(path), n;
+
+	n = lk_unescape(path);
+	FZ_CHECK(n <= was);
+	FZ_CHECK(strlen(path) == n);
+}
+
+/* The rest of the input as a body that arrives in pieces: its first byte
+ * says the size of each (1 to 16); lk_body_append gives the same bytes
+ * back, or refuses them all once past lookup.max_body. */
+static char *
+fz_body(const uint8_t **data, size_t *len, size_t *outlen)
+{
+	size_t max = (size_t)fz_cfg.lookup.max_body, step, at, n = 0;
+	char *raw, *body = NULL;
+	size_t rawlen;
+	int refused = 0;
+
+	raw = fz_field(data, len, 1, &rawlen);
+	step = rawlen > 0 ? 1 + (unsigned char)raw[0] % 16 : 1;
+	for (at = 0; at < rawlen && !refused; at += step)
+		if (lk_body_append(&body, &n, raw + at, rawlen - at < step ?
+		    rawlen - at : step, max) == -1)
+			refused = 1;
+	FZ_CHECK(refused == (rawlen > max));
+	if (!refused && rawlen > 0) {
+		FZ_CHECK(n == rawlen && memcmp(body, raw, n) == 0);
+		FZ_CHECK(body[n] == '\0');
+	}
+	free(body);
+	*outlen = rawlen;
+	return raw;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
@@ -671,7 +739,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	path = fz_field(&data, &len, 0, NULL);
 	q = fz_field(&data, &len, 0, NULL);
 	accept = fz_field(&data, &len, 0, NULL);
-	body = fz_field(&data, &len, 1, &rq.body_len);
+	body = fz_body(&data, &len, &rq.body_len);
+	fz_path(path);
 	fz_dir_down = 0;
 	for (m = method; *m == '!' || *m == '~'; m++)
 		if (*m == '!')

@@ -878,7 +878,7 @@ START_TEST(bind_is_the_lookup_account)
 	lk_ctx_fini(&x);
 	c.lookup.bind_dn = NULL;	/* anonymous: no DN at all */
 	c.lookup.anonymous = 1;
-	ck_assert_int_eq(lk_ctx_init(&x, &c), 0);
+	ck_assert_int_eq(lk_ctx_init_dir(&x, &c, &fake_dir), 0);
 	ck_assert_ptr_null(x.dircfg.bind_dn);
 	ck_assert_ptr_null(x.dircfg.bind_password_file);
 	ck_assert_ptr_null(x.dircfg.sasl_mech);
