@@ -101,6 +101,7 @@ conf() {
 	{
 		echo "directory = { uri = \"$SLAPD_URI\"; base = \"$SLAPD_PEOPLE\";"
 		echo "  bind_dn = \"$SLAPD_SVC_DN\"; bind_password_file = \"$SLAPD_SVC_PW_FILE\"; };"
+		echo "keys = { discard_passphrase = true; };"
 		while [ "$#" -gt 0 ] && [ "$1" != -- ]; do echo "$1"; shift; done
 		[ "$#" -gt 0 ] && shift
 		echo "lookup = { listen = \"127.0.0.1:$(free_port)\";"
