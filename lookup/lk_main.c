@@ -161,7 +161,8 @@ lk_reload(const char *path, struct cfg **cfg, struct lk_ctx **ctx,
 	struct lk_http *nh;
 
 	notify_reloading();
-	if ((ncfg = cfg_load(path)) == NULL) {
+	/* its own bind and trust anchors, as at start */
+	if ((ncfg = cfg_load(path)) == NULL || lk_cfg_check(ncfg) == -1) {
 		log_err("%s: the new configuration is bad; keeping the old "
 		    "one", path);
 		goto drop;
