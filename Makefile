@@ -155,6 +155,9 @@ SYSCONFDIR   ?= /etc
 DATADIR      ?= $(PREFIX)/share
 MANDIR       ?= $(DATADIR)/man
 DOCDIR       ?= $(DATADIR)/doc/smimepub
+# The administrators' guides and the alert rules, beside the sample config
+# (docs/BENCHMARKS.md is the developers' record of measurements: not shipped).
+GUIDES        = docs/openldap.md docs/active-directory.md docs/389ds.md docs/alerts.yml
 UNITDIR      ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR  ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR  ?= $(PREFIX)/lib/tmpfiles.d
@@ -180,6 +183,7 @@ install: all units
 	install -m 0644 schema/smimepub.schema schema/smimepub.ldif schema/README.md \
 		$(DESTDIR)$(DATADIR)/smimepub/schema/
 	install -m 0644 etc/smimepub.conf $(DESTDIR)$(DOCDIR)/smimepub.conf.sample
+	install -m 0644 $(GUIDES) $(DESTDIR)$(DOCDIR)/
 	install -m 0644 $(addprefix $(BUILD)/etc/,$(UNITS)) $(DESTDIR)$(UNITDIR)/
 	install -m 0644 etc/smimepub.sysusers $(DESTDIR)$(SYSUSERSDIR)/smimepub.conf
 	install -m 0644 etc/smimepub.tmpfiles $(DESTDIR)$(TMPFILESDIR)/smimepub.conf

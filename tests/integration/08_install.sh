@@ -20,6 +20,12 @@ for p in smimepub smimepub-sync smimepub-lookupd; do
 	t_ok "$p in /usr/sbin" test -x "$D/usr/sbin/$p"
 done
 t_fail "nothing in /usr/bin" test -e "$D/usr/bin"
+# The guides and the alert rules (docs/), beside the sample configuration.
+DOC=$D/usr/share/doc/smimepub
+for f in openldap.md alerts.yml active-directory.md 389ds.md; do
+	t_ok "docs/$f installed" cmp -s "docs/$f" "$DOC/$f"
+done
+t_fail "BENCHMARKS.md is not shipped" test -e "$DOC/BENCHMARKS.md"
 # Hardening by default: PIE, full RELRO (GNU_RELRO + BIND_NOW).
 for p in smimepub smimepub-sync smimepub-lookupd; do
 	dyn=$(readelf -d "$D/usr/sbin/$p" 2>&1)
@@ -71,4 +77,6 @@ t_ok "make uninstall" make --no-print-directory uninstall BUILD="$BUILD" SANITIZ
 left=$(cd "$D" && find . -type f ! -path './usr/lib/systemd/system/*' | sort)
 t_eq "uninstall leaves no file of ours" "$left" ""
 t_fail "uninstall removed the units" test -e "$U/smimepub-sync.service"
+t_fail "uninstall removed openldap.md" test -e "$DOC/openldap.md"
+t_fail "uninstall removed alerts.yml" test -e "$DOC/alerts.yml"
 t_done
