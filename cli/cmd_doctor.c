@@ -25,6 +25,7 @@
 #include "cli/cli.h"
 #include "common/log.h"
 #include "ldap/dir.h"
+#include "sync/sync.h"
 
 #define DOC_SKEW_MAX	300	/* s: Kerberos' default tolerance (RFC 4120) */
 
@@ -220,6 +221,43 @@ doc_people(struct doc *d, const struct cfg *cfg, struct dir *dir,
 		    cfg->directory.base, cfg->directory.filter);
 }
 
+/*
+ * What smimepub-sync's start check asks (dir_check_access): the id, and
+ * modifyTimestamp when the daemon would poll for changes (sync_polls:
+ * sync.watch poll, or auto/syncrepl where the server offers no syncrepl).
+ */
+static void
+doc_rights(struct doc *d, const struct cfg *cfg, struct dir *dir)
+{
+	const char *how = cfg->sync.watch, *grant =
+	    cfg->directory.flavour == CFG_FLAVOUR_OPENLDAP ? "an olcAccess "
+	    "rule" : cfg->directory.flavour == CFG_FLAVOUR_389DS ? "an ACI" :
+	    "the directory's access control";
+	char report[512];
+	int watching = 0, polls;
+
+	log_clear_err();
+	if (strcmp(how, "dirsync") == 0)
+		watching = 1;
+	else if (strcmp(how, "poll") != 0 && dir_watch_offered(dir) == 1)
+		watching = 1;
+	polls = sync_polls(cfg, watching);
+	switch (dir_check_access(dir, polls, report, sizeof(report))) {
+	case 0:
+		doc_line(d, "ok", "read rights", "%s can read the id%s on the "
+		    "people", cfg->directory.bind_dn ? cfg->directory.bind_dn :
+		    "anonymous", polls ? " and modifyTimestamp (polled)" : "");
+		break;
+	case 1:
+		doc_line(d, "FAIL", "read rights", "%s (%s grants it)", report,
+		    grant);
+		break;
+	default:
+		doc_line(d, "FAIL", "read rights", "the search failed: %s",
+		    doc_err());
+	}
+}
+
 static void
 doc_ca(struct doc *d, const struct cfg *cfg)
 {
@@ -347,6 +385,7 @@ cmd_doctor(struct cfg *cfg, int argc, char **argv)
 	}
 	if (dir != NULL) {
 		doc_people(&d, cfg, dir, &cnt);
+		doc_rights(&d, cfg, dir);
 		doc_write(&d, cfg, dir, cnt.first_dn);
 		doc_clock(&d, dir);
 	}

@@ -177,6 +177,9 @@ struct dir_watch;
 struct dir_watch *dir_watch_start(const struct cfg_directory *,
 		    void (*notify)(void *), void *arg);
 void		 dir_watch_stop(struct dir_watch *);
+/* 1 if the root DSE lists the sync control (RFC 4533), 0 if not, -1 on
+ * error. */
+int		 dir_watch_offered(struct dir *);
 
 /*
  * When on, dir_find_by_mail (and so publish/unpublish) looks at every entry

@@ -95,9 +95,8 @@ again:
 	return NULL;
 }
 
-/* 1 if the root DSE lists the sync control, 0 if not, -1 on error. */
-static int
-watch_offered(struct dir *d)
+int
+dir_watch_offered(struct dir *d)
 {
 	char *attrs[] = { "supportedControl", NULL };
 	struct berval **v = NULL;
@@ -135,7 +134,7 @@ dir_watch_start(const struct cfg_directory *cfg, void (*notify)(void *),
 	w->arg = arg;
 	if ((w->d = dir_new(cfg)) == NULL || dir_connect(w->d) == -1)
 		goto out;
-	switch (watch_offered(w->d)) {
+	switch (dir_watch_offered(w->d)) {
 	case 1:
 		break;
 	case 0:

@@ -583,9 +583,8 @@ main(int argc, char *argv[])
 		goto out;
 	/* polling modifyTimestamp (no syncrepl, no DirSync) would find
 	 * nothing, silently, if the account cannot read it */
-	sync_check_rights(&e, !once && watch == NULL && ds == NULL &&
-	    cfg->sync.watch_interval > 0 &&
-	    cfg->directory.flavour != CFG_FLAVOUR_AD);
+	sync_check_rights(&e, !once && sync_polls(cfg, watch != NULL ||
+	    ds != NULL));
 	/* after daemon(): its thread would not survive the fork */
 	if (!once && sync_metrics_start(cfg, NULL) == -1)
 		goto out;

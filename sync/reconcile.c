@@ -455,6 +455,15 @@ sync_changed_filter(time_t since, char *buf, size_t sz)
 }
 
 int
+sync_polls(const struct cfg *cfg, int watching)
+{
+	/* AD is polled by uSNChanged (highestCommittedUSN), not by
+	 * modifyTimestamp */
+	return !watching && cfg->sync.watch_interval > 0 &&
+	    cfg->directory.flavour != CFG_FLAVOUR_AD;
+}
+
+int
 sync_pass(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 {
 	struct sync_plan pl;

@@ -5,7 +5,8 @@
 # byte for byte unchanged by it; red, exit 1, naming the check and what to
 # do: a wrong password (the bind), a read-only account (the write right),
 # a cfssl URL on a closed loopback port (the CA), a state directory open to
-# others (the directories).
+# others (the directories), an olcAccess rule hiding entryUUID from the
+# sync account (the read rights).
 set -eu
 SRCDIR=${SRCDIR:-$(pwd)}
 BUILD=${BUILD:-build}
@@ -55,6 +56,8 @@ out=$T_OUT
 t_contains "the sync account binds" "$out" "ok   bind sync        bound as $SLAPD_SVC_DN"
 t_contains "the lookupd account binds" "$out" "ok   bind lookupd     bound as $SLAPD_LOOKUP_DN"
 t_contains "the people are counted" "$out" "ok   people           3 under $SLAPD_PEOPLE"
+t_contains "the read rights: the id, and modifyTimestamp (no syncprov: the daemon polls)" "$out" \
+    "ok   read rights      $SLAPD_SVC_DN can read the id and modifyTimestamp (polled) on the people"
 t_contains "the write right is proved" "$out" "ok   write right      $SLAPD_SVC_DN may add and delete both"
 t_contains "the local CA key matches its certificate" "$out" "ok   ca               local CA in $T/ca: key readable, private and matching ca.pem"
 t_contains "the state directory is private" "$out" "ok   directories      sync.state_dir $T/state: mode 0700"
@@ -81,4 +84,18 @@ t_exit "doctor is red for a state directory open to others" 1 "$SMIMEPUB" -f "$T
 t_contains "it names the directory and the fix" "$T_OUT" "sync.state_dir $T/state is mode 0755, owner root: it holds keys or the journal; chmod 0700"
 dump >"$T/after"
 t_ok "still nothing changed in the directory" cmp "$T/before" "$T/after"
+chmod 0700 "$T/state"
+
+# entryUUID hidden from the sync account: smimepub-sync would skip everyone
+ldap_ext ldapmodify >/dev/null <<LDIF
+dn: olcDatabase={1}mdb,cn=config
+changetype: modify
+add: olcAccess
+olcAccess: {0}to dn.subtree="$SLAPD_PEOPLE" attrs=entryUUID by dn.exact="$SLAPD_SVC_DN" none by * break
+LDIF
+t_exit "doctor is red when the sync account cannot read entryUUID" 1 "$SMIMEPUB" -f "$T/ok.conf" doctor
+t_contains "it names the read rights and entryUUID" "$T_OUT" "FAIL read rights      $SLAPD_SVC_DN cannot read entryUUID on any person"
+t_not_contains "modifyTimestamp is readable: not named" "$T_OUT" "cannot read entryUUID, modifyTimestamp"
+t_contains "it says what grants it" "$T_OUT" "grant it read and search on it (an olcAccess rule grants it)"
+t_contains "the summary names only it" "$T_OUT" "doctor: 1 check failed: read rights"
 t_done
