@@ -223,8 +223,8 @@ doc_people(struct doc *d, const struct cfg *cfg, struct dir *dir,
 
 /*
  * What smimepub-sync's start check asks (dir_check_access): the id, and
- * modifyTimestamp when the daemon would poll for changes (sync_polls:
- * sync.watch poll, or auto/syncrepl where the server offers no syncrepl).
+ * modifyTimestamp when the daemon would look at it between passes
+ * (sync_polls, with syncrepl as sync.watch and the server would give it).
  */
 static void
 doc_rights(struct doc *d, const struct cfg *cfg, struct dir *dir)
@@ -234,19 +234,18 @@ doc_rights(struct doc *d, const struct cfg *cfg, struct dir *dir)
 	    "rule" : cfg->directory.flavour == CFG_FLAVOUR_389DS ? "an ACI" :
 	    "the directory's access control";
 	char report[512];
-	int watching = 0, polls;
+	int polls;
 
 	log_clear_err();
-	if (strcmp(how, "dirsync") == 0)
-		watching = 1;
-	else if (strcmp(how, "poll") != 0 && dir_watch_offered(dir) == 1)
-		watching = 1;
-	polls = sync_polls(cfg, watching);
+	polls = sync_polls(cfg, strcmp(how, "auto") == 0 ||
+	    strcmp(how, "syncrepl") == 0 ? dir_watch_offered(dir) == 1 : 0,
+	    strcmp(how, "dirsync") == 0);
 	switch (dir_check_access(dir, polls, report, sizeof(report))) {
 	case 0:
 		doc_line(d, "ok", "read rights", "%s can read the id%s on the "
 		    "people", cfg->directory.bind_dn ? cfg->directory.bind_dn :
-		    "anonymous", polls ? " and modifyTimestamp (polled)" : "");
+		    "anonymous", polls ? " and modifyTimestamp (changes between "
+		    "passes)" : "");
 		break;
 	case 1:
 		doc_line(d, "FAIL", "read rights", "%s (%s grants it)", report,

@@ -581,9 +581,9 @@ main(int argc, char *argv[])
 		goto out;
 	if (!once && sync_watch_start(&e, &watch, &ds) == -1)
 		goto out;
-	/* polling modifyTimestamp (no syncrepl, no DirSync) would find
-	 * nothing, silently, if the account cannot read it */
-	sync_check_rights(&e, !once && sync_polls(cfg, watch != NULL ||
+	/* looking at modifyTimestamp between passes would find nothing,
+	 * silently, if the account cannot read it */
+	sync_check_rights(&e, !once && sync_polls(cfg, watch != NULL,
 	    ds != NULL));
 	/* after daemon(): its thread would not survive the fork */
 	if (!once && sync_metrics_start(cfg, NULL) == -1)

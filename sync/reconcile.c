@@ -455,12 +455,13 @@ sync_changed_filter(time_t since, char *buf, size_t sz)
 }
 
 int
-sync_polls(const struct cfg *cfg, int watching)
+sync_polls(const struct cfg *cfg, int syncrepl, int dirsync)
 {
-	/* AD is polled by uSNChanged (highestCommittedUSN), not by
-	 * modifyTimestamp */
-	return !watching && cfg->sync.watch_interval > 0 &&
-	    cfg->directory.flavour != CFG_FLAVOUR_AD;
+	/* a look between passes filters by modifyTimestamp, whether timed
+	 * or kicked by syncrepl (sync_watch_filter); AD is looked at by
+	 * uSNChanged (highestCommittedUSN) or DirSync instead */
+	return !dirsync && cfg->directory.flavour != CFG_FLAVOUR_AD &&
+	    (syncrepl || cfg->sync.watch_interval > 0);
 }
 
 int

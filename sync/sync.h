@@ -49,12 +49,13 @@ void	sync_leavers_approve(long n);
 /* "(modifyTimestamp>=...)" for changes since t (RFC 4517 §3.3.13). */
 void	sync_changed_filter(time_t since, char *buf, size_t sz);
 /*
- * 1 if the daemon finds changes between full passes by polling
- * modifyTimestamp (so needs to read it): not when watching (syncrepl or
- * DirSync started), not with sync.watch_interval 0, never on AD. Shared by
- * smimepub-sync's start check and `smimepub doctor`.
+ * 1 if the daemon looks for people changed between full passes by
+ * modifyTimestamp (so needs to read it): timed looks (sync.watch_interval
+ * > 0) and looks kicked by syncrepl both filter by it; not with DirSync,
+ * never on AD (uSNChanged). Shared by smimepub-sync's start check and
+ * `smimepub doctor`.
  */
-int	sync_polls(const struct cfg *, int watching);
+int	sync_polls(const struct cfg *, int syncrepl, int dirsync);
 /* "enrolled 3, renewed 0, ..." into buf. */
 void	sync_stats_str(const struct sync_stats *, char *buf, size_t sz);
 

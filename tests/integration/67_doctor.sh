@@ -56,8 +56,8 @@ out=$T_OUT
 t_contains "the sync account binds" "$out" "ok   bind sync        bound as $SLAPD_SVC_DN"
 t_contains "the lookupd account binds" "$out" "ok   bind lookupd     bound as $SLAPD_LOOKUP_DN"
 t_contains "the people are counted" "$out" "ok   people           3 under $SLAPD_PEOPLE"
-t_contains "the read rights: the id, and modifyTimestamp (no syncprov: the daemon polls)" "$out" \
-    "ok   read rights      $SLAPD_SVC_DN can read the id and modifyTimestamp (polled) on the people"
+t_contains "the read rights: the id, and modifyTimestamp (the daemon polls: no syncprov)" "$out" \
+    "ok   read rights      $SLAPD_SVC_DN can read the id and modifyTimestamp (changes between passes) on the people"
 t_contains "the write right is proved" "$out" "ok   write right      $SLAPD_SVC_DN may add and delete both"
 t_contains "the local CA key matches its certificate" "$out" "ok   ca               local CA in $T/ca: key readable, private and matching ca.pem"
 t_contains "the state directory is private" "$out" "ok   directories      sync.state_dir $T/state: mode 0700"
