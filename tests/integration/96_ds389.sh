@@ -5,8 +5,9 @@
 # a plain userCertificate value seen, renewal, a locked (nsAccountLock) and
 # a deleted person revoked and unpublished, a certificate of another CA
 # put on by hand unpublished on leave but never sent to our CA, a new hire
-# published by polling, the lookup reader, and a missing right named at
-# start. Slow (instance creation): only in the build pass, not SANITIZE.
+# published by polling, another by Content Sync (389-ds's RFC 4533
+# syncrepl, on the Retro Changelog; one restart), the lookup reader, and a
+# missing right named at start. Slow (instance creation): only in the build pass, not SANITIZE.
 set -eu
 SRCDIR=${SRCDIR:-$(pwd)}
 BUILD=${BUILD:-build}
@@ -27,7 +28,7 @@ DPID=
 cleanup() {
 	rc=$?
 	trap - EXIT INT TERM HUP
-	[ -z "$DPID" ] || { kill -TERM "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null || :; }
+	[ -z "$DPID" ] || { kill -TERM "$DPID" 2>/dev/null || :; wait "$DPID" 2>/dev/null || :; }
 	ds389_stop || :
 	rm -rf "$T"
 	exit $rc
@@ -163,7 +164,47 @@ i=0
 until [ "$(nbin gina)" = 1 ] || [ $i -ge 600 ]; do sleep 0.1; i=$((i + 1)); done
 t_eq "gina published by polling ($((i / 10)) s)" "$(nbin gina)" 1
 t_contains "found by a poll, not a full pass" "$(cat "$T/daemon.log")" "changes: enrolled 1"
-kill -TERM "$DPID"; wait "$DPID" 2>/dev/null || :; DPID=
+kill -TERM "$DPID" 2>/dev/null || :; wait "$DPID" 2>/dev/null || :; DPID=
+
+# Content Sync: the Retro Changelog and Content Synchronization plugins
+# enabled with dsconf (as docs/389ds.md says), one restart
+dsconf_dm() {
+	env PREFIX="$DS389_DIR" LDAPTLS_CACERT="$DS389_DIR/tls/ca.pem" \
+	    dsconf -D "cn=Directory Manager" -w "$DS389_PW" "$DS389_LDAPS_URI" "$@"
+}
+t_ok "dsconf plugin retro-changelog enable" dsconf_dm plugin retro-changelog enable
+t_ok "dsconf plugin retro-changelog set --attribute nsuniqueid:targetUniqueId" \
+    dsconf_dm plugin retro-changelog set --attribute nsuniqueid:targetUniqueId
+t_ok "dsconf plugin contentsync enable" dsconf_dm plugin contentsync enable
+t0=$(date +%s)
+ds389_stop
+if ! _ds389_run 2>"$T/start.err"; then
+	cat "$T/start.err" >&2
+	t_ok "389-ds restarts with Content Sync (the reason is above)" false
+	t_done
+fi
+t_ok "389-ds restarts with Content Sync ($(($(date +%s) - t0)) s)" true
+# no timed looks (watch_interval 0) and a full pass an hour away: only a
+# syncrepl notification can make the daemon look at a new hire
+sed 's|watch = "poll"; watch_interval = 1;|watch = "syncrepl"; watch_interval = 0;|' "$C" >"$T/sr.conf"
+t_contains "the syncrepl config" "$(cat "$T/sr.conf")" 'watch = "syncrepl"; watch_interval = 0;'
+"$SYNC" -f "$T/sr.conf" --foreground >"$T/sr.log" 2>&1 &
+DPID=$!
+i=0
+until grep -q "pass done" "$T/sr.log" 2>/dev/null || [ $i -ge 600 ]; do sleep 0.1; i=$((i + 1)); done
+t_contains "the daemon did its full pass" "$(cat "$T/sr.log")" "pass done"
+t_contains "and watches by syncrepl (389-ds offers it now)" "$(cat "$T/sr.log")" \
+    "$DS389_URI: watching $DS389_PEOPLE by syncrepl refreshAndPersist"
+t_not_contains "not by polling" "$(cat "$T/sr.log")" "polling"
+t_not_contains "no right reported missing at start" "$(cat "$T/sr.log")" "cannot read"
+ms0=$(date +%s%3N)
+_ds389_person hank hank@example.com | ldap_dm ldapadd >/dev/null
+i=0
+until [ "$(nbin hank)" = 1 ] || [ $i -ge 600 ]; do sleep 0.1; i=$((i + 1)); done
+t_eq "hank published by Content Sync ($(($(date +%s%3N) - ms0)) ms after the add)" "$(nbin hank)" 1
+t_contains "by the look syncrepl kicked, not a full pass" "$(cat "$T/sr.log")" "changes: enrolled 1"
+t_eq "one full pass only (the one at start)" "$(grep -c "pass done" "$T/sr.log" || true)" 1
+kill -TERM "$DPID" 2>/dev/null || :; wait "$DPID" 2>/dev/null || :; DPID=
 
 # the lookup reader (what smimepub-lookupd answers, through its code)
 cat >"$T/lk.conf" <<EOC
@@ -184,6 +225,6 @@ sed -i "s|pub.pw|lk.pw|; s|$T/state|$T/state2|" "$T/weak.conf"
 DPID=$!
 i=0
 until grep -q "cannot read" "$T/weak.log" 2>/dev/null || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
-kill -TERM "$DPID"; wait "$DPID" 2>/dev/null || :; DPID=
+kill -TERM "$DPID" 2>/dev/null || :; wait "$DPID" 2>/dev/null || :; DPID=
 t_contains "at start: the rights the account lacks" "$(cat "$T/weak.log")" "$DS389_LK_DN cannot read nsUniqueId, modifyTimestamp on any person"
 t_done
