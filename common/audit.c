@@ -309,15 +309,6 @@ int
 audit_event(const char *event, const char *person, const char *mail,
     X509 *cert, const char *ca, const char *outcome, const char *reason)
 {
-	struct audit_rec a;
-
-	memset(&a, 0, sizeof(a));
-	a.event = event;
-	a.person = person;
-	a.mail = mail;
-	a.cert = cert;
-	a.ca = ca;
-	a.outcome = outcome;
-	a.reason = reason;
-	return audit_log(&a);
+	return audit_event_at(event, person, mail, cert, ca, outcome, reason,
+	    NULL, NULL);
 }

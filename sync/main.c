@@ -211,39 +211,6 @@ sync_close(struct enr_ctx *e)
 }
 
 /*
- * What changed since the last look. Where the root DSE has
- * highestCommittedUSN (Active Directory) that is every entry whose
- * uSNChanged is above the value read before the last look: *changed is
- * "" (nothing changed: no search at all) or "(uSNChanged>=N)". Elsewhere,
- * or when the USN went backwards (another DC answered after a reconnect),
- * modifyTimestamp since last, overlapping by a minute: repeating a person
- * is a no-op, missing one (clock skew) is not. *usn is updated.
- */
-static void
-sync_watch_filter(struct enr_ctx *e, int *have_usn, unsigned long long *usn,
-    time_t last, char *changed, size_t sz)
-{
-	unsigned long long cur;
-
-	if (*have_usn && dir_highest_usn(e->dir, &cur) == 0) {
-		if (cur >= *usn) {
-			if (cur == *usn)
-				changed[0] = '\0';
-			else
-				snprintf(changed, sz, "(uSNChanged>=%llu)",
-				    *usn + 1);
-			*usn = cur;
-			return;
-		}
-		log_info("highestCommittedUSN went back from %llu to %llu "
-		    "(another domain controller?); looking at modifyTimestamp "
-		    "this time", *usn, cur);
-		*usn = cur;
-	}
-	sync_changed_filter(last - 60, changed, sz);
-}
-
-/*
  * Start watching as cfg sync.watch says: the syncrepl thread (auto, where
  * offered; syncrepl, required), and the DirSync state (dirsync), primed so
  * that its first poll reports only what changes after this. -1 when the

@@ -49,6 +49,13 @@ void	sync_leavers_approve(long n);
 /* "(modifyTimestamp>=...)" for changes since t (RFC 4517 §3.3.13). */
 void	sync_changed_filter(time_t since, char *buf, size_t sz);
 /*
+ * The filter of what changed since the last look into changed: a
+ * uSNChanged range where the server has highestCommittedUSN (AD), else
+ * modifyTimestamp since last (see reconcile.c). *usn is updated.
+ */
+void	sync_watch_filter(struct enr_ctx *e, int *have_usn,
+	    unsigned long long *usn, time_t last, char *changed, size_t sz);
+/*
  * 1 if the daemon looks for people changed between full passes by
  * modifyTimestamp (so needs to read it): timed looks (sync.watch_interval
  * > 0) and looks kicked by syncrepl both filter by it; not with DirSync,
