@@ -216,6 +216,8 @@ leaf_exts(struct local *l, X509 *x, EVP_PKEY *pk, const char *mail,
 	if ((san = local_gens_one(GEN_EMAIL, mail)) == NULL ||
 	    X509_add1_ext_i2d(x, NID_subject_alt_name, san, san_critical, 0) != 1)
 		goto out;
+	if (local_add_smimecap(x) == -1)
+		goto out;
 	if (local_add_ski(x) == -1 || (aki = local_aki(l->cert)) == NULL ||
 	    X509_add1_ext_i2d(x, NID_authority_key_identifier, aki, 0, 0) != 1)
 		goto out;

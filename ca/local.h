@@ -45,6 +45,8 @@ X509		*local_cert_base(const X509_NAME *subj, const X509_NAME *issuer,
 int		 local_add_basic(X509 *, int ca);
 int		 local_add_ku(X509 *, int bit1, int bit2);
 int		 local_add_ski(X509 *);
+/* smimeCapabilities (RFC 4262): AES-256/192/128-CBC; 0 or -1. */
+int		 local_add_smimecap(X509 *);
 /* keyUsage bits, RFC 5280 §4.2.1.3 */
 #define KU_BIT_DIGITAL_SIGNATURE	0
 #define KU_BIT_KEY_ENCIPHERMENT		2

@@ -2,7 +2,8 @@
  * local_cert.c — the building blocks of the local CA's certificates, for
  * its own (local_admin.c) and the leaves it issues (local.c): a random
  * serial, the validity, basicConstraints, keyUsage, the key identifiers
- * (RFC 5280 §4.2.1), and the GeneralNames of SANs and URLs.
+ * (RFC 5280 §4.2.1), smimeCapabilities (RFC 4262), and the GeneralNames
+ * of SANs and URLs.
  */
 #include <stdio.h>
 #include <string.h>
@@ -132,6 +133,60 @@ local_add_ku(X509 *x, int b1, int b2)
 	    ASN1_BIT_STRING_set_bit(ku, b2, 1) &&
 	    X509_add1_ext_i2d(x, NID_key_usage, ku, 1, X509V3_ADD_REPLACE) == 1;
 	ASN1_BIT_STRING_free(ku);
+	return ok ? 0 : -1;
+}
+
+/*
+ * smimeCapabilities (RFC 4262 §2; the SMIMECapabilities of RFC 8551
+ * §2.5.2): the content-encryption algorithms the holder's client
+ * decrypts, most preferred first, so that a sender reading it (Outlook)
+ * picks AES rather than falling back to 3DES. AES-CBC in all three sizes
+ * is what every S/MIME 3.2 and 4.0 client must decrypt (RFC 5751 §2.7,
+ * RFC 8551 §2.7); each capability is the OID alone, parameters absent
+ * (RFC 3565 §4.2). AES-GCM (AuthEnvelopedData, RFC 5084) is left out: the
+ * extension promises, for the whole validity, what the person's clients
+ * can decrypt, and a CA cannot see those clients; Outlook releases before
+ * 2019 and other deployed agents open no AuthEnvelopedData, so a sender
+ * choosing GCM because the certificate offered it would send unreadable
+ * mail. Non-critical, as RFC 4262 §2 requires.
+ */
+int
+local_add_smimecap(X509 *x)
+{
+	static const int caps[] = { NID_aes_256_cbc, NID_aes_192_cbc,
+	    NID_aes_128_cbc };
+	STACK_OF(X509_ALGOR) *algs = NULL;
+	X509_ALGOR *alg = NULL;
+	ASN1_OCTET_STRING *os = NULL;
+	X509_EXTENSION *ext = NULL;
+	unsigned char *der = NULL;
+	size_t i;
+	int len, ok = 0;
+
+	if ((algs = sk_X509_ALGOR_new_null()) == NULL)
+		goto out;
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		if ((alg = X509_ALGOR_new()) == NULL ||
+		    !X509_ALGOR_set0(alg, OBJ_nid2obj(caps[i]), V_ASN1_UNDEF,
+		    NULL) || !sk_X509_ALGOR_push(algs, alg))
+			goto out;
+		alg = NULL;
+	}
+	/* SMIMECapabilities ::= SEQUENCE OF SMIMECapability, the DER of a
+	 * SEQUENCE OF AlgorithmIdentifier */
+	if ((len = i2d_X509_ALGORS(algs, &der)) <= 0 ||
+	    (os = ASN1_OCTET_STRING_new()) == NULL ||
+	    !ASN1_OCTET_STRING_set(os, der, len) ||
+	    (ext = X509_EXTENSION_create_by_NID(NULL, NID_SMIMECapabilities, 0,
+	    os)) == NULL || !X509_add_ext(x, ext, -1))
+		goto out;
+	ok = 1;
+out:
+	X509_ALGOR_free(alg);
+	sk_X509_ALGOR_pop_free(algs, X509_ALGOR_free);
+	OPENSSL_free(der);
+	ASN1_OCTET_STRING_free(os);
+	X509_EXTENSION_free(ext);
 	return ok ? 0 : -1;
 }
 

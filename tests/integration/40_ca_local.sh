@@ -80,6 +80,23 @@ t_ok "that CRL verifies too" \
 t_ok "CRL number text" openssl crl -in "$T/out.crl" -noout -crlnumber
 t_eq "the number went up" "$T_OUT" "crlNumber=0x02"
 
+# A certificate the local CA issues carries smimeCapabilities (RFC 4262;
+# RFC 8551 §2.5.2 order of preference): AES-256-CBC, AES-192-CBC,
+# AES-128-CBC, each without parameters (RFC 3565 §4.2), non-critical.
+DRIVE=$SRCDIR/$BUILD/tests/ca_drive
+t_ok "the local CA issues a certificate" "$DRIVE" "$C" enrol caps@example.com ec:P-256
+printf '%s\n' "$T_OUT" | sed -n '1,/END CERTIFICATE/p' >"$T/leaf.pem"
+t_ok "leaf text" openssl x509 -in "$T/leaf.pem" -noout -text
+t_contains "it has S/MIME Capabilities" "$T_OUT" "S/MIME Capabilities:"
+t_eq "not critical" "$(printf '%s\n' "$T_OUT" | grep -c 'S/MIME Capabilities: critical')" 0
+EXTOFF=$(openssl asn1parse -in "$T/leaf.pem" | awk '/:S\/MIME Capabilities/ { getline; sub(":.*", "", $1); print $1 }')
+t_ok "its value parses as DER" openssl asn1parse -in "$T/leaf.pem" -strparse "$EXTOFF"
+CAPS=$(printf '%s\n' "$T_OUT" | sed -n 's/.*OBJECT *:\(.*\)/\1/p' | tr '\n' ' ')
+t_eq "AES-256, -192, -128 CBC in that order" "$CAPS" "aes-256-cbc aes-192-cbc aes-128-cbc "
+t_eq "no parameters (RFC 3565)" "$(printf '%s\n' "$T_OUT" | grep -c 'NULL')" 0
+t_eq "three capabilities, each a SEQUENCE of the OID alone" \
+    "$(printf '%s\n' "$T_OUT" | grep -c 'd=1.*SEQUENCE')" 3
+
 t_exit "ca with no subcommand is a usage error" 2 "$SMIMEPUB" -f "$C" ca
 t_exit "an unknown subcommand is a usage error" 2 "$SMIMEPUB" -f "$C" ca frobnicate
 t_exit "crl --out without a file is a usage error" 2 "$SMIMEPUB" -f "$C" ca crl --out

@@ -214,8 +214,14 @@ START_TEST(profile)
 	AUTHORITY_INFO_ACCESS *aia;
 	CERTIFICATEPOLICIES *pols;
 	X509_NAME *subj;
+	static const int capnids[] = { NID_aes_256_cbc, NID_aes_192_cbc,
+	    NID_aes_128_cbc };
+	STACK_OF(X509_ALGOR) *caps;
+	const ASN1_OBJECT *capobj;
+	const ASN1_OCTET_STRING *os;
+	const unsigned char *p;
 	char buf[128], *why = NULL;
-	int days, secs, rsa = _i == 1;
+	int days, secs, rsa = _i == 1, i, ptype;
 
 	ck_assert_int_eq(ca_local_init(&cfg), 0);
 	ck_assert_ptr_nonnull(ca = ca_new(&cfg));
@@ -280,7 +286,20 @@ START_TEST(profile)
 	    1);
 	ck_assert_str_eq(buf, POLICY);
 	CERTIFICATEPOLICIES_free(pols);
-	ck_assert_int_eq(X509_get_ext_count(x), 9);
+	/* smimeCapabilities (RFC 4262): AES-256/192/128-CBC, in that order */
+	os = X509_EXTENSION_get_data(ext(x, NID_SMIMECapabilities, 0));
+	p = ASN1_STRING_get0_data(os);
+	caps = d2i_X509_ALGORS(NULL, &p, ASN1_STRING_length(os));
+	ck_assert_ptr_nonnull(caps);
+	ck_assert_int_eq(sk_X509_ALGOR_num(caps), 3);
+	for (i = 0; i < 3; i++) {
+		X509_ALGOR_get0(&capobj, &ptype, NULL,
+		    sk_X509_ALGOR_value(caps, i));
+		ck_assert_int_eq(OBJ_obj2nid(capobj), capnids[i]);
+		ck_assert_int_eq(ptype, V_ASN1_UNDEF);	/* RFC 3565 §4.2 */
+	}
+	sk_X509_ALGOR_pop_free(caps, X509_ALGOR_free);
+	ck_assert_int_eq(X509_get_ext_count(x), 10);
 	/* validity: 365 days, both ends inclusive */
 	ck_assert_int_eq(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x),
 	    X509_get0_notAfter(x)), 1);
