@@ -35,7 +35,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "approve-leavers", cmd_approve_leavers, "approve-leavers N" },
 	{ "lookup", cmd_lookup, "lookup MAIL [--format json|pem|der]" },
 	{ "recover", cmd_recover, "recover MAIL --kra-key KEY [--kra-cert CERT] "
-	    "[--out FILE]" },
+	    "[--all | --serial S] [--out FILE]" },
 	{ "ca", cmd_ca, "ca init | ca list | ca crl [--out FILE]" },
 	{ "export-smimea", cmd_smimea, "export-smimea --zone ZONE [--usage N] "
 	    "[--selector 0|1] [--matching 0|1|2] [--ttl N] [--all]" },

@@ -7,7 +7,10 @@
 #ifndef SMIMEPUB_KEYS_H
 #define SMIMEPUB_KEYS_H
 
+#include <stddef.h>
+
 #include <openssl/evp.h>
+#include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
 #define KEYS_DEFAULT_TYPE	"rsa:3072"
@@ -27,5 +30,24 @@ X509_REQ	*keys_csr_new(EVP_PKEY *key, const char *mail,
 		    const char *display_name);
 /* The digest a key of this kind signs with: SHA-384 for P-384, else SHA-256. */
 const EVP_MD	*keys_sig_md(EVP_PKEY *key);
+
+/*
+ * A PKCS#12 of several keys (keys_p12.c): each key with its certificate,
+ * paired by a localKeyId and shown by name (friendlyName), in the order
+ * given, then chain (may be NULL). Keys shrouded with PBES2 (AES-256-CBC,
+ * PBKDF2, iterations), certificates unencrypted, SHA-256 MAC. A key that
+ * does not belong to its certificate is refused. NULL / -1 logged.
+ */
+struct keys_bag {
+	EVP_PKEY	*key;
+	X509		*cert;
+	const char	*name;		/* friendlyName; NULL: none */
+};
+PKCS12		*keys_p12_new(const char *pass, const struct keys_bag *,
+		    size_t n, STACK_OF(X509) *chain, int iterations);
+/* The same, written to path (mode 0600: temp file, fsync, rename). */
+int		 keys_p12_write(const char *path, const char *pass,
+		    const struct keys_bag *, size_t n, STACK_OF(X509) *chain,
+		    int iterations);
 
 #endif
