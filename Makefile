@@ -26,7 +26,7 @@ WERROR   ?= 0
 BUILD    ?= build
 
 CC      ?= cc
-PKGS     = ldap libcrypto libssl libconfig lmdb libcurl jansson libmicrohttpd libsystemd
+PKGS     = ldap libcrypto libssl libconfig lmdb libcurl jansson libmicrohttpd libsystemd ldns
 CFLAGS  ?= -O2 -g
 SP_CPPFLAGS = -D_GNU_SOURCE -I. $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-D_FORTIFY_SOURCE=2)
 SP_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -fstack-protector-strong -fPIE \
@@ -45,6 +45,7 @@ endif
 COMMON_SRC = $(wildcard common/*.c)
 LDAP_SRC   = $(wildcard ldap/*.c)
 CA_SRC     = $(wildcard ca/*.c)
+DNS_SRC    = $(wildcard dns/*.c)
 SYNC_SRC   = $(filter-out sync/main.c,$(wildcard sync/*.c))
 CLI_SRC    = $(filter-out cli/main.c,$(wildcard cli/*.c))
 LOOKUP_SRC = $(filter-out lookup/lk_main.c,$(wildcard lookup/*.c))
@@ -69,7 +70,7 @@ PROGS = $(BUILD)/smimepub $(BUILD)/smimepub-sync $(BUILD)/smimepub-lookupd
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TEST_HELPERS = $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRC))
 FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-ALL_OBJ = $(call obj,$(COMMON_SRC) $(LDAP_SRC) $(CA_SRC) $(wildcard sync/*.c) \
+ALL_OBJ = $(call obj,$(COMMON_SRC) $(LDAP_SRC) $(CA_SRC) $(DNS_SRC) $(wildcard sync/*.c) \
 	$(wildcard cli/*.c) $(wildcard lookup/*.c) $(UNIT_SRC) $(HELPER_SRC) \
 	$(FUZZ_SRC) tests/fuzz/driver.c)
 
@@ -98,7 +99,7 @@ $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/helpers/%.o: SP_CFLAGS += $(CHECK
 
 # A program links only the archive members it references; the layering is
 # kept by what each file includes.
-$(BUILD)/libsmimepub.a: $(call obj,$(COMMON_SRC) $(LDAP_SRC) $(CA_SRC) $(SYNC_SRC))
+$(BUILD)/libsmimepub.a: $(call obj,$(COMMON_SRC) $(LDAP_SRC) $(CA_SRC) $(DNS_SRC) $(SYNC_SRC))
 $(BUILD)/liblookup.a: $(call obj,$(LOOKUP_SRC))
 $(BUILD)/libcli.a: $(call obj,$(CLI_SRC))
 $(LIBS):

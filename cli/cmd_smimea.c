@@ -20,7 +20,7 @@
 #include <openssl/x509.h>
 
 #include "cli/cli.h"
-#include "cli/smimea.h"
+#include "dns/dns.h"
 #include "common/jrnl.h"
 #include "common/log.h"
 #include "common/mail.h"
@@ -90,8 +90,8 @@ static int
 smimea_person(const struct dir_person *p, void *arg)
 {
 	struct smimea_run *r = arg;
-	char mail[MAIL_MAX + 1], label[SMIMEA_LABEL_HEX];
-	char lower[SMIMEA_LABEL_HEX], lpart[MAIL_LOCAL_MAX + 1];
+	char mail[MAIL_MAX + 1], label[DNS_LABEL_HEX];
+	char lower[DNS_LABEL_HEX], lpart[MAIL_LOCAL_MAX + 1];
 	const char *why = NULL, *at;
 	struct jrnl_cert jc;
 	char *hex;
@@ -108,7 +108,7 @@ smimea_person(const struct dir_person *p, void *arg)
 	}
 	at = strrchr(mail, '@');
 	llen = (size_t)(at - mail);
-	if (!smimea_in_zone(at + 1, r->zone)) {
+	if (!dns_in_zone(at + 1, r->zone)) {
 		log_debug("%s: %s is not in zone %s", p->dn, mail, r->zone);
 		r->out_of_zone++;
 		return 0;
@@ -124,8 +124,8 @@ smimea_person(const struct dir_person *p, void *arg)
 		lpart[i] = (char)(mail[i] >= 'A' && mail[i] <= 'Z' ?
 		    mail[i] - 'A' + 'a' : mail[i]);
 	lpart[llen] = '\0';
-	if (smimea_owner_label(mail, llen, label) == -1 ||
-	    smimea_owner_label(lpart, llen, lower) == -1) {
+	if (dns_owner_label(mail, llen, label) == -1 ||
+	    dns_owner_label(lpart, llen, lower) == -1) {
 		log_ssl("%s: SHA-256 of the local part failed", p->dn);
 		return -1;
 	}
@@ -157,7 +157,7 @@ smimea_person(const struct dir_person *p, void *arg)
 			X509_free(c);
 			continue;
 		}
-		hex = smimea_data_hex(c, r->selector, r->matching);
+		hex = dns_data_hex(c, r->selector, r->matching);
 		X509_free(c);
 		if (hex == NULL) {
 			log_ssl("%s: %s[%zu]: encoding the certificate failed",
@@ -187,7 +187,7 @@ cmd_smimea(struct cfg *cfg, int argc, char **argv)
 		{ "all", no_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char zone[SMIMEA_DOMAIN_MAX + 1];
+	char zone[DNS_DOMAIN_MAX + 1];
 	const char *zarg = NULL, *why = NULL;
 	struct smimea_run r;
 	struct dir *d = NULL;
@@ -242,7 +242,7 @@ cmd_smimea(struct cfg *cfg, int argc, char **argv)
 		log_err("export-smimea: --zone is required");
 		return smimea_usage();
 	}
-	if (smimea_zone_canon(zarg, zone, &why) == -1) {
+	if (dns_zone_canon(zarg, zone, &why) == -1) {
 		log_err("--zone \"%s\": not a domain name: %s", zarg, why);
 		return EXIT_USAGE;
 	}

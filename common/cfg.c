@@ -24,6 +24,8 @@
 static const char *const cfg_typename[] = {
 	"a group { ... }", "a string", "a boolean (true/false)", "an integer",
 	"a list of strings [ \"...\" ]", "\"openldap\" or \"ad\"",
+	"a list of groups ( { zone = ...; server = ...; tsig_key_file = "
+	"...; } )",
 };
 
 static const struct cfg_key *
@@ -113,6 +115,10 @@ cfg_set_one(struct cfg *c, const struct cfg_key *k, config_setting_t *s,
 			return -1;
 		}
 		return 0;
+	case T_DNSZONES:
+		if (config_setting_type(s) != CONFIG_TYPE_LIST)
+			goto badtype;
+		return cfg_dns_zones_set(c, s, file);
 	case T_STRLIST:
 		if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
 		    config_setting_type(s) != CONFIG_TYPE_LIST)
@@ -297,7 +303,7 @@ cfg_max_leavers(const char *spec, size_t seen)
 }
 
 /* "host:port" or "[v6]:port", the port 1-65535 (a listen address). */
-static int
+int
 cfg_hostport_ok(const char *v)
 {
 	const char *colon = strrchr(v, ':');
@@ -590,6 +596,7 @@ cfg_free(struct cfg *c)
 			free(*(char ***)(base + k->off));
 		}
 	}
+	cfg_dns_zones_free(c);
 	free(c->path);
 	free(c);
 }

@@ -179,6 +179,22 @@ struct cfg_log {
 	int		 syslog;
 };
 
+/* dns: SMIMEA records kept current by RFC 2136 UPDATE (dns/dns.h). */
+struct cfg_dns_zone {
+	char		*zone;		/* lower case, no final dot */
+	char		*server;	/* the primary: host:port */
+	char		*tsig_key_file;	/* BIND key syntax, mode 0600 */
+};
+
+struct cfg_dns {
+	struct cfg_dns_zone *zones;
+	size_t		 n_zones;
+	int		 usage, selector, matching;	/* RFC 8162 §2 */
+	int		 ttl;
+	int		 timeout;	/* seconds, each message */
+	int		 retry_min, retry_max;	/* backoff after a failure */
+};
+
 struct cfg {
 	char		*path;		/* the file it came from */
 	struct cfg_directory directory;
@@ -187,6 +203,7 @@ struct cfg {
 	struct cfg_sync	 sync;
 	struct cfg_lookup lookup;
 	struct cfg_log	 log;
+	struct cfg_dns	 dns;
 };
 
 /*

@@ -147,6 +147,19 @@ const struct cfg_key cfg_keys[] = {
 	BOOL("lookup.insecure_no_anchors", lookup.insecure_no_anchors, 0),
 	STR("lookup.metrics_listen", lookup.metrics_listen, 0, NULL),
 
+	GROUP("dns"),
+	{ "dns.zones", T_DNSZONES, O(dns.zones), 0, 0, 0, 0, NULL, 0 },
+	/* RFC 8162 §2 / RFC 6698 §2.1: 3 0 0 = DANE-EE, the whole
+	 * certificate, exact, as export-smimea: a sender needs all of it */
+	INT("dns.usage", dns.usage, 0, 3, 3),
+	INT("dns.selector", dns.selector, 0, 1, 0),
+	INT("dns.matching", dns.matching, 0, 2, 0),
+	/* RFC 2181 §8: 0 .. 2^31 - 1 */
+	INT("dns.ttl", dns.ttl, 0, 2147483647, 3600),
+	INT("dns.timeout", dns.timeout, 1, 300, 10),
+	INT("dns.retry_min", dns.retry_min, 1, 86400, 60),
+	INT("dns.retry_max", dns.retry_max, 1, 604800, 3600),
+
 	GROUP("log"),
 	STR("log.level", log.level, 0, "info"),
 	STR("log.audit_file", log.audit_file, 0, NULL),

@@ -89,6 +89,9 @@ cfg_print(const struct cfg *c, FILE *fp)
 			}
 			fputs(" ];", fp);
 			break;
+		case T_DNSZONES:
+			cfg_dns_zones_print(c, fp);
+			break;
 		}
 		fputc('\n', fp);
 	}

@@ -9,7 +9,8 @@
 
 #include "common/cfg.h"
 
-enum cfg_type { T_GROUP, T_STR, T_BOOL, T_INT, T_STRLIST, T_FLAVOUR };
+enum cfg_type { T_GROUP, T_STR, T_BOOL, T_INT, T_STRLIST, T_FLAVOUR,
+	T_DNSZONES };
 
 struct cfg_key {
 	const char	*path;		/* dotted */
@@ -26,5 +27,13 @@ struct cfg_key {
 
 extern const struct cfg_key cfg_keys[];
 extern const size_t cfg_nkeys;
+
+/* dns.zones (cfg_dns.c): set, print, free. */
+struct config_setting_t;
+int	cfg_dns_zones_set(struct cfg *, struct config_setting_t *,
+	    const char *file);
+void	cfg_dns_zones_print(const struct cfg *, FILE *);
+void	cfg_dns_zones_free(struct cfg *);
+int	cfg_hostport_ok(const char *v);
 
 #endif

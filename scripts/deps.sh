@@ -5,6 +5,8 @@
 # promtool, which checks docs/alerts.yml and the scraped metrics
 # (tests/integration/67_sync_metrics.sh); it is heavy: 28.5 MB downloaded,
 # 333 MB installed (mostly the web UI's JavaScript), about 1 min here.
+# libldns-dev: RFC 2136 UPDATE and TSIG for dns.zones; bind9, knot and their
+# dnsutils: the DNS servers tests/integration/71_dns_*.sh update.
 set -eu
 
 PKGS="build-essential pkg-config openssl
@@ -18,7 +20,8 @@ gpgsm dirmngr ldnsutils
 wrk nginx-light
 389-ds-base libnss3-tools
 dpkg-dev debhelper fakeroot lintian systemd logrotate
-libsystemd-dev prometheus"
+libsystemd-dev prometheus
+libldns-dev bind9 bind9-dnsutils knot knot-dnsutils"
 
 missing=""
 for p in $PKGS; do

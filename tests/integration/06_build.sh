@@ -37,9 +37,9 @@ out=$(would lookup/lk.h)
 t_contains "lk.h changed: cmd_lookup.c is recompiled" "$out" "$BUILD/obj/cli/cmd_lookup.o"
 t_contains "lk.h changed: test_lk_cache.c is recompiled" "$out" "$BUILD/obj/tests/unit/test_lk_cache.o"
 t_not_contains "lk.h changed: cmd_ca.c is not" "$out" "$BUILD/obj/cli/cmd_ca.o"
-out=$(would cli/smimea.h)
-t_contains "smimea.h changed: test_smimea.c is recompiled" "$out" "$BUILD/obj/tests/unit/test_smimea.o"
-t_contains "smimea.h changed: smimea.c is recompiled" "$out" "$BUILD/obj/cli/smimea.o"
-t_not_contains "smimea.h changed: smimepub-lookupd is not relinked" "$out" "$BUILD/smimepub-lookupd"
+out=$(would dns/dns.h)
+t_contains "dns.h changed: test_dns.c is recompiled" "$out" "$BUILD/obj/tests/unit/test_dns.o"
+t_contains "dns.h changed: cmd_smimea.c is recompiled" "$out" "$BUILD/obj/cli/cmd_smimea.o"
+t_not_contains "dns.h changed: lookup/ is not recompiled" "$out" "$BUILD/obj/lookup/lk_api.o"
 
 t_done

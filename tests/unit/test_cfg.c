@@ -257,6 +257,50 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* dns.zones: a list of groups, each member required, nothing else. */
+START_TEST(test_dns_zones)
+{
+	char path[256];
+	struct cfg *c;
+
+#define DNSZ(x) MINIMAL "keys = { discard_passphrase = true; };\n" \
+	"dns = { zones = (\n" x " ); };\n"
+	c = load(DNSZ("{ zone = \"Example.COM.\"; server = \"127.0.0.1:5353\";"
+	    " tsig_key_file = \"/k\"; },\n { zone = \"sub.example.com\"; "
+	    "server = \"[::1]:53\"; tsig_key_file = \"/k2\"; }"), path,
+	    sizeof(path));
+	ck_assert_msg(c != NULL, "%s", errbuf);
+	ck_assert_uint_eq(c->dns.n_zones, 2);
+	ck_assert_str_eq(c->dns.zones[0].zone, "example.com");
+	ck_assert_str_eq(c->dns.zones[1].server, "[::1]:53");
+	ck_assert_int_eq(c->dns.usage, 3);
+	ck_assert_int_eq(c->dns.selector, 0);
+	ck_assert_int_eq(c->dns.matching, 0);
+	ck_assert_int_eq(c->dns.ttl, 3600);
+	cfg_free(c);
+	expect_error(DNSZ("{ zone = \"example.com\"; server = \"x:53\"; }"),
+	    ":4: dns.zones[0]: tsig_key_file is missing");
+	expect_error(DNSZ("{ zone = \"a..b\"; server = \"x:53\"; "
+	    "tsig_key_file = \"/k\"; }"), "dns.zones[0]: zone \"a..b\"");
+	expect_error(DNSZ("{ zone = \"a.b\"; server = \"x\"; "
+	    "tsig_key_file = \"/k\"; }"), "dns.zones[0]: server \"x\"");
+	expect_error(DNSZ("{ zone = \"a.b\"; server = \"x:53\"; "
+	    "tsig_key_file = \"k\"; }"), "must be an absolute path");
+	expect_error(DNSZ("{ zone = \"a.b\"; server = \"x:53\"; "
+	    "tsig_key_file = \"/k\"; colour = 1; }"), "colour: unknown key");
+	expect_error(DNSZ("{ zone = \"a.b\"; server = \"x:53\"; "
+	    "tsig_key_file = \"/k\"; },\n{ zone = \"A.b.\"; server = \"x:53\"; "
+	    "tsig_key_file = \"/k\"; }"), "dns.zones[1]: zone a.b is listed "
+	    "twice");
+	expect_error(DNSZ("\"example.com\""), "dns.zones[0]: must be a group");
+	expect_error(MINIMAL "dns = { zones = [ \"x\" ]; };\n",
+	    "dns.zones: must be a list of groups");
+	expect_error(MINIMAL "dns = { matching = 3; };\n",
+	    "dns.matching: 3 is out of range");
+#undef DNSZ
+}
+END_TEST
+
 /* No key is lost: a passphrase with nowhere to go is a config error. */
 START_TEST(test_no_key_lost)
 {
@@ -398,6 +442,7 @@ main(void)
 	tcase_add_test(tc, test_plaintext_bind);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_secret_modes);
+	tcase_add_test(tc, test_dns_zones);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
