@@ -46,6 +46,7 @@ COMMON_SRC = $(wildcard common/*.c)
 LDAP_SRC   = $(wildcard ldap/*.c)
 CA_SRC     = $(wildcard ca/*.c)
 DNS_SRC    = $(wildcard dns/*.c)
+ENROL_SRC  = $(wildcard enrol/*.c)
 SYNC_SRC   = $(filter-out sync/main.c,$(wildcard sync/*.c))
 CLI_SRC    = $(filter-out cli/main.c,$(wildcard cli/*.c))
 LOOKUP_SRC = $(filter-out lookup/lk_main.c,$(wildcard lookup/*.c))
@@ -70,7 +71,8 @@ PROGS = $(BUILD)/smimepub $(BUILD)/smimepub-sync $(BUILD)/smimepub-lookupd
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TEST_HELPERS = $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRC))
 FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-ALL_OBJ = $(call obj,$(COMMON_SRC) $(LDAP_SRC) $(CA_SRC) $(DNS_SRC) $(wildcard sync/*.c) \
+ALL_OBJ = $(call obj,$(COMMON_SRC) $(LDAP_SRC) $(CA_SRC) $(DNS_SRC) $(ENROL_SRC) \
+	$(wildcard sync/*.c) \
 	$(wildcard cli/*.c) $(wildcard lookup/*.c) $(UNIT_SRC) $(HELPER_SRC) \
 	$(FUZZ_SRC) tests/fuzz/driver.c)
 
@@ -99,7 +101,8 @@ $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/helpers/%.o: SP_CFLAGS += $(CHECK
 
 # A program links only the archive members it references; the layering is
 # kept by what each file includes.
-$(BUILD)/libsmimepub.a: $(call obj,$(COMMON_SRC) $(LDAP_SRC) $(CA_SRC) $(DNS_SRC) $(SYNC_SRC))
+$(BUILD)/libsmimepub.a: $(call obj,$(COMMON_SRC) $(LDAP_SRC) $(CA_SRC) $(DNS_SRC) \
+	$(ENROL_SRC) $(SYNC_SRC))
 $(BUILD)/liblookup.a: $(call obj,$(LOOKUP_SRC))
 $(BUILD)/libcli.a: $(call obj,$(CLI_SRC))
 $(LIBS):

@@ -1,7 +1,7 @@
 /*
  * cmd_enrol.c — `smimepub enrol MAIL`, `renew MAIL` and `revoke MAIL
  * [--reason R]`: one enrolment, renewal or revocation now, through the
- * journal (sync/enrol.c), the configured CA and the directory.
+ * journal (enrol/enrol.c), the configured CA and the directory.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@
 #include "common/log.h"
 #include "common/mail.h"
 #include "ldap/dir.h"
-#include "sync/enrol.h"
+#include "enrol/enrol.h"
 
 static int
 enrol_open(struct cfg *cfg, struct enr_ctx *e)

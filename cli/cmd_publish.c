@@ -18,33 +18,20 @@
 #include "common/mail.h"
 #include "common/x509.h"
 #include "ldap/dir.h"
-#include "sync/enrol.h"
+#include "enrol/enrol.h"
 
-/* dir_is_ours_fn over the journal. A journal error counts as foreign:
- * that can only keep a value on the entry, never remove one. */
+/* The entry found by mail is written by its stable id (enr_publish):
+ * one whose id cannot be read is named, with why, rather than written. */
 static int
-cli_is_ours(X509 *cert, void *arg)
+cli_need_id(struct dir *d, const struct dir_person *p)
 {
-	return jrnl_cert_is_ours(arg, cert) == 1;
-}
+	char why[256];
 
-/* Mark every certificate of ours on the entry as read, other than keep. */
-static void
-cli_mark_removed(struct jrnl *j, const struct dir_person *p, X509 *keep)
-{
-	X509 *c;
-	size_t i;
-
-	for (i = 0; i < p->n_usercert; i++) {
-		c = x509_from_der(p->usercert[i].data, p->usercert[i].len);
-		if (c == NULL)
-			continue;
-		if ((keep == NULL || X509_cmp(c, keep) != 0) &&
-		    jrnl_cert_is_ours(j, c) == 1)
-			(void)jrnl_cert_put(j, c, NULL, NULL,
-			    JRNL_CERT_UNPUBLISHED);
-		X509_free(c);
-	}
+	if (p->id != NULL)
+		return 0;
+	dir_id_problem(d, p, why, sizeof(why));
+	log_err("%s: %s", p->dn, why);
+	return -1;
 }
 
 static int
@@ -62,7 +49,7 @@ cmd_publish(struct cfg *cfg, int argc, char **argv)
 {
 	char mail[MAIL_MAX + 1], *serial = NULL;
 	STACK_OF(X509) *certs = NULL, *chain = NULL;
-	struct dir_person *before = NULL, *p = NULL;
+	struct dir_person *p = NULL;
 	struct jrnl *j = NULL;
 	struct dir *d = NULL;
 	const char *addr = mail;
@@ -96,18 +83,16 @@ cmd_publish(struct cfg *cfg, int argc, char **argv)
 			goto out;
 	if (cli_open(cfg, &j, &d) == -1)
 		goto out;
-	if (dir_find_by_mail(d, mail, &p) != 0)
+	if (dir_find_by_mail(d, mail, &p) != 0 || cli_need_id(d, p) == -1)
 		goto out;
 	/* Ours before it is on the entry: a crash after the modify must not
 	 * leave a certificate of ours that the journal calls foreign. */
 	if (jrnl_cert_put(j, leaf, mail, p->id, JRNL_CERT_ISSUED) == -1 ||
 	    jrnl_cert_mark_manual(j, leaf) == -1)
 		goto out;
-	if (dir_publish(d, mail, leaf, chain, cli_is_ours, j, &before) == -1)
+	if (enr_publish(j, d, p->id, leaf, chain) == -1 ||
+	    jrnl_cert_put(j, leaf, mail, p->id, JRNL_CERT_PUBLISHED) == -1)
 		goto out;
-	if (jrnl_cert_put(j, leaf, mail, p->id, JRNL_CERT_PUBLISHED) == -1)
-		goto out;
-	cli_mark_removed(j, before, leaf);
 	(void)audit_event_at("publication", p->id, mail, leaf, "manual",
 	    "published", NULL, p->dn, NULL);
 	serial = x509_serial_hex(leaf);
@@ -115,7 +100,6 @@ cmd_publish(struct cfg *cfg, int argc, char **argv)
 	rc = EXIT_OK;
 out:
 	free(serial);
-	dir_person_free(before);
 	dir_person_free(p);
 	dir_free(d);
 	jrnl_close(j);
@@ -142,11 +126,9 @@ cmd_unpublish(struct cfg *cfg, int argc, char **argv)
 		return EXIT_USAGE;
 	if (cli_open(cfg, &j, &d) == -1)
 		goto out;
-	if (dir_find_by_mail(d, mail, &p) != 0)
+	if (dir_find_by_mail(d, mail, &p) != 0 || cli_need_id(d, p) == -1 ||
+	    enr_unpublish(j, d, p->id, &removed, NULL) != 0)
 		goto out;
-	if (dir_unpublish(d, mail, cli_is_ours, j, &removed) == -1)
-		goto out;
-	cli_mark_removed(j, p, NULL);
 	(void)audit_event_at("unpublication", p->id, mail, NULL, "manual",
 	    removed > 0 ? "unpublished" : "none", NULL, p->dn, NULL);
 	printf("removed %zu certificate%s of ours from %s\n", removed,

@@ -24,7 +24,7 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/mail.h"
-#include "sync/deliver.h"
+#include "enrol/enrol.h"
 
 #define RECOVER_IDS	8	/* person ids one address was ever given to */
 #define RECOVER_MAX	256	/* escrowed keys of one person, plenty */
@@ -107,7 +107,7 @@ recover_key_cb(const struct jrnl_cert *r, void *arg)
 	for (j = 0; j < p->n; j++)
 		if (strcmp(p->keys[j].serial, r->serial) == 0)
 			return 0;
-	if ((c = dlv_escrow_cert(p->cfg, r->serial)) == NULL)
+	if ((c = enr_escrow_cert(p->cfg, r->serial)) == NULL)
 		return 0;	/* not escrowed (a signing key, or no escrow) */
 	k = &p->keys[p->n++];
 	snprintf(k->serial, sizeof(k->serial), "%s", r->serial);
@@ -220,7 +220,7 @@ recover_write(struct recover_pick *p, const char *kkey, const char *kcert,
 	for (i = 0; i < p->n; i++) {
 		struct recover_key *k = &p->keys[i];
 
-		if ((k->key = dlv_escrow_open(p->cfg, k->cert, kkey,
+		if ((k->key = enr_escrow_open(p->cfg, k->cert, kkey,
 		    kcert)) == NULL) {
 			log_err("%s: serial %s did not open: nothing written",
 			    p->mail, k->serial);
@@ -267,9 +267,9 @@ recover_find(struct jrnl *j, struct recover_pick *p, const char *serial)
 }
 
 static int
-recover_pass(char pass[2 * DLV_PASS_BYTES + 1])
+recover_pass(char pass[2 * ENR_PASS_BYTES + 1])
 {
-	unsigned char rnd[DLV_PASS_BYTES];
+	unsigned char rnd[ENR_PASS_BYTES];
 	size_t i;
 
 	if (RAND_priv_bytes(rnd, sizeof(rnd)) != 1) {
@@ -294,7 +294,7 @@ cmd_recover(struct cfg *cfg, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	char mail[MAIL_MAX + 1], out[PATH_MAX];
-	char pass[2 * DLV_PASS_BYTES + 1];
+	char pass[2 * ENR_PASS_BYTES + 1];
 	const char *kkey = NULL, *kcert = NULL, *outp = NULL, *serial = NULL;
 	struct recover_pick *pick = NULL;
 	struct jrnl *j = NULL;

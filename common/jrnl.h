@@ -111,7 +111,7 @@ int		 jrnl_enr_history(struct jrnl *, const char *person_id,
 
 /*
  * Held keys (jrnl_held.c): an opaque, caller-sealed blob per person for an
- * enrolment in progress (sync/keystore.c seals the private key and chain;
+ * enrolment in progress (enrol/keystore.c seals the private key and chain;
  * the journal never sees them in the clear), put with the other steps of
  * the enrolment in one grouped write (jrnl_tx_held_put). get: 0 found
  * (*blob is the caller's to free), 1 none, -1 error.

@@ -1,7 +1,7 @@
 /*
  * keys.h — a person's key pair and the PKCS#10 request (RFC 2986) that
  * carries its public half to a CA. The private key stays in memory: it is
- * handed only to key delivery and escrow (sync/deliver.h), which write it
+ * handed only to key delivery and escrow (enrol/enrol.h), which write it
  * encrypted; EVP_PKEY_free() clears the key material of OpenSSL's keys.
  */
 #ifndef SMIMEPUB_KEYS_H

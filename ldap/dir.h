@@ -268,6 +268,18 @@ int		 dir_find_by_id(struct dir *, const char *id,
 int		 dir_unpublish_id(struct dir *, const char *id,
 		    dir_is_ours_fn is_ours, void *arg, size_t *removed,
 		    char **dn_out);
+/*
+ * dir_publish (leaf NULL: dir_unpublish) on the entry whose stable id is
+ * id, wherever it is in the naming context (dir_find_by_id): an enrolment
+ * writes by the id its person was planned under, never by the address,
+ * which can change meanwhile (DESIGN.md). *before (may be NULL) receives
+ * the entry as read before the change, *removed (may be NULL) the number
+ * of certificates of ours taken off. 0 done, 1 no such entry, DIR_REFUSED
+ * (no write access: logged), -1 on any other error (logged).
+ */
+int		 dir_publish_id(struct dir *, const char *id, X509 *leaf,
+		    STACK_OF(X509) *chain, dir_is_ours_fn is_ours, void *arg,
+		    struct dir_person **before, size_t *removed);
 
 /*
  * Write a one-line status into directory.status_attribute of dn (replace:

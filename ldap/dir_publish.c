@@ -440,3 +440,12 @@ dir_unpublish_id(struct dir *d, const char *id, dir_is_ours_fn is_ours,
 	dir_person_free(p);
 	return rc;
 }
+
+int
+dir_publish_id(struct dir *d, const char *id, X509 *leaf,
+    STACK_OF(X509) *chain, dir_is_ours_fn is_ours, void *arg,
+    struct dir_person **before, size_t *removed)
+{
+	return dir_apply(d, id, id, leaf, chain, is_ours, arg, before,
+	    removed);
+}

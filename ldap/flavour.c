@@ -69,7 +69,7 @@ static const struct dir_flavour flavours[] = {
 		.attr_usercert_plain = "userCertificate",
 		.attr_smime = "userSMIMECertificate",
 		/* entryuuid plugin (389-ds 2.x), else nsUniqueId: one
-		 * choice per journal (sync/idattr.c) */
+		 * choice per journal (enrol/idattr.c) */
 		.attr_id = "entryUUID",
 		.attr_id_alt = "nsUniqueId",
 		.id_is_binary = 0,
@@ -94,7 +94,7 @@ dir_flavour_get(enum cfg_flavour f)
 	return &flavours[f];
 }
 
-/* Which of the flavour's ids a connection reads (sync/idattr.c chooses). */
+/* Which of the flavour's ids a connection reads (enrol/idattr.c chooses). */
 int
 dir_set_id_attr(struct dir *d, const char *attr)
 {

@@ -8,7 +8,7 @@
  * control ("dirsync"). SIGTERM finishes the current step and exits; SIGHUP reloads
  * the configuration, keeping the old one if the new one is bad. With
  * keys.pool_size, the daemon (not --once) keeps a pool of keys generated
- * while no pass runs (sync/keypool.c).
+ * while no pass runs (enrol/keypool.c).
  */
 #include <sys/stat.h>
 
@@ -34,7 +34,7 @@
 #include "common/run.h"
 #include "common/version.h"
 #include "ldap/dir.h"
-#include "sync/keypool.h"
+#include "enrol/enrol.h"
 #include "sync/lease.h"
 #include "sync/metrics.h"
 #include "sync/sync.h"
@@ -75,7 +75,7 @@ usage(FILE *fp, int rc)
 }
 
 static int
-sync_open(const struct cfg *cfg, struct kp_pool *kp, struct lease *lease,
+sync_open(const struct cfg *cfg, struct enr_keypool *kp, struct lease *lease,
     struct enr_ctx *e)
 {
 	memset(e, 0, sizeof(*e));
@@ -84,6 +84,7 @@ sync_open(const struct cfg *cfg, struct kp_pool *kp, struct lease *lease,
 	e->lease = lease;
 	e->quit = &sync_quit;	/* SIGTERM ends a pass between people */
 	e->dry_run = sync_dry;
+	e->observer = &met_observer;
 	/* a dry run never asks the CA: it is not even opened */
 	if ((e->jrnl = jrnl_open(cfg->sync.state_dir)) == NULL ||
 	    (!sync_dry && (e->ca = ca_new(cfg)) == NULL) ||
@@ -160,9 +161,9 @@ sync_pass_kp(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 			return 1;	/* the full pass comes first */
 		sync_need_catchup = 0;
 	}
-	kp_pause(e->keypool, 1);
+	enr_keypool_pause(e->keypool, 1);
 	rc = sync_pass(e, changed, st);
-	kp_pause(e->keypool, 0);
+	enr_keypool_pause(e->keypool, 0);
 	return rc;
 }
 
@@ -461,7 +462,7 @@ main(int argc, char *argv[])
 	struct enr_ctx e;
 	struct dir_watch *watch = NULL;
 	struct dir_dirsync *ds = NULL;
-	struct kp_pool *kp = NULL;
+	struct enr_keypool *kp = NULL;
 	struct lease *lease = NULL;
 	char summary[256], changed[64];
 	int ch, once = 0, fg = 0, rc = 1, have_usn, watching = 1;
@@ -538,8 +539,8 @@ main(int argc, char *argv[])
 	if (audit_open(cfg->log.audit_file) == -1)
 		goto out;
 	/* --once has no idle time to fill a pool in */
-	if (!once && ((kp = kp_new()) == NULL || kp_config(kp, cfg->keys.type,
-	    (size_t)cfg->keys.pool_size) == -1 || kp_start(kp) == -1))
+	if (!once && ((kp = enr_keypool_new()) == NULL || enr_keypool_config(kp, cfg->keys.type,
+	    (size_t)cfg->keys.pool_size) == -1 || enr_keypool_start(kp) == -1))
 		goto out;
 	/* a dry run takes no lease: taking it is a directory write */
 	if (!sync_dry && sync_lease_open(cfg, once, &lease) == -1)
@@ -645,7 +646,7 @@ main(int argc, char *argv[])
 			cfg_free(cfg);
 			cfg = ncfg;
 			/* a new keys.type: the old pool is freed */
-			(void)kp_config(kp, cfg->keys.type,
+			(void)enr_keypool_config(kp, cfg->keys.type,
 			    (size_t)cfg->keys.pool_size);
 			sync_reopen_logs(cfg);
 			log_info("%s: configuration reloaded", path);
@@ -666,7 +667,7 @@ out:
 		notify_stopping();
 	sync_watch_stop(&watch, &ds);
 	met_stop();
-	kp_free(kp);	/* stops the filler: a key in progress is dropped */
+	enr_keypool_free(kp);	/* stops the filler: a key in progress is dropped */
 	sync_close(&e);
 	lease_free(lease);	/* given up: a standby takes over at once */
 	audit_close();

@@ -126,6 +126,18 @@ met_ca_request(double seconds)
 	pthread_mutex_unlock(&met.mu);
 }
 
+static void
+met_observe_failure(enum jrnl_state failed_in, int ca_unreachable)
+{
+	met_failure(ca_unreachable ? MET_CA_UNREACHABLE :
+	    met_reason_of(failed_in));
+}
+
+const struct enr_observer met_observer = {
+	.failure = met_observe_failure,
+	.ca_request = met_ca_request,
+};
+
 double
 met_clock(void)
 {

@@ -6,8 +6,8 @@
  * progress (both counted after each full pass), failures by reason, the
  * CA's request latency, the leavers held for sync.max_leavers, the local
  * CA's CRL nextUpdate, and smimepub_build_info. The counters are process
- * wide: the steps of an enrolment count wherever they run (the command
- * line's too, which serves nothing).
+ * wide; the engine (enrol/) reports its failures and CA requests through
+ * met_observer, which sync_open puts in every enr_ctx.
  */
 #ifndef SMIMEPUB_SYNC_METRICS_H
 #define SMIMEPUB_SYNC_METRICS_H
@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "common/jrnl.h"
+#include "enrol/enrol.h"
 
 struct cfg;
 
@@ -44,6 +45,8 @@ void	met_failure(enum met_reason);
 enum met_reason met_reason_of(enum jrnl_state failed_in);
 /* One request to the CA (enrol, poll, revoke) took seconds. */
 void	met_ca_request(double seconds);
+/* The engine's failures and CA requests, counted as above. */
+extern const struct enr_observer met_observer;
 /* CLOCK_MONOTONIC in seconds, for the durations above. */
 double	met_clock(void);
 /* For the max_leavers guard: how many leavers wait for approval. */

@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "common/log.h"
-#include "sync/enrol.h"
+#include "enrol/enrol.h"
 #include "sync/sync.h"
 #include "sync/sync_priv.h"
 

@@ -9,7 +9,7 @@
 
 #include <time.h>
 
-#include "sync/enrol.h"
+#include "enrol/enrol.h"
 
 struct sync_stats {
 	int	enrolled;

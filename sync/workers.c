@@ -46,12 +46,6 @@ find_cert_cb(const struct jrnl_cert *r, void *arg)
 }
 
 static int
-wk_is_ours(X509 *cert, void *arg)
-{
-	return jrnl_cert_is_ours(arg, cert) == 1;
-}
-
-static int
 do_republish(struct enr_ctx *e, const struct sync_item *it)
 {
 	struct find_cert f;
@@ -73,8 +67,8 @@ do_republish(struct enr_ctx *e, const struct sync_item *it)
 	}
 	/* the bundle as first published: the certificate, then its chain */
 	chain = ca_chain(e->ca, f.cert);
-	if (dir_publish(e->dir, it->mail, f.cert, chain, wk_is_ours, e->jrnl,
-	    NULL) == 0 && jrnl_enr_get(e->jrnl, it->id, &r) == 0) {
+	if (enr_publish(e->jrnl, e->dir, it->id, f.cert, chain) == 0 &&
+	    jrnl_enr_get(e->jrnl, it->id, &r) == 0) {
 		r.state = JRNL_PUBLISHED;
 		rc = jrnl_enr_put(e->jrnl, &r);
 	}
@@ -109,10 +103,11 @@ do_leave(struct enr_ctx *e, const struct sync_item *it)
 		/* nothing of ours (never enrolled): closed, not counted */
 		return o == ENR_DONE ? 0 : o == ENR_NOTHING ? 1 : -1;
 	}
-	rc = dir_unpublish(e->dir, it->mail, wk_is_ours, e->jrnl, &removed);
+	/* by id, wherever the entry is now (moved out of base too) */
+	rc = enr_unpublish(e->jrnl, e->dir, it->id, &removed, NULL);
 	dir_set_unfiltered(e->dir, 0);
 	e->leave_why = NULL;
-	if (rc == -1)
+	if (rc < 0)
 		return -1;	/* not done: the next pass tries again */
 	(void)audit_event_at("unpublication", it->id, it->mail, NULL,
 	    ca_name(e->ca), rc == 1 ? "not found" : removed > 0 ?

@@ -22,7 +22,7 @@
 
 #include "common/cfg.h"
 #include "common/log.h"
-#include "sync/deliver.h"
+#include "enrol/enrol.h"
 
 static char tmpdir[] = "/tmp/test_deliver.XXXXXX";
 
@@ -154,7 +154,7 @@ START_TEST(test_deliver_p12)
 	k.delivery_dir = dir;
 	k.delivery_command = script;
 	k.pkcs12_iterations = 10000;
-	ck_assert_int_eq(dlv_deliver(&k, "alice/x@example.com", key, cert,
+	ck_assert_int_eq(enr_deliver(&k, "alice/x@example.com", key, cert,
 	    NULL, &path), 0);
 	ck_assert_ptr_nonnull(path);
 	/* the slash of the (valid) local part never reaches the path */
@@ -167,7 +167,7 @@ START_TEST(test_deliver_p12)
 	ck_assert_ptr_nonnull(fgets(got, sizeof(got), fp));
 	fclose(fp);
 	got[strcspn(got, "\n")] = '\0';
-	ck_assert_uint_eq(strlen(got), DLV_PASS_LEN);
+	ck_assert_uint_eq(strlen(got), ENR_PASS_LEN);
 	fp = fopen(envf, "r");
 	ck_assert_ptr_nonnull(fgets(cmd, sizeof(cmd), fp));
 	fclose(fp);
@@ -193,10 +193,10 @@ START_TEST(test_deliver_p12)
 	fp = fopen(script, "w");
 	fprintf(fp, "#!/bin/sh\ncat >/dev/null\nexit 3\n");
 	fclose(fp);
-	ck_assert_int_eq(dlv_deliver(&k, "alice@example.com", key, cert, NULL,
+	ck_assert_int_eq(enr_deliver(&k, "alice@example.com", key, cert, NULL,
 	    NULL), -1);
 	k.delivery_command = "/nonexistent/hand-over";
-	ck_assert_int_eq(dlv_deliver(&k, "alice@example.com", key, cert, NULL,
+	ck_assert_int_eq(enr_deliver(&k, "alice@example.com", key, cert, NULL,
 	    NULL), -1);
 
 	free(path);
@@ -264,7 +264,7 @@ START_TEST(test_deliver_apart)
 	k.delivery_command = script;
 	k.pkcs12_iterations = 10000;
 	k.delivery_timeout = 30;
-	ck_assert_int_eq(dlv_deliver(&k, "bob@example.com", key, cert, NULL,
+	ck_assert_int_eq(enr_deliver(&k, "bob@example.com", key, cert, NULL,
 	    NULL), 0);
 	fp = fopen(envf, "r");
 	n = (int)fread(buf, 1, sizeof(buf) - 1, fp);
@@ -300,7 +300,7 @@ START_TEST(test_deliver_apart)
 	    pidf);
 	fclose(fp);
 	k.delivery_timeout = 1;
-	ck_assert_int_eq(dlv_deliver(&k, "bob@example.com", key, cert, NULL,
+	ck_assert_int_eq(enr_deliver(&k, "bob@example.com", key, cert, NULL,
 	    NULL), -1);
 	ck_assert_ptr_nonnull(strstr(log_last_err(), "keys.delivery_timeout"));
 	ck_assert_ptr_nonnull(strstr(log_last_err(), "killed"));
@@ -340,18 +340,18 @@ START_TEST(test_escrow)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.sync.state_dir = state;
 	/* nothing configured: nothing written, no error */
-	ck_assert_int_eq(dlv_escrow(&cfg, key, cert), 0);
+	ck_assert_int_eq(enr_escrow(&cfg, key, cert), 0);
 	cfg.keys.escrow_certs = escrow;
 	cfg.keys.n_escrow_certs = 1;
-	ck_assert_int_eq(dlv_escrow(&cfg, key, cert), 0);
-	back = dlv_escrow_open(&cfg, cert, krakey, kracert);
+	ck_assert_int_eq(enr_escrow(&cfg, key, cert), 0);
+	back = enr_escrow_open(&cfg, cert, krakey, kracert);
 	ck_assert_ptr_nonnull(back);
 	ck_assert_int_eq(EVP_PKEY_eq(back, key), 1);
 	EVP_PKEY_free(back);
-	back = dlv_escrow_open(&cfg, cert, krakey, NULL);
+	back = enr_escrow_open(&cfg, cert, krakey, NULL);
 	ck_assert_ptr_nonnull(back);
 	EVP_PKEY_free(back);
-	ck_assert_ptr_null(dlv_escrow_open(&cfg, cert, otherkey, NULL));
+	ck_assert_ptr_null(enr_escrow_open(&cfg, cert, otherkey, NULL));
 
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(kra);

@@ -17,7 +17,7 @@
 #include "common/jrnl.h"
 #include "common/keys.h"
 #include "common/log.h"
-#include "sync/keystore.h"
+#include "enrol/enrol_priv.h"
 
 static char tmpdir[] = "/tmp/test_keystore.XXXXXX";
 
@@ -38,21 +38,21 @@ mkcert(EVP_PKEY *k, long serial)
 	return x;
 }
 
-/* ks_hold seals into a write transaction; these tests commit it alone. */
+/* enr_keystore_hold seals into a write transaction; these tests commit it alone. */
 static int
 hold(struct jrnl *j, const char *id, EVP_PKEY *k, STACK_OF(X509) *chain)
 {
 	struct jrnl_tx *tx = jrnl_tx_begin(j);
 
 	ck_assert_ptr_nonnull(tx);
-	if (ks_hold(tmpdir, tx, id, k, chain) == -1) {
+	if (enr_keystore_hold(tmpdir, tx, id, k, chain) == -1) {
 		jrnl_tx_abort(tx);
 		return -1;
 	}
 	return jrnl_tx_commit(tx);
 }
 
-/* A blob as it is, where ks_hold would have sealed one. */
+/* A blob as it is, where enr_keystore_hold would have sealed one. */
 static int
 held_put(struct jrnl *j, const char *id, const void *blob, size_t len)
 {
@@ -93,12 +93,12 @@ START_TEST(test_round_trip)
 	struct stat st;
 
 	ck_assert_ptr_nonnull(j);
-	ck_assert_int_eq(ks_take(tmpdir, j, "id-1", &back, &cb), 1);
+	ck_assert_int_eq(enr_keystore_take(tmpdir, j, "id-1", &back, &cb), 1);
 	ck_assert_ptr_null(back);
 	sk_X509_push(chain, ca);
 	ck_assert_int_eq(hold(j, "id-1", k, NULL), 0);
 	ck_assert_int_eq(hold(j, "id-1", k, chain), 0);
-	ck_assert_int_eq(ks_take(tmpdir, j, "id-1", &back, &cb), 0);
+	ck_assert_int_eq(enr_keystore_take(tmpdir, j, "id-1", &back, &cb), 0);
 	ck_assert_int_eq(EVP_PKEY_eq(k, back), 1);
 	ck_assert_int_eq(sk_X509_num(cb), 1);
 	ck_assert_int_eq(X509_cmp(sk_X509_value(cb, 0), ca), 0);
@@ -109,8 +109,8 @@ START_TEST(test_round_trip)
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
 	ck_assert_int_eq(st.st_size, 65);
-	ck_assert_int_eq(ks_drop(j, "id-1"), 0);
-	ck_assert_int_eq(ks_take(tmpdir, j, "id-1", &back, &cb), 1);
+	ck_assert_int_eq(enr_keystore_drop(j, "id-1"), 0);
+	ck_assert_int_eq(enr_keystore_take(tmpdir, j, "id-1", &back, &cb), 1);
 	sk_X509_pop_free(chain, X509_free);
 	EVP_PKEY_free(k);
 	EVP_PKEY_free(cak);
@@ -133,19 +133,19 @@ START_TEST(test_tamper)
 	/* moved to another person: the id is authenticated */
 	ck_assert_int_eq(jrnl_held_get(j, "id-1", &blob, &len), 0);
 	ck_assert_int_eq(held_put(j, "id-2", blob, len), 0);
-	ck_assert_int_eq(ks_take(tmpdir, j, "id-2", &back, &cb), -1);
+	ck_assert_int_eq(enr_keystore_take(tmpdir, j, "id-2", &back, &cb), -1);
 	ck_assert_ptr_null(back);
 	/* one bit flipped */
 	blob[len / 2] ^= 1;
 	ck_assert_int_eq(held_put(j, "id-2", blob, len), 0);
-	ck_assert_int_eq(ks_take(tmpdir, j, "id-2", &back, &cb), -1);
+	ck_assert_int_eq(enr_keystore_take(tmpdir, j, "id-2", &back, &cb), -1);
 	free(blob);
 	/* the key-encryption key replaced */
 	snprintf(path, sizeof(path), "%s/keystore.key", tmpdir);
 	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
 	fprintf(fp, "%064d\n", 0);
 	fclose(fp);
-	ck_assert_int_eq(ks_take(tmpdir, j, "id-1", &back, &cb), -1);
+	ck_assert_int_eq(enr_keystore_take(tmpdir, j, "id-1", &back, &cb), -1);
 	/* and one that others may read is refused outright */
 	ck_assert_int_eq(chmod(path, 0644), 0);
 	ck_assert_int_eq(hold(j, "id-3", k, NULL), -1);

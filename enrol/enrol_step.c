@@ -18,10 +18,8 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/x509.h"
-#include "sync/enrol.h"
-#include "sync/keystore.h"
-#include "sync/metrics.h"
-#include "sync/enrol_priv.h"
+#include "enrol/enrol.h"
+#include "enrol/enrol_priv.h"
 
 /* Crash tests: die here, as a power cut would (no cleanup, no flush of
  * anything else), when SMIMEPUB_TEST_FAILPOINT names this point. */
@@ -62,7 +60,7 @@ enr_group(struct enr_ctx *e, struct jrnl_enr *r, const struct enr_group *g)
 	if (g->cert != NULL && jrnl_tx_cert_put(tx, g->cert, r->mail,
 	    r->person_id, g->cert_state) == -1)
 		goto fail;
-	if (g->key != NULL && ks_hold(e->cfg->sync.state_dir, tx,
+	if (g->key != NULL && enr_keystore_hold(e->cfg->sync.state_dir, tx,
 	    r->person_id, g->key, g->chain) == -1)
 		goto fail;
 	for (i = 0; i < g->nsteps; i++) {
@@ -140,7 +138,8 @@ enr_fail(struct enr_ctx *e, struct jrnl_enr *r)
 		r->failed_in = r->state;
 	r->attempts++;
 	r->next_retry = enr_backoff(r->attempts);
-	met_failure(met_reason_of(r->failed_in));
+	if (e->observer != NULL && e->observer->failure != NULL)
+		e->observer->failure(r->failed_in, 0);
 	snprintf(r->reason, sizeof(r->reason), "%s", log_last_err()[0] ?
 	    log_last_err() : "failed");
 	enr_audit_fail(e, r, "failed");
@@ -169,7 +168,8 @@ enr_fail_ca(struct enr_ctx *e, struct jrnl_enr *r, const struct jrnl_enr *old,
 		    "counted as an attempt): %.*s", ca_name(e->ca),
 		    (int)(sizeof(r->reason) / 2), why[0] ? why : "no answer");
 		r->next_retry = enr_jitter(60);
-		met_failure(MET_CA_UNREACHABLE);
+		if (e->observer != NULL && e->observer->failure != NULL)
+			e->observer->failure(r->failed_in, 1);
 		enr_audit_fail(e, r, "unreachable");
 	} else {
 		snprintf(r->reason, sizeof(r->reason), "not sent: CA %s was "
@@ -204,12 +204,6 @@ enr_record_init(struct jrnl_enr *r, struct jrnl_enr *oldp,
 		*oldp = old;
 	snprintf(r->person_id, sizeof(r->person_id), "%s", p->id);
 	snprintf(r->mail, sizeof(r->mail), "%s", mail);
-}
-
-int
-enr_is_ours(X509 *cert, void *arg)
-{
-	return jrnl_cert_is_ours(arg, cert) == 1;
 }
 
 /*
@@ -268,6 +262,22 @@ enr_status(struct enr_ctx *e, const char *dn, const char *what,
 	(void)dir_set_status(e->dir, dn, line);
 }
 
+double
+enr_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+enr_observe_ca(struct enr_ctx *e, double t0)
+{
+	if (e->observer != NULL && e->observer->ca_request != NULL)
+		e->observer->ca_request(enr_clock() - t0);
+}
+
 int
 enr_ca_revoke(struct enr_ctx *e, X509 *c, int reason)
 {
@@ -276,9 +286,9 @@ enr_ca_revoke(struct enr_ctx *e, X509 *c, int reason)
 
 	if (e->ca_lock != NULL)
 		pthread_mutex_lock(e->ca_lock);
-	t0 = met_clock();
+	t0 = enr_clock();
 	rc = ca_revoke(e->ca, c, reason);
-	met_ca_request(met_clock() - t0);
+	enr_observe_ca(e, t0);
 	if (e->ca_lock != NULL)
 		pthread_mutex_unlock(e->ca_lock);
 	return rc;

@@ -1,7 +1,7 @@
 /*
  * keypool.c — keys.pool_size key pairs of keys.type generated ahead of need
  * by one nice-19 thread while no pass runs, handed out once each to
- * enrolments (sync/enrol.c), which generate their own when the pool is
+ * enrolments (enrol/enrol.c), which generate their own when the pool is
  * empty. The pool is in memory only, never on disk, not even encrypted: a
  * key-encryption key would have to sit on the same machine. Private halves
  * go to OpenSSL's secure heap (mlocked, not in core dumps) where it can be
@@ -25,7 +25,7 @@
 
 #include "common/keys.h"
 #include "common/log.h"
-#include "sync/keypool.h"
+#include "enrol/enrol.h"
 
 #define KP_TYPE_MAX	16
 #define KP_RETRY_SEC	30	/* after a failed generation */
@@ -33,7 +33,7 @@
 #define KP_HEAP_SPARE	256	/* keys' worth for workers and the CA */
 #define KP_HEAP_MAX	((size_t)1 << 30)
 
-struct kp_pool {
+struct enr_keypool {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;		/* the filler waits on it */
 	pthread_t	 tid;
@@ -51,13 +51,13 @@ struct kp_pool {
 	unsigned long	 abandoned;	/* keys in progress dropped */
 };
 
-static int kp_heap_rc = -2;	/* kp_secure_heap(): not tried yet */
-static size_t kp_heap_size;
+static int enr_keypool_heap_rc = -2;	/* enr_keypool_secure_heap(): not tried yet */
+static size_t enr_keypool_heap_size;
 
-struct kp_pool *
-kp_new(void)
+struct enr_keypool *
+enr_keypool_new(void)
 {
-	struct kp_pool *p;
+	struct enr_keypool *p;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		log_err("key pool: out of memory");
@@ -71,7 +71,7 @@ kp_new(void)
 }
 
 void
-kp_free(struct kp_pool *p)
+enr_keypool_free(struct enr_keypool *p)
 {
 	size_t i;
 
@@ -92,45 +92,45 @@ kp_free(struct kp_pool *p)
 }
 
 int
-kp_secure_heap(size_t size)
+enr_keypool_secure_heap(size_t size)
 {
 	size_t want, hsz = (size_t)1 << 20;
 	int rc;
 
-	if (kp_heap_rc != -2)
-		return kp_heap_rc;
+	if (enr_keypool_heap_rc != -2)
+		return enr_keypool_heap_rc;
 	if (size > KP_HEAP_MAX / KP_HEAP_PER_KEY)
 		size = KP_HEAP_MAX / KP_HEAP_PER_KEY;
 	want = (size + KP_HEAP_SPARE) * KP_HEAP_PER_KEY;
 	while (hsz < want && hsz < KP_HEAP_MAX)
 		hsz <<= 1;
 	if (CRYPTO_secure_malloc_initialized()) {
-		kp_heap_rc = 0;		/* someone else's: trust it */
-		return kp_heap_rc;
+		enr_keypool_heap_rc = 0;		/* someone else's: trust it */
+		return enr_keypool_heap_rc;
 	}
 	rc = CRYPTO_secure_malloc_init(hsz, 16);
 	if (rc == 1) {
 		log_info("key pool: private keys in a locked secure heap of "
 		    "%zu KiB", hsz / 1024);
-		kp_heap_rc = 0;
+		enr_keypool_heap_rc = 0;
 	} else if (rc == 2) {
 		log_warn("key pool: the secure heap of %zu KiB could not be "
 		    "locked in memory (RLIMIT_MEMLOCK?): private keys may be "
 		    "swapped out", hsz / 1024);
-		kp_heap_rc = 1;
+		enr_keypool_heap_rc = 1;
 	} else {
 		log_warn("key pool: no secure heap of %zu KiB; private keys "
 		    "are in ordinary memory", hsz / 1024);
 		ERR_clear_error();
-		kp_heap_rc = -1;
+		enr_keypool_heap_rc = -1;
 	}
-	if (kp_heap_rc >= 0)
-		kp_heap_size = hsz;
-	return kp_heap_rc;
+	if (enr_keypool_heap_rc >= 0)
+		enr_keypool_heap_size = hsz;
+	return enr_keypool_heap_rc;
 }
 
 int
-kp_config(struct kp_pool *p, const char *type, size_t size)
+enr_keypool_config(struct enr_keypool *p, const char *type, size_t size)
 {
 	EVP_PKEY **nk;
 	size_t i, keep;
@@ -144,7 +144,7 @@ kp_config(struct kp_pool *p, const char *type, size_t size)
 		return -1;
 	}
 	if (size > 0)
-		(void)kp_secure_heap(size);
+		(void)enr_keypool_secure_heap(size);
 	pthread_mutex_lock(&p->mu);
 	if (size > p->cap) {
 		if ((nk = realloc(p->keys, size * sizeof(*nk))) == NULL) {
@@ -179,7 +179,7 @@ kp_config(struct kp_pool *p, const char *type, size_t size)
 }
 
 EVP_PKEY *
-kp_take(struct kp_pool *p, const char *type)
+enr_keypool_take(struct enr_keypool *p, const char *type)
 {
 	EVP_PKEY *key = NULL;
 
@@ -198,7 +198,7 @@ kp_take(struct kp_pool *p, const char *type)
 
 /* Under p->mu. */
 static int
-kp_put_locked(struct kp_pool *p, const char *type, EVP_PKEY *key)
+enr_keypool_put_locked(struct enr_keypool *p, const char *type, EVP_PKEY *key)
 {
 	if (p->n >= p->size || strcmp(p->type, type) != 0) {
 		EVP_PKEY_free(key);
@@ -217,18 +217,18 @@ kp_put_locked(struct kp_pool *p, const char *type, EVP_PKEY *key)
 }
 
 int
-kp_put(struct kp_pool *p, const char *type, EVP_PKEY *key)
+enr_keypool_put(struct enr_keypool *p, const char *type, EVP_PKEY *key)
 {
 	int rc;
 
 	pthread_mutex_lock(&p->mu);
-	rc = kp_put_locked(p, type, key);
+	rc = enr_keypool_put_locked(p, type, key);
 	pthread_mutex_unlock(&p->mu);
 	return rc;
 }
 
 size_t
-kp_count(struct kp_pool *p)
+enr_keypool_count(struct enr_keypool *p)
 {
 	size_t n;
 
@@ -239,7 +239,7 @@ kp_count(struct kp_pool *p)
 }
 
 void
-kp_pause(struct kp_pool *p, int paused)
+enr_keypool_pause(struct enr_keypool *p, int paused)
 {
 	if (p == NULL)
 		return;
@@ -251,16 +251,16 @@ kp_pause(struct kp_pool *p, int paused)
 
 /* OpenSSL's keygen progress callback: 0 abandons the key in progress. */
 static int
-kp_gen_cb(EVP_PKEY_CTX *ctx)
+enr_keypool_gen_cb(EVP_PKEY_CTX *ctx)
 {
-	struct kp_pool *p = EVP_PKEY_CTX_get_app_data(ctx);
+	struct enr_keypool *p = EVP_PKEY_CTX_get_app_data(ctx);
 
 	return !atomic_load(&p->stop) && atomic_load(&p->gen) == p->filling;
 }
 
-/* A key of type (valid: kp_config checked it); NULL if abandoned/failed. */
+/* A key of type (valid: enr_keypool_config checked it); NULL if abandoned/failed. */
 static EVP_PKEY *
-kp_generate(struct kp_pool *p, const char *type)
+enr_keypool_generate(struct enr_keypool *p, const char *type)
 {
 	EVP_PKEY_CTX *ctx;
 	EVP_PKEY *key = NULL;
@@ -274,7 +274,7 @@ kp_generate(struct kp_pool *p, const char *type)
 	    EVP_PKEY_CTX_set_group_name(ctx, type + 3) <= 0)
 		goto out;
 	EVP_PKEY_CTX_set_app_data(ctx, p);
-	EVP_PKEY_CTX_set_cb(ctx, kp_gen_cb);
+	EVP_PKEY_CTX_set_cb(ctx, enr_keypool_gen_cb);
 	if (EVP_PKEY_generate(ctx, &key) <= 0)
 		key = NULL;
 out:
@@ -284,11 +284,11 @@ out:
 
 /* Under p->mu: 1 if the filler has nothing to do now. */
 static int
-kp_idle(struct kp_pool *p)
+enr_keypool_idle(struct enr_keypool *p)
 {
 	if (p->paused || p->n >= p->size)
 		return 1;
-	if (kp_heap_size > 0 && CRYPTO_secure_used() >= kp_heap_size / 2) {
+	if (enr_keypool_heap_size > 0 && CRYPTO_secure_used() >= enr_keypool_heap_size / 2) {
 		/* leave the other half to the workers and the CA */
 		if (!p->heap_said)
 			log_warn("key pool: the secure heap is half full at "
@@ -301,9 +301,9 @@ kp_idle(struct kp_pool *p)
 }
 
 static void *
-kp_main(void *arg)
+enr_keypool_main(void *arg)
 {
-	struct kp_pool *p = arg;
+	struct enr_keypool *p = arg;
 	struct timespec until;
 	char type[KP_TYPE_MAX];
 	EVP_PKEY *key;
@@ -313,7 +313,7 @@ kp_main(void *arg)
 		log_debug("key pool: setpriority: %s", strerror(errno));
 	pthread_mutex_lock(&p->mu);
 	while (!atomic_load(&p->stop)) {
-		if (kp_idle(p)) {
+		if (enr_keypool_idle(p)) {
 			pthread_cond_wait(&p->cv, &p->mu);
 			continue;
 		}
@@ -321,11 +321,11 @@ kp_main(void *arg)
 		p->filling = atomic_load(&p->gen);
 		p->busy = 1;
 		pthread_mutex_unlock(&p->mu);
-		key = kp_generate(p, type);
+		key = enr_keypool_generate(p, type);
 		pthread_mutex_lock(&p->mu);
 		p->busy = 0;
 		if (key != NULL) {
-			(void)kp_put_locked(p, type, key);
+			(void)enr_keypool_put_locked(p, type, key);
 			continue;
 		}
 		if (atomic_load(&p->stop) || atomic_load(&p->gen) != p->filling) {
@@ -347,13 +347,13 @@ kp_main(void *arg)
 }
 
 int
-kp_start(struct kp_pool *p)
+enr_keypool_start(struct enr_keypool *p)
 {
 	int err;
 
 	if (p->started)
 		return 0;
-	if ((err = pthread_create(&p->tid, NULL, kp_main, p)) != 0) {
+	if ((err = pthread_create(&p->tid, NULL, enr_keypool_main, p)) != 0) {
 		log_err("key pool: cannot start the filler: %s", strerror(err));
 		return -1;
 	}
@@ -362,7 +362,7 @@ kp_start(struct kp_pool *p)
 }
 
 int
-kp_busy(struct kp_pool *p)
+enr_keypool_busy(struct enr_keypool *p)
 {
 	int b;
 
@@ -373,7 +373,7 @@ kp_busy(struct kp_pool *p)
 }
 
 unsigned long
-kp_abandoned(struct kp_pool *p)
+enr_keypool_abandoned(struct enr_keypool *p)
 {
 	unsigned long n;
 

@@ -13,8 +13,8 @@
 
 #include "common/audit.h"
 #include "common/log.h"
-#include "sync/enrol.h"
-#include "sync/enrol_priv.h"
+#include "enrol/enrol.h"
+#include "enrol/enrol_priv.h"
 
 struct enr_revoke_arg {
 	const char	*mail;
@@ -117,7 +117,7 @@ enr_unpublish_moved(struct enr_ctx *e, const char *mail, const char *id,
 	int rc, again = r->state == JRNL_REVOKED &&
 	    r->failed_in == JRNL_UNPUBLISHED;
 
-	rc = dir_unpublish_id(e->dir, id, enr_is_ours, e->jrnl, removed, &dn);
+	rc = enr_unpublish(e->jrnl, e->dir, id, removed, &dn);
 	if (rc == 1) {
 		log_warn("%s: not in the directory (deleted?); revoked, "
 		    "nothing to unpublish", mail);
@@ -224,8 +224,11 @@ enr_revoke(struct enr_ctx *e, const char *mail, const char *person_id,
 	if (r.person_id[0] != '\0' && enr_step(e, &r, JRNL_REVOKED) == -1)
 		goto out;
 	if (p != NULL) {
-		if (dir_unpublish(e->dir, mail, enr_is_ours, e->jrnl,
-		    &removed) == -1)
+		/* by its id; an entry whose id cannot be read (reported by
+		 * the pass) can only be found again by its address */
+		if ((p->id != NULL ? enr_unpublish(e->jrnl, e->dir, p->id,
+		    &removed, NULL) : dir_unpublish(e->dir, mail, enr_is_ours,
+		    e->jrnl, &removed)) < 0)
 			goto out;
 		r.serial[0] = '\0';
 		r.not_after = 0;

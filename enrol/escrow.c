@@ -19,7 +19,7 @@
 #include "common/file.h"
 #include "common/log.h"
 #include "common/x509.h"
-#include "sync/deliver.h"
+#include "enrol/enrol.h"
 
 #define ESCROW_MAX	(1 << 20)
 
@@ -47,7 +47,7 @@ out:
 }
 
 int
-dlv_escrow(const struct cfg *cfg, EVP_PKEY *key, X509 *cert)
+enr_escrow(const struct cfg *cfg, EVP_PKEY *key, X509 *cert)
 {
 	STACK_OF(X509) *kras = NULL, *one = NULL;
 	unsigned char *p8 = NULL, *der = NULL;
@@ -107,7 +107,7 @@ out:
 }
 
 EVP_PKEY *
-dlv_escrow_open(const struct cfg *cfg, X509 *cert, const char *kra_key_path,
+enr_escrow_open(const struct cfg *cfg, X509 *cert, const char *kra_key_path,
     const char *kra_cert_path)
 {
 	STACK_OF(X509) *kcert = NULL;
@@ -166,7 +166,7 @@ out:
 }
 
 X509 *
-dlv_escrow_cert(const struct cfg *cfg, const char *serial)
+enr_escrow_cert(const struct cfg *cfg, const char *serial)
 {
 	char path[PATH_MAX];
 	unsigned char *der = NULL;

@@ -26,12 +26,12 @@
 #include "common/log.h"
 #include "common/run.h"
 #include "common/x509.h"
-#include "sync/deliver.h"
+#include "enrol/enrol.h"
 
-#define DLV_CMD_TIMEOUT	60	/* keys.delivery_timeout unset (0) */
+#define ENR_CMD_TIMEOUT	60	/* keys.delivery_timeout unset (0) */
 
 int
-dlv_write_p12(const char *path, const char *pass, EVP_PKEY *key, X509 *cert,
+enr_write_p12(const char *path, const char *pass, EVP_PKEY *key, X509 *cert,
     STACK_OF(X509) *chain, int iterations)
 {
 	PKCS12 *p12 = NULL;
@@ -64,11 +64,11 @@ out:
 
 /* 144 random bits as base64url without padding (RFC 4648 §5). */
 static int
-dlv_passphrase(char out[DLV_PASS_LEN + 1])
+enr_dlv_passphrase(char out[ENR_PASS_LEN + 1])
 {
 	static const char b64u[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	unsigned char r[DLV_PASS_BYTES];
+	unsigned char r[ENR_PASS_BYTES];
 	size_t i, o = 0;
 
 	if (RAND_priv_bytes(r, sizeof(r)) != 1) {
@@ -91,7 +91,7 @@ dlv_passphrase(char out[DLV_PASS_LEN + 1])
 
 /* A file name from the address: keep [A-Za-z0-9.@+_-], map the rest. */
 static void
-dlv_safe_name(char *dst, size_t dstsz, const char *mail)
+enr_dlv_safe_name(char *dst, size_t dstsz, const char *mail)
 {
 	size_t i;
 	char c;
@@ -116,12 +116,12 @@ dlv_safe_name(char *dst, size_t dstsz, const char *mail)
  * keys.delivery_timeout.
  */
 static int
-dlv_run(const struct cfg_keys *k, const char *p12, const char *mail,
+enr_dlv_run(const struct cfg_keys *k, const char *p12, const char *mail,
     const char *pass)
 {
 	const char *vars[] = { "SMIMEPUB_P12", p12, "SMIMEPUB_MAIL", mail,
 	    NULL };
-	char in[DLV_PASS_LEN + 2], what[PATH_MAX + 64], *why = NULL;
+	char in[ENR_PASS_LEN + 2], what[PATH_MAX + 64], *why = NULL;
 	struct run_out o;
 	struct run_cmd c;
 	int rc = -1;
@@ -134,7 +134,7 @@ dlv_run(const struct cfg_keys *k, const char *p12, const char *mail,
 	c.what = what;
 	c.timeout_key = "keys.delivery_timeout";
 	c.timeout = k->delivery_timeout > 0 ? k->delivery_timeout :
-	    DLV_CMD_TIMEOUT;
+	    ENR_CMD_TIMEOUT;
 	c.minimal_env = 1;
 	c.vars = vars;
 	c.out_max = 4096;	/* read and dropped: it need print nothing */
@@ -160,10 +160,10 @@ out:
 }
 
 int
-dlv_deliver(const struct cfg_keys *k, const char *mail, EVP_PKEY *key,
+enr_deliver(const struct cfg_keys *k, const char *mail, EVP_PKEY *key,
     X509 *cert, STACK_OF(X509) *chain, char **p12_path)
 {
-	char pass[DLV_PASS_LEN + 1], name[128], path[PATH_MAX];
+	char pass[ENR_PASS_LEN + 1], name[128], path[PATH_MAX];
 	char *serial = NULL;
 	int rc = -1;
 
@@ -172,7 +172,7 @@ dlv_deliver(const struct cfg_keys *k, const char *mail, EVP_PKEY *key,
 	memset(pass, 0, sizeof(pass));
 	if ((serial = x509_serial_hex(cert)) == NULL)
 		goto out;
-	dlv_safe_name(name, sizeof(name), mail);
+	enr_dlv_safe_name(name, sizeof(name), mail);
 	if (snprintf(path, sizeof(path), "%s/%s.%s.p12", k->delivery_dir, name,
 	    serial) >= (int)sizeof(path)) {
 		log_err("keys.delivery_dir %s: path too long", k->delivery_dir);
@@ -180,13 +180,13 @@ dlv_deliver(const struct cfg_keys *k, const char *mail, EVP_PKEY *key,
 	}
 	if (file_mkdirs(k->delivery_dir, 0700) == -1)
 		goto out;
-	if (dlv_passphrase(pass) == -1)
+	if (enr_dlv_passphrase(pass) == -1)
 		goto out;
-	if (dlv_write_p12(path, pass, key, cert, chain,
+	if (enr_write_p12(path, pass, key, cert, chain,
 	    k->pkcs12_iterations) == -1)
 		goto out;
 	if (k->delivery_command != NULL &&
-	    dlv_run(k, path, mail, pass) == -1)
+	    enr_dlv_run(k, path, mail, pass) == -1)
 		goto out;
 	if (p12_path != NULL && (*p12_path = strdup(path)) == NULL)
 		goto out;

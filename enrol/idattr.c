@@ -15,7 +15,7 @@
 #include "common/jrnl.h"
 #include "common/log.h"
 #include "ldap/dir.h"
-#include "sync/enrol.h"
+#include "enrol/enrol.h"
 
 static int
 count_enr(const struct jrnl_enr *r, void *arg)

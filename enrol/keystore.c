@@ -23,20 +23,20 @@
 
 #include "common/cfg.h"
 #include "common/log.h"
-#include "sync/keystore.h"
+#include "enrol/enrol.h"
 
-#define KS_MAGIC	"SPK1"
-#define KS_KEKLEN	32		/* AES-256 */
-#define KS_IVLEN	12		/* SP 800-38D §8.2: 96-bit IV */
-#define KS_TAGLEN	16
+#define ENR_KS_MAGIC	"SPK1"
+#define ENR_KS_KEKLEN	32		/* AES-256 */
+#define ENR_KS_IVLEN	12		/* SP 800-38D §8.2: 96-bit IV */
+#define ENR_KS_TAGLEN	16
 #define KS_MAX		(1024 * 1024)	/* key + chain, plenty */
 
 /* Make state_dir/keystore.key once: temp file, fsync, link (never over). */
 static int
-ks_kek_create(const char *path)
+enr_keystore_kek_create(const char *path)
 {
-	unsigned char rnd[KS_KEKLEN], tag[4];
-	char hex[KS_KEKLEN * 2 + 2], tmp[PATH_MAX];
+	unsigned char rnd[ENR_KS_KEKLEN], tag[4];
+	char hex[ENR_KS_KEKLEN * 2 + 2], tmp[PATH_MAX];
 	int fd = -1, rc = -1;
 	size_t i;
 
@@ -46,8 +46,8 @@ ks_kek_create(const char *path)
 	}
 	for (i = 0; i < sizeof(rnd); i++)
 		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
-	hex[2 * KS_KEKLEN] = '\n';
-	hex[2 * KS_KEKLEN + 1] = '\0';
+	hex[2 * ENR_KS_KEKLEN] = '\n';
+	hex[2 * ENR_KS_KEKLEN + 1] = '\0';
 	/* unique per thread too: workers may race to make it */
 	if (RAND_bytes(tag, sizeof(tag)) != 1 ||
 	    snprintf(tmp, sizeof(tmp), "%s.%ld.%02x%02x%02x%02x.tmp", path,
@@ -61,7 +61,7 @@ ks_kek_create(const char *path)
 		log_err("%s: cannot create: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (write(fd, hex, 2 * KS_KEKLEN + 1) != 2 * KS_KEKLEN + 1 ||
+	if (write(fd, hex, 2 * ENR_KS_KEKLEN + 1) != 2 * ENR_KS_KEKLEN + 1 ||
 	    fsync(fd) == -1) {
 		log_err("%s: cannot write: %s", tmp, strerror(errno));
 		goto out;
@@ -85,7 +85,7 @@ out:
 
 /* The key-encryption key, made on first use. */
 static int
-ks_kek(const char *state_dir, unsigned char kek[KS_KEKLEN])
+enr_keystore_kek(const char *state_dir, unsigned char kek[ENR_KS_KEKLEN])
 {
 	char path[PATH_MAX], *s = NULL;
 	size_t len = 0, n = 0;
@@ -98,15 +98,15 @@ ks_kek(const char *state_dir, unsigned char kek[KS_KEKLEN])
 		return -1;
 	}
 	if (stat(path, &st) == -1 && errno == ENOENT &&
-	    ks_kek_create(path) == -1)
+	    enr_keystore_kek_create(path) == -1)
 		return -1;
 	if (cfg_secret_read(path, "sync.state_dir keystore.key", &s,
 	    &len) == -1)
 		return -1;
-	if (len != 2 * KS_KEKLEN || OPENSSL_hexstr2buf_ex(kek, KS_KEKLEN, &n,
-	    s, '\0') != 1 || n != KS_KEKLEN) {
+	if (len != 2 * ENR_KS_KEKLEN || OPENSSL_hexstr2buf_ex(kek, ENR_KS_KEKLEN, &n,
+	    s, '\0') != 1 || n != ENR_KS_KEKLEN) {
 		ERR_clear_error();
-		log_err("%s: not %d hexadecimal digits", path, 2 * KS_KEKLEN);
+		log_err("%s: not %d hexadecimal digits", path, 2 * ENR_KS_KEKLEN);
 		goto out;
 	}
 	rc = 0;
@@ -117,7 +117,7 @@ out:
 
 /* Append a 32-bit big-endian length and the bytes. */
 static int
-ks_put(unsigned char **buf, size_t *len, const unsigned char *d, size_t dl)
+enr_keystore_put(unsigned char **buf, size_t *len, const unsigned char *d, size_t dl)
 {
 	unsigned char *n;
 
@@ -141,7 +141,7 @@ ks_put(unsigned char **buf, size_t *len, const unsigned char *d, size_t dl)
 
 /* AES-256-GCM of in under kek with aad; enc 1 seals, 0 opens. */
 static int
-ks_gcm(int enc, const unsigned char *kek, const unsigned char *iv,
+enr_keystore_gcm(int enc, const unsigned char *kek, const unsigned char *iv,
     const char *aad, const unsigned char *in, size_t inlen,
     unsigned char *out, unsigned char *tag)
 {
@@ -151,19 +151,19 @@ ks_gcm(int enc, const unsigned char *kek, const unsigned char *iv,
 	if (inlen > INT_MAX || (c = EVP_CIPHER_CTX_new()) == NULL ||
 	    EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL,
 	    enc) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, KS_IVLEN,
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, ENR_KS_IVLEN,
 	    NULL) != 1 ||
 	    EVP_CipherInit_ex(c, NULL, NULL, kek, iv, enc) != 1 ||
 	    EVP_CipherUpdate(c, NULL, &n, (const unsigned char *)aad,
 	    (int)strlen(aad)) != 1 ||
 	    EVP_CipherUpdate(c, out, &n, in, (int)inlen) != 1)
 		goto out;
-	if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, KS_TAGLEN,
+	if (!enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, ENR_KS_TAGLEN,
 	    tag) != 1)
 		goto out;
 	if (EVP_CipherFinal_ex(c, out + n, &n) != 1)
 		goto out;
-	if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, KS_TAGLEN,
+	if (enc && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, ENR_KS_TAGLEN,
 	    tag) != 1)
 		goto out;
 	rc = 0;
@@ -173,41 +173,41 @@ out:
 }
 
 int
-ks_hold(const char *state_dir, struct jrnl_tx *tx, const char *person_id,
+enr_keystore_hold(const char *state_dir, struct jrnl_tx *tx, const char *person_id,
     EVP_PKEY *key, STACK_OF(X509) *chain)
 {
-	unsigned char kek[KS_KEKLEN], *pt = NULL, *der = NULL, *blob = NULL;
+	unsigned char kek[ENR_KS_KEKLEN], *pt = NULL, *der = NULL, *blob = NULL;
 	size_t ptlen = 0, bloblen = 0;
 	int derlen, i, rc = -1;
 
-	if (ks_kek(state_dir, kek) == -1)
+	if (enr_keystore_kek(state_dir, kek) == -1)
 		goto out;
 	if ((derlen = i2d_PrivateKey(key, &der)) <= 0) {
 		log_ssl("%s: cannot encode the private key", person_id);
 		goto out;
 	}
-	if (ks_put(&pt, &ptlen, der, (size_t)derlen) == -1)
+	if (enr_keystore_put(&pt, &ptlen, der, (size_t)derlen) == -1)
 		goto out;
 	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
 		unsigned char *cd = NULL;
 		int cl = i2d_X509(sk_X509_value(chain, i), &cd);
 
-		if (cl <= 0 || ks_put(&pt, &ptlen, cd, (size_t)cl) == -1) {
+		if (cl <= 0 || enr_keystore_put(&pt, &ptlen, cd, (size_t)cl) == -1) {
 			OPENSSL_free(cd);
 			log_err("%s: cannot encode the chain", person_id);
 			goto out;
 		}
 		OPENSSL_free(cd);
 	}
-	bloblen = 4 + KS_IVLEN + ptlen + KS_TAGLEN;
+	bloblen = 4 + ENR_KS_IVLEN + ptlen + ENR_KS_TAGLEN;
 	if ((blob = malloc(bloblen)) == NULL) {
 		log_err("keystore: out of memory");
 		goto out;
 	}
-	memcpy(blob, KS_MAGIC, 4);
-	if (RAND_bytes(blob + 4, KS_IVLEN) != 1 ||
-	    ks_gcm(1, kek, blob + 4, person_id, pt, ptlen,
-	    blob + 4 + KS_IVLEN, blob + 4 + KS_IVLEN + ptlen) == -1) {
+	memcpy(blob, ENR_KS_MAGIC, 4);
+	if (RAND_bytes(blob + 4, ENR_KS_IVLEN) != 1 ||
+	    enr_keystore_gcm(1, kek, blob + 4, person_id, pt, ptlen,
+	    blob + 4 + ENR_KS_IVLEN, blob + 4 + ENR_KS_IVLEN + ptlen) == -1) {
 		log_ssl("%s: cannot seal the key", person_id);
 		goto out;
 	}
@@ -223,7 +223,7 @@ out:
 
 /* Next length-prefixed item of pt at *off; NULL at the end or if bad. */
 static const unsigned char *
-ks_get(const unsigned char *pt, size_t ptlen, size_t *off, size_t *len)
+enr_keystore_get(const unsigned char *pt, size_t ptlen, size_t *off, size_t *len)
 {
 	size_t l;
 
@@ -239,10 +239,10 @@ ks_get(const unsigned char *pt, size_t ptlen, size_t *off, size_t *len)
 }
 
 int
-ks_take(const char *state_dir, struct jrnl *j, const char *person_id,
+enr_keystore_take(const char *state_dir, struct jrnl *j, const char *person_id,
     EVP_PKEY **key, STACK_OF(X509) **chain)
 {
-	unsigned char kek[KS_KEKLEN], *blob = NULL, *pt = NULL;
+	unsigned char kek[ENR_KS_KEKLEN], *blob = NULL, *pt = NULL;
 	const unsigned char *d;
 	size_t bloblen = 0, ptlen = 0, off = 0, l;
 	X509 *c;
@@ -254,34 +254,34 @@ ks_take(const char *state_dir, struct jrnl *j, const char *person_id,
 		rc = g;
 		goto out;
 	}
-	if (bloblen < 4 + KS_IVLEN + KS_TAGLEN ||
-	    memcmp(blob, KS_MAGIC, 4) != 0) {
+	if (bloblen < 4 + ENR_KS_IVLEN + ENR_KS_TAGLEN ||
+	    memcmp(blob, ENR_KS_MAGIC, 4) != 0) {
 		log_err("%s: the held key in the journal is not one of ours",
 		    person_id);
 		goto out;
 	}
-	if (ks_kek(state_dir, kek) == -1)
+	if (enr_keystore_kek(state_dir, kek) == -1)
 		goto out;
-	ptlen = bloblen - 4 - KS_IVLEN - KS_TAGLEN;
+	ptlen = bloblen - 4 - ENR_KS_IVLEN - ENR_KS_TAGLEN;
 	if ((pt = malloc(ptlen ? ptlen : 1)) == NULL) {
 		log_err("keystore: out of memory");
 		goto out;
 	}
-	if (ks_gcm(0, kek, blob + 4, person_id, blob + 4 + KS_IVLEN, ptlen,
-	    pt, blob + 4 + KS_IVLEN + ptlen) == -1) {
+	if (enr_keystore_gcm(0, kek, blob + 4, person_id, blob + 4 + ENR_KS_IVLEN, ptlen,
+	    pt, blob + 4 + ENR_KS_IVLEN + ptlen) == -1) {
 		log_err("%s: the held key does not open with %s/keystore.key "
 		    "(replaced key file, or the journal was altered)",
 		    person_id, state_dir);
 		goto out;
 	}
-	if ((d = ks_get(pt, ptlen, &off, &l)) == NULL ||
+	if ((d = enr_keystore_get(pt, ptlen, &off, &l)) == NULL ||
 	    (*key = d2i_AutoPrivateKey(NULL, &d, (long)l)) == NULL) {
 		log_err("%s: the held key does not decode", person_id);
 		goto out;
 	}
 	if ((*chain = sk_X509_new_null()) == NULL)
 		goto out;
-	while ((d = ks_get(pt, ptlen, &off, &l)) != NULL) {
+	while ((d = enr_keystore_get(pt, ptlen, &off, &l)) != NULL) {
 		if ((c = d2i_X509(NULL, &d, (long)l)) == NULL ||
 		    !sk_X509_push(*chain, c)) {
 			X509_free(c);
@@ -305,7 +305,7 @@ out:
 }
 
 int
-ks_drop(struct jrnl *j, const char *person_id)
+enr_keystore_drop(struct jrnl *j, const char *person_id)
 {
 	return jrnl_held_del(j, person_id);
 }

@@ -18,36 +18,13 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/x509.h"
-#include "sync/deliver.h"
-#include "sync/enrol.h"
-#include "sync/keypool.h"
-#include "sync/keystore.h"
-#include "sync/metrics.h"
-#include "sync/enrol_priv.h"
+#include "enrol/enrol.h"
+#include "enrol/enrol_priv.h"
 
 static const enum jrnl_state fresh[] = { JRNL_PLANNED, JRNL_KEY_READY,
     JRNL_SUBMITTED };
 static const enum jrnl_state issued[] = { JRNL_ISSUED };
 static const enum jrnl_state published[] = { JRNL_PUBLISHED };
-
-/* Journal every certificate of ours that the entry held, but keep. */
-static void
-enr_mark_replaced(struct jrnl *j, const struct dir_person *p, X509 *keep,
-    enum jrnl_cert_state state)
-{
-	X509 *c;
-	size_t i;
-
-	for (i = 0; p != NULL && i < p->n_usercert; i++) {
-		c = x509_from_der(p->usercert[i].data, p->usercert[i].len);
-		if (c == NULL)
-			continue;
-		if ((keep == NULL || X509_cmp(c, keep) != 0) &&
-		    jrnl_cert_is_ours(j, c) == 1)
-			(void)jrnl_cert_put(j, c, NULL, NULL, state);
-		X509_free(c);
-	}
-}
 
 struct enr_orphans {
 	const char	*person, *mail;
@@ -182,10 +159,10 @@ enr_resume(struct enr_ctx *e, const struct jrnl_enr *old, const char *mail,
 		return JRNL_PLANNED;
 	if (from < JRNL_KEY_READY || from > JRNL_DELIVERED ||
 	    strcmp(old->mail, mail) != 0) {
-		(void)ks_drop(e->jrnl, old->person_id);	/* stale: a new address */
+		(void)enr_keystore_drop(e->jrnl, old->person_id);	/* stale: a new address */
 		return JRNL_PLANNED;
 	}
-	if (ks_take(e->cfg->sync.state_dir, e->jrnl, old->person_id, key,
+	if (enr_keystore_take(e->cfg->sync.state_dir, e->jrnl, old->person_id, key,
 	    chain) != 0)
 		return JRNL_PLANNED;	/* nothing held (or logged why) */
 	if (from < JRNL_ISSUED || old->serial[0] == '\0')
@@ -217,7 +194,7 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	struct ca_result res;
 	struct jrnl_enr r, old;
 	struct enr_group g;
-	struct dir_person *p = NULL, *before = NULL;
+	struct dir_person *p = NULL;
 	char why[256];
 	int crc, asked = 0;
 	double t0;
@@ -258,7 +235,7 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	if (from == JRNL_PLANNED) {
 		r.state = JRNL_PLANNED;	/* where a failure from here is */
 		/* pre-generated in idle time (keys.pool_size), else now */
-		if ((key = kp_take(e->keypool, e->cfg->keys.type)) == NULL &&
+		if ((key = enr_keypool_take(e->keypool, e->cfg->keys.type)) == NULL &&
 		    (key = keys_generate(e->cfg->keys.type)) == NULL)
 			goto out;
 	}
@@ -276,14 +253,14 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 			goto out;
 		if (e->ca_lock != NULL)
 			pthread_mutex_lock(e->ca_lock);
-		t0 = met_clock();
+		t0 = enr_clock();
 		/* a pending request is polled, with the key it was made
 		 * for, rather than sent again */
 		if (from == JRNL_SUBMITTED && old.txid[0] != '\0')
 			crc = ca_poll(e->ca, old.txid, csr, mail, &res);
 		else
 			crc = ca_enrol(e->ca, csr, mail, &res);
-		met_ca_request(met_clock() - t0);
+		enr_observe_ca(e, t0);
 		if (e->ca_lock != NULL)
 			pthread_mutex_unlock(e->ca_lock);
 		/* the CA has issued, nothing of it is recorded yet */
@@ -363,9 +340,9 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 		r.not_after = enr_not_after(res.cert);
 	}
 	if (from <= JRNL_ISSUED) {
-		if (dlv_escrow(e->cfg, key, res.cert) == -1)
+		if (enr_escrow(e->cfg, key, res.cert) == -1)
 			goto out;
-		if (dlv_deliver(&e->cfg->keys, mail, key, res.cert, res.chain,
+		if (enr_deliver(&e->cfg->keys, mail, key, res.cert, res.chain,
 		    &p12) == -1)
 			goto out;
 		EVP_PKEY_free(key);	/* delivered: no copy stays here */
@@ -373,8 +350,8 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 		if (enr_step(e, &r, JRNL_DELIVERED) == -1)
 			goto out;
 	}
-	if (dir_publish(e->dir, mail, res.cert, res.chain, enr_is_ours,
-	    e->jrnl, &before) == -1)
+	/* by the id the person was found under: no second search by mail */
+	if (enr_publish(e->jrnl, e->dir, p->id, res.cert, res.chain) == -1)
 		goto out;
 	r.attempts = 0;
 	memset(&g, 0, sizeof(g));
@@ -388,7 +365,6 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	    ca_name(e->ca), "published", NULL, p->dn, NULL);
 	enr_status(e, p->dn, "published", &r);
 	enr_revoke_orphans(e, mail, p->id, res.cert);
-	enr_mark_replaced(e->jrnl, before, res.cert, JRNL_CERT_UNPUBLISHED);
 	log_info("%s: issued serial %s by %s, delivered%s%s, published on "
 	    "%s", mail, serial ? serial : "?", ca_name(e->ca), p12 ? " to " :
 	    " before", p12 ? p12 : "", p->dn);
@@ -405,7 +381,6 @@ out:
 	EVP_PKEY_free(key);
 	X509_REQ_free(csr);
 	ca_result_clear(&res);
-	dir_person_free(before);
 	dir_person_free(p);
 	free(serial);
 	free(p12);

@@ -5,7 +5,7 @@
 #ifndef SMIMEPUB_ENROL_PRIV_H
 #define SMIMEPUB_ENROL_PRIV_H
 
-#include "sync/enrol.h"
+#include "enrol/enrol.h"
 
 /*
  * Steps with no outside effect between them, committed together (one fsync
@@ -42,12 +42,37 @@ int	enr_fail_ca(struct enr_ctx *, struct jrnl_enr *r,
 /* r for p at mail from its journal record (*oldp: that record, or zeroes). */
 void	enr_record_init(struct jrnl_enr *r, struct jrnl_enr *oldp,
 	    const struct dir_person *p, const char *mail, struct jrnl *);
-/* dir_is_ours_fn over the journal (arg). */
-int	enr_is_ours(X509 *cert, void *arg);
 /* The one-line status on the entry (directory.status_attribute). */
 void	enr_status(struct enr_ctx *, const char *dn, const char *what,
 	    const struct jrnl_enr *r);
+/* CLOCK_MONOTONIC in seconds, for timing CA requests. */
+double	enr_clock(void);
+/* Tell the observer (if any) that a CA request begun at t0 ended. */
+void	enr_observe_ca(struct enr_ctx *, double t0);
 /* ca_revoke under the CA lock. */
 int	enr_ca_revoke(struct enr_ctx *, X509 *c, int reason);
+
+/*
+ * Keystore: the private key (and the CA's chain) of an enrolment in
+ * progress, sealed into the journal so a crash or a failed delivery resumes
+ * with the same key instead of asking the CA for a second certificate.
+ * AES-256-GCM under a random key-encryption key in sync.state_dir
+ * (keystore.key, mode 0600, made once); never a key in the clear on disk.
+ */
+/*
+ * Seal key and chain (may be NULL) for person_id into tx, replacing what
+ * was held: it is held once tx commits, with the transition it is for.
+ */
+int	enr_keystore_hold(const char *state_dir, struct jrnl_tx *, const char *person_id,
+	    EVP_PKEY *key, STACK_OF(X509) *chain);
+/*
+ * What enr_keystore_hold() sealed for person_id: 0 with *key and *chain (possibly an
+ * empty stack) for the caller to free, 1 if nothing is held, -1 logged
+ * (unreadable key-encryption key, or a value that does not open: tampered).
+ */
+int	enr_keystore_take(const char *state_dir, struct jrnl *, const char *person_id,
+	    EVP_PKEY **key, STACK_OF(X509) **chain);
+/* Drop what is held for person_id (published, or abandoned). */
+int	enr_keystore_drop(struct jrnl *, const char *person_id);
 
 #endif
