@@ -26,6 +26,8 @@ int	cmd_status(struct cfg *, int argc, char **argv);
 int	cmd_ca(struct cfg *, int argc, char **argv);
 /* export-smimea --zone ZONE ...: DNS SMIMEA records (RFC 8162) on stdout. */
 int	cmd_smimea(struct cfg *, int argc, char **argv);
+/* dns-sync [--dry-run] [MAIL]: SMIMEA records of dns.zones (cmd_dns.c). */
+int	cmd_dns_sync(struct cfg *, int argc, char **argv);
 /* lookup MAIL [--format F]: what smimepub-lookupd would answer. */
 int	cmd_lookup(struct cfg *, int argc, char **argv);
 

@@ -39,6 +39,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "ca", cmd_ca, "ca init | ca list | ca crl [--out FILE]" },
 	{ "export-smimea", cmd_smimea, "export-smimea --zone ZONE [--usage N] "
 	    "[--selector 0|1] [--matching 0|1|2] [--ttl N] [--all]" },
+	{ "dns-sync", cmd_dns_sync, "dns-sync [--dry-run] [MAIL]" },
 };
 #define NCMDS	(sizeof(cli_cmds) / sizeof(cli_cmds[0]))
 

@@ -128,7 +128,7 @@ jrnl_open(const char *state_dir)
 	}
 	if ((rc = mdb_env_create(&j->env)) != 0 ||
 	    (rc = mdb_env_set_mapsize(j->env, JRNL_MAPSIZE)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(j->env, 8)) != 0) {
+	    (rc = mdb_env_set_maxdbs(j->env, 16)) != 0) {
 		jrnl_lmdb_err(j, "create", rc);
 		goto out;
 	}
@@ -146,7 +146,8 @@ jrnl_open(const char *state_dir)
 	    (rc = mdb_dbi_open(txn, "held", MDB_CREATE, &j->held)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "byperson", MDB_CREATE | MDB_DUPSORT,
 	    &j->byperson)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &j->meta)) != 0) {
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &j->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "dns", MDB_CREATE, &j->dns)) != 0) {
 		jrnl_lmdb_err(j, "open certs", rc);
 		goto out;
 	}

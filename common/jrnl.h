@@ -145,6 +145,28 @@ int		 jrnl_tx_meta_put(struct jrnl_tx *, const char *name,
 		    const char *val);
 
 /*
+ * DNS state (jrnl_dns.c): one per person whose SMIMEA records smimepub
+ * keeps (dns.zones), keyed by the stable id: pending until DNS holds what
+ * the journal says, with attempts and the next retry (backoff); synced is
+ * when it last did. put sets updated to now. get: 0, 1 none, -1 error.
+ */
+struct jrnl_dns {
+	char		 person_id[80];
+	int		 pending;
+	int		 attempts;
+	time_t		 next_retry;
+	time_t		 updated;	/* last attempt */
+	time_t		 synced;	/* last time DNS matched, 0 never */
+	char		 reason[256];	/* why it is pending, "" if not */
+};
+
+int		 jrnl_dns_get(struct jrnl *, const char *person_id,
+		    struct jrnl_dns *out);
+int		 jrnl_dns_put(struct jrnl *, struct jrnl_dns *d);
+int		 jrnl_dns_each(struct jrnl *,
+		    int (*cb)(const struct jrnl_dns *, void *), void *arg);
+
+/*
  * Facts about the journal itself (jrnl_meta.c), one short string by name:
  * which directory attribute its person ids are values of ("id_attribute"),
  * what the last full pass had to skip ("pass_noid"). get: 0 and val in

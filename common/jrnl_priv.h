@@ -23,6 +23,7 @@ struct jrnl {
 	MDB_dbi		 held;		/* person id -> sealed key (jrnl_held.c) */
 	MDB_dbi		 byperson;	/* person id -> cert keys (dupsort) */
 	MDB_dbi		 meta;		/* name -> short string (jrnl_meta.c) */
+	MDB_dbi		 dns;		/* person id -> DNS state (jrnl_dns.c) */
 	char		*dir;
 	/* group commit (jrnl_tx.c): the queue of transactions to write */
 	pthread_mutex_t	 gmu;
@@ -60,6 +61,10 @@ int	jrnl_held_put_in(struct jrnl_tx *, const char *person_id,
 	    const void *blob, size_t len);
 int	jrnl_held_del_in(struct jrnl_tx *, const char *person_id);
 int	jrnl_meta_put_in(struct jrnl_tx *, const char *name, const char *val);
+int	jrnl_tx_dns_put(struct jrnl_tx *, const char *person_id,
+	    const char *line);
+int	jrnl_dns_put_in(struct jrnl_tx *, const char *person_id,
+	    const char *line);
 /* The held key's LMDB key: the person id, checked (-1 logged if bad). */
 int	jrnl_held_key(const char *person_id, MDB_val *k);
 

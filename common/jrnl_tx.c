@@ -25,7 +25,7 @@
 #include "common/jrnl_priv.h"
 #include "common/log.h"
 
-enum op_kind { OP_CERT, OP_ENR, OP_HELD, OP_HELD_DEL, OP_META };
+enum op_kind { OP_CERT, OP_ENR, OP_HELD, OP_HELD_DEL, OP_META, OP_DNS };
 
 struct jrnl_op {
 	enum op_kind		 kind;
@@ -189,6 +189,25 @@ jrnl_tx_meta_put(struct jrnl_tx *tx, const char *name, const char *val)
 	return 0;
 }
 
+/* A person's DNS state line (jrnl_dns.c), like a fact by name. */
+int
+jrnl_tx_dns_put(struct jrnl_tx *tx, const char *person_id, const char *line)
+{
+	struct jrnl_op *op;
+	size_t len = strlen(line);
+
+	if ((op = tx_add(tx, OP_DNS, person_id)) == NULL)
+		return -1;
+	if ((op->blob = malloc(len + 1)) == NULL) {
+		log_err("journal %s: out of memory", tx->j->dir);
+		tx->failed = 1;
+		return -1;
+	}
+	memcpy(op->blob, line, len + 1);
+	op->len = len + 1;
+	return 0;
+}
+
 /* Write tx's puts into tx->txn; tx->failed says whether all went in. */
 static void
 tx_apply(struct jrnl_tx *tx)
@@ -213,6 +232,10 @@ tx_apply(struct jrnl_tx *tx)
 			break;
 		case OP_META:
 			(void)jrnl_meta_put_in(tx, op->person_id,
+			    (const char *)op->blob);
+			break;
+		case OP_DNS:
+			(void)jrnl_dns_put_in(tx, op->person_id,
 			    (const char *)op->blob);
 			break;
 		}

@@ -16,6 +16,8 @@
 #define SMIMEPUB_DNS_H
 
 #include <stddef.h>
+#include <stdio.h>
+#include <time.h>
 
 #include <openssl/x509.h>
 
@@ -137,13 +139,15 @@ enum dns_result	dns_query(struct dns_server *, struct dns_rrset *set,
 		    char *why, size_t whysz);
 
 /*
- * One UPDATE (RFC 2136) for owner: prerequisite that every RR of del
- * exists (§2.4.2, value dependent), delete each of them (§2.5.4), add
- * each of add with ttl (§2.5.1). All or nothing at the server.
+ * One UPDATE (RFC 2136) for owner: prerequisite that the RRset is still
+ * exactly have as read (§2.4.2, value dependent; §2.4.3 that it does not
+ * exist when have is empty), delete each RR of del (§2.5.4), add each of
+ * add with ttl (§2.5.1). All or nothing at the server: DNS_CONFLICT when
+ * the RRset changed meanwhile.
  */
-enum dns_result	dns_update(struct dns_server *, const struct dns_rrset *del,
-		    const struct dns_rrset *add, int ttl, char *why,
-		    size_t whysz);
+enum dns_result	dns_update(struct dns_server *, const struct dns_rrset *have,
+		    const struct dns_rrset *del, const struct dns_rrset *add,
+		    int ttl, char *why, size_t whysz);
 
 /*
  * Parse a DNS answer in wire form and collect its SMIMEA records at
@@ -152,5 +156,51 @@ enum dns_result	dns_update(struct dns_server *, const struct dns_rrset *del,
  */
 int	dns_answer_parse(const unsigned char *wire, size_t len,
 	    struct dns_rrset *set, int *rcode, char *why, size_t whysz);
+
+/*
+ * Keeping people's records in step with the journal (dns_sync.c). A
+ * context holds dns.zones ready to use: each zone's key read and its
+ * server resolved once; a zone whose key or server failed, or whose server
+ * stopped answering, fails every person in it at once for the rest of the
+ * context's life (one batch, one pass), with the same reason.
+ *
+ * Ownership: smimepub touches only SMIMEA records at the owner names
+ * (dns_owners) of the addresses in the certificates its journal holds for
+ * the person (any state), and of those only records whose association
+ * data is one of those certificates (under the record's own selector and
+ * matching type). The person's current certificates (the newest published
+ * one that can encrypt, and the newest signing-only one, unexpired) are
+ * wanted, with dns.usage/selector/matching; every other record of ours is
+ * deleted, in the same UPDATE that adds what is missing.
+ */
+struct cfg;
+struct jrnl;
+struct dns_ctx;
+
+struct dns_counts {
+	unsigned long	 ok, failed, conflict;	/* UPDATE messages */
+	unsigned long	 added, deleted;	/* RRs */
+	unsigned long	 people, pending;	/* reconciled; left pending */
+};
+
+/* NULL only when out of memory (logged). */
+struct dns_ctx	*dns_ctx_new(const struct cfg *);
+void		 dns_ctx_free(struct dns_ctx *);
+
+/*
+ * Reconcile person_id's records with the journal j. With dry non-NULL,
+ * print the UPDATEs it would send (nsupdate syntax) there and change
+ * nothing, in DNS or in the journal. Otherwise the outcome goes into the
+ * journal's DNS state (pending with backoff, or in step). 0 in step or
+ * nothing to do, -1 not (logged, pending).
+ */
+int	dns_sync_person(struct dns_ctx *, struct jrnl *j,
+	    const char *person_id, FILE *dry, struct dns_counts *);
+/* Every person of the journal (enrolment records); -1 if any failed. */
+int	dns_sync_all(struct dns_ctx *, struct jrnl *j, FILE *dry,
+	    struct dns_counts *);
+/* Those whose DNS state is pending and due at now. */
+int	dns_sync_due(struct dns_ctx *, struct jrnl *j, time_t now,
+	    struct dns_counts *);
 
 #endif

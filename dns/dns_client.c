@@ -176,8 +176,11 @@ server_send(const struct dns_server *s, ldns_pkt *pkt, ldns_pkt **answer,
 		res = DNS_AUTH;
 	} else if (st == LDNS_STATUS_CRYPTO_TSIG_BOGUS ||
 	    st == LDNS_STATUS_CRYPTO_TSIG_ERR) {
-		snprintf(why, whysz, "the answer of %s is not signed with "
-		    "TSIG key %s", s->server, s->key.name);
+		/* a server that refuses the key answers unsigned (RFC 8945
+		 * §5.2), which ldns reports as a bogus signature */
+		snprintf(why, whysz, "%s refused TSIG key %s or did not sign "
+		    "its answer with it: a wrong key, secret or clock",
+		    s->server, s->key.name);
 		res = DNS_AUTH;
 	} else if (st != LDNS_STATUS_OK || *answer == NULL)
 		snprintf(why, whysz, "no answer from %s: %s", s->server,
@@ -340,25 +343,44 @@ fail:
 	return NULL;
 }
 
-/* The three sections of the UPDATE for del and add. */
+/*
+ * The prerequisite and update sections. RFC 2136 §2.4.2: "RRset exists
+ * (value dependent)" holds only if the RRset is exactly have, so the whole
+ * RRset as read is the prerequisite (class IN, TTL 0), or, when it was
+ * empty, §2.4.3 "RRset does not exist" (class NONE, no RDATA): whatever
+ * changed at the name since we read it fails the UPDATE as a whole.
+ */
 static int
-update_lists(const struct dns_rrset *del, const struct dns_rrset *add,
-    int ttl, ldns_rr_list *pre, ldns_rr_list *up)
+update_lists(const struct dns_rrset *have, const struct dns_rrset *del,
+    const struct dns_rrset *add, int ttl, ldns_rr_list *pre,
+    ldns_rr_list *up)
 {
-	ldns_rr *rr;
+	ldns_rr *rr = NULL;
+	ldns_rdf *o;
 	size_t i;
 
-	for (i = 0; i < del->n; i++) {
-		/* RFC 2136 §2.4.2: RR exists (value dependent), class IN,
-		 * TTL 0; §2.5.4: delete an RR from an RRset, class NONE */
-		if ((rr = smimea_rr(del->owner, &del->rd[i], LDNS_RR_CLASS_IN,
-		    0)) == NULL || !ldns_rr_list_push_rr(pre, rr))
+	for (i = 0; i < have->n; i++)
+		if ((rr = smimea_rr(have->owner, &have->rd[i],
+		    LDNS_RR_CLASS_IN, 0)) == NULL ||
+		    !ldns_rr_list_push_rr(pre, rr))
 			goto fail;
+	if (have->n == 0) {
+		if ((rr = ldns_rr_new()) == NULL ||
+		    (o = ldns_dname_new_frm_str(have->owner)) == NULL)
+			goto fail;
+		ldns_rr_set_owner(rr, o);
+		ldns_rr_set_type(rr, LDNS_RR_TYPE_SMIMEA);
+		ldns_rr_set_class(rr, LDNS_RR_CLASS_NONE);
+		ldns_rr_set_ttl(rr, 0);
+		if (!ldns_rr_list_push_rr(pre, rr))
+			goto fail;
+	}
+	for (i = 0; i < del->n; i++)
+		/* §2.5.4: delete an RR from an RRset, class NONE, TTL 0 */
 		if ((rr = smimea_rr(del->owner, &del->rd[i],
 		    LDNS_RR_CLASS_NONE, 0)) == NULL ||
 		    !ldns_rr_list_push_rr(up, rr))
 			goto fail;
-	}
 	for (i = 0; i < add->n; i++)
 		/* §2.5.1: add to an RRset, class IN with its TTL */
 		if ((rr = smimea_rr(add->owner, &add->rd[i], LDNS_RR_CLASS_IN,
@@ -371,8 +393,9 @@ fail:
 }
 
 enum dns_result
-dns_update(struct dns_server *s, const struct dns_rrset *del,
-    const struct dns_rrset *add, int ttl, char *why, size_t whysz)
+dns_update(struct dns_server *s, const struct dns_rrset *have,
+    const struct dns_rrset *del, const struct dns_rrset *add, int ttl,
+    char *why, size_t whysz)
 {
 	ldns_rr_list *pre = ldns_rr_list_new(), *up = ldns_rr_list_new();
 	ldns_pkt *u = NULL, *a = NULL;
@@ -381,7 +404,7 @@ dns_update(struct dns_server *s, const struct dns_rrset *del,
 	int rcode;
 
 	if (pre == NULL || up == NULL || zone == NULL ||
-	    update_lists(del, add, ttl, pre, up) == -1 ||
+	    update_lists(have, del, add, ttl, pre, up) == -1 ||
 	    (u = ldns_update_pkt_new(zone, LDNS_RR_CLASS_IN, pre, up,
 	    NULL)) == NULL) {
 		snprintf(why, whysz, "cannot build the UPDATE for %s",
@@ -389,7 +412,9 @@ dns_update(struct dns_server *s, const struct dns_rrset *del,
 		ldns_rdf_deep_free(zone);
 		goto out;
 	}
-	/* the packet owns zone now, and copies of the lists' RRs */
+	/* the packet owns zone now, and copies of the lists' RRs; RFC 2136
+	 * §2.2 gives the RD bit no meaning in an UPDATE: clear it */
+	ldns_pkt_set_rd(u, false);
 	if ((res = server_send(s, u, &a, why, whysz)) != DNS_OK)
 		goto out;
 	rcode = ldns_pkt_get_rcode(a);

@@ -251,6 +251,55 @@ START_TEST(test_grouped)
 }
 END_TEST
 
+/* DNS state: put, get after a reopen, each; a reason with a tab and a
+ * newline stays one field. */
+static int
+count_dns(const struct jrnl_dns *d, void *arg)
+{
+	(void)d;
+	(*(int *)arg)++;
+	return 0;
+}
+
+START_TEST(test_dns_state)
+{
+	struct jrnl *j;
+	struct jrnl_dns d, got;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(j = jrnl_open(tmpdir));
+	ck_assert_int_eq(jrnl_dns_get(j, "id-1", &got), 1);
+	memset(&d, 0, sizeof(d));
+	strcpy(d.person_id, "id-1");
+	d.pending = 1;
+	d.attempts = 3;
+	d.next_retry = 1234567890;
+	strcpy(d.reason, "no answer\tfrom\n127.0.0.1:53");
+	ck_assert_int_eq(jrnl_dns_put(j, &d), 0);
+	strcpy(d.person_id, "id-2");
+	d.pending = 0;
+	d.synced = 42;
+	d.reason[0] = '\0';
+	ck_assert_int_eq(jrnl_dns_put(j, &d), 0);
+	jrnl_close(j);
+	ck_assert_ptr_nonnull(j = jrnl_open(tmpdir));
+	ck_assert_int_eq(jrnl_dns_get(j, "id-1", &got), 0);
+	ck_assert_str_eq(got.person_id, "id-1");
+	ck_assert_int_eq(got.pending, 1);
+	ck_assert_int_eq(got.attempts, 3);
+	ck_assert_int_eq(got.next_retry, 1234567890);
+	ck_assert_str_eq(got.reason, "no answer from 127.0.0.1:53");
+	ck_assert_int_ge(got.updated, time(NULL) - 60);
+	ck_assert_int_eq(jrnl_dns_get(j, "id-2", &got), 0);
+	ck_assert_int_eq(got.pending, 0);
+	ck_assert_int_eq(got.synced, 42);
+	ck_assert_str_eq(got.reason, "");
+	ck_assert_int_eq(jrnl_dns_each(j, count_dns, &n), 0);
+	ck_assert_int_eq(n, 2);
+	jrnl_close(j);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -264,6 +313,7 @@ main(void)
 	tcase_add_test(tc, test_certs);
 	tcase_add_test(tc, test_enrolments);
 	tcase_add_test(tc, test_grouped);
+	tcase_add_test(tc, test_dns_state);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
