@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca/ca.h"
+#include "common/keys.h"
 #include "common/x509.h"
 
 static int
@@ -34,12 +35,39 @@ why_set(char **why, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * keys.separate_signing: a certificate asked for one use must not allow
+ * the other. A signing certificate that could also decrypt would receive
+ * mail that no escrow can open; an escrowed encryption key that could also
+ * sign would let the recovery officer sign as the person (issue 20).
+ */
+static int
+check_purpose(X509 *cert, enum keys_purpose purpose, char **why)
+{
+	uint32_t ku = X509_get_key_usage(cert);
+	const uint32_t enc = KU_KEY_ENCIPHERMENT | KU_KEY_AGREEMENT |
+	    KU_DATA_ENCIPHERMENT, sig = KU_DIGITAL_SIGNATURE |
+	    KU_NON_REPUDIATION;
+
+	if ((purpose == KEYS_SIGN || purpose == KEYS_SIGN_NR) && (ku & enc))
+		return why_set(why, "a signing certificate (asked for "
+		    "digitalSignature only) with a key usage for encryption");
+	if (purpose == KEYS_SIGN_NR && !(ku & KU_NON_REPUDIATION))
+		return why_set(why, "a signing certificate without the "
+		    "nonRepudiation asked for (keys.signing_non_repudiation)");
+	if (purpose == KEYS_ENCRYPT && (ku & sig))
+		return why_set(why, "an encryption certificate (its key is "
+		    "escrowed) with a key usage for signing");
+	return 0;
+}
+
 static int
 check_chain(X509 *cert, STACK_OF(X509) *chain, EVP_PKEY *pk,
-    X509_STORE *trust, time_t now, char **why)
+    X509_STORE *trust, time_t now, enum keys_purpose purpose, char **why)
 {
 	X509_STORE_CTX *ctx = NULL;
-	int rc = -1, err;
+	int rc = -1, err, sign = purpose == KEYS_SIGN ||
+	    purpose == KEYS_SIGN_NR;
 
 	if (trust == NULL)
 		return why_set(why, "no CA configured to verify the chain");
@@ -53,8 +81,13 @@ check_chain(X509 *cert, STACK_OF(X509) *chain, EVP_PKEY *pk,
 	 * EC key cannot use; an EC leaf is held to S/MIME signing's checks of
 	 * the chain instead, its keyAgreement having been checked above.
 	 */
-	X509_STORE_CTX_set_purpose(ctx, EVP_PKEY_is_a(pk, "RSA") ?
-	    X509_PURPOSE_SMIME_ENCRYPT : X509_PURPOSE_SMIME_SIGN);
+	if (EVP_PKEY_is_a(pk, "RSA") && !sign)
+		X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SMIME_ENCRYPT);
+	else if (purpose != KEYS_ENCRYPT)
+		X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SMIME_SIGN);
+	/* else an EC encryption-only certificate (keys.separate_signing):
+	 * keyAgreement alone fits neither OpenSSL S/MIME purpose; its key
+	 * usage and EKU were checked above, the chain is verified as such */
 	X509_STORE_CTX_set_time(ctx, 0, now);
 	if (X509_verify_cert(ctx) != 1) {
 		err = X509_STORE_CTX_get_error(ctx);
@@ -74,7 +107,9 @@ ca_check_issued(X509 *cert, STACK_OF(X509) *chain, X509_REQ *csr,
     char **why)
 {
 	EVP_PKEY *pk, *reqpk;
+	enum keys_purpose purpose;
 	char buf[512];
+	int sign;
 
 	*why = NULL;
 	if (cert == NULL || csr == NULL || mail == NULL)
@@ -85,8 +120,14 @@ ca_check_issued(X509 *cert, STACK_OF(X509) *chain, X509_REQ *csr,
 		return why_set(why, "unreadable public key in the CSR");
 	if (EVP_PKEY_eq(pk, reqpk) != 1)
 		return why_set(why, "public key is not the one of the CSR");
-	if (x509_profile_check(cert, &mail, 1, extra_ekus, X509_USE_ENCRYPT,
-	    now, buf, sizeof(buf)) != X509_PROF_OK)
+	/* the use the CSR asked for (keys_csr_purpose): judged for it */
+	purpose = keys_csr_purpose(csr, NULL);
+	sign = purpose == KEYS_SIGN || purpose == KEYS_SIGN_NR;
+	if (x509_profile_check(cert, &mail, 1, extra_ekus, sign ?
+	    X509_USE_SIGN : X509_USE_ENCRYPT, now, buf, sizeof(buf)) !=
+	    X509_PROF_OK)
 		return why_set(why, "%s", buf);
-	return check_chain(cert, chain, pk, trust, now, why);
+	if (check_purpose(cert, purpose, why) == -1)
+		return -1;
+	return check_chain(cert, chain, pk, trust, now, purpose, why);
 }

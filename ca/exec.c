@@ -1,8 +1,10 @@
 /*
  * exec.c — the exec driver (ca.driver = "exec"), the way certmonger reaches
  * any CA: run ca.exec.command (no shell) with the CSR PEM on stdin and
- * SMIMEPUB_OPERATION, SMIMEPUB_MAIL, SMIMEPUB_DISPLAY_NAME and
- * SMIMEPUB_REQUEST_ID in its environment. Its exit status is the answer:
+ * SMIMEPUB_OPERATION, SMIMEPUB_MAIL, SMIMEPUB_DISPLAY_NAME,
+ * SMIMEPUB_KEY_PURPOSE ("encryption and signing", or with
+ * keys.separate_signing "encryption" or "signing": what the CSR's keyUsage
+ * request asks for) and SMIMEPUB_REQUEST_ID in its environment. Its exit status is the answer:
  * 0 issued (stdout: the chain in PEM, leaf first), 1 rejected (stderr's
  * first line: the reason), 2 pending (stdout's first line: the poll id, an
  * optional second line: seconds to wait), anything else an error. A poll
@@ -26,6 +28,7 @@
 
 #include "ca/ca.h"
 #include "ca/exec_priv.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "common/x509.h"
 
@@ -178,7 +181,8 @@ exec_enrol(void *ctx, X509_REQ *csr, const char *mail, struct ca_result *res)
 	struct exec_ctx *x = ctx;
 	struct run_out r = { 0 };
 	const char *vars[] = { "SMIMEPUB_MAIL", mail,
-	    "SMIMEPUB_DISPLAY_NAME", NULL, NULL };
+	    "SMIMEPUB_DISPLAY_NAME", NULL, "SMIMEPUB_KEY_PURPOSE",
+	    keys_purpose_str(keys_csr_purpose(csr, NULL)), NULL };
 	const char *cmvars[] = { "CERTMONGER_OPERATION", "SUBMIT",
 	    "CERTMONGER_CSR", NULL, "CERTMONGER_REQ_EMAIL", NULL, NULL };
 	char *pem, *cn = NULL, *csrenv = NULL;

@@ -187,10 +187,36 @@ reject(struct ca_result *res, const char *mail, const char *why)
 	return 0;
 }
 
+/*
+ * keyUsage by the purpose the CSR asks for (keys_csr_purpose): both uses,
+ * encryption only (RSA keyEncipherment, EC keyAgreement) or signing only
+ * (digitalSignature, nonRepudiation if asked): keys.separate_signing's two
+ * certificates. Nothing else a CSR asks for is taken from it.
+ */
+static int
+leaf_ku(X509 *x, EVP_PKEY *pk, X509_REQ *csr)
+{
+	int enc = EVP_PKEY_is_a(pk, "RSA") ? KU_BIT_KEY_ENCIPHERMENT :
+	    KU_BIT_KEY_AGREEMENT;
+
+	switch (keys_csr_purpose(csr, NULL)) {
+	case KEYS_ENCRYPT:
+		return local_add_ku(x, enc, enc);
+	case KEYS_SIGN:
+		return local_add_ku(x, KU_BIT_DIGITAL_SIGNATURE,
+		    KU_BIT_DIGITAL_SIGNATURE);
+	case KEYS_SIGN_NR:
+		return local_add_ku(x, KU_BIT_DIGITAL_SIGNATURE,
+		    KU_BIT_NON_REPUDIATION);
+	default:
+		return local_add_ku(x, KU_BIT_DIGITAL_SIGNATURE, enc);
+	}
+}
+
 /* The extensions of the mailbox-validated strict profile (BR §7.1.2.3). */
 static int
-leaf_exts(struct local *l, X509 *x, EVP_PKEY *pk, const char *mail,
-    int san_critical)
+leaf_exts(struct local *l, X509 *x, EVP_PKEY *pk, X509_REQ *csr,
+    const char *mail, int san_critical)
 {
 	const struct cfg_ca_local *lc = l->lc;
 	EXTENDED_KEY_USAGE *eku = NULL;
@@ -203,11 +229,9 @@ leaf_exts(struct local *l, X509 *x, EVP_PKEY *pk, const char *mail,
 	CERTIFICATEPOLICIES *pols = NULL;
 	POLICYINFO *pi = NULL;
 	size_t i;
-	int rsa = EVP_PKEY_is_a(pk, "RSA"), ok = 0;
+	int ok = 0;
 
-	if (local_add_basic(x, 0) == -1 ||
-	    local_add_ku(x, KU_BIT_DIGITAL_SIGNATURE, rsa ? KU_BIT_KEY_ENCIPHERMENT :
-	    KU_BIT_KEY_AGREEMENT) == -1)
+	if (local_add_basic(x, 0) == -1 || leaf_ku(x, pk, csr) == -1)
 		goto out;
 	if ((eku = sk_ASN1_OBJECT_new_null()) == NULL ||
 	    !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_email_protect)) ||
@@ -368,7 +392,7 @@ local_enrol(void *ctx, X509_REQ *csr, const char *mail,
 		der = NULL;
 		if ((x = local_cert_base(subj, X509_get_subject_name(l->cert), pk,
 		    now, l->lc->validity_days)) == NULL ||
-		    leaf_exts(l, x, pk, canon, empty) == -1 ||
+		    leaf_exts(l, x, pk, csr, canon, empty) == -1 ||
 		    X509_sign(x, l->key, keys_sig_md(l->key)) <= 0 ||
 		    (len = i2d_X509(x, &der)) <= 0 ||
 		    local_serial_hex(X509_get0_serialNumber(x), serial) == -1) {

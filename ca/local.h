@@ -49,6 +49,7 @@ int		 local_add_ski(X509 *);
 int		 local_add_smimecap(X509 *);
 /* keyUsage bits, RFC 5280 §4.2.1.3 */
 #define KU_BIT_DIGITAL_SIGNATURE	0
+#define KU_BIT_NON_REPUDIATION		1
 #define KU_BIT_KEY_ENCIPHERMENT		2
 #define KU_BIT_KEY_AGREEMENT		4
 #define KU_BIT_KEY_CERT_SIGN		5

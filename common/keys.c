@@ -146,13 +146,41 @@ keys_cn_copy(const char *in, char *out, const char **why)
 }
 
 /*
+ * The key usage a request of this purpose asks for: both uses on one key
+ * (the profile check wants digitalSignature and the encryption bit of the
+ * key type), encryption only (RSA keyEncipherment, EC keyAgreement: RFC 8550
+ * §4.4.2), or signing only (digitalSignature, and nonRepudiation when
+ * asked: RFC 5280 §4.2.1.3). The CA reads the purpose from it
+ * (keys_csr_purpose), so no driver needs a second channel for it.
+ */
+static const char *
+keys_csr_ku(EVP_PKEY *key, enum keys_purpose purpose)
+{
+	int rsa = EVP_PKEY_is_a(key, "RSA");
+
+	switch (purpose) {
+	case KEYS_ENCRYPT:
+		return rsa ? "critical,keyEncipherment" :
+		    "critical,keyAgreement";
+	case KEYS_SIGN:
+		return "critical,digitalSignature";
+	case KEYS_SIGN_NR:
+		return "critical,digitalSignature,nonRepudiation";
+	default:
+		return rsa ? "critical,digitalSignature,keyEncipherment" :
+		    "critical,digitalSignature,keyAgreement";
+	}
+}
+
+/*
  * Ask for the S/MIME profile too (RFC 2985 §5.4.2 extensionRequest): the
- * emailProtection EKU and the key usage the profile check wants for the key
- * type, so that a CA that honours requested extensions (certmonger's local
- * signer) issues a certificate smimepub accepts. 0, or -1.
+ * emailProtection EKU and the key usage of the purpose, so that a CA that
+ * honours requested extensions (certmonger's local signer, the local CA)
+ * issues a certificate smimepub accepts. 0, or -1.
  */
 static int
-keys_csr_profile(STACK_OF(X509_EXTENSION) **exts, EVP_PKEY *key)
+keys_csr_profile(STACK_OF(X509_EXTENSION) **exts, EVP_PKEY *key,
+    enum keys_purpose purpose)
 {
 	X509_EXTENSION *e;
 	int ok;
@@ -163,17 +191,70 @@ keys_csr_profile(STACK_OF(X509_EXTENSION) **exts, EVP_PKEY *key)
 	ok = X509v3_add_ext(exts, e, -1) != NULL;
 	X509_EXTENSION_free(e);
 	if (!ok || (e = X509V3_EXT_conf_nid(NULL, NULL, NID_key_usage,
-	    EVP_PKEY_is_a(key, "RSA") ? "critical,digitalSignature,"
-	    "keyEncipherment" : "critical,digitalSignature,keyAgreement")) ==
-	    NULL)
+	    keys_csr_ku(key, purpose))) == NULL)
 		return -1;
 	ok = X509v3_add_ext(exts, e, -1) != NULL;
 	X509_EXTENSION_free(e);
 	return ok ? 0 : -1;
 }
 
+enum keys_purpose
+keys_csr_purpose(X509_REQ *req, uint32_t *ku_out)
+{
+	STACK_OF(X509_EXTENSION) *exts;
+	ASN1_BIT_STRING *ku = NULL;
+	uint32_t bits = 0;
+	int i;
+
+	if (ku_out != NULL)
+		*ku_out = 0;
+	if (req == NULL || (exts = X509_REQ_get_extensions(req)) == NULL)
+		return KEYS_BOTH;
+	if ((i = X509v3_get_ext_by_NID(exts, NID_key_usage, -1)) >= 0)
+		ku = X509V3_EXT_d2i(sk_X509_EXTENSION_value(exts, i));
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	if (ku == NULL)
+		return KEYS_BOTH;
+	/* the first two octets: KU_* are their bits, as X509_get_key_usage */
+	if (ku->length > 0)
+		bits = ku->data[0];
+	if (ku->length > 1)
+		bits |= (uint32_t)ku->data[1] << 8;
+	ASN1_BIT_STRING_free(ku);
+	if (ku_out != NULL)
+		*ku_out = bits;
+	if (!(bits & (KU_KEY_ENCIPHERMENT | KU_KEY_AGREEMENT)) &&
+	    (bits & KU_DIGITAL_SIGNATURE))
+		return bits & KU_NON_REPUDIATION ? KEYS_SIGN_NR : KEYS_SIGN;
+	if (!(bits & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) &&
+	    (bits & (KU_KEY_ENCIPHERMENT | KU_KEY_AGREEMENT)))
+		return KEYS_ENCRYPT;
+	return KEYS_BOTH;
+}
+
+const char *
+keys_purpose_str(enum keys_purpose p)
+{
+	switch (p) {
+	case KEYS_ENCRYPT:
+		return "encryption";
+	case KEYS_SIGN:
+	case KEYS_SIGN_NR:
+		return "signing";
+	default:
+		return "encryption and signing";
+	}
+}
+
 X509_REQ *
 keys_csr_new(EVP_PKEY *key, const char *mail, const char *display_name)
+{
+	return keys_csr_new_for(key, mail, display_name, KEYS_BOTH);
+}
+
+X509_REQ *
+keys_csr_new_for(EVP_PKEY *key, const char *mail, const char *display_name,
+    enum keys_purpose purpose)
 {
 	X509_REQ *req = NULL;
 	X509_NAME *name = NULL;
@@ -223,7 +304,7 @@ keys_csr_new(EVP_PKEY *key, const char *mail, const char *display_name)
 	gen = NULL;
 	if (X509V3_add1_i2d(&exts, NID_subject_alt_name, gens, 0,
 	    X509V3_ADD_DEFAULT) != 1 ||
-	    keys_csr_profile(&exts, key) == -1 ||
+	    keys_csr_profile(&exts, key, purpose) == -1 ||
 	    !X509_REQ_add_extensions(req, exts)) {
 		log_ssl("CSR for %s: cannot add the extension request", canon);
 		goto out;

@@ -8,6 +8,7 @@
 #define SMIMEPUB_KEYS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/evp.h>
 #include <openssl/pkcs12.h>
@@ -28,6 +29,24 @@ EVP_PKEY	*keys_generate(const char *type);
  */
 X509_REQ	*keys_csr_new(EVP_PKEY *key, const char *mail,
 		    const char *display_name);
+/*
+ * What a certificate is for (keys.separate_signing): one key for both, the
+ * encryption key (escrowed), or the signing key (never escrowed), with or
+ * without nonRepudiation. The CSR says it in its keyUsage request.
+ */
+enum keys_purpose { KEYS_BOTH = 0, KEYS_ENCRYPT, KEYS_SIGN, KEYS_SIGN_NR };
+/* keys_csr_new() asking for the key usage of purpose. */
+X509_REQ	*keys_csr_new_for(EVP_PKEY *key, const char *mail,
+		    const char *display_name, enum keys_purpose purpose);
+/*
+ * The purpose a CSR asks for, read from its keyUsage request: signing
+ * (digitalSignature, no encryption bit), encryption (keyEncipherment or
+ * keyAgreement, no signature bit), else both (also with no request). The
+ * requested KU_* bits in *ku (may be NULL).
+ */
+enum keys_purpose keys_csr_purpose(X509_REQ *req, uint32_t *ku);
+/* "encryption", "signing", "encryption and signing". */
+const char	*keys_purpose_str(enum keys_purpose);
 /* The digest a key of this kind signs with: SHA-384 for P-384, else SHA-256. */
 const EVP_MD	*keys_sig_md(EVP_PKEY *key);
 

@@ -280,6 +280,15 @@ int		 dir_unpublish_id(struct dir *, const char *id,
 int		 dir_publish_id(struct dir *, const char *id, X509 *leaf,
 		    STACK_OF(X509) *chain, dir_is_ours_fn is_ours, void *arg,
 		    struct dir_person **before, size_t *removed);
+/*
+ * The same for keys.separate_signing's pair: leaf (the encryption
+ * certificate) first and second (the signing one, may be NULL) right after
+ * it in both attributes, each with chain in its userSMIMECertificate
+ * bundle; both kept, every other value of ours removed.
+ */
+int		 dir_publish_id_pair(struct dir *, const char *id, X509 *leaf,
+		    X509 *second, STACK_OF(X509) *chain, dir_is_ours_fn is_ours,
+		    void *arg, struct dir_person **before, size_t *removed);
 
 /*
  * Write a one-line status into directory.status_attribute of dn (replace:

@@ -172,37 +172,45 @@ note_removed(STACK_OF(X509) *removed, X509 *c)
 		X509_free(c);
 }
 
-/* Ours: is_ours says so, or it is the leaf being published. */
+/* One of the leaves being published (leaf[1] may be NULL)? */
 static int
-cert_ours(X509 *c, X509 *leaf, dir_is_ours_fn is_ours, void *arg)
+is_leaf(X509 *c, X509 *const *leaf)
 {
-	if (leaf != NULL && X509_cmp(c, leaf) == 0)
+	return leaf != NULL && ((leaf[0] != NULL && X509_cmp(c, leaf[0]) ==
+	    0) || (leaf[1] != NULL && X509_cmp(c, leaf[1]) == 0));
+}
+
+/* Ours: is_ours says so, or it is a leaf being published. */
+static int
+cert_ours(X509 *c, X509 *const *leaf, dir_is_ours_fn is_ours, void *arg)
+{
+	if (is_leaf(c, leaf))
 		return 1;
 	return is_ours != NULL && is_ours(c, arg) == 1;
 }
 
 static int
-uc_ours(const struct dir_val *v, X509 *leaf, const unsigned char *leaf_der,
-    size_t leaf_len, dir_is_ours_fn is_ours, void *arg,
+uc_ours(const struct dir_val *v, X509 *const *leaf,
+    const struct dir_val *mine, dir_is_ours_fn is_ours, void *arg,
     STACK_OF(X509) *removed)
 {
 	X509 *c;
-	int r;
+	int r, i;
 
-	if (leaf_der != NULL && v->len == leaf_len &&
-	    memcmp(v->data, leaf_der, leaf_len) == 0)
-		return 1;
+	for (i = 0; mine != NULL && i < 2; i++)
+		if (mine[i].data != NULL && v->len == mine[i].len &&
+		    memcmp(v->data, mine[i].data, v->len) == 0)
+			return 1;
 	if ((c = x509_from_der(v->data, v->len)) == NULL)
 		return 0;	/* unparseable: foreign, kept as it is */
-	if ((r = cert_ours(c, leaf, is_ours, arg)) &&
-	    (leaf == NULL || X509_cmp(c, leaf) != 0))
+	if ((r = cert_ours(c, leaf, is_ours, arg)) && !is_leaf(c, leaf))
 		note_removed(removed, c);
 	X509_free(c);
 	return r;
 }
 
 static int
-sm_ours(const struct dir_val *v, X509 *leaf, dir_is_ours_fn is_ours,
+sm_ours(const struct dir_val *v, X509 *const *leaf, dir_is_ours_fn is_ours,
     void *arg, STACK_OF(X509) *removed)
 {
 	STACK_OF(X509) *sk;
@@ -214,7 +222,7 @@ sm_ours(const struct dir_val *v, X509 *leaf, dir_is_ours_fn is_ours,
 	if (sk_X509_num(sk) > 0) {
 		c = sk_X509_value(sk, 0);
 		if ((r = cert_ours(c, leaf, is_ours, arg)) &&
-		    (leaf == NULL || X509_cmp(c, leaf) != 0))
+		    !is_leaf(c, leaf))
 			note_removed(removed, c);
 	}
 	sk_X509_pop_free(sk, X509_free);
@@ -222,8 +230,9 @@ sm_ours(const struct dir_val *v, X509 *leaf, dir_is_ours_fn is_ours,
 }
 
 /*
- * new = [mine] + the values of cur that are not ours, in their order. The
- * values are borrowed from cur and mine.
+ * new = [mine] (one or two: keys.separate_signing's encryption certificate
+ * first, then the signing one) + the values of cur that are not ours, in
+ * their order. The values are borrowed from cur and mine.
  */
 static struct dir_val *
 new_list(const struct dir_val *cur, size_t n, const struct dir_val *mine,
@@ -232,10 +241,11 @@ new_list(const struct dir_val *cur, size_t n, const struct dir_val *mine,
 	struct dir_val *out;
 	size_t i, k = 0;
 
-	if ((out = calloc(n + 1, sizeof(*out))) == NULL)
+	if ((out = calloc(n + 2, sizeof(*out))) == NULL)
 		return NULL;
-	if (mine != NULL)
-		out[k++] = *mine;
+	for (i = 0; mine != NULL && i < 2; i++)
+		if (mine[i].data != NULL)
+			out[k++] = mine[i];
 	for (i = 0; i < n; i++)
 		if (!ours[i])
 			out[k++] = cur[i];
@@ -250,16 +260,15 @@ new_list(const struct dir_val *cur, size_t n, const struct dir_val *mine,
  * DIR_REFUSED for insufficientAccessRights.
  */
 static int
-dir_apply(struct dir *d, const char *addr, const char *id, X509 *leaf,
+dir_apply(struct dir *d, const char *addr, const char *id, X509 *const *leaf,
     STACK_OF(X509) *chain, dir_is_ours_fn is_ours, void *arg,
     struct dir_person **person_out, size_t *nremoved)
 {
 	struct dir_person *p = NULL;
-	struct dir_val mine_uc = { NULL, 0 }, mine_sm = { NULL, 0 };
+	struct dir_val mine_uc[2], mine_sm[2];
 	struct dir_val *nuc = NULL, *nsm = NULL;
 	STACK_OF(X509) *removed = NULL;
-	unsigned char *leaf_der = NULL, *bundle = NULL;
-	size_t leaf_len = 0, bundle_len = 0, n_nuc = 0, n_nsm = 0, i;
+	size_t n_nuc = 0, n_nsm = 0, i;
 	int *ouc = NULL, *osm = NULL, attempt, rc = -1, lrc = 0;
 	int reconnected = 0;
 	char *guard = NULL;
@@ -269,18 +278,21 @@ dir_apply(struct dir *d, const char *addr, const char *id, X509 *leaf,
 		*person_out = NULL;
 	if (nremoved != NULL)
 		*nremoved = 0;
-	if (leaf != NULL) {
-		if (x509_to_der(leaf, &leaf_der, &leaf_len) == -1 ||
-		    x509_certsonly_build(leaf, chain, &bundle,
-		    &bundle_len) == -1) {
+	memset(mine_uc, 0, sizeof(mine_uc));
+	memset(mine_sm, 0, sizeof(mine_sm));
+	for (i = 0; leaf != NULL && i < 2 && leaf[i] != NULL; i++) {
+		unsigned char *der = NULL, *bundle = NULL;
+
+		if (x509_to_der(leaf[i], &der, &mine_uc[i].len) == -1 ||
+		    x509_certsonly_build(leaf[i], chain, &bundle,
+		    &mine_sm[i].len) == -1) {
+			OPENSSL_free(der);
 			log_ssl("%s: %s: cannot encode the certificate", addr,
 			    verb);
 			goto out;
 		}
-		mine_uc.data = leaf_der;
-		mine_uc.len = leaf_len;
-		mine_sm.data = bundle;
-		mine_sm.len = bundle_len;
+		mine_uc[i].data = der;
+		mine_sm[i].data = bundle;
 	}
 	for (attempt = 0; ; attempt++) {
 		dir_person_free(p);
@@ -312,15 +324,15 @@ dir_apply(struct dir *d, const char *addr, const char *id, X509 *leaf,
 		    (osm = calloc(p->n_smime + 1, sizeof(int))) == NULL)
 			goto nomem;
 		for (i = 0; i < p->n_usercert; i++)
-			ouc[i] = uc_ours(&p->usercert[i], leaf, leaf_der,
-			    leaf_len, is_ours, arg, removed);
+			ouc[i] = uc_ours(&p->usercert[i], leaf, mine_uc,
+			    is_ours, arg, removed);
 		for (i = 0; i < p->n_smime; i++)
 			osm[i] = sm_ours(&p->smime[i], leaf, is_ours, arg,
 			    removed);
 		if ((nuc = new_list(p->usercert, p->n_usercert,
-		    leaf != NULL ? &mine_uc : NULL, ouc, &n_nuc)) == NULL ||
+		    leaf != NULL ? mine_uc : NULL, ouc, &n_nuc)) == NULL ||
 		    (nsm = new_list(p->smime, p->n_smime,
-		    leaf != NULL ? &mine_sm : NULL, osm, &n_nsm)) == NULL)
+		    leaf != NULL ? mine_sm : NULL, osm, &n_nsm)) == NULL)
 			goto nomem;
 		if (vals_equal(p->usercert, p->n_usercert, nuc, n_nuc) &&
 		    vals_equal(p->smime, p->n_smime, nsm, n_nsm)) {
@@ -398,8 +410,10 @@ out:
 	free(osm);
 	free(nuc);
 	free(nsm);
-	OPENSSL_free(leaf_der);
-	OPENSSL_free(bundle);
+	for (i = 0; i < 2; i++) {
+		OPENSSL_free(mine_uc[i].data);
+		OPENSSL_free(mine_sm[i].data);
+	}
 	return rc;
 }
 
@@ -408,13 +422,17 @@ dir_publish(struct dir *d, const char *addr, X509 *leaf,
     STACK_OF(X509) *chain, dir_is_ours_fn is_ours, void *arg,
     struct dir_person **person_out)
 {
+	X509 *leaves[2];
+
 	if (leaf == NULL) {
 		log_err("%s: publish: no certificate", addr);
 		return -1;
 	}
+	leaves[0] = leaf;
+	leaves[1] = NULL;
 	/* nobody to publish to is a failure (logged by the search) */
-	return dir_apply(d, addr, NULL, leaf, chain, is_ours, arg, person_out,
-	    NULL) == 0 ? 0 : -1;
+	return dir_apply(d, addr, NULL, leaves, chain, is_ours, arg,
+	    person_out, NULL) == 0 ? 0 : -1;
 }
 
 int
@@ -446,6 +464,19 @@ dir_publish_id(struct dir *d, const char *id, X509 *leaf,
     STACK_OF(X509) *chain, dir_is_ours_fn is_ours, void *arg,
     struct dir_person **before, size_t *removed)
 {
-	return dir_apply(d, id, id, leaf, chain, is_ours, arg, before,
-	    removed);
+	return dir_publish_id_pair(d, id, leaf, NULL, chain, is_ours, arg,
+	    before, removed);
+}
+
+int
+dir_publish_id_pair(struct dir *d, const char *id, X509 *leaf, X509 *second,
+    STACK_OF(X509) *chain, dir_is_ours_fn is_ours, void *arg,
+    struct dir_person **before, size_t *removed)
+{
+	X509 *leaves[2];
+
+	leaves[0] = leaf;
+	leaves[1] = leaf != NULL ? second : NULL;
+	return dir_apply(d, id, id, leaf != NULL ? leaves : NULL, chain,
+	    is_ours, arg, before, removed);
 }
