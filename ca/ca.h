@@ -137,6 +137,16 @@ int	ca_local_list(const struct cfg *, FILE *);
 int	ca_local_crl(const struct cfg *, const char *out_path);
 
 /*
+ * Privilege separation (ca/local_keyproc.c): with ca.driver = "local", fork
+ * the process that alone opens and uses ca.local.dir/ca.key, for every later
+ * ca_new() of this program. Call before the program starts a thread;
+ * afterwards no ca_new() forks. Without it (the CLI), each ca_new() of the
+ * local driver forks a key process of its own. 0, or -1 logged.
+ */
+int	ca_keyproc_start(const struct cfg *);
+void	ca_keyproc_stop(void);
+
+/*
  * `smimepub doctor`: reach the configured CA with a request that issues
  * nothing (ca/probe.c says what each driver is asked). 0 reached, -1 not;
  * msg says what was found or why not, naming the URL, file or command.

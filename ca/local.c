@@ -51,47 +51,9 @@ local_close(struct local *l)
 		return;
 	lidx_close(l->idx);
 	X509_STORE_free(l->store);
+	local_kp_detach(l);
 	X509_free(l->cert);
-	EVP_PKEY_free(l->key);
 	free(l);
-}
-
-/* The CA key must be private to us: 0600 or 0400, a regular file. */
-static EVP_PKEY *
-load_key(const char *path)
-{
-	EVP_PKEY *key = NULL;
-	struct stat st;
-	BIO *b = NULL;
-	FILE *fp = NULL;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		log_err("%s: %s%s", path, strerror(errno), errno == ENOENT ?
-		    " (run smimepub ca init)" : "");
-		return NULL;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & 077) != 0) {
-		log_err("%s: CA key must be a regular file of mode 0600 or "
-		    "0400", path);
-		close(fd);
-		return NULL;
-	}
-	if ((fp = fdopen(fd, "r")) == NULL) {
-		log_err("%s: %s", path, strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	if ((b = BIO_new_fp(fp, BIO_CLOSE)) == NULL) {
-		fclose(fp);
-		log_ssl("%s: cannot read", path);
-		return NULL;
-	}
-	if ((key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) == NULL)
-		log_ssl("%s: not a PEM private key", path);
-	BIO_free(b);
-	return key;
 }
 
 static X509 *
@@ -125,16 +87,11 @@ local_open(const struct cfg *cfg)
 		return NULL;
 	}
 	l->lc = lc;
-	if (local_path(lc, CA_LOCAL_KEY, path) == -1 ||
-	    (l->key = load_key(path)) == NULL ||
-	    local_path(lc, CA_LOCAL_CERT, path) == -1 ||
-	    (l->cert = load_cert(path)) == NULL)
+	/* the key stays in the key process, which checks it against the
+	 * certificate; local_kp_attach checks it is this certificate's */
+	if (local_path(lc, CA_LOCAL_CERT, path) == -1 ||
+	    (l->cert = load_cert(path)) == NULL || local_kp_attach(l) == -1)
 		goto out;
-	if (X509_check_private_key(l->cert, l->key) != 1) {
-		log_ssl("ca.local.dir %s: %s does not belong to %s", lc->dir,
-		    CA_LOCAL_KEY, CA_LOCAL_CERT);
-		goto out;
-	}
 	if ((l->store = X509_STORE_new()) == NULL ||
 	    !X509_STORE_add_cert(l->store, l->cert)) {
 		log_ssl("ca.local.dir %s: out of memory", lc->dir);
@@ -392,9 +349,13 @@ local_enrol(void *ctx, X509_REQ *csr, const char *mail,
 		der = NULL;
 		if ((x = local_cert_base(subj, X509_get_subject_name(l->cert), pk,
 		    now, l->lc->validity_days)) == NULL ||
-		    leaf_exts(l, x, pk, csr, canon, empty) == -1 ||
-		    X509_sign(x, l->key, keys_sig_md(l->key)) <= 0 ||
-		    (len = i2d_X509(x, &der)) <= 0 ||
+		    leaf_exts(l, x, pk, csr, canon, empty) == -1) {
+			log_ssl("local CA: cannot issue for %s", canon);
+			goto out;
+		}
+		if (local_kp_sign_cert(l, &x) == -1)
+			goto out;	/* logged, naming the key process */
+		if ((len = i2d_X509(x, &der)) <= 0 ||
 		    local_serial_hex(X509_get0_serialNumber(x), serial) == -1) {
 			log_ssl("local CA: cannot issue for %s", canon);
 			goto out;

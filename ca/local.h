@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/cfg.h"
+#include "common/kproc.h"
 #include "common/mail.h"
 
 #define LIDX_SERIAL_MAX	(2 * 20 + 1)	/* RFC 5280 §4.1.2.2: <= 20 octets */
@@ -24,13 +25,16 @@ struct lidx;
 /* The local CA, loaded from ca.local.dir (local.c). */
 struct local {
 	const struct cfg_ca_local *lc;
-	EVP_PKEY	*key;
+	struct kproc	*kp;		/* holds ca.key (local_keyproc.c) */
+	int		 own_kp;	/* started by this open, stopped by close */
+	EVP_PKEY	*ph;		/* throwaway: encodes what kp signs */
 	X509		*cert;
 	X509_STORE	*store;		/* the CA certificate, as trust anchor */
 	struct lidx	*idx;
 };
 
-/* Load key (0600 or 0400 only), certificate and index; NULL logged. */
+/* Load the certificate and index, with the key process that holds the key
+ * (0600 or 0400 only); NULL logged. */
 struct local	*local_open(const struct cfg *);
 void		 local_close(struct local *);
 /* ca.local.dir/name into buf (PATH_MAX); -1 logged if too long. */
@@ -38,6 +42,14 @@ int		 local_path(const struct cfg_ca_local *, const char *name,
 		    char *buf);
 /* The ca.local settings beyond their type (URLs, policy OIDs); logged. */
 int		 local_cfg_ok(const struct cfg_ca_local *);
+/* The key process of l (local_keyproc.c): the program's, or one of its
+ * own; -1 logged. */
+int		 local_kp_attach(struct local *l);
+void		 local_kp_detach(struct local *l);
+/* Have the key process sign *x / *crl, replaced by the signed one; -1
+ * logged (refused, or the key process is gone). */
+int		 local_kp_sign_cert(struct local *, X509 **x);
+int		 local_kp_sign_crl(struct local *, X509_CRL **crl);
 /* Certificate building blocks shared by the CA and the leaf profile
  * (local_cert.c). */
 X509		*local_cert_base(const X509_NAME *subj, const X509_NAME *issuer,

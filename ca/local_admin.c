@@ -330,11 +330,12 @@ local_crl_write(struct local *l, const char *out_path)
 	    0) || (num = ASN1_INTEGER_new()) == NULL ||
 	    !ASN1_INTEGER_set_uint64(num, n) ||
 	    !X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) ||
-	    !X509_CRL_sort(crl) ||
-	    X509_CRL_sign(crl, l->key, keys_sig_md(l->key)) <= 0) {
-		log_ssl("CRL of %s: cannot sign", lc->dir);
+	    !X509_CRL_sort(crl)) {
+		log_ssl("CRL of %s: cannot build", lc->dir);
 		goto out;
 	}
+	if (local_kp_sign_crl(l, &crl) == -1)
+		goto out;
 	if ((b = BIO_new(BIO_s_mem())) == NULL ||
 	    !PEM_write_bio_X509_CRL(b, crl)) {
 		log_ssl("CRL of %s: cannot encode", lc->dir);

@@ -16,7 +16,7 @@ slapd ldap-utils groff-base man-db
 golang-cfssl sqlite3 curl python3 certmonger
 samba samba-dsdb-modules samba-ad-provision samba-vfs-modules winbind
 libsasl2-dev libsasl2-modules-gssapi-mit
-gpgsm dirmngr ldnsutils
+gpgsm dirmngr ldnsutils strace
 wrk nginx-light
 389-ds-base libnss3-tools
 dpkg-dev debhelper fakeroot lintian systemd logrotate

@@ -529,6 +529,9 @@ main(int argc, char *argv[])
 	}
 	if (pidfile != NULL && write_pid(pidfile) == -1)
 		goto out;
+	/* privilege separation: the key processes fork before any thread */
+	if (!sync_dry && ca_keyproc_start(cfg) == -1)
+		goto out;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = sync_sig;
 	sigemptyset(&sa.sa_mask);
@@ -670,6 +673,7 @@ out:
 	enr_keypool_free(kp);	/* stops the filler: a key in progress is dropped */
 	sync_close(&e);
 	lease_free(lease);	/* given up: a standby takes over at once */
+	ca_keyproc_stop();
 	audit_close();
 	if (pidfile != NULL)
 		unlink(pidfile);

@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca/ca.h"
+#include "ca/local.h"
 #include "cli/cli.h"
 #include "common/keys.h"
 #include "common/log.h"
@@ -748,6 +749,70 @@ START_TEST(command)
 }
 END_TEST
 
+/* A leaf of this CA, days long, as the key process is asked to sign it. */
+static X509 *
+leaf(struct local *l, const char *issuer_cn, int days, int ca)
+{
+	X509_NAME *n, *iss = NULL;
+	EVP_PKEY *pk;
+	X509 *x;
+
+	ck_assert_ptr_nonnull(n = X509_NAME_new());
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"leaf", -1, -1, 0);
+	if (issuer_cn != NULL) {
+		ck_assert_ptr_nonnull(iss = X509_NAME_new());
+		X509_NAME_add_entry_by_txt(iss, "CN", MBSTRING_ASC,
+		    (const unsigned char *)issuer_cn, -1, -1, 0);
+	}
+	ck_assert_ptr_nonnull(pk = keys_generate("ec:P-256"));
+	ck_assert_ptr_nonnull(x = local_cert_base(n, iss ? iss :
+	    X509_get_subject_name(l->cert), pk, time(NULL), days));
+	ck_assert_int_eq(local_add_basic(x, ca), 0);
+	ck_assert_int_eq(local_add_ku(x, ca ? KU_BIT_KEY_CERT_SIGN :
+	    KU_BIT_DIGITAL_SIGNATURE, ca ? KU_BIT_CRL_SIGN :
+	    KU_BIT_KEY_AGREEMENT), 0);
+	EVP_PKEY_free(pk);
+	X509_NAME_free(n);
+	X509_NAME_free(iss);
+	return x;
+}
+
+/*
+ * The key process signs only what it checked: a leaf of this CA for at most
+ * 825 days; not a sub-CA, not for another issuer. What it signs verifies
+ * with ca.pem.
+ */
+START_TEST(keyproc_checks)
+{
+	struct local *l;
+	X509 *x;
+
+	ck_assert_int_eq(ca_local_init(&cfg), 0);
+	ck_assert_ptr_nonnull(l = local_open(&cfg));
+	x = leaf(l, NULL, 365, 0);
+	ck_assert_int_eq(local_kp_sign_cert(l, &x), 0);
+	ck_assert_int_eq(X509_verify(x, X509_get0_pubkey(l->cert)), 1);
+	X509_free(x);
+	x = leaf(l, NULL, 365, 1);
+	ck_assert_int_eq(local_kp_sign_cert(l, &x), -1);
+	ck_assert_ptr_nonnull(strstr(log_last_err(), "not a leaf"));
+	X509_free(x);
+	x = leaf(l, "another CA", 365, 0);
+	ck_assert_int_eq(local_kp_sign_cert(l, &x), -1);
+	ck_assert_ptr_nonnull(strstr(log_last_err(), "issuer is not this CA"));
+	X509_free(x);
+	x = leaf(l, NULL, 826, 0);
+	ck_assert_int_eq(local_kp_sign_cert(l, &x), -1);
+	ck_assert_ptr_nonnull(strstr(log_last_err(), "825 days"));
+	X509_free(x);
+	x = leaf(l, NULL, 825, 0);
+	ck_assert_int_eq(local_kp_sign_cert(l, &x), 0);
+	X509_free(x);
+	local_close(l);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -766,6 +831,7 @@ main(void)
 	tcase_add_test(tc, refuses_bad_requests);
 	tcase_add_test(tc, long_address);
 	tcase_add_test(tc, repeated_request);
+	tcase_add_test(tc, keyproc_checks);
 	tcase_add_test(tc, revoke_crl_list);
 	tcase_add_test(tc, crl_refresh);
 	tcase_add_test(tc, command);

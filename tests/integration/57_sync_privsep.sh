@@ -1,0 +1,111 @@
+#!/bin/sh
+# Privilege separation (issue 19 item 4): under strace, smimepub-sync --once
+# opens the CA key (ca.key) only in its CA key process, which never creates
+# a socket or connects, while the parsing process connects to the directory
+# and never opens the key. What it issued and the CRL verify with openssl.
+# In the daemon the key process is filtered (seccomp), not dumpable and holds
+# two descriptors; killed, the next enrolment fails cleanly: journalled
+# FAILED with a reason naming the key process, the daemon still running and
+# ending on SIGTERM with 0.
+set -eu
+SRCDIR=${SRCDIR:-$(pwd)}
+BUILD=${BUILD:-build}
+SMIMEPUB=$SRCDIR/$BUILD/smimepub
+SYNC=$SRCDIR/$BUILD/smimepub-sync
+. "$SRCDIR/tests/lib/testlib.sh"
+. "$SRCDIR/tests/lib/slapd.sh"
+
+T=$(mktemp -d)
+SPID=
+slapd_cleanup_add '[ -n "$SPID" ] && kill -9 "$SPID" 2>/dev/null; rm -rf "$T"'
+slapd_start
+
+cat >"$T/smimepub.conf" <<EOC
+directory = {
+  uri = "$SLAPD_URI";
+  bind_dn = "$SLAPD_SVC_DN";
+  bind_password_file = "$SLAPD_SVC_PW_FILE";
+  base = "$SLAPD_PEOPLE";
+};
+ca = { driver = "local"; local = { dir = "$T/ca"; crl_url = "http://ca.example.com/crl.pem"; }; };
+keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000; discard_passphrase = true; };
+sync = { state_dir = "$T/state"; interval = 3600; watch_interval = 1; on_leave = "revoke"; };
+EOC
+C=$T/smimepub.conf
+# the two entries sharing one address fail every pass: not this test's
+ldap_root ldapdelete "$(slapd_people_dn dup1)" "$(slapd_people_dn dup2)"
+t_ok "ca init" "$SMIMEPUB" -f "$C" ca init
+
+if strace -V >/dev/null 2>&1; then
+	t_ok "a pass under strace -ff" strace -ff -qq -o "$T/tr" \
+	    -e trace=open,openat,socket,connect "$SYNC" -f "$C" --once
+	t_contains "it enrolled" "$T_OUT" "enrolled 3,"
+	keypids=$(grep -l '/ca\.key"' "$T"/tr.* | sed 's/.*\.//' | sort -u)
+	t_eq "one process opened ca.key" "$(echo "$keypids" | wc -w)" 1
+	mainpid=$(grep -l 'connect(' "$T"/tr.* | sed 's/.*\.//' | sort -u | head -n 1)
+	t_ok "the parsing process connected to the directory" test -n "$mainpid"
+	t_ok "and it is not the key process" test "$mainpid" != "$keypids"
+	t_eq "the key process made no socket and connected nowhere" \
+	    "$(grep -c -E '^(socket|connect)\(' "$T/tr.$keypids" || true)" 0
+	t_eq "the key process opened ca.key and ca.pem, nothing else" \
+	    "$(grep -E '^open' "$T/tr.$keypids" | grep -c -v -E '/ca/ca\.(key|pem)"')" 0
+	[ -z "${PRIVSEP_DEBUG:-}" ] || cat "$T/tr.$keypids" >&2
+	t_eq "no other process opened ca.key" \
+	    "$(cat "$T"/tr.* | grep -c '/ca\.key"' || true)" 1
+else
+	echo "# skipped: strace is not installed (scripts/deps.sh installs it)"
+fi
+
+# what the key process signed verifies against the CA
+ldap_root ldapsearch -LLL -o ldif-wrap=no -b "$(slapd_people_dn alice)" -s base \
+    '(objectClass=*)' 'userCertificate;binary' | sed -n 's/^userCertificate;binary:: //p' |
+    base64 -d >"$T/alice.der"
+t_ok "alice's certificate verifies with openssl" openssl verify -x509_strict \
+    -CAfile "$T/ca/ca.pem" "$T/alice.der"
+t_ok "smimepub revoke alice" "$SMIMEPUB" -f "$C" revoke alice@example.com
+t_ok "smimepub ca crl" "$SMIMEPUB" -f "$C" ca crl --out "$T/crl.pem"
+t_ok "the CRL verifies with openssl" openssl crl -in "$T/crl.pem" -CAfile "$T/ca/ca.pem" -noout
+t_contains "openssl says so" "$T_OUT" "verify OK"
+t_contains "and it lists alice's serial" "$(openssl crl -in "$T/crl.pem" -noout -text)" \
+    "$(openssl x509 -inform DER -in "$T/alice.der" -noout -serial | sed 's/serial=//')"
+
+# the daemon: its key process, then without it
+"$SYNC" -f "$C" --foreground >"$T/sync.log" 2>&1 &
+SPID=$!
+KP=
+i=0
+until [ -n "$KP" ] || [ $i -ge 100 ]; do
+	KP=$(pgrep -P "$SPID" -x smimepub-cakey || true)
+	[ -n "$KP" ] || sleep 0.1
+	i=$((i + 1))
+done
+t_ok "the daemon has a CA key process" test -n "$KP"
+t_contains "with a seccomp filter" "$(cat /proc/"$KP"/status)" "Seccomp:	2"
+t_contains "no new privileges" "$(cat /proc/"$KP"/status)" "NoNewPrivs:	1"
+t_eq "two descriptors: stderr and its socket" "$(ls /proc/"$KP"/fd | wc -l)" 2
+t_eq "one socket: its own, no directory connection" \
+    "$(ls -l /proc/"$KP"/fd | grep -c 'socket:' || true)" 1
+[ -z "$KP" ] || kill -9 "$KP"
+cat >"$T/hire.ldif" <<EOL
+dn: uid=erin,$SLAPD_PEOPLE
+objectClass: inetOrgPerson
+uid: erin
+cn: Erin New
+sn: New
+mail: erin@example.com
+EOL
+ldap_root ldapadd -f "$T/hire.ldif" >/dev/null
+i=0
+until "$SMIMEPUB" -f "$C" status erin@example.com 2>/dev/null | grep -q FAILED ||
+    [ $i -ge 300 ]; do sleep 0.2; i=$((i + 1)); done
+t_ok "erin's enrolment is journalled" "$SMIMEPUB" -f "$C" status erin@example.com
+t_contains "FAILED" "$T_OUT" "FAILED"
+t_contains "the reason names the key process" "$T_OUT" "CA key process (pid $KP) is gone"
+t_contains "and how it ended" "$T_OUT" "killed by signal 9"
+t_ok "the daemon still runs" kill -0 "$SPID"
+kill -TERM "$SPID"
+rc=0
+wait "$SPID" || rc=$?
+SPID=
+t_eq "SIGTERM ends it with 0" "$rc" 0
+t_done
