@@ -1,7 +1,7 @@
 /*
  * cmd_status.c — `smimepub status [MAIL]`: the journal, one line per person
- * (address, state, serial, notAfter, last error), or the whole history of
- * one person. Reads only the journal, never the directory or the CA.
+ * (address, state, serial, notAfter, last error, DNS when pending), or
+ * the whole history of one person. Reads only the journal, never the directory or the CA.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +23,25 @@ status_time(char *buf, size_t sz, time_t t)
 		snprintf(buf, sz, "-");
 }
 
+/* The person's SMIMEA records (dns.zones) when they are not in step. */
+static void
+status_dns(struct jrnl *j, const char *person_id)
+{
+	struct jrnl_dns d;
+	char up[32];
+
+	if (j == NULL || jrnl_dns_get(j, person_id, &d) != 0 || !d.pending)
+		return;
+	status_time(up, sizeof(up), d.next_retry);
+	printf("	dns pending (attempt %d, next retry %s): %s", d.attempts, up,
+	    d.reason);
+}
+
 static int
 status_line(const struct jrnl_enr *e, void *arg)
 {
 	char na[32], up[32];
 
-	(void)arg;
 	status_time(na, sizeof(na), e->not_after);
 	status_time(up, sizeof(up), e->updated);
 	printf("%s\t%s\t%s\t%s\t%s", e->mail, jrnl_state_str(e->state),
@@ -50,7 +63,37 @@ status_line(const struct jrnl_enr *e, void *arg)
 		printf("\tpending at the CA, next poll %s", up);
 	} else if (e->reason[0] != '\0')
 		printf("\t%s", e->reason);	/* e.g. an unpublish refused */
+	status_dns(arg, e->person_id);	/* the overview only */
 	putchar('\n');
+	return 0;
+}
+
+struct dns_tally {
+	unsigned long	 n, pending;
+};
+
+static int
+status_dns_cb(const struct jrnl_dns *d, void *arg)
+{
+	struct dns_tally *t = arg;
+
+	t->n++;
+	t->pending += d->pending != 0;
+	return 0;
+}
+
+/* One line on DNS (dns.zones), when smimepub keeps records there. */
+static int
+status_dns_sum(struct jrnl *j)
+{
+	struct dns_tally t = { 0, 0 };
+
+	if (jrnl_dns_each(j, status_dns_cb, &t) == -1)
+		return -1;
+	if (t.n > 0)
+		printf("# dns: SMIMEA records of %lu %s pending (not yet as the "
+		    "journal says; retried with backoff)\n", t.pending,
+		    t.pending == 1 ? "person" : "people");
 	return 0;
 }
 
@@ -75,6 +118,25 @@ status_noid(struct jrnl *j)
 	    "readable id, e.g. %s\n", ts, val, atoi(val) == 1 ? "y" : "ies",
 	    why != NULL ? why : "?");
 	return 0;
+}
+
+/* status MAIL: where the person's SMIMEA records stand. */
+static void
+status_person_dns(struct jrnl *j, const char *person_id)
+{
+	struct jrnl_dns d;
+	char t[32];
+
+	if (jrnl_dns_get(j, person_id, &d) != 0)
+		return;
+	if (d.pending) {
+		status_time(t, sizeof(t), d.next_retry);
+		printf("# dns: pending (attempt %d, next retry %s): %s\n",
+		    d.attempts, t, d.reason);
+	} else {
+		status_time(t, sizeof(t), d.synced);
+		printf("# dns: SMIMEA records in step since %s\n", t);
+	}
 }
 
 struct status_find {
@@ -123,8 +185,8 @@ cmd_status(struct cfg *cfg, int argc, char **argv)
 	}
 	if (arg == NULL) {
 		printf("# mail\tstate\tserial\tnot_after\tupdated\tlast error\n");
-		if (jrnl_enr_each(j, status_line, NULL) == -1 ||
-		    status_noid(j) == -1)
+		if (jrnl_enr_each(j, status_line, j) == -1 ||
+		    status_noid(j) == -1 || status_dns_sum(j) == -1)
 			goto out;
 		rc = EXIT_OK;
 		goto out;
@@ -147,6 +209,7 @@ cmd_status(struct cfg *cfg, int argc, char **argv)
 		printf("# person %s\n", f.ids[i]);
 		if (jrnl_enr_history(j, f.ids[i], status_line, NULL) == -1)
 			goto out;
+		status_person_dns(j, f.ids[i]);
 	}
 	rc = EXIT_OK;
 out:

@@ -183,8 +183,11 @@ server_send(const struct dns_server *s, ldns_pkt *pkt, ldns_pkt **answer,
 		    s->server, s->key.name);
 		res = DNS_AUTH;
 	} else if (st != LDNS_STATUS_OK || *answer == NULL)
-		snprintf(why, whysz, "no answer from %s: %s", s->server,
-		    ldns_get_errorstr_by_id(st));
+		/* ldns says only "General LDNS error" for a refused or
+		 * timed-out connection */
+		snprintf(why, whysz, "no answer from %s within %d s%s%s",
+		    s->server, s->timeout, st == LDNS_STATUS_ERR ? "" : ": ",
+		    st == LDNS_STATUS_ERR ? "" : ldns_get_errorstr_by_id(st));
 	else
 		res = DNS_OK;
 out:

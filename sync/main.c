@@ -35,6 +35,7 @@
 #include "common/version.h"
 #include "ldap/dir.h"
 #include "enrol/enrol.h"
+#include "sync/dnsq.h"
 #include "sync/lease.h"
 #include "sync/metrics.h"
 #include "sync/sync.h"
@@ -91,6 +92,8 @@ sync_open(const struct cfg *cfg, struct enr_keypool *kp, struct lease *lease,
 	    (e->dir = dir_new(&cfg->directory)) == NULL ||
 	    dir_connect(e->dir) == -1)
 		return -1;
+	if (!sync_dry)
+		(void)sync_dns_start(cfg, e->jrnl);	/* logged */
 	return enr_id_attr(cfg, e->jrnl, e->dir);
 }
 
@@ -180,6 +183,8 @@ sync_full_pass(struct enr_ctx *e, struct sync_stats *st)
 		met_pass(rc == 0, met_clock() - t0);
 		met_leavers_held((unsigned long)sync_leavers_held());
 	}
+	if (rc == 0)
+		sync_dns_all();	/* every person's SMIMEA records */
 	if (rc != 1 && sync_metrics && e->jrnl != NULL)
 		(void)met_journal(e->cfg, e->jrnl);	/* logged */
 	return rc;
@@ -205,6 +210,7 @@ sync_metrics_start(const struct cfg *cfg, const struct cfg *old)
 static void
 sync_close(struct enr_ctx *e)
 {
+	sync_dns_stop();	/* it works on e->jrnl and the cfg */
 	dir_free(e->dir);
 	ca_free(e->ca);
 	jrnl_close(e->jrnl);

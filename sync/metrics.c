@@ -48,6 +48,8 @@ static struct {
 	unsigned long	 ca_count;
 	double		 ca_sum;
 	unsigned long	 leavers_held;
+	unsigned long	 dns_ok, dns_failed, dns_conflict, dns_pending;
+	int		 dns_seen;
 	int		 journal_seen;
 	unsigned long	 people[MET_NSTATES];
 	unsigned long	 expiring;
@@ -153,6 +155,37 @@ met_leavers_held(unsigned long n)
 	pthread_mutex_lock(&met.mu);
 	met.leavers_held = n;
 	pthread_mutex_unlock(&met.mu);
+}
+
+void
+met_dns(unsigned long ok, unsigned long failed, unsigned long conflict,
+    unsigned long pending)
+{
+	pthread_mutex_lock(&met.mu);
+	met.dns_ok += ok;
+	met.dns_failed += failed;
+	met.dns_conflict += conflict;
+	met.dns_pending = pending;
+	met.dns_seen = 1;
+	pthread_mutex_unlock(&met.mu);
+}
+
+static void
+met_render_dns(FILE *fp)
+{
+	if (!met.dns_seen)
+		return;
+	fprintf(fp, "# HELP smimepub_sync_dns_updates_total DNS UPDATEs of "
+	    "SMIMEA records (dns.zones), by result.\n"
+	    "# TYPE smimepub_sync_dns_updates_total counter\n"
+	    "smimepub_sync_dns_updates_total{result=\"ok\"} %lu\n"
+	    "smimepub_sync_dns_updates_total{result=\"failed\"} %lu\n"
+	    "smimepub_sync_dns_updates_total{result=\"conflict\"} %lu\n"
+	    "# HELP smimepub_sync_dns_pending People whose SMIMEA records are "
+	    "not yet as the journal says (retried with backoff).\n"
+	    "# TYPE smimepub_sync_dns_pending gauge\n"
+	    "smimepub_sync_dns_pending %lu\n", met.dns_ok, met.dns_failed,
+	    met.dns_conflict, met.dns_pending);
 }
 
 struct met_count {
@@ -308,6 +341,7 @@ met_render(size_t *len)
 	met_render_ca(fp);
 	if (met.journal_seen)
 		met_render_people(fp);
+	met_render_dns(fp);
 	fprintf(fp, "# HELP smimepub_sync_leavers_held Leavers whose "
 	    "revocation waits for an operator (sync.max_leavers).\n"
 	    "# TYPE smimepub_sync_leavers_held gauge\n"

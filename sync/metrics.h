@@ -51,6 +51,10 @@ extern const struct enr_observer met_observer;
 double	met_clock(void);
 /* For the max_leavers guard: how many leavers wait for approval. */
 void	met_leavers_held(unsigned long n);
+/* DNS (sync/dnsq.c): UPDATEs done, failed, refused for a concurrent
+ * change since the last call; people whose records are pending now. */
+void	met_dns(unsigned long ok, unsigned long failed, unsigned long conflict,
+	    unsigned long pending);
 /* Count the journal's people per state and those expiring (-1 logged),
  * and read the local CA's CRL nextUpdate. Not thread-safe with passes. */
 int	met_journal(const struct cfg *, struct jrnl *);

@@ -20,6 +20,7 @@
 
 #include "common/audit.h"
 #include "common/log.h"
+#include "sync/dnsq.h"
 #include "sync/lease.h"
 #include "sync/metrics.h"
 #include "sync/sync_priv.h"
@@ -396,6 +397,7 @@ wk_loop(struct wk_pool *pool, struct enr_ctx *e, struct sync_stats *st)
 		if (i >= pool->n)
 			break;
 		wk_item(pool, e, &pool->items[i], st);
+		sync_dns_kick(pool->items[i].id);	/* its SMIMEA records */
 		pthread_mutex_lock(&pool->mu);
 		pool->done++;
 		wk_progress(pool);
