@@ -116,7 +116,9 @@ struct cfg_keys {
 	int		 pool_size;	/* pre-generated keys; 0 = off */
 	int		 discard_passphrase; /* opt-out: no delivery command, no escrow */
 	int		 delivery_timeout; /* seconds, then the command is killed */
+	int		 deliver_history; /* earlier keys in a renewal's PKCS#12 */
 };
+#define KEYS_HISTORY_MAX	16	/* keys.deliver_history at most */
 
 struct cfg_sync {
 	char		*state_dir;

@@ -93,6 +93,8 @@ const struct cfg_key cfg_keys[] = {
 	INT("keys.delivery_timeout", keys.delivery_timeout, 1, 3600, 60),
 	/* pre-generated keys kept encrypted in sync.state_dir; 0 = off */
 	INT("keys.pool_size", keys.pool_size, 0, 100000, 0),
+	/* issue 20: earlier decryption keys in a renewal's PKCS#12 */
+	INT("keys.deliver_history", keys.deliver_history, 0, KEYS_HISTORY_MAX, 0),
 
 	GROUP("sync"),
 	STR("sync.state_dir", sync.state_dir, 0, "/var/lib/smimepub/state"),

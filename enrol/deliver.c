@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "common/file.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "common/run.h"
 #include "common/x509.h"
@@ -163,6 +164,19 @@ int
 enr_deliver(const struct cfg_keys *k, const char *mail, EVP_PKEY *key,
     X509 *cert, STACK_OF(X509) *chain, char **p12_path)
 {
+	struct keys_bag b;
+
+	b.key = key;
+	b.cert = cert;
+	b.name = NULL;
+	return enr_deliver_bags(k, mail, &b, 1, chain, p12_path);
+}
+
+int
+enr_deliver_bags(const struct cfg_keys *k, const char *mail,
+    const struct keys_bag *bags, size_t n, STACK_OF(X509) *chain,
+    char **p12_path)
+{
 	char pass[ENR_PASS_LEN + 1], name[128], path[PATH_MAX];
 	char *serial = NULL;
 	int rc = -1;
@@ -170,7 +184,7 @@ enr_deliver(const struct cfg_keys *k, const char *mail, EVP_PKEY *key,
 	if (p12_path != NULL)
 		*p12_path = NULL;
 	memset(pass, 0, sizeof(pass));
-	if ((serial = x509_serial_hex(cert)) == NULL)
+	if (n == 0 || (serial = x509_serial_hex(bags[0].cert)) == NULL)
 		goto out;
 	enr_dlv_safe_name(name, sizeof(name), mail);
 	if (snprintf(path, sizeof(path), "%s/%s.%s.p12", k->delivery_dir, name,
@@ -182,7 +196,11 @@ enr_deliver(const struct cfg_keys *k, const char *mail, EVP_PKEY *key,
 		goto out;
 	if (enr_dlv_passphrase(pass) == -1)
 		goto out;
-	if (enr_write_p12(path, pass, key, cert, chain,
+	/* one key: as ever; more (a signing key, earlier decryption keys):
+	 * each named and paired with its certificate (keys_p12.c) */
+	if (n == 1 && bags[0].name == NULL ? enr_write_p12(path, pass,
+	    bags[0].key, bags[0].cert, chain, k->pkcs12_iterations) == -1 :
+	    keys_p12_write(path, pass, bags, n, chain,
 	    k->pkcs12_iterations) == -1)
 		goto out;
 	if (k->delivery_command != NULL &&

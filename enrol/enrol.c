@@ -188,6 +188,24 @@ submit:
 	return JRNL_SUBMITTED;
 }
 
+/* The new key's PKCS#12, with keys.deliver_history's earlier keys. */
+static int
+enr_deliver_new(struct enr_ctx *e, const char *mail, const char *person,
+    EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain, const char *serial,
+    char **p12)
+{
+	struct keys_bag b;
+	char name[384];
+
+	snprintf(name, sizeof(name), "%s decryption key, serial %s", mail,
+	    serial);
+	b.key = key;
+	b.cert = cert;
+	/* named only beside other keys: alone, the PKCS#12 is as before */
+	b.name = e->cfg->keys.deliver_history > 0 ? name : NULL;
+	return enr_history_deliver(e, mail, person, &b, 1, chain, serial, p12);
+}
+
 enum enr_outcome
 enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 {
@@ -340,15 +358,18 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 		r.not_after = enr_not_after(res.cert);
 	}
 	if (from <= JRNL_ISSUED) {
-		if (enr_escrow(e->cfg, key, res.cert) == -1)
+		if (enr_escrow(e->cfg, key, res.cert) == -1 ||
+		    enr_history_keep(e, p->id, key, r.serial) == -1)
 			goto out;
-		if (enr_deliver(&e->cfg->keys, mail, key, res.cert, res.chain,
-		    &p12) == -1)
+		if (enr_deliver_new(e, mail, p->id, key, res.cert, res.chain,
+		    r.serial, &p12) == -1)
 			goto out;
 		EVP_PKEY_free(key);	/* delivered: no copy stays here */
 		key = NULL;
 		if (enr_step(e, &r, JRNL_DELIVERED) == -1)
 			goto out;
+		/* keys.deliver_history's newest N stay kept (0: none) */
+		enr_history_prune(e, p->id, e->cfg->keys.deliver_history);
 	}
 	/* by the id the person was found under: no second search by mail */
 	if (enr_publish(e->jrnl, e->dir, p->id, res.cert, res.chain) == -1)

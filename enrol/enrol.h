@@ -192,6 +192,16 @@ unsigned long	 enr_keypool_abandoned(struct enr_keypool *);
  */
 int	enr_deliver(const struct cfg_keys *, const char *mail, EVP_PKEY *key,
 	    X509 *cert, STACK_OF(X509) *chain, char **p12_path);
+/*
+ * The same with several keys (common/keys.h): bags[0] the new one (its
+ * serial names the file), then a signing key (keys.separate_signing) or
+ * earlier decryption keys (keys.deliver_history), each with its
+ * certificate and friendlyName.
+ */
+struct keys_bag;
+int	enr_deliver_bags(const struct cfg_keys *, const char *mail,
+	    const struct keys_bag *bags, size_t n, STACK_OF(X509) *chain,
+	    char **p12_path);
 
 /*
  * Write a PKCS#12 of key + cert with the given passphrase to path (0600,

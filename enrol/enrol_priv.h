@@ -5,6 +5,7 @@
 #ifndef SMIMEPUB_ENROL_PRIV_H
 #define SMIMEPUB_ENROL_PRIV_H
 
+#include "common/keys.h"
 #include "enrol/enrol.h"
 
 /*
@@ -74,5 +75,31 @@ int	enr_keystore_take(const char *state_dir, struct jrnl *, const char *person_i
 	    EVP_PKEY **key, STACK_OF(X509) **chain);
 /* Drop what is held for person_id (published, or abandoned). */
 int	enr_keystore_drop(struct jrnl *, const char *person_id);
+
+/*
+ * keys.deliver_history (history.c): each new decryption key kept sealed by
+ * the keystore under a name of the person id and serial, while
+ * deliver_history > 0; the newest N taken back for a renewal's PKCS#12.
+ */
+struct enr_history {
+	struct keys_bag	 bags[KEYS_HISTORY_MAX];
+	char		 names[KEYS_HISTORY_MAX][384];
+	size_t		 n;
+};
+/* Keep key (of the certificate with serial): 0, or -1 logged. */
+int	enr_history_keep(struct enr_ctx *, const char *person, EVP_PKEY *key,
+	    const char *serial);
+/* The person's last keys.deliver_history kept keys but except's, newest
+ * first, into *out (free with enr_history_free): how many. */
+size_t	enr_history_take(struct enr_ctx *, const char *person,
+	    const char *mail, const char *except, struct enr_history *out);
+void	enr_history_free(struct enr_history *);
+/* Deliver first (the new key(s), at most two) and the person's earlier
+ * keys (not serial's) in one PKCS#12: enr_deliver_bags. */
+int	enr_history_deliver(struct enr_ctx *, const char *mail,
+	    const char *person, const struct keys_bag *first, size_t nfirst,
+	    STACK_OF(X509) *chain, const char *serial, char **p12);
+/* Drop the person's kept keys beyond the newest keep (0: all). */
+void	enr_history_prune(struct enr_ctx *, const char *person, int keep);
 
 #endif

@@ -223,6 +223,9 @@ enr_revoke(struct enr_ctx *e, const char *mail, const char *person_id,
 		goto out;
 	if (r.person_id[0] != '\0' && enr_step(e, &r, JRNL_REVOKED) == -1)
 		goto out;
+	/* keys.deliver_history's kept keys: a leaver's go with them */
+	if (r.person_id[0] != '\0')
+		enr_history_prune(e, r.person_id, 0);
 	if (p != NULL) {
 		/* by its id; an entry whose id cannot be read (reported by
 		 * the pass) can only be found again by its address */

@@ -4,7 +4,9 @@
 # decryption keys, newest first, each with its certificate, friendlyName and
 # localKeyId, into one PKCS#12, and each key decrypts the mail encrypted to
 # its own certificate; `--serial S` gives exactly that one; a serial that is
-# not the person's is refused naming it.
+# not the person's is refused naming it. keys.deliver_history = 2: the
+# second renewal's PKCS#12 holds the new key and the two earlier ones, each
+# opening the mail of its own certificate; a leaver's kept keys are dropped.
 set -eu
 SRCDIR=${SRCDIR:-$(pwd)}
 BUILD=${BUILD:-build}
@@ -137,4 +139,60 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/other.key" -out "$T/other.
 t_exit "another officer key opens none: --all fails" 1 "$SMIMEPUB" -f "$C" recover \
     alice@example.com --kra-key "$T/other.key" --all --out "$T/y.p12"
 t_fail "and writes nothing" test -e "$T/y.p12"
+
+# keys.deliver_history = 2, in a state of its own (same CA, same directory)
+sed -e "s|state_dir = \"$T/state\"|state_dir = \"$T/state2\"|" \
+    -e 's|pkcs12_iterations = 10000;|pkcs12_iterations = 10000; deliver_history = 2;|' \
+    "$C" >"$T/hist.conf"
+H=$T/hist.conf
+t_ok "check-config takes keys.deliver_history" "$SMIMEPUB" -f "$H" check-config
+t_contains "and prints it" "$T_OUT" "deliver_history = 2"
+t_ok "enrol carol (deliver_history = 2)" "$SMIMEPUB" -f "$H" enrol carol@example.com
+h1=$(delivered carol@example.com "$T/h1.pem")
+p=$(ls -t "$T"/delivery/carol@example.com.*.p12 | head -n 1)
+t_eq "the first PKCS#12 holds one key" "$(openssl pkcs12 -in "$p" \
+    -passin "file:$T/pass.$(basename "$p")" -nocerts -nodes 2>/dev/null | grep -c 'BEGIN PRIVATE KEY')" 1
+sleep 1
+t_ok "renew carol" "$SMIMEPUB" -f "$H" renew carol@example.com
+h2=$(delivered carol@example.com "$T/h2.pem")
+sleep 1
+t_ok "renew carol again" "$SMIMEPUB" -f "$H" renew carol@example.com
+h3=$(delivered carol@example.com "$T/h3.pem")
+p=$(ls -t "$T"/delivery/carol@example.com.*.p12 | head -n 1)
+mkdir "$T/hist"
+openssl pkcs12 -in "$p" -passin "file:$T/pass.$(basename "$p")" -nocerts -nodes \
+    -out "$T/hist.keys" 2>/dev/null
+t_eq "the renewal's PKCS#12: the new key, then the two earlier ones, newest first" \
+    "$(split_keys "$T/hist.keys" "$T/hist" | tr '\n' ' ')" "$h3 $h2 $h1 "
+t_contains "an earlier key is named as such" "$(cat "$T/hist.keys")" \
+    "friendlyName: carol@example.com earlier decryption key, serial $h1"
+i=1
+for s in "$h1" "$h2" "$h3"; do
+	echo "carol's mail $i" >"$T/hm$i"
+	openssl cms -encrypt -binary -aes256 -in "$T/hm$i" -out "$T/hm$i.p7m" -outform DER \
+	    "$T/h$i.pem" 2>/dev/null
+	t_ok "carol's mail $i decrypts with the delivered key of serial $s" openssl cms -decrypt \
+	    -binary -inform DER -in "$T/hm$i.p7m" -inkey "$T/hist/k.$s" -recip "$T/h$i.pem" \
+	    -out "$T/hm$i.out"
+	t_eq "carol's mail $i comes back" "$(cat "$T/hm$i.out")" "carol's mail $i"
+	i=$((i + 1))
+done
+sleep 1
+t_ok "a third renewal" "$SMIMEPUB" -f "$H" renew carol@example.com
+h4=$(delivered carol@example.com "$T/h4.pem")
+p=$(ls -t "$T"/delivery/carol@example.com.*.p12 | head -n 1)
+mkdir "$T/hist4"
+openssl pkcs12 -in "$p" -passin "file:$T/pass.$(basename "$p")" -nocerts -nodes \
+    -out "$T/hist4.keys" 2>/dev/null
+t_eq "still the last two only: the oldest is no longer kept" \
+    "$(split_keys "$T/hist4.keys" "$T/hist4" | tr '\n' ' ')" "$h4 $h3 $h2 "
+t_eq "alice's deliveries (deliver_history = 0) hold one key each" \
+    "$(openssl pkcs12 -in "$(ls -t "$T"/delivery/alice@example.com.*.p12 | head -n 1)" \
+    -passin "file:$T/pass.$(basename "$(ls -t "$T"/delivery/alice@example.com.*.p12 | head -n 1)")" \
+    -nocerts -nodes 2>/dev/null | grep -c 'BEGIN PRIVATE KEY')" 1
+t_eq "two kept keys in the journal (keystore-sealed), no more" \
+    "$(mdb_dump -s held "$T/state2" 2>/dev/null | grep -c '^ 683a' || true)" 2
+t_ok "revoke carol" "$SMIMEPUB" -f "$H" revoke carol@example.com
+t_eq "a leaver's kept keys are dropped from the journal" \
+    "$(mdb_dump -s held "$T/state2" 2>/dev/null | grep -c '^ 683a' || true)" 0
 t_done
