@@ -215,20 +215,27 @@ leaf_exts(struct local *l, X509 *x, EVP_PKEY *pk, X509_REQ *csr,
 		    0) != 1)
 			goto out;
 	}
-	if (lc->aia_url != NULL) {
-		if ((aia = sk_ACCESS_DESCRIPTION_new_null()) == NULL ||
-		    (ad = ACCESS_DESCRIPTION_new()) == NULL)
+	/* AIA (RFC 5280 §4.2.2.1): the OCSP responder, then caIssuers */
+	for (i = 0; i < 2; i++) {
+		const char *url = i == 0 ? lc->ocsp_url : lc->aia_url;
+
+		if (url == NULL)
+			continue;
+		if ((aia == NULL && (aia = sk_ACCESS_DESCRIPTION_new_null()) ==
+		    NULL) || (ad = ACCESS_DESCRIPTION_new()) == NULL)
 			goto out;
 		ASN1_OBJECT_free(ad->method);
-		ad->method = OBJ_nid2obj(NID_ad_ca_issuers);
+		ad->method = OBJ_nid2obj(i == 0 ? NID_ad_OCSP :
+		    NID_ad_ca_issuers);
 		GENERAL_NAME_free(ad->location);
-		if ((ad->location = local_gen_ia5(GEN_URI, lc->aia_url)) == NULL ||
+		if ((ad->location = local_gen_ia5(GEN_URI, url)) == NULL ||
 		    !sk_ACCESS_DESCRIPTION_push(aia, ad))
 			goto out;
 		ad = NULL;
-		if (X509_add1_ext_i2d(x, NID_info_access, aia, 0, 0) != 1)
-			goto out;
 	}
+	if (aia != NULL && X509_add1_ext_i2d(x, NID_info_access, aia, 0,
+	    0) != 1)
+		goto out;
 	if (lc->n_policies > 0) {
 		if ((pols = sk_POLICYINFO_new_null()) == NULL)
 			goto out;
@@ -370,6 +377,12 @@ local_enrol(void *ctx, X509_REQ *csr, const char *mail,
 		goto out;
 	}
 	log_info("local CA: issued serial %s to %s", serial, canon);
+	{
+		struct lidx_rec r = { .serial = serial, .der = der,
+		    .derlen = (size_t)len };
+
+		(void)local_ocsp_one(l, &r, now);	/* OCSP at once */
+	}
 answer:
 	if ((res->chain = sk_X509_new_null()) == NULL ||
 	    !sk_X509_push(res->chain, l->cert)) {
@@ -404,6 +417,8 @@ local_revoke(void *ctx, X509 *cert, int reason)
 	struct local *l = ctx;
 	char serial[LIDX_SERIAL_MAX];
 	unsigned char *der = NULL;
+	struct lidx_rec r = { 0 };
+	time_t now = time(NULL);
 	int len, rc = -1;
 
 	if (local_serial_hex(X509_get0_serialNumber(cert), serial) == -1 ||
@@ -411,11 +426,18 @@ local_revoke(void *ctx, X509 *cert, int reason)
 		log_ssl("local CA: revoke: unreadable certificate");
 		goto out;
 	}
-	switch (lidx_revoke(l->idx, serial, der, (size_t)len, time(NULL),
-	    reason)) {
+	switch (lidx_revoke(l->idx, serial, der, (size_t)len, now, reason)) {
 	case 0:
 		log_info("local CA: revoked serial %s (%s)", serial,
 		    ca_reason_str(reason));
+		/* OCSP says so at once; the CRL follows in crl_refresh */
+		r.serial = serial;
+		r.revoked = 1;
+		r.rev_time = now;
+		r.reason = reason;
+		r.der = der;
+		r.derlen = (size_t)len;
+		(void)local_ocsp_one(l, &r, now);
 		rc = 0;
 		break;
 	case 1:
@@ -430,15 +452,19 @@ out:
 	return rc;
 }
 
-/* Keep ca.local.dir/crl.pem current (local_crl_stale says when). */
+/* Keep ca.local.dir/crl.pem current (local_crl_stale says when), and the
+ * OCSP responses beside it (local_ocsp.c). */
 static int
 local_crl_refresh(void *ctx)
 {
 	struct local *l = ctx;
+	int rc = 0;
 
-	if (!local_crl_stale(l))
-		return 0;
-	return local_crl_write(l, NULL);
+	if (local_crl_stale(l) && local_crl_write(l, NULL) == -1)
+		rc = -1;
+	if (local_ocsp_refresh(l, time(NULL)) == -1)
+		rc = -1;
+	return rc;
 }
 
 static X509_STORE *

@@ -75,6 +75,18 @@ GENERAL_NAMES	*local_gens_one(int type, const char *value);
 int		 local_serial_hex(const ASN1_INTEGER *, char out[]);
 /* AKI keyIdentifier = the issuer's SKI (RFC 5280 §4.2.1.1). */
 AUTHORITY_KEYID	*local_aki(X509 *issuer);
+/*
+ * With ca.local.ocsp_url: renew the OCSP responder's certificate when it
+ * is half expired, and sign again each response in ca.local.dir/ocsp that
+ * is missing, half expired, signed by another responder or says another
+ * status than the index (local_ocsp.c). 0, or -1 logged.
+ */
+int		 local_ocsp_refresh(struct local *, time_t now);
+/* Sign r's response now (just issued or revoked): 0, or -1 logged (the
+ * next local_ocsp_refresh tries again). */
+struct lidx_rec;
+int		 local_ocsp_one(struct local *, const struct lidx_rec *r,
+		    time_t now);
 /* Write the CRL (PEM) to out_path, or ca.local.dir/crl.pem when NULL. */
 int		 local_crl_write(struct local *, const char *out_path);
 /* 1 if ca.local.dir/crl.pem is missing, half expired or misses a

@@ -62,7 +62,8 @@ local_cfg_ok(const struct cfg_ca_local *lc)
 		return -1;
 	}
 	if ((lc->crl_url && url_ok(lc->crl_url, "ca.local.crl_url") == -1) ||
-	    (lc->aia_url && url_ok(lc->aia_url, "ca.local.aia_url") == -1))
+	    (lc->aia_url && url_ok(lc->aia_url, "ca.local.aia_url") == -1) ||
+	    (lc->ocsp_url && url_ok(lc->ocsp_url, "ca.local.ocsp_url") == -1))
 		return -1;
 	for (i = 0; i < lc->n_policies; i++) {
 		if ((obj = OBJ_txt2obj(lc->policies[i], 1)) == NULL) {

@@ -6,7 +6,8 @@
  * read-only bind (lookup.bind_dn), the same search, the same usable-only
  * filtering (validity, EKU, key usage, rfc822Name, lookup.crl_files, the
  * trust anchors; de-duplicated, best first; an address on several entries
- * is not found) and the same JSON, PEM or DER body, written to stdout. Exit
+ * is not found) and the same JSON, PEM or DER body, written to stdout; on
+ * stderr, each served certificate's revocation status and its source. Exit
  * 0 found, 1 no usable certificate (the daemon's 404) or the directory
  * unavailable (its 503), 2 invalid address or a configuration lookupd would
  * refuse (no lookup.bind_dn nor lookup.anonymous, no trust anchors).
@@ -32,6 +33,24 @@ lookup_usage(void)
 	fprintf(stderr, "usage: smimepub [-f FILE] lookup MAIL "
 	    "[--format json|pem|der]\n");
 	return EXIT_USAGE;
+}
+
+/* Each served certificate's revocation status and where it came from
+ * (lookup.revocation), on stderr: stdout is the daemon's answer. */
+static void
+lookup_revocation(struct lk_ctx *ctx, const char *mail)
+{
+	const struct lk_cert_text *t;
+	struct lk_res *res = NULL;
+	size_t i;
+
+	if (!lk_cache_peek(ctx->cache, mail, &res))
+		return;
+	for (i = 0; i < res->n; i++)
+		if ((t = lk_cert_text(&res->certs[i])) != NULL)
+			fprintf(stderr, "%s: serial %s: revocation: %s\n", mail,
+			    t->serial, res->certs[i].revocation);
+	lk_res_unref(res);
 }
 
 int
@@ -86,8 +105,10 @@ cmd_lookup(struct cfg *cfg, int argc, char **argv)
 		free(path);
 		return EXIT_USAGE;
 	}
-	/* one search: one connection, the one lk_pool_new connects */
+	/* one search: one connection, the one lk_pool_new connects; the
+	 * answer kept for the revocation lines below */
 	cfg->lookup.pool_size = 1;
+	cfg->lookup.cache_ttl = 60;
 	if (lk_ctx_init(&ctx, cfg) == -1) {
 		if (ctx.cache != NULL)
 			lk_ctx_fini(&ctx);
@@ -101,6 +122,7 @@ cmd_lookup(struct cfg *cfg, int argc, char **argv)
 	rq.body = "";
 	rq.admin = 1;		/* no rate limit: this is the operator */
 	lk_api_handle(&ctx, &rq, &rp);
+	lookup_revocation(&ctx, mail);
 	switch (rp.status) {
 	case 200:
 		if (fwrite(rp.body, 1, rp.len, stdout) != rp.len ||

@@ -401,6 +401,16 @@ cfg_check(struct cfg *c, config_t *lc, const char *file)
 	    strcmp(c->sync.watch, "dirsync") != 0)
 		KEYERR("sync.watch", "\"%s\" is not auto, syncrepl, poll or "
 		    "dirsync", c->sync.watch);
+	if (strcmp(c->lookup.revocation, "files") != 0 &&
+	    strcmp(c->lookup.revocation, "crl") != 0 &&
+	    strcmp(c->lookup.revocation, "ocsp") != 0 &&
+	    strcmp(c->lookup.revocation, "both") != 0)
+		KEYERR("lookup.revocation", "\"%s\" is not files, crl, ocsp or "
+		    "both", c->lookup.revocation);
+	if (strcmp(c->lookup.revocation_fail, "soft") != 0 &&
+	    strcmp(c->lookup.revocation_fail, "hard") != 0)
+		KEYERR("lookup.revocation_fail", "\"%s\" is not soft or hard",
+		    c->lookup.revocation_fail);
 	if (c->sync.lease_dn != NULL && strchr(c->sync.lease_dn, '=') == NULL)
 		KEYERR("sync.lease_dn", "\"%s\" is not a DN (RFC 4514)",
 		    c->sync.lease_dn);

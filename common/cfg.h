@@ -47,6 +47,9 @@ struct cfg_ca_local {
 	size_t		 n_policies;
 	int		 subject_email;	/* also put emailAddress in the subject */
 	int		 crl_days;	/* nextUpdate of the CRL */
+	char		*ocsp_url;	/* OCSP responder (AIA), optional */
+	int		 ocsp_days;	/* nextUpdate of OCSP responses */
+	int		 ocsp_responder_days; /* the responder certificate */
 };
 
 /* ca.exec: a certmonger-style helper (CSR on stdin, chain on stdout). */
@@ -173,6 +176,10 @@ struct cfg_lookup {
 	int		 anonymous;	/* explicit: bind anonymously */
 	int		 insecure_no_anchors; /* explicit: no trust anchors */
 	char		*metrics_listen; /* host:port of /metrics; NULL: none */
+	char		*revocation;	/* files | crl | ocsp | both */
+	char		*revocation_fail; /* soft | hard: no answer to be had */
+	int		 revocation_timeout; /* seconds per CRL/OCSP fetch */
+	int		 ocsp_nonce;	/* send a nonce (RFC 8954) and check it */
 };
 
 struct cfg_log {

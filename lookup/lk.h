@@ -12,6 +12,8 @@
  *   lk_certs.c  usable-only filtering (validity, EKU, KU, address, CRL, chain)
  *   lk_trust.c  trust anchors, CRLs (signature-checked, reloaded on change)
  *   lk_x509.c   certificates parsed once, by their DER bytes
+ *   lk_ocsp.c   the local CA's OCSP responses and CRL, served from files
+ *   lk_revoke.c revocation by CRL distribution point and OCSP (fetched)
  *   lk_pool.c   a pool of directory connections
  *   lk_work.c   directory workers: uncached lookups off the HTTP threads
  *
@@ -29,6 +31,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <openssl/ocsp.h>
 #include <openssl/x509.h>
 
 #include "common/cfg.h"
@@ -66,6 +69,7 @@ struct lk_cert {
 	X509		*x509;
 	time_t		 not_after_t;
 	unsigned char	 sha[X509_SHA256_LEN];	/* set when n > 1: ties */
+	char		 revocation[192];	/* status and its source */
 	_Atomic(struct lk_cert_text *) text;
 };
 /* Its strings, rendered the first time; NULL when out of memory. */
@@ -105,7 +109,7 @@ void		 lk_res_unref(struct lk_res *);
 enum lk_reject {
 	LK_REJ_UNPARSABLE = 0, LK_REJ_EXPIRED, LK_REJ_NOT_YET_VALID,
 	LK_REJ_NO_EKU, LK_REJ_KEY_USAGE, LK_REJ_WRONG_ADDRESS, LK_REJ_REVOKED,
-	LK_REJ_UNTRUSTED, LK_REJ_OTHER, LK_REJ_MAX
+	LK_REJ_UNTRUSTED, LK_REJ_REVOCATION_UNKNOWN, LK_REJ_OTHER, LK_REJ_MAX
 };
 extern const char *const lk_reject_names[LK_REJ_MAX];
 
@@ -315,7 +319,8 @@ void		 lk_work_free(struct lk_work *);
 
 enum lk_ep {
 	LK_EP_CERTS = 0, LK_EP_LOOKUP, LK_EP_SEARCH, LK_EP_HEALTHZ,
-	LK_EP_METRICS, LK_EP_FLUSH, LK_EP_OTHER, LK_EP_MAX
+	LK_EP_METRICS, LK_EP_FLUSH, LK_EP_OCSP, LK_EP_CRL, LK_EP_OTHER,
+	LK_EP_MAX
 };
 #define LK_NSTATUS	10	/* 200 400 404 405 406 413 429 500 503 other */
 #define LK_NBUCKETS	12	/* directory latency histogram */
@@ -344,6 +349,8 @@ struct lk_ctx {
 	struct lk_rate		*batch_rate;	/* recipients of POST /v1/lookup */
 	struct lk_certs		*certs;
 	struct lk_pool		*pool;
+	struct lk_ocsp		*ocsp;		/* NULL: nothing to publish */
+	struct lk_rev		*rev;		/* NULL: lookup.revocation files */
 	struct lk_metrics	 m;
 	time_t			 started;
 	pthread_mutex_t		 health_mu;
@@ -354,6 +361,7 @@ struct lk_ctx {
 	time_t			 dup_at[LK_DUP_SLOTS];
 };
 
+#define LK_HDR_MAX	5
 /* One answer: status, body (owned when free_body), content type. */
 struct lk_reply {
 	int		 status;
@@ -363,6 +371,12 @@ struct lk_reply {
 	const char	*ctype;
 	unsigned	 retry_after;	/* 429: Retry-After seconds */
 	enum lk_ep	 ep;
+	/* more header fields (lk_ocsp.c: RFC 5019 §6.2 caching) */
+	struct lk_hdr {
+		const char	*name;
+		char		 value[80];
+	}		 hdr[LK_HDR_MAX];
+	int		 nhdr;
 };
 
 /* One request as lk_http.c assembled it. */
@@ -371,6 +385,8 @@ struct lk_request {
 	const char	*path;
 	const char	*accept;	/* may be NULL */
 	const char	*q;		/* ?q= of /v1/search, may be NULL */
+	const char	*if_modified_since;	/* may be NULL */
+	const char	*if_none_match;		/* may be NULL */
 	const char	*body;
 	size_t		 body_len;
 	const struct sockaddr *peer;	/* may be NULL (unix socket) */
@@ -429,6 +445,66 @@ void		 lk_fill_many(const char *const *keys, size_t n, void *arg,
 /* A JSON object for one certificate (new reference). */
 struct json_t;
 struct json_t	*lk_api_cert_json(struct lk_cert *);
+
+/* ---- the local CA's OCSP responses and CRL (lk_ocsp.c) ----------------- */
+
+struct lk_ocsp;
+/* What ca.local (driver local, crl_url or ocsp_url set) asks lookupd to
+ * publish into *out (NULL: nothing). 0, or -1 logged. */
+int		 lk_ocsp_new(const struct cfg *, struct lk_ocsp **out);
+void		 lk_ocsp_free(struct lk_ocsp *);
+/* 1 with rp when rq is for POST /ocsp, GET /ocsp/..., or the CRL's path;
+ * 0 when it is for none of them (o may be NULL). */
+int		 lk_ocsp_route(struct lk_ocsp *o, const struct lk_request *rq,
+		    struct lk_reply *rp);
+/* The answer to the DER OCSPRequest req at now (rq: method, validators). */
+void		 lk_ocsp_answer(struct lk_ocsp *, const unsigned char *req,
+		    size_t len, const struct lk_request *rq, time_t now,
+		    struct lk_reply *rp);
+#define LK_OCSP_GET_MAX	4096	/* base64 characters of GET /ocsp/{b64} */
+/* The base64 of a GET (RFC 6960 A.1), decoded into out: 0, or -1. */
+int		 lk_ocsp_b64(const char *s, unsigned char *out, size_t max,
+		    size_t *len);
+/* The one CertID of an OCSPRequest (RFC 5019 §2.1.1): 0 with *cid (caller
+ * frees), or -1 when it is not exactly one well-formed request. */
+int		 lk_ocsp_parse(const unsigned char *der, size_t len,
+		    OCSP_CERTID **cid);
+
+/* ---- revocation by CDP and OCSP (lk_revoke.c) --------------------------- */
+
+enum { LK_REVM_FILES, LK_REVM_CRL, LK_REVM_OCSP, LK_REVM_BOTH };
+enum { LK_RS_NONE = 0, LK_RS_GOOD, LK_RS_REVOKED, LK_RS_UNAVAILABLE };
+struct lk_rev_ans {
+	int		 status;	/* LK_RS_* */
+	int		 reason;	/* RFC 5280 §5.3.1, when revoked */
+	time_t		 rev_time;
+	char		 source[160];	/* "ocsp URL", "crl URL: why not" */
+};
+struct lk_rev;
+/* lookup.revocation and its companions; NULL logged. */
+struct lk_rev	*lk_rev_new(const struct cfg *);
+void		 lk_rev_free(struct lk_rev *);
+/*
+ * Ask the CRL distribution point and/or the OCSP responder of x (issuer:
+ * verified to anchors) as lookup.revocation says, into *a. 1 when x must
+ * not be served (revoked; or no answer and lookup.revocation_fail = hard),
+ * else 0. rv NULL or "files": 0, status LK_RS_NONE.
+ */
+int		 lk_rev_check(struct lk_rev *rv, X509 *x, X509 *issuer,
+		    X509_STORE *anchors, time_t now, struct lk_rev_ans *a);
+const char	*lk_rev_reason(int reason);
+void		 lk_rev_metrics(struct lk_rev *, FILE *);
+/* lk_trust.c: use rv (owned by the caller) in lk_certs_collect. */
+void		 lk_certs_set_rev(struct lk_certs *, struct lk_rev *rv);
+/*
+ * lk_trust.c: the revocation status of x as lookupd judges it: the CRL
+ * files, then lk_rev_check with the issuer from the chain verified to the
+ * anchors (untrusted may help). 1 when it must not be served; the words
+ * for it ("good (ocsp http://...)") in note.
+ */
+int		 lk_certs_revocation(struct lk_certs *, X509 *x,
+		    STACK_OF(X509) *untrusted, time_t now, char *note,
+		    size_t notesz);
 
 /* ---- HTTP (lk_http.c) -------------------------------------------------- */
 

@@ -6,6 +6,7 @@
  *   GET  /healthz, /metrics (lk_metrics.c; /metrics only on
  *        lookup.metrics_listen and the admin socket)
  *   POST /v1/cache/flush    admin socket only
+ *   POST /ocsp, GET /ocsp/..., the local CA's CRL (lk_ocsp.c)
  * Every address is validated with mail_canon() and RFC 4515-escaped before
  * it enters a filter; /v1/certs and /v1/lookup search for equality only.
  * An uncached GET /v1/certs is answered in two steps, lk_api_begin (limits,
@@ -75,6 +76,14 @@ lk_ctx_init_dir(struct lk_ctx *ctx, const struct cfg *cfg,
 	    anchors, sizeof(anchors)), (size_t)l->cache_max)) == NULL)
 		return -1;
 	lk_certs_allow_ekus(ctx->certs, cfg->ca.allowed_ekus);
+	if (lk_ocsp_new(cfg, &ctx->ocsp) == -1)
+		return -1;
+	if (cfg->lookup.revocation != NULL &&
+	    strcmp(cfg->lookup.revocation, "files") != 0) {
+		if ((ctx->rev = lk_rev_new(cfg)) == NULL)
+			return -1;
+		lk_certs_set_rev(ctx->certs, ctx->rev);
+	}
 	if ((ctx->pool = lk_pool_new(&ctx->dircfg, l->pool_size,
 	    cfg->directory.timeout, dir)) == NULL)
 		return -1;
@@ -85,7 +94,9 @@ void
 lk_ctx_fini(struct lk_ctx *ctx)
 {
 	lk_pool_free(ctx->pool);
+	lk_ocsp_free(ctx->ocsp);
 	lk_certs_free(ctx->certs);
+	lk_rev_free(ctx->rev);
 	lk_rate_free(ctx->batch_rate);
 	lk_rate_free(ctx->search_rate);
 	lk_rate_free(ctx->rate);
@@ -497,7 +508,7 @@ lk_api_begin(struct lk_ctx *ctx, const struct lk_request *rq,
 			log_info("cache flushed (admin socket)");
 			lk_api_reply_json(rp, 200, json_pack("{s:b}", "flushed", 1));
 		}
-	} else {
+	} else if (!lk_ocsp_route(ctx->ocsp, rq, rp)) {	/* lk_ocsp.c */
 		rp->ep = LK_EP_OTHER;
 		lk_api_error(rp, 404, "not found", "no such endpoint");
 	}

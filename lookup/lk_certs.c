@@ -30,7 +30,8 @@
 
 const char *const lk_reject_names[LK_REJ_MAX] = {
 	"unparsable", "expired", "not_yet_valid", "no_email_eku",
-	"key_usage", "wrong_address", "revoked", "untrusted", "other",
+	"key_usage", "wrong_address", "revoked", "untrusted",
+	"revocation_unknown", "other",
 };
 
 
@@ -367,7 +368,7 @@ lk_reason(const char *why)
 /* The checks in order; -1 usable, else the reason. */
 static int
 lk_judge(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted,
-    const char *addr, time_t now)
+    const char *addr, time_t now, char *note, size_t notesz)
 {
 	const char *why = NULL;
 
@@ -382,6 +383,13 @@ lk_judge(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted,
 		return LK_REJ_REVOKED;
 	if (!lk_certs_chains(lc, x, untrusted, now))
 		return LK_REJ_UNTRUSTED;
+	/* the CDP and OCSP of lookup.revocation (lk_revoke.c) */
+	switch (lk_certs_revocation(lc, x, untrusted, now, note, notesz)) {
+	case 1:
+		return LK_REJ_REVOKED;
+	case 2:
+		return LK_REJ_REVOCATION_UNKNOWN;
+	}
 	return -1;
 }
 
@@ -414,17 +422,24 @@ lk_consider(struct lk_certs *lc, struct seen *s, X509 *x,
     STACK_OF(X509) *untrusted, const char *addr, time_t now,
     struct lk_res *res, atomic_ulong rej[LK_REJ_MAX])
 {
+	char note[sizeof(res->certs[0].revocation)] = "";
+	size_t n = res->n;
 	int r;
 
 	if (lk_seen(s, x))
 		return 0;
-	if ((r = lk_judge(lc, x, untrusted, addr, now)) >= 0) {
+	if ((r = lk_judge(lc, x, untrusted, addr, now, note,
+	    sizeof(note))) >= 0) {
 		atomic_fetch_add(&rej[r], 1);
-		log_debug("%s: certificate rejected: %s", addr,
-		    lk_reject_names[r]);
+		log_debug("%s: certificate rejected: %s%s%s", addr,
+		    lk_reject_names[r], note[0] ? ": " : "", note);
 		return 0;
 	}
-	return lk_res_add(res, x) == -1 ? -1 : 1;
+	if (lk_res_add(res, x) == -1)
+		return -1;
+	if (res->n > n)
+		memcpy(res->certs[n].revocation, note, sizeof(note));
+	return 1;
 }
 
 int

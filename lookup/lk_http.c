@@ -167,6 +167,7 @@ lk_queue(struct MHD_Connection *c, struct lk_reply *rp)
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	char ra[16];
+	int i;
 
 	if (rp->free_body)
 		r = MHD_create_response_from_buffer(rp->len, rp->body,
@@ -186,6 +187,8 @@ lk_queue(struct MHD_Connection *c, struct lk_reply *rp)
 		snprintf(ra, sizeof(ra), "%u", rp->retry_after);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
 	}
+	for (i = 0; i < rp->nhdr && i < LK_HDR_MAX; i++)
+		MHD_add_response_header(r, rp->hdr[i].name, rp->hdr[i].value);
 	ret = MHD_queue_response(c, (unsigned)rp->status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -397,6 +400,10 @@ lk_access(void *cls, struct MHD_Connection *c, const char *url,
 	rq.accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_ACCEPT);
 	rq.q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q");
+	rq.if_modified_since = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
+	rq.if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_IF_NONE_MATCH);
 	rq.body = lc->body != NULL ? lc->body : "";
 	rq.body_len = lc->len;
 	rq.admin = srv->admin;

@@ -22,7 +22,7 @@ static const int lk_statuses[LK_NSTATUS - 1] = {
 };
 static const char *const lk_ep_names[LK_EP_MAX] = {
 	"certs", "lookup", "search", "healthz", "metrics", "cache_flush",
-	"other"
+	"ocsp", "crl", "other"
 };
 
 void
@@ -168,6 +168,7 @@ lk_api_metrics(struct lk_ctx *ctx, struct lk_reply *rp)
 	    "smimepub_lookupd_parsed_misses_total %lu\n",
 	    cs.loaded, cs.expired, cs.reloads, cs.errors, cs.parse_hits,
 	    cs.parse_misses);
+	lk_rev_metrics(ctx->rev, fp);	/* lk_revoke.c */
 	if (fclose(fp) != 0 || buf == NULL) {
 		free(buf);
 		lk_api_error(rp, 500, "internal", "out of memory");

@@ -57,6 +57,7 @@ struct lk_certs {
 	atomic_ulong	 errors;	/* CRL files refused */
 	atomic_ulong	 reloads;
 	char *const	*ekus;		/* ca.allowed_ekus */
+	struct lk_rev	*rev;		/* lookup.revocation beyond files */
 };
 
 /* The anchor that signed crl, or NULL with *why set. */
@@ -398,6 +399,79 @@ lk_certs_chains(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted,
 	X509_STORE_CTX_free(ctx);
 	ERR_clear_error();
 	return ok;
+}
+
+void
+lk_certs_set_rev(struct lk_certs *lc, struct lk_rev *rv)
+{
+	lc->rev = rv;
+}
+
+/* The issuer of x in the chain verified to the anchors (a reference in
+ * *chain, freed by the caller), or NULL. */
+static X509 *
+lk_issuer_of(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted,
+    time_t now, STACK_OF(X509) **chain)
+{
+	X509_STORE_CTX *ctx;
+	X509 *issuer = NULL;
+
+	*chain = NULL;
+	if (lc->anchors == NULL || (ctx = X509_STORE_CTX_new()) == NULL)
+		return NULL;
+	if (X509_STORE_CTX_init(ctx, lc->anchors, x, untrusted) == 1) {
+		X509_STORE_CTX_set_time(ctx, 0, now);
+		if (X509_verify_cert(ctx) == 1 &&
+		    (*chain = X509_STORE_CTX_get1_chain(ctx)) != NULL &&
+		    sk_X509_num(*chain) > 1)
+			issuer = sk_X509_value(*chain, 1);
+	}
+	X509_STORE_CTX_free(ctx);
+	ERR_clear_error();
+	return issuer;
+}
+
+int
+lk_certs_revocation(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted,
+    time_t now, char *note, size_t notesz)
+{
+	struct lk_rev_ans a;
+	STACK_OF(X509) *chain = NULL;
+	char when[32] = "?";
+	struct tm tm;
+	int bad;
+
+	if (lk_certs_revoked(lc, x)) {
+		snprintf(note, notesz, "revoked (lookup.crl_files)");
+		return 1;
+	}
+	if (lc->rev == NULL) {
+		snprintf(note, notesz, "good (not in lookup.crl_files%s)",
+		    lc->nfiles == 0 ? ", none set" : "");
+		return 0;
+	}
+	bad = lk_rev_check(lc->rev, x, lk_issuer_of(lc, x, untrusted, now,
+	    &chain), lc->anchors, now, &a);
+	sk_X509_pop_free(chain, X509_free);
+	switch (a.status) {
+	case LK_RS_GOOD:
+		snprintf(note, notesz, "good (%s)", a.source);
+		return 0;
+	case LK_RS_REVOKED:
+		if (a.rev_time != -1 && gmtime_r(&a.rev_time, &tm) != NULL)
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		snprintf(note, notesz, "revoked: %s at %s (%s)",
+		    lk_rev_reason(a.reason), when, a.source);
+		return 1;
+	case LK_RS_UNAVAILABLE:
+		snprintf(note, notesz, "unknown (%s); %s", a.source, bad ?
+		    "not served: lookup.revocation_fail = hard" :
+		    "served: lookup.revocation_fail = soft");
+		return bad ? 2 : 0;
+	default:
+		snprintf(note, notesz, "not checked (%s)", a.source);
+		return 0;
+	}
 }
 
 void

@@ -298,8 +298,10 @@ req(const char *method, const char *path, const char *accept, const char *q,
     const char *body)
 {
 	/* /metrics as lookup.metrics_listen asks it: the only place */
-	struct lk_request rq = { method, path, accept, q, body ? body : "",
-	    body ? strlen(body) : 0, NULL, 0, strcmp(path, "/metrics") == 0 };
+	struct lk_request rq = { .method = method, .path = path,
+	    .accept = accept, .q = q, .body = body ? body : "",
+	    .body_len = body ? strlen(body) : 0,
+	    .metrics = strcmp(path, "/metrics") == 0 };
 	struct lk_reply rp;
 
 	lk_api_handle(&ctx, &rq, &rp);
@@ -666,8 +668,8 @@ END_TEST
 START_TEST(test_routes)
 {
 	struct lk_reply rp;
-	struct lk_request rq = { "POST", "/v1/cache/flush", NULL, NULL, "", 0,
-	    NULL, 1, 0 };
+	struct lk_request rq = { .method = "POST", .path = "/v1/cache/flush",
+	    .body = "", .admin = 1 };
 
 	rp = req("GET", "/nope", NULL, NULL, NULL);
 	ck_assert_int_eq(rp.status, 404);
@@ -890,8 +892,8 @@ END_TEST
  * /metrics and /healthz and nothing of the API (issue 15). */
 START_TEST(test_metrics_listener)
 {
-	struct lk_request rq = { "GET", "/metrics", NULL, NULL, "", 0, NULL, 0,
-	    0 };
+	struct lk_request rq = { .method = "GET", .path = "/metrics",
+	    .body = "" };
 	struct lk_reply rp;
 
 	lk_api_handle(&ctx, &rq, &rp);
