@@ -158,6 +158,15 @@ size_t		 enr_keypool_count(struct enr_keypool *);
  * when it is full. -1 logged if the thread could not start.
  */
 int		 enr_keypool_start(struct enr_keypool *);
+/*
+ * Privilege separation (kekproc.c): fork the process that alone makes,
+ * reads and uses sync.state_dir/keystore.key, the journal's key-encryption
+ * key, for every later seal and open of this program. Call before the
+ * program starts a thread; without it (the CLI) the first use forks one.
+ * 0, or -1 logged.
+ */
+int		 enr_kekproc_start(const struct cfg *);
+void		 enr_kekproc_stop(void);
 /* Pause (1) the filler while a pass runs, resume (0) after. NULL: no-op. */
 void		 enr_keypool_pause(struct enr_keypool *, int paused);
 /*

@@ -102,4 +102,23 @@ int	enr_history_deliver(struct enr_ctx *, const char *mail,
 /* Drop the person's kept keys beyond the newest keep (0: all). */
 void	enr_history_prune(struct enr_ctx *, const char *person, int keep);
 
+/*
+ * The key-encryption key's own process (kekproc.c): seal (seal 1: in is
+ * the plaintext, ans IV || ciphertext || tag) or open (seal 0) with the
+ * person id as additional data. 0, or -1 logged naming the key process.
+ */
+#define ENR_KS_IVLEN	12		/* SP 800-38D §8.2: 96-bit IV */
+#define ENR_KS_TAGLEN	16
+#define ENR_KS_MAX	(1024 * 1024)	/* key + chain, plenty */
+#define ENR_KEK_AAD_MAX	1024		/* a person id */
+struct kproc_buf;
+int	enr_kek_call(const char *state_dir, int seal, const char *person_id,
+	    const unsigned char *in, size_t inlen, struct kproc_buf *ans);
+/* The key process's reading of a request: exactly two items, a person id
+ * (1..ENR_KEK_AAD_MAX bytes, no NUL) and at most ENR_KS_MAX bytes; 0, or
+ * -1 (tests/fuzz/fuzz_kproc.c). */
+int	enr_kek_request(const unsigned char *req, size_t len,
+	    const unsigned char **aad, size_t *aadlen,
+	    const unsigned char **data, size_t *datalen);
+
 #endif

@@ -536,7 +536,8 @@ main(int argc, char *argv[])
 	if (pidfile != NULL && write_pid(pidfile) == -1)
 		goto out;
 	/* privilege separation: the key processes fork before any thread */
-	if (!sync_dry && ca_keyproc_start(cfg) == -1)
+	if (!sync_dry && (ca_keyproc_start(cfg) == -1 ||
+	    enr_kekproc_start(cfg) == -1))
 		goto out;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = sync_sig;
@@ -680,6 +681,7 @@ out:
 	sync_close(&e);
 	lease_free(lease);	/* given up: a standby takes over at once */
 	ca_keyproc_stop();
+	enr_kekproc_stop();
 	audit_close();
 	if (pidfile != NULL)
 		unlink(pidfile);

@@ -5,7 +5,9 @@
  * the end, and each body is walked with kproc_item(). No crash, no read
  * beyond what was received, every length checked: a frame's body is 1 to
  * KPROC_MAX + 1 bytes, every item lies inside its body, and the walk ends
- * exactly at the end or reports the item that runs past it.
+ * exactly at the end or reports the item that runs past it. Each body is
+ * also read as the keystore's key process reads a request
+ * (enr_kek_request): two items, a person id without NUL, within bounds.
  */
 #include <sys/socket.h>
 
@@ -16,6 +18,7 @@
 
 #include "common/kproc.h"
 #include "common/kproc_priv.h"
+#include "enrol/enrol_priv.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -60,7 +63,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		abort();
 	close(sv[1]);
 	while (kproc_recv(sv[0], &op, &b, NULL) == 0) {
+		const unsigned char *aad, *d;
+		size_t aadlen, dl;
+
 		walk(&b);
+		if (enr_kek_request(b.data, b.len, &aad, &aadlen, &d,
+		    &dl) == 0 && (aadlen < 1 || aadlen > ENR_KEK_AAD_MAX ||
+		    memchr(aad, '\0', aadlen) != NULL || dl > ENR_KS_MAX ||
+		    aad < b.data || d + dl > b.data + b.len ||
+		    aad + aadlen + 4 != d))
+			abort();
 		kproc_buf_free(&b);
 	}
 	close(sv[0]);

@@ -1,12 +1,13 @@
 #!/bin/sh
 # Privilege separation (issue 19 item 4): under strace, smimepub-sync --once
-# opens the CA key (ca.key) only in its CA key process, which never creates
+# opens the CA key (ca.key) only in its CA key process and the journal's
+# key-encryption key (keystore.key) only in the keystore's; neither creates
 # a socket or connects, while the parsing process connects to the directory
-# and never opens the key. What it issued and the CRL verify with openssl.
-# In the daemon the key process is filtered (seccomp), not dumpable and holds
-# two descriptors; killed, the next enrolment fails cleanly: journalled
-# FAILED with a reason naming the key process, the daemon still running and
-# ending on SIGTERM with 0.
+# and opens neither key. What it issued and the CRL verify with openssl. In
+# the daemon each key process is filtered (seccomp) and holds two
+# descriptors; killed, the next enrolment fails cleanly: journalled FAILED
+# with a reason naming that key process, the daemon still running and ending
+# on SIGTERM with 0.
 set -eu
 SRCDIR=${SRCDIR:-$(pwd)}
 BUILD=${BUILD:-build}
@@ -52,6 +53,17 @@ if strace -V >/dev/null 2>&1; then
 	[ -z "${PRIVSEP_DEBUG:-}" ] || cat "$T/tr.$keypids" >&2
 	t_eq "no other process opened ca.key" \
 	    "$(cat "$T"/tr.* | grep -c '/ca\.key"' || true)" 1
+	# the journal's key-encryption key, made and read by its own process
+	kekpids=$(grep -l '/keystore\.key"' "$T"/tr.* | sed 's/.*\.//' | sort -u)
+	t_eq "one process opened keystore.key" "$(echo "$kekpids" | wc -w)" 1
+	t_ok "neither the parsing process nor the CA's" test "$kekpids" != "$mainpid" -a \
+	    "$kekpids" != "$keypids"
+	t_eq "the KEK process made no socket and connected nowhere" \
+	    "$(grep -c -E '^(socket|connect)\(' "$T/tr.$kekpids" || true)" 0
+	t_eq "it opened keystore.key (and its temporary file) only" \
+	    "$(grep -E '^open' "$T/tr.$kekpids" | grep -c -v '/keystore\.key')" 0
+	t_ok "that process made the KEK file" \
+	    test -s "$T/state/keystore.key"
 else
 	echo "# skipped: strace is not installed (scripts/deps.sh installs it)"
 fi
@@ -108,4 +120,35 @@ rc=0
 wait "$SPID" || rc=$?
 SPID=
 t_eq "SIGTERM ends it with 0" "$rc" 0
+
+# again, the keystore's key process this time
+"$SYNC" -f "$C" --foreground >"$T/sync2.log" 2>&1 &
+SPID=$!
+KK=
+i=0
+until [ -n "$KK" ] || [ $i -ge 100 ]; do
+	KK=$(pgrep -P "$SPID" -x smimepub-kek || true)
+	[ -n "$KK" ] || sleep 0.1
+	i=$((i + 1))
+done
+t_ok "the daemon has a keystore key process" test -n "$KK"
+t_contains "with a seccomp filter" "$(cat /proc/"$KK"/status)" "Seccomp:	2"
+t_eq "two descriptors" "$(ls /proc/"$KK"/fd | wc -l)" 2
+[ -z "$KK" ] || kill -9 "$KK"
+sed 's/erin/frank/g; s/Erin/Frank/' "$T/hire.ldif" | ldap_root ldapadd >/dev/null
+i=0
+until "$SMIMEPUB" -f "$C" status frank@example.com 2>/dev/null | grep -q FAILED ||
+    [ $i -ge 300 ]; do sleep 0.2; i=$((i + 1)); done
+t_ok "frank's enrolment is journalled" "$SMIMEPUB" -f "$C" status frank@example.com
+t_contains "FAILED" "$T_OUT" "FAILED"
+t_contains "the reason names the keystore key process" "$T_OUT" \
+    "keystore key process (pid $KK) is gone"
+t_ok "the daemon still runs" kill -0 "$SPID"
+kill -TERM "$SPID"
+rc=0
+wait "$SPID" || rc=$?
+SPID=
+t_eq "SIGTERM ends it with 0" "$rc" 0
+t_eq "nobody's key was ever written in the clear: no PEM key in the state dir" \
+    "$(grep -rl 'PRIVATE KEY' "$T/state" | wc -l)" 0
 t_done

@@ -145,10 +145,19 @@ START_TEST(test_tamper)
 	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
 	fprintf(fp, "%064d\n", 0);
 	fclose(fp);
+	/* the key process read the KEK when it started: it still opens */
+	ck_assert_int_eq(enr_keystore_take(tmpdir, j, "id-1", &back, &cb), 0);
+	EVP_PKEY_free(back);
+	sk_X509_pop_free(cb, X509_free);
+	/* a new key process reads the new file: it does not */
+	enr_kekproc_stop();
 	ck_assert_int_eq(enr_keystore_take(tmpdir, j, "id-1", &back, &cb), -1);
+	ck_assert_ptr_nonnull(strstr(log_last_err(), "does not open"));
 	/* and one that others may read is refused outright */
 	ck_assert_int_eq(chmod(path, 0644), 0);
+	enr_kekproc_stop();
 	ck_assert_int_eq(hold(j, "id-3", k, NULL), -1);
+	ck_assert_ptr_nonnull(strstr(log_last_err(), "mode 0600 or 0400"));
 	EVP_PKEY_free(k);
 	jrnl_close(j);
 }
