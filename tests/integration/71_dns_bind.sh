@@ -125,7 +125,16 @@ t_eq "bob's record is still his certificate" "$(dns_smimea $P "$(dns_owner bob e
 chmod 0644 "$T/dns.key"
 t_exit "a key file others may read: dns-sync fails" 1 "$SMIMEPUB" -f "$C" dns-sync
 t_contains "naming the file" "$T_OUT" "dns.zones[0].tsig_key_file: $T/dns.key: mode 0644"
+t_exit "check-config refuses it too (exit 2)" 2 "$SMIMEPUB" -f "$C" check-config
+t_contains "naming the file" "$T_OUT" "dns.zones[0].tsig_key_file: $T/dns.key: mode 0644"
 chmod 0600 "$T/dns.key"
+printf 'key "k" { algorithm hmac-md5; secret "c2hvcnQ="; };\n' >"$T/md5.key"
+chmod 0600 "$T/md5.key"
+conf "$T/md5.conf" 30 "$T/md5.key"
+t_exit "check-config refuses an hmac-md5 key (exit 2)" 2 "$SMIMEPUB" -f "$T/md5.conf" check-config
+t_contains "saying why" "$T_OUT" "$T/md5.key: the algorithm is not hmac-sha256"
+t_ok "check-config accepts the good key" "$SMIMEPUB" -f "$C" check-config
+t_contains "and prints dns.zones" "$T_OUT" "zones = ( { zone = \"example.com\"; server = \"127.0.0.1:$P\"; tsig_key_file = \"$T/dns.key\"; } );"
 t_exit "dns-sync without dns.zones is a configuration error" 2 \
     "$SMIMEPUB" -f "$T/nodns.conf" dns-sync
 t_done
