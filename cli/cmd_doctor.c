@@ -5,7 +5,8 @@
  * counted, the write right on the certificate attributes is proved without
  * changing an entry, the CA is reached through its driver (nothing is
  * issued), the delivery command and the state, delivery and CA directories
- * are checked, and the clock is compared with the directory's. Exit 0 when
+ * are checked, the clock is compared with the directory's, and each zone
+ * of dns.zones answers queries signed with its TSIG key. Exit 0 when
  * every check passed (warnings do not fail), 1 naming each that failed.
  */
 #include <sys/stat.h>
@@ -24,6 +25,7 @@
 #include "ca/ca.h"
 #include "cli/cli.h"
 #include "common/log.h"
+#include "dns/dns.h"
 #include "ldap/dir.h"
 #include "sync/sync.h"
 
@@ -358,6 +360,51 @@ doc_clock(struct doc *d, struct dir *dir)
 		    "(%s)", skew < 0 ? -skew : skew, src);
 }
 
+/*
+ * Each zone of dns.zones: its key file usable, its server answering a
+ * query signed with that key, authoritatively, with a signed answer. The
+ * right to update is proved only by an UPDATE, which doctor does not send.
+ */
+static void
+doc_dns(struct doc *d, const struct cfg *cfg)
+{
+	const struct cfg_dns_zone *z;
+	struct dns_server *srv;
+	struct dns_rrset set;
+	struct dns_key key;
+	char what[64], why[512], kname[sizeof(key.name)];
+	size_t i;
+
+	for (i = 0; i < cfg->dns.n_zones; i++) {
+		z = &cfg->dns.zones[i];
+		snprintf(what, sizeof(what), "dns.zones[%zu].tsig_key_file", i);
+		if (dns_key_load(z->tsig_key_file, what, &key) == -1) {
+			doc_line(d, "FAIL", "dns", "%s %s cannot be used (see "
+			    "above)", what, z->tsig_key_file);
+			continue;
+		}
+		memcpy(kname, key.name, sizeof(kname));
+		srv = dns_server_new(z->zone, z->server, &key, cfg->dns.timeout);
+		dns_key_clear(&key);
+		if (srv == NULL) {
+			doc_line(d, "FAIL", "dns", "zone %s: server %s cannot be "
+			    "used (see above)", z->zone, z->server);
+			continue;
+		}
+		memset(&set, 0, sizeof(set));
+		snprintf(set.owner, sizeof(set.owner), "_smimecert.%s.",
+		    z->zone);
+		if (dns_query(srv, &set, why, sizeof(why)) == DNS_OK)
+			doc_line(d, "ok", "dns", "%s answers for zone %s, "
+			    "signed with TSIG key %s", z->server, z->zone,
+			    kname);
+		else
+			doc_line(d, "FAIL", "dns", "zone %s: %s", z->zone, why);
+		dns_rrset_clear(&set);
+		dns_server_free(srv);
+	}
+}
+
 int
 cmd_doctor(struct cfg *cfg, int argc, char **argv)
 {
@@ -389,6 +436,7 @@ cmd_doctor(struct cfg *cfg, int argc, char **argv)
 		doc_clock(&d, dir);
 	}
 	doc_ca(&d, cfg);
+	doc_dns(&d, cfg);
 	doc_delivery(&d, cfg);
 	doc_dir(&d, "sync.state_dir", cfg->sync.state_dir);
 	doc_dir(&d, "keys.delivery_dir", cfg->keys.delivery_dir);

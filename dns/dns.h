@@ -196,7 +196,7 @@ void		 dns_ctx_free(struct dns_ctx *);
  */
 int	dns_sync_person(struct dns_ctx *, struct jrnl *j,
 	    const char *person_id, FILE *dry, struct dns_counts *);
-/* Every person of the journal (enrolment records); -1 if any failed. */
+/* Every person with a certificate in the journal; -1 if any failed. */
 int	dns_sync_all(struct dns_ctx *, struct jrnl *j, FILE *dry,
 	    struct dns_counts *);
 /* Those whose DNS state is pending and due at now. */

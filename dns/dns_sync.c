@@ -203,6 +203,7 @@ record(struct dns_ctx *ctx, struct jrnl *j, const char *person_id,
     int failed, const char *why, int changed)
 {
 	struct jrnl_dns d;
+	size_t len;
 	int rc, shift;
 	long delay;
 
@@ -219,7 +220,10 @@ record(struct dns_ctx *ctx, struct jrnl *j, const char *person_id,
 		if (delay > ctx->retry_max)
 			delay = ctx->retry_max;
 		d.next_retry = time(NULL) + delay;
-		snprintf(d.reason, sizeof(d.reason), "%s", why);
+		/* the reason is cut to what the journal keeps */
+		len = strnlen(why, sizeof(d.reason) - 1);
+		memcpy(d.reason, why, len);
+		d.reason[len] = '\0';
 	} else {
 		d.pending = 0;
 		d.attempts = 0;
@@ -299,9 +303,30 @@ ids_add(struct ids *ids, const char *id)
 }
 
 static int
-enr_cb(const struct jrnl_enr *e, void *arg)
+cert_cb(const struct jrnl_cert *r, void *arg)
 {
-	return ids_add(arg, e->person_id);
+	return r->person_id[0] == '\0' ? 0 : ids_add(arg, r->person_id);
+}
+
+static int
+id_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Sorted, each id once. */
+static void
+ids_unique(struct ids *ids)
+{
+	size_t i, n = 0;
+
+	if (ids->n == 0)
+		return;
+	qsort(ids->id, ids->n, sizeof(ids->id[0]), id_cmp);
+	for (i = 1; i < ids->n; i++)
+		if (strcmp(ids->id[i], ids->id[n]) != 0 && ++n != i)
+			memcpy(ids->id[n], ids->id[i], sizeof(ids->id[0]));
+	ids->n = n + 1;
 }
 
 static int
@@ -336,11 +361,14 @@ dns_sync_all(struct dns_ctx *ctx, struct jrnl *j, FILE *dry,
 {
 	struct ids ids;
 
+	/* everyone with a certificate of ours, with or without an
+	 * enrolment record (`smimepub publish` by hand makes none) */
 	memset(&ids, 0, sizeof(ids));
-	if (jrnl_enr_each(j, enr_cb, &ids) == -1) {
+	if (jrnl_cert_each(j, cert_cb, &ids) == -1) {
 		free(ids.id);
 		return -1;
 	}
+	ids_unique(&ids);
 	return run_ids(ctx, j, &ids, dry, n);
 }
 

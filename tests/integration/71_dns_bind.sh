@@ -133,6 +133,11 @@ chmod 0600 "$T/md5.key"
 conf "$T/md5.conf" 30 "$T/md5.key"
 t_exit "check-config refuses an hmac-md5 key (exit 2)" 2 "$SMIMEPUB" -f "$T/md5.conf" check-config
 t_contains "saying why" "$T_OUT" "$T/md5.key: the algorithm is not hmac-sha256"
+"$SMIMEPUB" -f "$C" doctor >"$T/doctor.out" 2>&1 || :
+t_contains "doctor: the zone answers, signed with the key" "$(cat "$T/doctor.out")" \
+    "127.0.0.1:$P answers for zone example.com, signed with TSIG key smimepub."
+t_exit "doctor with the wrong key fails (exit 1)" 1 "$SMIMEPUB" -f "$T/wrong.conf" doctor
+t_contains "naming the dns check" "$T_OUT" "FAIL dns "
 t_ok "check-config accepts the good key" "$SMIMEPUB" -f "$C" check-config
 t_contains "and prints dns.zones" "$T_OUT" "zones = ( { zone = \"example.com\"; server = \"127.0.0.1:$P\"; tsig_key_file = \"$T/dns.key\"; } );"
 t_exit "dns-sync without dns.zones is a configuration error" 2 \

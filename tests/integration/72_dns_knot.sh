@@ -104,6 +104,8 @@ t_contains "metrics: nobody pending" "$m" "smimepub_sync_dns_pending 0"
 t_ok "smimepub status dave" "$SMIMEPUB" -f "$C" status dave@example.com
 t_contains "his records are in step" "$T_OUT" "# dns: SMIMEA records in step since"
 kill -TERM "$SPID"
-wait "$SPID" 2>/dev/null || :
+rc=0
+wait "$SPID" 2>/dev/null || rc=$?
 SPID=
+t_eq "SIGTERM: the daemon exits 0" "$rc" 0
 t_done
