@@ -6,8 +6,9 @@
 # a renewal replaces it in one UPDATE (a reader polling meanwhile never sees
 # none or two); a leaver's record goes; records smimepub does not own (at
 # another name, and a foreign one at a person's own name) stay; a wrong TSIG
-# key is reported and nothing is written; a key file others may read is
-# refused, naming it.
+# key is reported and nothing is written; a change by someone else between
+# the read and the UPDATE fails it as a whole (tests/helpers/dns_race); a
+# key file others may read is refused, naming it.
 set -eu
 SRCDIR=${SRCDIR:-$(pwd)}
 BUILD=${BUILD:-build}
@@ -121,6 +122,33 @@ t_eq "carol's record is gone, the foreign one at her name stays" "$(dns_smimea $
 t_eq "the hand-added record at another name survives" "$(dns_smimea $P "$HAND")" \
     "3 1 1 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"
 t_eq "bob's record is still his certificate" "$(dns_smimea $P "$(dns_owner bob example.com)")" "$(entry_rr bob)"
+
+# someone else changes the RRset between the read and the UPDATE: the
+# prerequisite (the RRset as read) fails the UPDATE as a whole
+RACE=$(dns_owner race example.com)
+OTHER="3 1 1 1111111111111111111111111111111111111111111111111111111111111111"
+race() {	# race CHANGE: dns_race reads, CHANGE runs, dns_race updates
+	rm -f "$T/race.in"
+	mkfifo "$T/race.in"
+	"$SRCDIR/$BUILD/tests/dns_race" example.com "127.0.0.1:$P" "$T/dns.key" \
+	    "$RACE" ABCDEF0123 <"$T/race.in" >"$T/race.out" 2>&1 &
+	rpid=$!
+	exec 3>"$T/race.in"
+	i=0
+	until grep -q '^read' "$T/race.out" || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+	eval "$1"
+	echo go >&3
+	exec 3>&-
+	wait "$rpid" || :
+}
+race 'printf "server 127.0.0.1 %s\nupdate add %s 300 IN SMIMEA %s\nsend\n" "$P" "$RACE" "$OTHER" | nsupdate -k "$T/dns.key"'
+t_eq "read an empty RRset, then someone added a record: conflict" \
+    "$(tr '\n' ' ' <"$T/race.out")" "read 0 conflict "
+t_eq "nothing of the UPDATE was written, the other change stands" "$(dns_smimea $P "$RACE")" "$OTHER"
+race ':'
+t_eq "with no change in between the same UPDATE goes through" \
+    "$(tr '\n' ' ' <"$T/race.out")" "read 1 ok "
+t_eq "both records are there" "$(dns_smimea $P "$RACE" | tr '\n' ' ')" "3 0 0 ABCDEF0123 $OTHER "
 
 chmod 0644 "$T/dns.key"
 t_exit "a key file others may read: dns-sync fails" 1 "$SMIMEPUB" -f "$C" dns-sync
