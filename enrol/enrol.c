@@ -206,204 +206,277 @@ enr_deliver_new(struct enr_ctx *e, const char *mail, const char *person,
 	return enr_history_deliver(e, mail, person, &b, 1, chain, serial, p12);
 }
 
-enum enr_outcome
-enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
+/* One enrolment as it goes through the steps below. */
+struct enr_run {
+	const char		*mail;
+	struct dir_person	*p;		/* the entry, found by mail */
+	struct jrnl_enr		 r;		/* the record being written */
+	struct jrnl_enr		 old;		/* as it was read */
+	enum jrnl_state		 from;		/* where it resumes */
+	struct ca_result	 res;
+	EVP_PKEY		*key;
+	char			*serial, *p12;
+	char			 why[256];	/* the CA's failure */
+	int			 asked;		/* the CA was asked, and failed */
+};
+
+/* The serial and expiry of the certificate in hand, on the record. */
+static void
+enr_record_cert(struct enr_run *u)
 {
-	struct ca_result res;
-	struct jrnl_enr r, old;
+	free(u->serial);
+	u->serial = x509_serial_hex(u->res.cert);
+	snprintf(u->r.serial, sizeof(u->r.serial), "%s", u->serial ?
+	    u->serial : "");
+	u->r.not_after = enr_not_after(u->res.cert);
+}
+
+/* The CA's request failed (crc -1): journal an unfit certificate to revoke
+ * it, keep the driver's reason, and say whether the CA could be asked. */
+static enum enr_outcome
+enr_ca_failed(struct enr_ctx *e, struct enr_run *u)
+{
+	if (u->res.status == CA_REJECTED && u->res.cert != NULL) {
+		/* issued but unfit: journal it to revoke it */
+		(void)jrnl_cert_put(e->jrnl, u->res.cert, u->mail, u->p->id,
+		    JRNL_CERT_ISSUED);
+		(void)audit_event_at("issuance", u->p->id, u->mail,
+		    u->res.cert, ca_name(e->ca), "refused", u->res.reason,
+		    u->p->dn, NULL);
+	}
+	/* the driver logged why; keep it as the reason */
+	snprintf(u->why, sizeof(u->why), "%s", u->res.reason ?
+	    u->res.reason : log_last_err());
+	log_err("%s: enrolment with CA %s failed%s%s", u->mail, ca_name(e->ca),
+	    u->why[0] ? ": " : "", u->why);
+	if (u->res.status == CA_REJECTED)
+		return ENR_FAILED;
+	/* not asked, or no readable answer */
+	enr_ca_unreachable(e, u->why);
+	u->asked = 1;
+	return ENR_CA_DOWN;
+}
+
+/* The CA will answer later: the key stays sealed in the journal
+ * (keystore.c); the next pass after retry_after polls. */
+static enum enr_outcome
+enr_ca_pending(struct enr_ctx *e, struct enr_run *u)
+{
+	const char *tx = u->res.txid;
+
+	if (tx == NULL || tx[0] == '\0' || strlen(tx) >= sizeof(u->r.txid)) {
+		log_err("%s: CA %s answered pending without a usable "
+		    "transaction id", u->mail, ca_name(e->ca));
+		return ENR_FAILED;
+	}
+	snprintf(u->r.txid, sizeof(u->r.txid), "%s", tx);
+	u->r.next_retry = u->res.retry_after;
+	if (enr_step(e, &u->r, JRNL_SUBMITTED) == -1)
+		return ENR_FAILED;
+	log_info("%s: CA %s answered pending (transaction %.64s%s); polling "
+	    "again after %lds", u->mail, ca_name(e->ca), tx, strlen(tx) > 64 ?
+	    "..." : "", (long)(u->res.retry_after - time(NULL)));
+	return ENR_PENDING;
+}
+
+/*
+ * Ask the CA for the certificate of u->key, or poll it for a pending one,
+ * and journal the answer: ISSUED with the certificate and its chain (and the
+ * key, for a delivery after a crash) in one commit. ENR_DONE when issued;
+ * ENR_PENDING, ENR_FAILED or ENR_CA_DOWN otherwise (journalled by the
+ * caller).
+ */
+static enum enr_outcome
+enr_ask_ca(struct enr_ctx *e, struct enr_run *u)
+{
 	struct enr_group g;
-	struct dir_person *p = NULL;
-	char why[256];
-	int crc, asked = 0;
+	X509_REQ *csr;
 	double t0;
-	EVP_PKEY *key = NULL;
-	X509_REQ *csr = NULL;
-	char *serial = NULL, *p12 = NULL;
-	enum jrnl_state from;
+	int crc;
 	enum enr_outcome rc = ENR_FAILED;
 
-	memset(&res, 0, sizeof(res));
-	memset(&r, 0, sizeof(r));
-	memset(&old, 0, sizeof(old));
-	log_clear_err();
-	if (person_id != NULL && jrnl_enr_get(e->jrnl, person_id, &r) == 1) {
-		snprintf(r.person_id, sizeof(r.person_id), "%s", person_id);
-		snprintf(r.mail, sizeof(r.mail), "%s", mail);
-		r.state = JRNL_PLANNED;
-	}
-	if (dir_find_by_mail(e->dir, mail, &p) != 0)
+	if ((csr = keys_csr_new(u->key, u->mail, u->p->display_name)) == NULL)
+		return ENR_FAILED;
+	/* the first outside effect is the CA request: until then one commit,
+	 * with the key sealed (a crash from here on resumes with this key) */
+	memset(&g, 0, sizeof(g));
+	g.steps = u->from == JRNL_PLANNED ? fresh : fresh + 2;
+	g.nsteps = u->from == JRNL_PLANNED ? 3 : 1;
+	g.key = u->from == JRNL_PLANNED ? u->key : NULL;
+	if (enr_group(e, &u->r, &g) == -1)
 		goto out;
-	if (p->id == NULL) {
-		dir_id_problem(e->dir, p, why, sizeof(why));
-		log_err("%s: not enrolled: %s", mail, why);
+	if (e->ca_lock != NULL)
+		pthread_mutex_lock(e->ca_lock);
+	t0 = enr_clock();
+	/* a pending request is polled, with the key it was made for, rather
+	 * than sent again */
+	if (u->from == JRNL_SUBMITTED && u->old.txid[0] != '\0')
+		crc = ca_poll(e->ca, u->old.txid, csr, u->mail, &u->res);
+	else
+		crc = ca_enrol(e->ca, csr, u->mail, &u->res);
+	enr_observe_ca(e, t0);
+	if (e->ca_lock != NULL)
+		pthread_mutex_unlock(e->ca_lock);
+	/* the CA has issued, nothing of it is recorded yet */
+	enr_failpoint("CA_ANSWERED");
+	if (crc == -1) {
+		rc = enr_ca_failed(e, u);
 		goto out;
 	}
-	enr_record_init(&r, &old, p, mail, e->jrnl);
-	from = enr_resume(e, &old, mail, &key, &res.cert, &res.chain);
-	/* the step this enrolment is in: what a failure from here records
-	 * as failed_in, so the next attempt resumes there (not FAILED, the
-	 * state of the record it was read from) */
-	r.state = from;
-	if (from <= JRNL_SUBMITTED && e->ca_down != NULL &&
-	    atomic_load(e->ca_down)) {
-		/* no key made, nothing sent: next pass */
-		rc = ENR_CA_DOWN;
+	if (u->res.status == CA_REJECTED) {
+		log_err("%s: CA %s rejected the request: %s", u->mail,
+		    ca_name(e->ca), u->res.reason ? u->res.reason :
+		    "no reason");
 		goto out;
 	}
-	if (from == JRNL_PLANNED) {
-		r.state = JRNL_PLANNED;	/* where a failure from here is */
-		/* pre-generated in idle time (keys.pool_size), else now */
-		if ((key = enr_keypool_take(e->keypool, e->cfg->keys.type)) == NULL &&
-		    (key = keys_generate(e->cfg->keys.type)) == NULL)
-			goto out;
-	}
-	if (from <= JRNL_SUBMITTED) {
-		if ((csr = keys_csr_new(key, mail, p->display_name)) == NULL)
-			goto out;
-		/* the first outside effect is the CA request: until then one
-		 * commit, with the key sealed (a crash from here on resumes
-		 * with this key) */
-		memset(&g, 0, sizeof(g));
-		g.steps = from == JRNL_PLANNED ? fresh : fresh + 2;
-		g.nsteps = from == JRNL_PLANNED ? 3 : 1;
-		g.key = from == JRNL_PLANNED ? key : NULL;
-		if (enr_group(e, &r, &g) == -1)
-			goto out;
-		if (e->ca_lock != NULL)
-			pthread_mutex_lock(e->ca_lock);
-		t0 = enr_clock();
-		/* a pending request is polled, with the key it was made
-		 * for, rather than sent again */
-		if (from == JRNL_SUBMITTED && old.txid[0] != '\0')
-			crc = ca_poll(e->ca, old.txid, csr, mail, &res);
-		else
-			crc = ca_enrol(e->ca, csr, mail, &res);
-		enr_observe_ca(e, t0);
-		if (e->ca_lock != NULL)
-			pthread_mutex_unlock(e->ca_lock);
-		/* the CA has issued, nothing of it is recorded yet */
-		enr_failpoint("CA_ANSWERED");
-		if (crc == -1) {
-			if (res.status == CA_REJECTED && res.cert != NULL) {
-				/* issued but unfit: journal it to revoke it */
-				(void)jrnl_cert_put(e->jrnl, res.cert, mail,
-				    p->id, JRNL_CERT_ISSUED);
-				(void)audit_event_at("issuance", p->id, mail,
-				    res.cert, ca_name(e->ca), "refused",
-				    res.reason, p->dn, NULL);
-			}
-			/* the driver logged why; keep it as the reason */
-			snprintf(why, sizeof(why), "%s", res.reason ?
-			    res.reason : log_last_err());
-			log_err("%s: enrolment with CA %s failed%s%s", mail,
-			    ca_name(e->ca), why[0] ? ": " : "", why);
-			if (res.status != CA_REJECTED) {
-				/* not asked, or no readable answer */
-				enr_ca_unreachable(e, why);
-				asked = 1;
-				rc = ENR_CA_DOWN;
-			}
-			goto out;
-		}
-		if (res.status == CA_REJECTED) {
-			log_err("%s: CA %s rejected the request: %s", mail,
-			    ca_name(e->ca), res.reason ? res.reason :
-			    "no reason");
-			goto out;
-		}
-		if (res.status == CA_PENDING) {
-			/* the key stays sealed in the journal (keystore.c);
-			 * the next pass after retry_after polls */
-			if (res.txid == NULL || res.txid[0] == '\0' ||
-			    strlen(res.txid) >= sizeof(r.txid)) {
-				log_err("%s: CA %s answered pending without a "
-				    "usable transaction id", mail,
-				    ca_name(e->ca));
-				goto out;
-			}
-			snprintf(r.txid, sizeof(r.txid), "%s", res.txid);
-			r.next_retry = res.retry_after;
-			if (enr_step(e, &r, JRNL_SUBMITTED) == -1)
-				goto out;
-			log_info("%s: CA %s answered pending (transaction "
-			    "%.64s%s); polling again after %lds", mail,
-			    ca_name(e->ca), res.txid, strlen(res.txid) > 64 ?
-			    "..." : "", (long)(res.retry_after - time(NULL)));
-			rc = ENR_PENDING;
-			goto out;
-		}
-		r.txid[0] = '\0';
-		r.next_retry = 0;
-		serial = x509_serial_hex(res.cert);
-		snprintf(r.serial, sizeof(r.serial), "%s", serial ? serial :
-		    "");
-		r.not_after = enr_not_after(res.cert);
-		/* the certificate, and the chain joining the key (for a
-		 * delivery after a crash), with ISSUED in one commit */
-		memset(&g, 0, sizeof(g));
-		g.steps = issued;
-		g.nsteps = 1;
-		g.key = key;
-		g.chain = res.chain;
-		g.cert = res.cert;
-		g.cert_state = JRNL_CERT_ISSUED;
-		if (enr_group(e, &r, &g) == -1)
-			goto out;
-		(void)audit_event_at("issuance", p->id, mail, res.cert,
-		    ca_name(e->ca), "issued", NULL, p->dn, NULL);
-	} else {
-		serial = x509_serial_hex(res.cert);
-		snprintf(r.serial, sizeof(r.serial), "%s", serial ? serial :
-		    "");
-		r.not_after = enr_not_after(res.cert);
-	}
-	if (from <= JRNL_ISSUED) {
-		if (enr_escrow(e->cfg, key, res.cert) == -1 ||
-		    enr_history_keep(e, p->id, key, r.serial) == -1)
-			goto out;
-		if (enr_deliver_new(e, mail, p->id, key, res.cert, res.chain,
-		    r.serial, &p12) == -1)
-			goto out;
-		EVP_PKEY_free(key);	/* delivered: no copy stays here */
-		key = NULL;
-		if (enr_step(e, &r, JRNL_DELIVERED) == -1)
-			goto out;
-		/* keys.deliver_history's newest N stay kept (0: none) */
-		enr_history_prune(e, p->id, e->cfg->keys.deliver_history);
-	}
-	/* by the id the person was found under: no second search by mail */
-	if (enr_publish(e->jrnl, e->dir, p->id, res.cert, res.chain) == -1)
+	if (u->res.status == CA_PENDING) {
+		rc = enr_ca_pending(e, u);
 		goto out;
-	r.attempts = 0;
+	}
+	u->r.txid[0] = '\0';
+	u->r.next_retry = 0;
+	enr_record_cert(u);
+	memset(&g, 0, sizeof(g));
+	g.steps = issued;
+	g.nsteps = 1;
+	g.key = u->key;
+	g.chain = u->res.chain;
+	g.cert = u->res.cert;
+	g.cert_state = JRNL_CERT_ISSUED;
+	if (enr_group(e, &u->r, &g) == -1)
+		goto out;
+	(void)audit_event_at("issuance", u->p->id, u->mail, u->res.cert,
+	    ca_name(e->ca), "issued", NULL, u->p->dn, NULL);
+	rc = ENR_DONE;
+out:
+	X509_REQ_free(csr);
+	return rc;
+}
+
+/* Escrow, keep for keys.deliver_history, and deliver the key, then
+ * DELIVERED: no copy of it stays here. */
+static int
+enr_hand_over(struct enr_ctx *e, struct enr_run *u)
+{
+	if (enr_escrow(e->cfg, u->key, u->res.cert) == -1 ||
+	    enr_history_keep(e, u->p->id, u->key, u->r.serial) == -1 ||
+	    enr_deliver_new(e, u->mail, u->p->id, u->key, u->res.cert,
+	    u->res.chain, u->r.serial, &u->p12) == -1)
+		return -1;
+	EVP_PKEY_free(u->key);
+	u->key = NULL;
+	if (enr_step(e, &u->r, JRNL_DELIVERED) == -1)
+		return -1;
+	/* keys.deliver_history's newest N stay kept (0: none) */
+	enr_history_prune(e, u->p->id, e->cfg->keys.deliver_history);
+	return 0;
+}
+
+/* Publish by the id the person was found under (no second search by
+ * mail), then PUBLISHED, and revoke what the new certificate supersedes. */
+static int
+enr_put_on_entry(struct enr_ctx *e, struct enr_run *u)
+{
+	struct enr_group g;
+
+	if (enr_publish(e->jrnl, e->dir, u->p->id, u->res.cert,
+	    u->res.chain) == -1)
+		return -1;
+	u->r.attempts = 0;
 	memset(&g, 0, sizeof(g));
 	g.steps = published;
 	g.nsteps = 1;
-	g.cert = res.cert;
+	g.cert = u->res.cert;
 	g.cert_state = JRNL_CERT_PUBLISHED;
-	if (enr_group(e, &r, &g) == -1)
-		goto out;
-	(void)audit_event_at("publication", p->id, mail, res.cert,
-	    ca_name(e->ca), "published", NULL, p->dn, NULL);
-	enr_status(e, p->dn, "published", &r);
-	enr_revoke_orphans(e, mail, p->id, res.cert);
-	log_info("%s: issued serial %s by %s, delivered%s%s, published on "
-	    "%s", mail, serial ? serial : "?", ca_name(e->ca), p12 ? " to " :
-	    " before", p12 ? p12 : "", p->dn);
-	rc = ENR_DONE;
-out:
+	if (enr_group(e, &u->r, &g) == -1)
+		return -1;
+	(void)audit_event_at("publication", u->p->id, u->mail, u->res.cert,
+	    ca_name(e->ca), "published", NULL, u->p->dn, NULL);
+	enr_status(e, u->p->dn, "published", &u->r);
+	enr_revoke_orphans(e, u->mail, u->p->id, u->res.cert);
+	log_info("%s: issued serial %s by %s, delivered%s%s, published on %s",
+	    u->mail, u->serial ? u->serial : "?", ca_name(e->ca), u->p12 ?
+	    " to " : " before", u->p12 ? u->p12 : "", u->p->dn);
+	return 0;
+}
+
+/* Find the person and where their enrolment resumes (u->from, with the
+ * key and certificate a crash or a failure left). -1 logged. */
+static int
+enr_begin(struct enr_ctx *e, struct enr_run *u, const char *person_id)
+{
+	char why[256];
+
+	if (person_id != NULL && jrnl_enr_get(e->jrnl, person_id, &u->r) ==
+	    1) {
+		snprintf(u->r.person_id, sizeof(u->r.person_id), "%s",
+		    person_id);
+		snprintf(u->r.mail, sizeof(u->r.mail), "%s", u->mail);
+		u->r.state = JRNL_PLANNED;
+	}
+	if (dir_find_by_mail(e->dir, u->mail, &u->p) != 0)
+		return -1;
+	if (u->p->id == NULL) {
+		dir_id_problem(e->dir, u->p, why, sizeof(why));
+		log_err("%s: not enrolled: %s", u->mail, why);
+		return -1;
+	}
+	enr_record_init(&u->r, &u->old, u->p, u->mail, e->jrnl);
+	u->from = enr_resume(e, &u->old, u->mail, &u->key, &u->res.cert,
+	    &u->res.chain);
+	/* the step this enrolment is in: what a failure from here records as
+	 * failed_in, so the next attempt resumes there (not FAILED, the state
+	 * of the record it was read from) */
+	u->r.state = u->from;
+	return 0;
+}
+
+/* The steps from where the enrolment resumes to PUBLISHED. */
+static enum enr_outcome
+enr_steps(struct enr_ctx *e, struct enr_run *u)
+{
+	enum enr_outcome o;
+
+	if (u->from <= JRNL_SUBMITTED && e->ca_down != NULL &&
+	    atomic_load(e->ca_down))
+		return ENR_CA_DOWN;	/* no key made, nothing sent: next pass */
+	/* pre-generated in idle time (keys.pool_size), else now */
+	if (u->from == JRNL_PLANNED &&
+	    (u->key = enr_keypool_take(e->keypool, e->cfg->keys.type)) ==
+	    NULL && (u->key = keys_generate(e->cfg->keys.type)) == NULL)
+		return ENR_FAILED;
+	if (u->from <= JRNL_SUBMITTED) {
+		if ((o = enr_ask_ca(e, u)) != ENR_DONE)
+			return o;
+	} else
+		enr_record_cert(u);
+	if (u->from <= JRNL_ISSUED && enr_hand_over(e, u) == -1)
+		return ENR_FAILED;
+	return enr_put_on_entry(e, u) == -1 ? ENR_FAILED : ENR_DONE;
+}
+
+enum enr_outcome
+enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
+{
+	struct enr_run u;
+	enum enr_outcome rc = ENR_FAILED;
+
+	memset(&u, 0, sizeof(u));
+	u.mail = mail;
+	log_clear_err();
+	if (enr_begin(e, &u, person_id) == 0)
+		rc = enr_steps(e, &u);
 	if (rc == ENR_FAILED) {
-		enr_fail(e, &r);
-		if (p != NULL)
-			enr_status(e, p->dn, "failed", &r);
-	} else if (rc == ENR_CA_DOWN && enr_fail_ca(e, &r, &old,
-	    asked ? why : NULL) &&
-	    p != NULL)
-		enr_status(e, p->dn, "failed", &r);
-	EVP_PKEY_free(key);
-	X509_REQ_free(csr);
-	ca_result_clear(&res);
-	dir_person_free(p);
-	free(serial);
-	free(p12);
+		enr_fail(e, &u.r);
+		if (u.p != NULL)
+			enr_status(e, u.p->dn, "failed", &u.r);
+	} else if (rc == ENR_CA_DOWN && enr_fail_ca(e, &u.r, &u.old,
+	    u.asked ? u.why : NULL) && u.p != NULL)
+		enr_status(e, u.p->dn, "failed", &u.r);
+	EVP_PKEY_free(u.key);
+	ca_result_clear(&u.res);
+	dir_person_free(u.p);
+	free(u.serial);
+	free(u.p12);
 	return rc;
 }

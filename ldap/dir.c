@@ -107,6 +107,7 @@ dir_free(struct dir *d)
 	if (d == NULL)
 		return;
 	dir_drop(d);
+	free(d->nc);
 	free(d);
 }
 

@@ -51,10 +51,28 @@ dir_naming_context(struct dir *d, char **nc)
 	int rc, i, ret = -1;
 
 	*nc = NULL;
+	if (d->nc != NULL) {
+		if ((*nc = strdup(d->nc)) == NULL) {
+			log_err("%s: out of memory", d->cfg->uri);
+			return -1;
+		}
+		return 0;
+	}
 	if (dir_ensure(d) == -1)
 		return -1;
 	rc = ldap_search_ext_s(d->ld, "", LDAP_SCOPE_BASE, "(objectClass=*)",
 	    attrs, 0, NULL, NULL, &tv, 1, &res);
+	if (dir_conn_lost(rc)) {
+		/* as a search does: the worker waits for the directory
+		 * when the reconnect fails (the connection is dropped) */
+		log_warn("%s: connection lost; reconnecting", d->cfg->uri);
+		ldap_msgfree(res);
+		res = NULL;
+		if (dir_reconnect(d) == -1)
+			return -1;
+		rc = ldap_search_ext_s(d->ld, "", LDAP_SCOPE_BASE,
+		    "(objectClass=*)", attrs, 0, NULL, NULL, &tv, 1, &res);
+	}
 	if (rc != LDAP_SUCCESS) {
 		dir_log_ldap(d, rc, "read namingContexts from the root DSE");
 		goto out;
@@ -81,6 +99,10 @@ dir_naming_context(struct dir *d, char **nc)
 	if (*nc == NULL) {
 		log_err("%s: no naming context in the root DSE holds %s",
 		    d->cfg->uri, d->cfg->base);
+		goto out;
+	}
+	if ((d->nc = strdup(*nc)) == NULL) {
+		log_err("%s: out of memory", d->cfg->uri);
 		goto out;
 	}
 	ret = 0;

@@ -19,6 +19,7 @@ struct dir {
 	LDAP		*ld;		/* NULL when not connected */
 	int		 has_assert;	/* root DSE lists RFC 4528 1.3.6.1.1.12 */
 	int		 unfiltered;	/* find by mail ignores the filter */
+	char		*nc;		/* dir_naming_context, once read */
 };
 
 #define DIR_MAX_RETRY	5	/* publish: re-reads after a concurrent change */
@@ -39,7 +40,9 @@ int	dir_dn_under(const char *dn, const char *base);
 /*
  * The naming context (root DSE namingContexts) that holds cfg base, the
  * longest that does: DirSync and the search by id start there. 0 and a
- * malloc'd *nc, or -1 (logged).
+ * malloc'd *nc, or -1 (logged). Read once per struct dir (it does not
+ * change while a server runs), reconnecting once if the connection was
+ * lost, as a search does.
  */
 int	dir_naming_context(struct dir *, char **nc);
 /* dir_search.c: the attributes a dir_person is read from (NULL-terminated),

@@ -362,7 +362,9 @@ dir_apply(struct dir *d, const char *addr, const char *id, X509 *const *leaf,
 				goto out;
 			continue;
 		}
-		if (lrc == LDAP_INSUFFICIENT_ACCESS && id != NULL) {
+		if (lrc == LDAP_INSUFFICIENT_ACCESS && id != NULL &&
+		    leaf == NULL) {
+			/* a leaver moved out of base: said how to delegate */
 			dir_log_ldap(d, lrc, "%s %s: modify %s refused: the "
 			    "bind identity may not write %s and %s there "
 			    "(delegate that right on the parent of every OU "
