@@ -21,9 +21,9 @@ struct ca {
 static const struct ca_driver *const ca_drivers[] = {
 	&ca_driver_local,
 	&ca_driver_cmp,
-	&ca_driver_exec,
-	&ca_driver_cfssl,
 	&ca_driver_est,
+	&ca_driver_cfssl,
+	&ca_driver_exec,
 };
 #define NDRIVERS	(sizeof(ca_drivers) / sizeof(ca_drivers[0]))
 
@@ -67,27 +67,56 @@ ca_reason_str(int reason)
 	return ca_reasons[reason];
 }
 
+const struct ca_driver *
+ca_driver_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < NDRIVERS; i++)
+		if (strcmp(ca_drivers[i]->name, name) == 0)
+			return ca_drivers[i];
+	return NULL;
+}
+
+int
+ca_cfg_check(const struct cfg *cfg)
+{
+	const struct ca_driver *d = ca_driver_find(cfg->ca.driver);
+	char list[128];
+	size_t i, len = 0;
+
+	if (d == NULL) {
+		list[0] = '\0';
+		for (i = 0; i < NDRIVERS && len < sizeof(list); i++)
+			len += (size_t)snprintf(list + len, sizeof(list) - len,
+			    "%s%s", i == 0 ? "" : i + 1 == NDRIVERS ? " or " :
+			    ", ", ca_drivers[i]->name);
+		cfg_key_err(cfg, "ca.driver", "\"%s\" is not %s",
+		    cfg->ca.driver ? cfg->ca.driver : "", list);
+		return -1;
+	}
+	if (d->needs != NULL && cfg_str(cfg, d->needs) == NULL) {
+		cfg_key_err(cfg, "ca.driver", "\"%s\" needs %s", d->name,
+		    d->needs);
+		return -1;
+	}
+	return 0;
+}
+
 struct ca *
 ca_new(const struct cfg *cfg)
 {
+	const struct ca_driver *d;
 	struct ca *ca = NULL;
-	size_t i;
 
-	for (i = 0; i < NDRIVERS; i++)
-		if (strcmp(ca_drivers[i]->name, cfg->ca.driver) == 0)
-			break;
-	if (i == NDRIVERS) {
-		log_err("%s: ca.driver: \"%s\" is not built into this "
-		    "smimepub (available: local, cmp, est, cfssl, exec)",
-		    cfg->path ? cfg->path :
-		    "config", cfg->ca.driver);
+	if (ca_cfg_check(cfg) == -1)
 		return NULL;
-	}
+	d = ca_driver_find(cfg->ca.driver);
 	if ((ca = calloc(1, sizeof(*ca))) == NULL) {
 		log_err("ca.driver %s: out of memory", cfg->ca.driver);
 		return NULL;
 	}
-	ca->drv = ca_drivers[i];
+	ca->drv = d;
 	ca->allowed_ekus = cfg->ca.allowed_ekus;
 	if ((ca->ctx = ca->drv->new(cfg)) == NULL) {
 		free(ca);

@@ -39,6 +39,9 @@ void	ca_result_clear(struct ca_result *);
  */
 struct ca_driver {
 	const char	*name;		/* the value of ca.driver */
+	const char	*needs;		/* the key it cannot work without */
+	/* doctor's look (probe.c): 0 reached, -1 not; msg says what */
+	int		 (*probe)(const struct cfg *, char *msg, size_t sz);
 	void		*(*new)(const struct cfg *);
 	int		 (*enrol)(void *ctx, X509_REQ *csr, const char *mail,
 			    struct ca_result *);
@@ -55,16 +58,35 @@ struct ca_driver {
 	void		 (*free)(void *ctx);
 };
 
-/* The drivers built in (ca.c lists them for ca_new()). */
+/*
+ * The drivers built in. ca.c lists them, the one list of CA drivers: what
+ * ca.driver may say (ca_cfg_check), what ca_new() makes, what doctor
+ * probes (ca_probe).
+ */
 extern const struct ca_driver ca_driver_local;
 extern const struct ca_driver ca_driver_cmp;
 extern const struct ca_driver ca_driver_exec;
 extern const struct ca_driver ca_driver_cfssl;
 extern const struct ca_driver ca_driver_est;
+/* Each driver's probe (probe.c). */
+int	ca_probe_local(const struct cfg *, char *msg, size_t sz);
+int	ca_probe_cmp(const struct cfg *, char *msg, size_t sz);
+int	ca_probe_exec(const struct cfg *, char *msg, size_t sz);
+int	ca_probe_cfssl(const struct cfg *, char *msg, size_t sz);
+int	ca_probe_est(const struct cfg *, char *msg, size_t sz);
+
+/* The driver named name; NULL if none is. */
+const struct ca_driver *ca_driver_find(const char *name);
+/*
+ * ca.driver names a driver built in, and the key that driver needs is set;
+ * -1 reported naming the file, line and key (cfg_key_err) otherwise. Every
+ * program that uses a CA calls it after cfg_load() (ca_new() does too).
+ */
+int	ca_cfg_check(const struct cfg *);
 
 struct ca;
 
-/* The driver named by cfg->ca.driver, ready; NULL logged. */
+/* The driver named by cfg->ca.driver (ca_cfg_check), ready; NULL logged. */
 struct ca	*ca_new(const struct cfg *);
 void		 ca_free(struct ca *);
 const char	*ca_name(const struct ca *);

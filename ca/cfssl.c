@@ -599,6 +599,8 @@ out:
 
 const struct ca_driver ca_driver_cfssl = {
 	.name = "cfssl",
+	.needs = "ca.cfssl.url",
+	.probe = ca_probe_cfssl,
 	.new = cfssl_new,
 	.enrol = cfssl_enrol,
 	.poll = cfssl_poll,

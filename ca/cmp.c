@@ -534,6 +534,8 @@ cmp_trust(void *arg)
 
 const struct ca_driver ca_driver_cmp = {
 	.name = "cmp",
+	.needs = "ca.cmp.url",
+	.probe = ca_probe_cmp,
 	.new = cmp_new,
 	.enrol = cmp_enrol,
 	.poll = cmp_poll,

@@ -461,6 +461,8 @@ est_new(const struct cfg *cfg)
 
 const struct ca_driver ca_driver_est = {
 	.name = "est",
+	.needs = "ca.est.url",
+	.probe = ca_probe_est,
 	.new = est_new,
 	.enrol = est_enrol,
 	.poll = est_poll,

@@ -354,6 +354,8 @@ out:
 
 const struct ca_driver ca_driver_exec = {
 	.name = "exec",
+	.needs = "ca.exec.command",
+	.probe = ca_probe_exec,
 	.new = exec_new,
 	.enrol = exec_enrol,
 	.poll = exec_poll,

@@ -487,6 +487,7 @@ local_free(void *ctx)
 
 const struct ca_driver ca_driver_local = {
 	.name = "local",
+	.probe = ca_probe_local,
 	.new = local_new,
 	.enrol = local_enrol,
 	.poll = local_poll,

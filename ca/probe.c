@@ -78,8 +78,8 @@ probe_http(const char *url, const char *body, const char *ctype,
 	return e == CURLE_OK ? 0 : -1;
 }
 
-static int
-probe_local(const struct cfg *cfg, char *msg, size_t sz)
+int
+ca_probe_local(const struct cfg *cfg, char *msg, size_t sz)
 {
 	struct local *l;
 	char na[32];
@@ -100,8 +100,8 @@ probe_local(const struct cfg *cfg, char *msg, size_t sz)
 	return 0;
 }
 
-static int
-probe_exec(const struct cfg *cfg, char *msg, size_t sz)
+int
+ca_probe_exec(const struct cfg *cfg, char *msg, size_t sz)
 {
 	const char *cmd = cfg->ca.exec.command;
 	struct stat st;
@@ -116,45 +116,66 @@ probe_exec(const struct cfg *cfg, char *msg, size_t sz)
 	return 0;
 }
 
+/* An HTTP answer 200 is a reached CA. */
+static int
+probe_http_200(const char *driver, const char *url, const char *body,
+    const char *ctype, const char *cafile, long timeout, char *msg, size_t sz)
+{
+	long code = 0;
+
+	if (probe_http(url, body, ctype, cafile, timeout, &code, msg, sz) == -1)
+		return -1;
+	if (code != 200) {
+		snprintf(msg, sz, "%s %s answered HTTP %ld", driver, url, code);
+		return -1;
+	}
+	snprintf(msg, sz, "%s %s answered (HTTP 200)", driver, url);
+	return 0;
+}
+
+int
+ca_probe_cfssl(const struct cfg *cfg, char *msg, size_t sz)
+{
+	char url[2048];
+
+	snprintf(url, sizeof(url), "%s/api/v1/cfssl/info", cfg->ca.cfssl.url);
+	return probe_http_200("cfssl", url, "{}",
+	    "Content-Type: application/json", cfg->ca.cfssl.tls_ca_file,
+	    cfg->ca.cfssl.timeout, msg, sz);
+}
+
+int
+ca_probe_est(const struct cfg *cfg, char *msg, size_t sz)
+{
+	char url[2048];
+
+	snprintf(url, sizeof(url), "%s/cacerts", cfg->ca.est.url);
+	return probe_http_200("est", url, NULL, NULL, cfg->ca.est.tls_ca_file,
+	    cfg->ca.est.timeout, msg, sz);
+}
+
+int
+ca_probe_cmp(const struct cfg *cfg, char *msg, size_t sz)
+{
+	const char *url = cfg->ca.cmp.url;
+	long code = 0;
+
+	if (probe_http(url, "", "Content-Type: application/pkixcmp",
+	    cfg->ca.cmp.tls_ca_file, cfg->ca.cmp.timeout, &code, msg, sz) == -1)
+		return -1;
+	snprintf(msg, sz, "cmp server %s reached (HTTP %ld to an empty "
+	    "request; a protected request is not tried)", url, code);
+	return 0;
+}
+
 int
 ca_probe(const struct cfg *cfg, char *msg, size_t sz)
 {
-	const struct cfg_ca *c = &cfg->ca;
-	char url[2048];
-	long code = 0;
+	const struct ca_driver *d = ca_driver_find(cfg->ca.driver);
 
-	if (strcmp(c->driver, "local") == 0)
-		return probe_local(cfg, msg, sz);
-	if (strcmp(c->driver, "exec") == 0)
-		return probe_exec(cfg, msg, sz);
-	if (strcmp(c->driver, "cfssl") == 0) {
-		snprintf(url, sizeof(url), "%s/api/v1/cfssl/info", c->cfssl.url);
-		if (probe_http(url, "{}", "Content-Type: application/json",
-		    c->cfssl.tls_ca_file, c->cfssl.timeout, &code, msg,
-		    sz) == -1)
-			return -1;
-	} else if (strcmp(c->driver, "est") == 0) {
-		snprintf(url, sizeof(url), "%s/cacerts", c->est.url);
-		if (probe_http(url, NULL, NULL, c->est.tls_ca_file,
-		    c->est.timeout, &code, msg, sz) == -1)
-			return -1;
-	} else if (strcmp(c->driver, "cmp") == 0) {
-		snprintf(url, sizeof(url), "%s", c->cmp.url);
-		if (probe_http(url, "", "Content-Type: application/pkixcmp",
-		    c->cmp.tls_ca_file, c->cmp.timeout, &code, msg, sz) == -1)
-			return -1;
-		snprintf(msg, sz, "cmp server %s reached (HTTP %ld to an empty "
-		    "request; a protected request is not tried)", url, code);
-		return 0;
-	} else {
-		snprintf(msg, sz, "ca.driver %s: unknown", c->driver);
+	if (d == NULL) {
+		snprintf(msg, sz, "ca.driver %s: unknown", cfg->ca.driver);
 		return -1;
 	}
-	if (code != 200) {
-		snprintf(msg, sz, "%s %s answered HTTP %ld", c->driver, url,
-		    code);
-		return -1;
-	}
-	snprintf(msg, sz, "%s %s answered (HTTP 200)", c->driver, url);
-	return 0;
+	return d->probe(cfg, msg, sz);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ca/ca.h"
 #include "cli/cli.h"
 #include "common/audit.h"
 #include "common/log.h"
@@ -124,6 +125,10 @@ main(int argc, char *argv[])
 	}
 	if ((cfg = cfg_load(path)) == NULL)
 		return EXIT_USAGE;
+	if (ca_cfg_check(cfg) == -1) {		/* ca/ owns ca.driver */
+		cfg_free(cfg);
+		return EXIT_USAGE;
+	}
 	lvl = log_level_parse(cfg->log.level);
 	log_set_level(verbose ? LOG_LVL_DEBUG : (enum log_level)lvl);
 	if (strcmp(cmd->name, "ca") == 0) {

@@ -204,8 +204,11 @@ struct cfg_dns {
 	int		 retry_min, retry_max;	/* backoff after a failure */
 };
 
+struct cfg_where;
+
 struct cfg {
 	char		*path;		/* the file it came from */
+	struct cfg_where *where;	/* per key: file and line it was set on */
 	struct cfg_directory directory;
 	struct cfg_ca	 ca;
 	struct cfg_keys	 keys;
@@ -228,6 +231,16 @@ struct cfg	*cfg_load(const char *path);
 void		 cfg_free(struct cfg *);
 /* The effective configuration (defaults filled in) in libconfig syntax. */
 void		 cfg_print(const struct cfg *, FILE *);
+
+/*
+ * Report a bad value of key (dotted, e.g. "ca.driver") after loading, for
+ * a module that checks a key itself (ca_cfg_check): "FILE:LINE: KEY: ..."
+ * where the file set it, "FILE: KEY: ..." where it is a default.
+ */
+void		 cfg_key_err(const struct cfg *, const char *key,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The value of string key (dotted); NULL if unset or not a string key. */
+const char	*cfg_str(const struct cfg *, const char *key);
 
 /*
  * Read a secret from path into a NUL-terminated buffer the caller frees with

@@ -1,14 +1,41 @@
 /*
- * cfg_keys.c — the table of every configuration key, its type, range and
- * default. A key not listed here is an error in the file.
+ * cfg_keys.c — the table of every configuration key, its type, range,
+ * default and, for an enum key, its allowed values. A key not listed here
+ * is an error in the file.
+ *
+ * An enum key (a string with a fixed set of values) is declared with
+ * ENUM(path, field, default, values): values is a NULL-terminated array of
+ * the allowed strings, defined below (or exported by the common/ module
+ * that owns them, as log.h's log_level_names); the loader refuses any other
+ * value with "FILE:LINE: KEY: "v" is not a, b or c" and the field holds
+ * the string. INDEX() is the same for an enum field, which holds the
+ * value's index (directory.flavour). Nothing in cfg_check() is needed.
+ * ca.driver is the exception: ca/ owns the list of drivers, and
+ * ca_cfg_check() checks it (with what each driver needs) after loading.
  */
 #include "common/cfg_priv.h"
+#include "common/keys.h"
+#include "common/log.h"
 
-#define GROUP(p)	{ p, T_GROUP, 0, 0, 0, 0, 0, NULL, 0 }
-#define STR(p, f, req, d) { p, T_STR, O(f), 0, req, 0, 0, d, 0 }
-#define BOOL(p, f, d)	{ p, T_BOOL, O(f), 0, 0, 0, 1, NULL, d }
-#define INT(p, f, lo, hi, d) { p, T_INT, O(f), 0, 0, lo, hi, NULL, d }
-#define LIST(p, f, n)	{ p, T_STRLIST, O(f), O(n), 0, 0, 0, NULL, 0 }
+#define GROUP(p)	{ p, T_GROUP, 0, 0, 0, 0, 0, NULL, 0, NULL }
+#define STR(p, f, req, d) { p, T_STR, O(f), 0, req, 0, 0, d, 0, NULL }
+#define BOOL(p, f, d)	{ p, T_BOOL, O(f), 0, 0, 0, 1, NULL, d, NULL }
+#define INT(p, f, lo, hi, d) { p, T_INT, O(f), 0, 0, lo, hi, NULL, d, NULL }
+#define LIST(p, f, n)	{ p, T_STRLIST, O(f), O(n), 0, 0, 0, NULL, 0, NULL }
+#define ENUM(p, f, d, v) { p, T_STR, O(f), 0, 0, 0, 0, d, 0, v }
+#define INDEX(p, f, d, v) { p, T_ENUM, O(f), 0, 0, 0, 0, NULL, d, v }
+
+/* in the order of enum cfg_flavour */
+static const char *const flavours[] = { "openldap", "ad", "389ds", NULL };
+static const char *const sasl_mechs[] = { "EXTERNAL", "GSSAPI", NULL };
+static const char *const exec_protocols[] = { "smimepub", "certmonger",
+	NULL };
+static const char *const on_leave[] = { "revoke", "unpublish", "keep", NULL };
+static const char *const watch[] = { "auto", "syncrepl", "poll", "dirsync",
+	NULL };
+static const char *const revocation[] = { "files", "crl", "ocsp", "both",
+	NULL };
+static const char *const revocation_fail[] = { "soft", "hard", NULL };
 
 const struct cfg_key cfg_keys[] = {
 	GROUP("directory"),
@@ -19,20 +46,22 @@ const struct cfg_key cfg_keys[] = {
 	STR("directory.tls_key_file", directory.tls_key_file, 0, NULL),
 	STR("directory.bind_dn", directory.bind_dn, 0, NULL),
 	STR("directory.bind_password_file", directory.bind_password_file, 0, NULL),
-	STR("directory.sasl_mech", directory.sasl_mech, 0, NULL),
+	ENUM("directory.sasl_mech", directory.sasl_mech, NULL, sasl_mechs),
 	STR("directory.keytab", directory.keytab, 0, NULL),
 	STR("directory.base", directory.base, 1, NULL),
 	STR("directory.filter", directory.filter, 0, NULL),
 	STR("directory.mail_attribute", directory.mail_attribute, 0, "mail"),
 	STR("directory.trigger_attribute", directory.trigger_attribute, 0, NULL),
 	STR("directory.status_attribute", directory.status_attribute, 0, NULL),
-	{ "directory.flavour", T_FLAVOUR, O(directory.flavour), 0, 0, 0, 0, NULL, 0 },
+	INDEX("directory.flavour", directory.flavour, CFG_FLAVOUR_OPENLDAP,
+	    flavours),
 	INT("directory.timeout", directory.timeout, 1, 3600, 10),
 	/* RFC 2696 page size; AD's MaxPageSize is 1000 */
 	INT("directory.page_size", directory.page_size, 1, 1000, 500),
 	BOOL("directory.allow_plaintext_bind", directory.allow_plaintext_bind, 0),
 
 	GROUP("ca"),
+	/* ca/ca.c owns the list of drivers: ca_cfg_check() */
 	STR("ca.driver", ca.driver, 0, "local"),
 	/* EKUs beside emailProtection the S/MIME profile check accepts */
 	LIST("ca.allowed_ekus", ca.allowed_ekus, ca.n_allowed_ekus),
@@ -40,7 +69,8 @@ const struct cfg_key cfg_keys[] = {
 	STR("ca.local.dir", ca.local.dir, 0, "/var/lib/smimepub/ca"),
 	/* CA/B Forum S/MIME BR §6.3.2: at most 825 days */
 	INT("ca.local.validity_days", ca.local.validity_days, 1, 825, 365),
-	STR("ca.local.key_type", ca.local.key_type, 0, "rsa:3072"),
+	ENUM("ca.local.key_type", ca.local.key_type, "rsa:3072",
+	    keys_type_names),
 	STR("ca.local.subject_cn", ca.local.subject_cn, 0, "smimepub local CA"),
 	INT("ca.local.ca_validity_days", ca.local.ca_validity_days, 1, 36500, 3650),
 	STR("ca.local.crl_url", ca.local.crl_url, 0, NULL),
@@ -53,7 +83,7 @@ const struct cfg_key cfg_keys[] = {
 	INT("ca.local.ocsp_responder_days", ca.local.ocsp_responder_days, 2, 825, 30),
 	GROUP("ca.exec"),
 	STR("ca.exec.command", ca.exec.command, 0, NULL),
-	STR("ca.exec.protocol", ca.exec.protocol, 0, "smimepub"),
+	ENUM("ca.exec.protocol", ca.exec.protocol, "smimepub", exec_protocols),
 	INT("ca.exec.timeout", ca.exec.timeout, 1, 3600, 60),
 	STR("ca.exec.ca_cert", ca.exec.ca_cert, 0, NULL),
 	GROUP("ca.cfssl"),
@@ -87,7 +117,7 @@ const struct cfg_key cfg_keys[] = {
 	INT("ca.est.timeout", ca.est.timeout, 1, 3600, 30),
 
 	GROUP("keys"),
-	STR("keys.type", keys.type, 0, "rsa:3072"),
+	ENUM("keys.type", keys.type, "rsa:3072", keys_type_names),
 	STR("keys.delivery_dir", keys.delivery_dir, 0, "/var/lib/smimepub/delivery"),
 	STR("keys.delivery_command", keys.delivery_command, 0, NULL),
 	LIST("keys.escrow_certs", keys.escrow_certs, keys.n_escrow_certs),
@@ -104,12 +134,12 @@ const struct cfg_key cfg_keys[] = {
 	INT("sync.interval", sync.interval, 5, 86400 * 7, 300),
 	INT("sync.watch_interval", sync.watch_interval, 0, 3600, 5),
 	INT("sync.renew_before_days", sync.renew_before_days, 1, 365, 30),
-	STR("sync.on_leave", sync.on_leave, 0, "revoke"),
+	ENUM("sync.on_leave", sync.on_leave, "revoke", on_leave),
 	BOOL("sync.require_trigger", sync.require_trigger, 0),
 	INT("sync.workers", sync.workers, 0, 64, 0),
 	INT("sync.max_attempts", sync.max_attempts, 1, 1000, 10),
 	INT("sync.leave_grace_days", sync.leave_grace_days, 0, 365, 0),
-	STR("sync.watch", sync.watch, 0, "auto"),
+	ENUM("sync.watch", sync.watch, "auto", watch),
 	/* one active instance per directory: a lease entry (sync/lease.c) */
 	STR("sync.lease_dn", sync.lease_dn, 0, NULL),
 	STR("sync.lease_attribute", sync.lease_attribute, 0, "description"),
@@ -151,13 +181,14 @@ const struct cfg_key cfg_keys[] = {
 	BOOL("lookup.anonymous", lookup.anonymous, 0),
 	BOOL("lookup.insecure_no_anchors", lookup.insecure_no_anchors, 0),
 	STR("lookup.metrics_listen", lookup.metrics_listen, 0, NULL),
-	STR("lookup.revocation", lookup.revocation, 0, "files"),
-	STR("lookup.revocation_fail", lookup.revocation_fail, 0, "soft"),
+	ENUM("lookup.revocation", lookup.revocation, "files", revocation),
+	ENUM("lookup.revocation_fail", lookup.revocation_fail, "soft",
+	    revocation_fail),
 	INT("lookup.revocation_timeout", lookup.revocation_timeout, 1, 60, 5),
 	BOOL("lookup.ocsp_nonce", lookup.ocsp_nonce, 0),
 
 	GROUP("dns"),
-	{ "dns.zones", T_DNSZONES, O(dns.zones), 0, 0, 0, 0, NULL, 0 },
+	{ "dns.zones", T_DNSZONES, O(dns.zones), 0, 0, 0, 0, NULL, 0, NULL },
 	/* RFC 8162 §2 / RFC 6698 §2.1: 3 0 0 = DANE-EE, the whole
 	 * certificate, exact, as export-smimea: a sender needs all of it */
 	INT("dns.usage", dns.usage, 0, 3, 3),
@@ -170,7 +201,7 @@ const struct cfg_key cfg_keys[] = {
 	INT("dns.retry_max", dns.retry_max, 1, 604800, 3600),
 
 	GROUP("log"),
-	STR("log.level", log.level, 0, "info"),
+	ENUM("log.level", log.level, "info", log_level_names),
 	STR("log.audit_file", log.audit_file, 0, NULL),
 	BOOL("log.syslog", log.syslog, 0),
 };

@@ -73,11 +73,9 @@ cfg_print(const struct cfg *c, FILE *fp)
 		case T_INT:
 			fprintf(fp, "%d;", *(const int *)(base + k->off));
 			break;
-		case T_FLAVOUR:
-			fprintf(fp, "\"%s\";", *(const enum cfg_flavour *)
-			    (base + k->off) == CFG_FLAVOUR_AD ? "ad" :
-			    *(const enum cfg_flavour *)(base + k->off) ==
-			    CFG_FLAVOUR_389DS ? "389ds" : "openldap");
+		case T_ENUM:
+			fprintf(fp, "\"%s\";",
+			    k->values[*(const int *)(base + k->off)]);
 			break;
 		case T_STRLIST:
 			fputs("[ ", fp);

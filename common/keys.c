@@ -16,21 +16,28 @@
 #include "common/log.h"
 #include "common/mail.h"
 
+/* keys.type and ca.local.key_type allowed values (the config table). */
+const char *const keys_type_names[] = {
+	"rsa:2048", "rsa:3072", "rsa:4096", "ec:P-256", "ec:P-384", NULL
+};
+
+/* What each of keys_type_names[] is, in the same order. */
 struct keys_type {
-	const char	*name;
 	const char	*alg;		/* EVP_PKEY_Q_keygen() type */
 	size_t		 bits;		/* RSA modulus */
 	const char	*curve;		/* EC group */
 };
 
 static const struct keys_type keys_types[] = {
-	{ "rsa:2048", "RSA", 2048, NULL },
-	{ "rsa:3072", "RSA", 3072, NULL },
-	{ "rsa:4096", "RSA", 4096, NULL },
-	{ "ec:P-256", "EC", 0, "P-256" },
-	{ "ec:P-384", "EC", 0, "P-384" },
+	{ "RSA", 2048, NULL },
+	{ "RSA", 3072, NULL },
+	{ "RSA", 4096, NULL },
+	{ "EC", 0, "P-256" },
+	{ "EC", 0, "P-384" },
 };
 #define NTYPES	(sizeof(keys_types) / sizeof(keys_types[0]))
+_Static_assert(sizeof(keys_type_names) / sizeof(keys_type_names[0]) ==
+    NTYPES + 1, "keys_types[] describes each of keys_type_names[]");
 
 static const struct keys_type *
 keys_type_find(const char *type)
@@ -40,7 +47,7 @@ keys_type_find(const char *type)
 	if (type == NULL)
 		return NULL;
 	for (i = 0; i < NTYPES; i++)
-		if (strcmp(keys_types[i].name, type) == 0)
+		if (strcmp(keys_type_names[i], type) == 0)
 			return &keys_types[i];
 	return NULL;
 }

@@ -19,6 +19,8 @@
 
 /* 1 if type is one of rsa:2048, rsa:3072, rsa:4096, ec:P-256, ec:P-384. */
 int		 keys_type_valid(const char *type);
+/* Those names, NULL-terminated (keys.type's allowed values). */
+extern const char *const keys_type_names[];
 /* A fresh key pair of type (NULL: the default); NULL logged on failure. */
 EVP_PKEY	*keys_generate(const char *type);
 /*

@@ -83,14 +83,16 @@ log_set_level(enum log_level level)
 	log_max = level;
 }
 
+/* in the order of enum log_level */
+const char *const log_level_names[] = { "err", "warn", "info", "debug", NULL };
+
 int
 log_level_parse(const char *name)
 {
-	static const char *const names[] = { "err", "warn", "info", "debug" };
 	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(name, names[i]) == 0)
+	for (i = 0; log_level_names[i] != NULL; i++)
+		if (strcmp(name, log_level_names[i]) == 0)
 			return (int)i;
 	return -1;
 }

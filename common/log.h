@@ -14,6 +14,8 @@ void	log_set_level(enum log_level level);
 void	log_reopen(void);
 /* "err", "warn", "info", "debug" -> level; -1 if unknown. */
 int	log_level_parse(const char *name);
+/* Those names, NULL-terminated (log.level's allowed values). */
+extern const char *const log_level_names[];
 
 void	log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -524,6 +524,10 @@ main(int argc, char *argv[])
 	sync_leavers_approve(approve);
 	if ((cfg = cfg_load(path)) == NULL)
 		return 2;
+	if (ca_cfg_check(cfg) == -1) {		/* ca/ owns ca.driver */
+		cfg_free(cfg);
+		return 2;
+	}
 	log_set_level((enum log_level)log_level_parse(cfg->log.level));
 	if (!once && !fg) {
 		if (daemon(0, 0) == -1) {
@@ -636,7 +640,9 @@ main(int argc, char *argv[])
 		if (sync_reload) {
 			sync_reload = 0;
 			notify_reloading();
-			if ((ncfg = cfg_load(path)) == NULL) {
+			if ((ncfg = cfg_load(path)) == NULL ||
+			    ca_cfg_check(ncfg) == -1) {
+				cfg_free(ncfg);
 				log_err("%s: the new configuration is bad; "
 				    "keeping the old one", path);
 				sync_reopen_logs(cfg);

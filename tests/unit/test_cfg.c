@@ -11,7 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ca/ca.h"
 #include "common/cfg.h"
+#include "common/cfg_priv.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "ldap/dir.h"
 
@@ -49,7 +52,10 @@ write_file(const char *path, const char *text, mode_t mode)
 	ck_assert_int_eq(chmod(path, mode), 0);
 }
 
-/* Load text as a config file; stderr is captured into errbuf. */
+/*
+ * Load text as a config file, then check ca.driver as every program that
+ * uses a CA does (ca/ owns that list); stderr is captured into errbuf.
+ */
 static struct cfg *
 load(const char *text, char *path, size_t pathsz)
 {
@@ -67,6 +73,10 @@ load(const char *text, char *path, size_t pathsz)
 	ck_assert_int_ge(fd, 0);
 	dup2(fd, 2);
 	c = cfg_load(path);
+	if (c != NULL && ca_cfg_check(c) == -1) {
+		cfg_free(c);
+		c = NULL;
+	}
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -233,7 +243,8 @@ START_TEST(test_errors)
 	    "starttls = 1; };\n", "directory.starttls: must be a boolean");
 	expect_error("directory = { uri = \"\"; base = \"dc=x\"; };\n",
 	    "directory.uri: must not be empty");
-	expect_error(MINIMAL "ca = { driver = \"acme\"; };\n",
+	expect_error(MINIMAL "ca = { driver = \"acme\"; };\n"
+	    "keys = { discard_passphrase = true; };\n",
 	    "ca.driver: \"acme\" is not");
 	expect_error(MINIMAL "sync = { on_leave = \"delete\"; };\n",
 	    "sync.on_leave: \"delete\"");
@@ -248,7 +259,8 @@ START_TEST(test_errors)
 	    "lookup.negative_ttl: 600 is longer");
 	expect_error(MINIMAL "keys = { type = \"dsa:1024\"; };\n",
 	    "keys.type: \"dsa:1024\" is not");
-	expect_error(MINIMAL "ca = { driver = \"exec\"; };\n",
+	expect_error(MINIMAL "ca = { driver = \"exec\"; };\n"
+	    "keys = { discard_passphrase = true; };\n",
 	    "\"exec\" needs ca.exec.command");
 	expect_error(MINIMAL "ca = { cmp = { colour = 1; }; };\n",
 	    "ca.cmp.colour: unknown key");
@@ -298,6 +310,82 @@ START_TEST(test_dns_zones)
 	expect_error(MINIMAL "dns = { matching = 3; };\n",
 	    "dns.matching: 3 is out of range");
 #undef DNSZ
+}
+END_TEST
+
+/*
+ * Enum keys are declared in the table with their allowed values: any other
+ * value is refused by the loader naming the file, the line, the key and
+ * every allowed value. ca.driver's values are ca/'s list of drivers.
+ */
+START_TEST(test_enum_keys)
+{
+	char path[256];
+	struct cfg *c;
+	size_t i, j;
+
+	expect_error(MINIMAL "sync = { on_leave = \"delete\"; };\n",
+	    "smimepub.conf:2: sync.on_leave: \"delete\" is not revoke, "
+	    "unpublish or keep");
+	expect_error(MINIMAL "sync = {\n watch = \"inotify\"; };\n",
+	    "smimepub.conf:3: sync.watch: \"inotify\" is not auto, syncrepl, "
+	    "poll or dirsync");
+	expect_error(MINIMAL "log = { level = \"loud\"; };\n",
+	    ":2: log.level: \"loud\" is not err, warn, info or debug");
+	expect_error(MINIMAL "keys = { type = \"dsa:1024\"; };\n",
+	    ":2: keys.type: \"dsa:1024\" is not rsa:2048, rsa:3072, rsa:4096, "
+	    "ec:P-256 or ec:P-384");
+	expect_error(MINIMAL "ca = { local = { key_type = \"ec:P-521\"; }; };\n",
+	    ":2: ca.local.key_type: \"ec:P-521\" is not rsa:2048");
+	expect_error(MINIMAL "lookup = { revocation = \"none\"; };\n",
+	    ":2: lookup.revocation: \"none\" is not files, crl, ocsp or both");
+	expect_error(MINIMAL "lookup = { revocation_fail = \"open\"; };\n",
+	    ":2: lookup.revocation_fail: \"open\" is not soft or hard");
+	expect_error(MINIMAL "ca = { exec = { protocol = \"scep\"; }; };\n",
+	    ":2: ca.exec.protocol: \"scep\" is not smimepub or certmonger");
+	expect_error("directory = { uri = \"ldap://x\"; base = \"dc=x\";\n"
+	    "flavour = \"novell\"; };\n", ":2: directory.flavour: \"novell\" "
+	    "is not openldap, ad or 389ds");
+	expect_error("directory = { uri = \"ldap://x\"; base = \"dc=x\"; "
+	    "sasl_mech = \"PLAIN\"; };\n",
+	    "directory.sasl_mech: \"PLAIN\" is not EXTERNAL or GSSAPI");
+	expect_error(MINIMAL "ca = {\n driver = \"acme\"; };\n"
+	    "keys = { discard_passphrase = true; };\n",
+	    "smimepub.conf:3: ca.driver: \"acme\" is not local, cmp, est, "
+	    "cfssl or exec");
+	expect_error(MINIMAL "ca = {\n driver = \"cmp\"; };\n"
+	    "keys = { discard_passphrase = true; };\n",
+	    "smimepub.conf:3: ca.driver: \"cmp\" needs ca.cmp.url");
+	/* a value of the list is taken, an enum field holds its index */
+	c = load("directory = { uri = \"ldap://x\"; base = \"dc=x\"; "
+	    "flavour = \"ad\"; };\nkeys = { discard_passphrase = true; type = "
+	    "\"ec:P-256\"; };\nsync = { on_leave = \"keep\"; watch = "
+	    "\"poll\"; };\n", path, sizeof(path));
+	ck_assert_msg(c != NULL, "%s", errbuf);
+	ck_assert_str_eq(c->keys.type, "ec:P-256");
+	ck_assert_str_eq(c->sync.on_leave, "keep");
+	ck_assert_str_eq(c->sync.watch, "poll");
+	ck_assert_int_eq(c->directory.flavour, CFG_FLAVOUR_AD);
+	cfg_free(c);
+	/* every default of an enum key is one of its values */
+	for (i = 0; i < cfg_nkeys; i++) {
+		if (cfg_keys[i].values == NULL)
+			continue;
+		for (j = 0; cfg_keys[i].values[j] != NULL; j++)
+			if (cfg_keys[i].def != NULL &&
+			    strcmp(cfg_keys[i].def, cfg_keys[i].values[j]) == 0)
+				break;
+		if (cfg_keys[i].type == T_ENUM)
+			ck_assert_int_lt(cfg_keys[i].idef, (long)j);
+		else
+			ck_assert_msg(cfg_keys[i].def == NULL ||
+			    cfg_keys[i].values[j] != NULL, "%s: default %s "
+			    "is not allowed", cfg_keys[i].path,
+			    cfg_keys[i].def);
+	}
+	/* the key types the table allows are those keys.c generates */
+	for (i = 0; keys_type_names[i] != NULL; i++)
+		ck_assert(keys_type_valid(keys_type_names[i]));
 }
 END_TEST
 
@@ -437,6 +525,7 @@ main(void)
 	tcase_add_test(tc, test_minimal_defaults);
 	tcase_add_test(tc, test_full_design_example);
 	tcase_add_test(tc, test_flavour_389ds);
+	tcase_add_test(tc, test_enum_keys);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_no_key_lost);
 	tcase_add_test(tc, test_plaintext_bind);
