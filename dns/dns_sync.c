@@ -234,6 +234,20 @@ record(struct dns_ctx *ctx, struct jrnl *j, const char *person_id,
 	(void)jrnl_dns_put(j, &d);
 }
 
+static void
+unpend(struct jrnl *j, const char *person_id)
+{
+	struct jrnl_dns d;
+
+	if (jrnl_dns_get(j, person_id, &d) != 0 || !d.pending)
+		return;
+	d.pending = 0;
+	d.attempts = 0;
+	d.next_retry = 0;
+	d.reason[0] = '\0';
+	(void)jrnl_dns_put(j, &d);
+}
+
 int
 dns_sync_person(struct dns_ctx *ctx, struct jrnl *j, const char *person_id,
     FILE *dry, struct dns_counts *n)
@@ -249,7 +263,11 @@ dns_sync_person(struct dns_ctx *ctx, struct jrnl *j, const char *person_id,
 	if (dns_person_load(ctx, j, person_id, &p) == -1)
 		return -1;
 	if (p.nowners == 0) {
+		/* nothing of theirs in dns.zones (any more: a zone taken out
+		 * of the configuration): nothing can be pending */
 		dns_person_free(&p);
+		if (dry == NULL)
+			unpend(j, person_id);
 		return 0;
 	}
 	n->people++;

@@ -58,8 +58,10 @@ dq_batch(char (*ids)[80], size_t n, int all, struct due *u)
 	size_t i;
 
 	memset(&c, 0, sizeof(c));
-	if ((ctx = dns_ctx_new(dq.cfg)) == NULL)
+	if ((ctx = dns_ctx_new(dq.cfg)) == NULL) {
+		u->next = time(NULL) + 60;	/* out of memory: later */
 		return;
+	}
 	if (all)
 		(void)dns_sync_all(ctx, dq.j, NULL, &c);
 	else
@@ -69,6 +71,10 @@ dq_batch(char (*ids)[80], size_t n, int all, struct due *u)
 	dns_ctx_free(ctx);
 	memset(u, 0, sizeof(*u));
 	(void)jrnl_dns_each(dq.j, due_cb, u);
+	/* a retry that is due yet was not taken (the journal failed):
+	 * not before a second from now, never a busy loop */
+	if (u->next != 0 && u->next <= time(NULL))
+		u->next = time(NULL) + 1;
 	met_dns(c.ok, c.failed, c.conflict, u->pending);
 	if (c.ok + c.failed + c.conflict > 0 || c.pending > 0)
 		log_info("dns: %lu added, %lu deleted in %lu UPDATEs, %lu "

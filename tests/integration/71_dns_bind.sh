@@ -168,6 +168,16 @@ t_exit "doctor with the wrong key fails (exit 1)" 1 "$SMIMEPUB" -f "$T/wrong.con
 t_contains "naming the dns check" "$T_OUT" "FAIL dns "
 t_ok "check-config accepts the good key" "$SMIMEPUB" -f "$C" check-config
 t_contains "and prints dns.zones" "$T_OUT" "zones = ( { zone = \"example.com\"; server = \"127.0.0.1:$P\"; tsig_key_file = \"$T/dns.key\"; } );"
+# pending with the wrong key; the zone then taken out of dns.zones: nobody
+# has records there any more, so nobody stays pending (no endless retry)
+t_exit "the wrong key leaves people pending" 1 "$SMIMEPUB" -f "$T/wrong.conf" dns-sync
+t_ok "status" "$SMIMEPUB" -f "$C" status
+t_contains "status shows them pending (alice, bob, carol the leaver)" "$T_OUT" "# dns: SMIMEA records of 3 people pending"
+sed 's/zone = \"example.com\"/zone = \"example.org\"/' "$C" >"$T/other.conf"
+t_ok "dns-sync with only another zone configured" "$SMIMEPUB" -f "$T/other.conf" dns-sync
+t_contains "finds nobody with records there" "$T_OUT" "0 people with records in dns.zones"
+t_ok "status" "$SMIMEPUB" -f "$C" status
+t_contains "and nobody is pending any more" "$T_OUT" "# dns: SMIMEA records of 0 people pending"
 t_exit "dns-sync without dns.zones is a configuration error" 2 \
     "$SMIMEPUB" -f "$T/nodns.conf" dns-sync
 t_done
