@@ -12,10 +12,11 @@
  * key; its certificate (ocsp-responder.pem) is signed by the CA key process
  * (local_kp_sign_cert), as every certificate of the local CA, and renewed
  * once half of ca.local.ocsp_responder_days has run out. A response is
- * signed again
- * when it is missing, half of ca.local.ocsp_days has run out, another
- * responder signed it, or its status is not the index's (a revocation:
- * the caller refreshes at once after revoking).
+ * signed at issue and at once on a revocation (local_enrol, local_revoke:
+ * smimepub-sync and `smimepub revoke` alike), and again by
+ * local_ocsp_refresh (crl_refresh, each full pass) when it is missing,
+ * half of ca.local.ocsp_days has run out, another responder signed it, or
+ * its status is not the index's.
  */
 #include <errno.h>
 #include <limits.h>

@@ -4,6 +4,7 @@
  * same journal as the sync service, so the journal stays the truth about
  * which certificates on an entry are ours.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "common/x509.h"
 #include "ldap/dir.h"
 #include "enrol/enrol.h"
+#include "lookup/lk.h"
 
 /* The entry found by mail is written by its stable id (enr_publish):
  * one whose id cannot be read is named, with why, rather than written. */
@@ -154,11 +156,53 @@ show_time(const char *label, const ASN1_TIME *t)
 		printf("  %s: (unreadable)\n", label);
 }
 
+/* How lookupd judges revocation (lookup.crl_files, lookup.revocation), for
+ * show: lookupd's own code (lk_certs_revocation) with the same anchors. */
+struct show_rev {
+	struct lk_certs	*lc;
+	struct lk_rev	*rv;
+	STACK_OF(X509)	*chain;		/* from the certs-only bundles */
+};
+
 static void
-show_cert(X509 *c, const char *mail, char *const *ekus, struct jrnl *j)
+show_rev_open(struct cfg *cfg, const struct dir_person *p, struct show_rev *sr)
 {
-	char fp[X509_SHA256_HEX], *subj, *iss, *sn;
+	STACK_OF(X509) *b;
+	char buf[PATH_MAX];
+	size_t i;
+
+	memset(sr, 0, sizeof(*sr));
+	sr->chain = sk_X509_new_null();
+	for (i = 0; sr->chain != NULL && i < p->n_smime; i++) {
+		b = x509_certsonly_parse(p->smime[i].data, p->smime[i].len);
+		while (b != NULL && sk_X509_num(b) > 1)
+			if (!sk_X509_push(sr->chain, sk_X509_pop(b)))
+				break;
+		sk_X509_pop_free(b, X509_free);
+	}
+	if ((sr->lc = lk_certs_new(cfg->lookup.crl_files, lk_anchors_path(cfg,
+	    buf, sizeof(buf)), 0)) == NULL)
+		return;
+	if (strcmp(cfg->lookup.revocation, "files") != 0 &&
+	    (sr->rv = lk_rev_new(cfg)) != NULL)
+		lk_certs_set_rev(sr->lc, sr->rv);
+}
+
+static void
+show_rev_close(struct show_rev *sr)
+{
+	lk_certs_free(sr->lc);
+	lk_rev_free(sr->rv);
+	sk_X509_pop_free(sr->chain, X509_free);
+}
+
+static void
+show_cert(X509 *c, const char *mail, char *const *ekus, struct jrnl *j,
+    struct show_rev *sr)
+{
+	char fp[X509_SHA256_HEX], *subj, *iss, *sn, rev[192];
 	const char *why = NULL;
+	int bad = 0;
 
 	subj = x509_name_str(X509_get_subject_name(c));
 	iss = x509_name_str(X509_get_issuer_name(c));
@@ -172,10 +216,20 @@ show_cert(X509 *c, const char *mail, char *const *ekus, struct jrnl *j)
 	printf("  sha256: %s\n", fp);
 	printf("  published_by: %s\n", jrnl_cert_is_ours(j, c) == 1 ?
 	    "smimepub" : "other");
-	if (x509_usable_ekus(c, mail, ekus, time(NULL), &why))
-		printf("  usable: yes\n");
+	if (sr->lc == NULL)
+		snprintf(rev, sizeof(rev), "not checked (lookupd's trust "
+		    "anchors or lookup.crl_files cannot be loaded)");
 	else
+		bad = lk_certs_revocation(sr->lc, c, sr->chain, time(NULL),
+		    rev, sizeof(rev));
+	printf("  revocation: %s\n", rev);
+	if (!x509_usable_ekus(c, mail, ekus, time(NULL), &why))
 		printf("  usable: no (%s)\n", why);
+	else if (bad)
+		printf("  usable: no (%s)\n", bad == 1 ? "revoked" :
+		    "no revocation answer, lookup.revocation_fail = hard");
+	else
+		printf("  usable: yes\n");
 	free(subj);
 	free(iss);
 	free(sn);
@@ -190,6 +244,7 @@ cmd_show(struct cfg *cfg, int argc, char **argv)
 	struct dir_person *p = NULL;
 	struct jrnl *j = NULL;
 	struct dir *d = NULL;
+	struct show_rev sr = { NULL, NULL, NULL };
 	X509 *c;
 	size_t i;
 	int rc = EXIT_FAIL;
@@ -205,6 +260,7 @@ cmd_show(struct cfg *cfg, int argc, char **argv)
 	if (dir_find_by_mail(d, mail, &p) != 0)
 		goto out;
 	fl = dir_flavour_get(cfg->directory.flavour);
+	show_rev_open(cfg, p, &sr);
 	printf("dn: %s\nid: %s\nmail: %s\n", p->dn, p->id ? p->id : "?",
 	    p->mail ? p->mail : mail);
 	fp0[0] = '\0';
@@ -216,7 +272,7 @@ cmd_show(struct cfg *cfg, int argc, char **argv)
 			    p->usercert[i].len);
 			continue;
 		}
-		show_cert(c, mail, cfg->ca.allowed_ekus, j);
+		show_cert(c, mail, cfg->ca.allowed_ekus, j, &sr);
 		if (i == 0 && x509_sha256_hex(c, fp0) == -1)
 			fp0[0] = '\0';
 		X509_free(c);
@@ -231,7 +287,7 @@ cmd_show(struct cfg *cfg, int argc, char **argv)
 			    p->usercert_plain[i].len);
 			continue;
 		}
-		show_cert(c, mail, cfg->ca.allowed_ekus, j);
+		show_cert(c, mail, cfg->ca.allowed_ekus, j, &sr);
 		X509_free(c);
 	}
 	for (i = 0; i < p->n_smime; i++) {
@@ -258,6 +314,7 @@ cmd_show(struct cfg *cfg, int argc, char **argv)
 		printf("no certificate published\n");
 	rc = EXIT_OK;
 out:
+	show_rev_close(&sr);
 	dir_person_free(p);
 	dir_free(d);
 	jrnl_close(j);

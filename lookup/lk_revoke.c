@@ -17,7 +17,7 @@
  * lookupd never asks itself. When no answer can be had, lookup.revocation_fail
  * decides: soft serves the certificate and counts it, hard does not. A
  * failure is remembered for FAIL_TTL seconds so that a dead responder is
- * not asked for every lookup.
+ * not asked for every lookup. The OCSP client is lk_revoke_ocsp.c.
  */
 #include <limits.h>
 #include <pthread.h>
@@ -38,38 +38,7 @@
 #include "common/x509.h"
 #include "common/log.h"
 #include "lookup/lk.h"
-
-#define FETCH_MAX	(16 << 20)	/* a CRL of ~300k entries */
-#define SLOTS		512		/* answers kept */
-#define FAIL_TTL	10		/* seconds a failure is remembered */
-#define NO_NEXT_TTL	0	/* no nextUpdate: newer always there (RFC 6960 §4.2.2.1) */
-#define MAX_TTL		(7 * 86400)
-#define SKEW		300		/* RFC 5019 §4: clock leeway */
-
-enum { SRC_CRL, SRC_OCSP };
-
-struct slot {
-	char		*key;
-	time_t		 until;
-	X509_CRL	*crl;		/* SRC_CRL: verified; NULL: failed */
-	int		 status;	/* SRC_OCSP: LK_RS_* */
-	int		 reason;
-	time_t		 rev_time;
-};
-
-struct lk_rev {
-	int		 mode;		/* LK_REVM_* */
-	int		 hard;
-	int		 nonce;
-	long		 timeout;
-	char		*local_crl_url, *local_ocsp_url;
-	char		 local_dir[PATH_MAX];
-	pthread_mutex_t	 mu;
-	struct slot	 slots[SLOTS];
-	atomic_ulong	 checks[2][3];	/* source x good/revoked/unavailable */
-	atomic_ulong	 revoked[11];	/* RFC 5280 §5.3.1 reasons 0..10 */
-	atomic_ulong	 soft;		/* served without an answer */
-};
+#include "lookup/lk_rev_priv.h"
 
 static const char *const reasons[11] = {
 	"unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
@@ -86,8 +55,9 @@ lk_rev_reason(int r)
 /* ---- the cache --------------------------------------------------------- */
 
 /* A copy of the slot for key if it is current; 1 found. Under no lock. */
-static int
-cache_get(struct lk_rev *rv, const char *key, time_t now, struct slot *out)
+int
+lk_rev_cache_get(struct lk_rev *rv, const char *key, time_t now,
+    struct slot *out)
 {
 	int i, found = 0;
 
@@ -106,8 +76,8 @@ cache_get(struct lk_rev *rv, const char *key, time_t now, struct slot *out)
 }
 
 /* Keep s under key (its crl reference passes to the cache). */
-static void
-cache_put(struct lk_rev *rv, const char *key, struct slot *s)
+void
+lk_rev_cache_put(struct lk_rev *rv, const char *key, struct slot *s)
 {
 	int i, victim = 0;
 	char *k;
@@ -133,8 +103,8 @@ cache_put(struct lk_rev *rv, const char *key, struct slot *s)
 	pthread_mutex_unlock(&rv->mu);
 }
 
-static time_t
-asn1_t(const ASN1_TIME *a)
+time_t
+lk_rev_asn1_t(const ASN1_TIME *a)
 {
 	struct tm tm;
 
@@ -144,10 +114,10 @@ asn1_t(const ASN1_TIME *a)
 }
 
 /* Keep an answer until its nextUpdate, at most MAX_TTL. */
-static time_t
-ttl_until(const ASN1_TIME *next, time_t now)
+time_t
+lk_rev_ttl_until(const ASN1_TIME *next, time_t now)
 {
-	time_t t = asn1_t(next);
+	time_t t = lk_rev_asn1_t(next);
 
 	if (t == -1)
 		return now + NO_NEXT_TTL;
@@ -155,11 +125,6 @@ ttl_until(const ASN1_TIME *next, time_t now)
 }
 
 /* ---- fetching ---------------------------------------------------------- */
-
-struct buf {
-	unsigned char	*p;
-	size_t		 len;
-};
 
 static size_t
 fetch_write(char *data, size_t size, size_t n, void *arg)
@@ -178,8 +143,8 @@ fetch_write(char *data, size_t size, size_t n, void *arg)
 }
 
 /* GET url (or POST an OCSP request): 0 with the body, -1 with *why. */
-static int
-fetch(struct lk_rev *rv, const char *url, const unsigned char *post,
+int
+lk_rev_fetch(struct lk_rev *rv, const char *url, const unsigned char *post,
     size_t plen, struct buf *out, char *why, size_t whysz)
 {
 	struct curl_slist *h = NULL;
@@ -239,7 +204,7 @@ crl_get(struct lk_rev *rv, const char *url, X509 *issuer, time_t now,
 	X509_CRL *crl = NULL;
 	BIO *bio;
 
-	if (cache_get(rv, url, now, &s)) {
+	if (lk_rev_cache_get(rv, url, now, &s)) {
 		if (s.crl == NULL)
 			snprintf(why, whysz, "failed less than %d s ago",
 			    FAIL_TTL);
@@ -251,7 +216,7 @@ crl_get(struct lk_rev *rv, const char *url, X509 *issuer, time_t now,
 		if (file_read_all(path, FETCH_MAX, &b.p, &b.len) == -1)
 			snprintf(why, whysz, "the local CA has not written crl.pem");
 	} else
-		(void)fetch(rv, url, NULL, 0, &b, why, whysz);
+		(void)lk_rev_fetch(rv, url, NULL, 0, &b, why, whysz);
 	if (b.p != NULL) {
 		p = b.p;
 		if ((crl = d2i_X509_CRL(NULL, &p, (long)b.len)) == NULL &&
@@ -277,11 +242,11 @@ crl_get(struct lk_rev *rv, const char *url, X509 *issuer, time_t now,
 	}
 	ERR_clear_error();
 	memset(&s, 0, sizeof(s));
-	s.until = crl != NULL ? ttl_until(X509_CRL_get0_nextUpdate(crl), now) :
+	s.until = crl != NULL ? lk_rev_ttl_until(X509_CRL_get0_nextUpdate(crl), now) :
 	    now + FAIL_TTL;
 	if ((s.crl = crl) != NULL)
 		X509_CRL_up_ref(crl);
-	cache_put(rv, url, &s);
+	lk_rev_cache_put(rv, url, &s);
 	return crl;
 }
 
@@ -348,7 +313,7 @@ crl_check(struct lk_rev *rv, X509 *x, X509 *issuer, time_t now,
 			    NID_crl_reason, NULL, NULL)) != NULL ?
 			    (int)ASN1_ENUMERATED_get(e) : 0;
 			ASN1_ENUMERATED_free(e);
-			a->rev_time = asn1_t(X509_REVOKED_get0_revocationDate(
+			a->rev_time = lk_rev_asn1_t(X509_REVOKED_get0_revocationDate(
 			    rev));
 		} else
 			a->status = LK_RS_GOOD;
@@ -358,179 +323,6 @@ crl_check(struct lk_rev *rv, X509 *x, X509 *issuer, time_t now,
 		OPENSSL_free((void *)urls[i]);
 	ERR_clear_error();
 	atomic_fetch_add(&rv->checks[SRC_CRL][a->status - LK_RS_GOOD], 1);
-}
-
-/* ---- OCSP -------------------------------------------------------------- */
-
-/* The response for the DER request at url: the local CA's file, or POST. */
-static int
-ocsp_fetch(struct lk_rev *rv, const char *url, X509 *x,
-    const unsigned char *req, size_t rlen, struct buf *b, char *why,
-    size_t whysz)
-{
-	char path[PATH_MAX + 64], *hex;
-
-	if (rv->local_ocsp_url == NULL || strcmp(url, rv->local_ocsp_url) != 0)
-		return fetch(rv, url, req, rlen, b, why, whysz);
-	/* the local CA's responses: the files lk_ocsp.c serves */
-	if ((hex = x509_serial_hex(x)) == NULL) {
-		snprintf(why, whysz, "unreadable serial");
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/ocsp/%s.der", rv->local_dir, hex);
-	free(hex);
-	if (access(path, R_OK) == -1 ||
-	    file_read_all(path, FETCH_MAX, &b->p, &b->len) == -1) {
-		snprintf(why, whysz, "no response signed for it yet");
-		return -1;
-	}
-	return 0;
-}
-
-/* Verify resp for cid: RFC 6960 §3.2 (signature, responder authorised by
- * the issuer, chaining to the anchors), the nonce, the times. 0 with the
- * answer in s, -1 with *why. */
-static int
-ocsp_judge(struct lk_rev *rv, OCSP_REQUEST *req, const unsigned char *der,
-    size_t len, OCSP_CERTID *cid, X509 *issuer, X509_STORE *anchors,
-    time_t now, struct slot *s, char *why, size_t whysz)
-{
-	const unsigned char *p = der;
-	OCSP_RESPONSE *resp = NULL;
-	OCSP_BASICRESP *bs = NULL;
-	STACK_OF(X509) *certs = NULL;
-	ASN1_GENERALIZEDTIME *rt = NULL, *tu = NULL, *nu = NULL;
-	int st, reason = -1, rc = -1;
-
-	if ((resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len)) == NULL) {
-		snprintf(why, whysz, "not an OCSP response");
-		goto out;
-	}
-	if ((st = OCSP_response_status(resp)) !=
-	    OCSP_RESPONSE_STATUS_SUCCESSFUL) {
-		snprintf(why, whysz, "responder says %s",
-		    OCSP_response_status_str(st));
-		goto out;
-	}
-	if ((bs = OCSP_response_get1_basic(resp)) == NULL ||
-	    (certs = sk_X509_new_null()) == NULL ||
-	    !sk_X509_push(certs, issuer)) {
-		snprintf(why, whysz, "no basic response");
-		goto out;
-	}
-	if (rv->nonce && req != NULL && OCSP_check_nonce(req, bs) == 0) {
-		snprintf(why, whysz, "nonce mismatch");
-		goto out;
-	}
-	if (OCSP_basic_verify(bs, certs, anchors, 0) != 1) {
-		snprintf(why, whysz, "signature or responder not authorised");
-		goto out;
-	}
-	if (OCSP_resp_find_status(bs, cid, &st, &reason, &rt, &tu, &nu) != 1 ||
-	    OCSP_check_validity(tu, nu, SKEW, -1) != 1) {
-		snprintf(why, whysz, "no current status for the certificate");
-		goto out;
-	}
-	if (st == V_OCSP_CERTSTATUS_UNKNOWN) {
-		snprintf(why, whysz, "responder does not know it");
-		goto out;
-	}
-	memset(s, 0, sizeof(*s));
-	s->status = st == V_OCSP_CERTSTATUS_REVOKED ? LK_RS_REVOKED :
-	    LK_RS_GOOD;
-	s->reason = reason < 0 ? 0 : reason;
-	s->rev_time = asn1_t(rt);
-	s->until = ttl_until(nu, now);
-	rc = 0;
-out:
-	ERR_clear_error();
-	sk_X509_free(certs);
-	OCSP_BASICRESP_free(bs);
-	OCSP_RESPONSE_free(resp);
-	return rc;
-}
-
-/* Ask url about x; its answer (cached) into s: 0, or -1 with *why. */
-static int
-ocsp_ask(struct lk_rev *rv, const char *url, X509 *x, X509 *issuer,
-    X509_STORE *anchors, time_t now, struct slot *s, char *why,
-    size_t whysz)
-{
-	OCSP_CERTID *cid = NULL;
-	OCSP_REQUEST *req = NULL;
-	unsigned char *der = NULL;
-	struct buf b = { NULL, 0 };
-	char key[PATH_MAX], *hex = NULL;
-	int n, rc = -1;
-
-	if ((hex = x509_serial_hex(x)) == NULL)
-		return -1;
-	snprintf(key, sizeof(key), "ocsp %s %08lx %s", url,
-	    X509_issuer_name_hash(x), hex);
-	free(hex);
-	if (cache_get(rv, key, now, s)) {
-		if (s->status == LK_RS_UNAVAILABLE)
-			snprintf(why, whysz, "failed less than %d s ago",
-			    FAIL_TTL);
-		return s->status == LK_RS_UNAVAILABLE ? -1 : 0;
-	}
-	if ((cid = OCSP_cert_to_id(NULL, x, issuer)) == NULL ||
-	    (req = OCSP_REQUEST_new()) == NULL ||
-	    OCSP_request_add0_id(req, OCSP_CERTID_dup(cid)) == NULL ||
-	    (rv->nonce && OCSP_request_add1_nonce(req, NULL, -1) != 1) ||
-	    (n = i2d_OCSP_REQUEST(req, &der)) <= 0)
-		snprintf(why, whysz, "cannot build the request");
-	else if (ocsp_fetch(rv, url, x, der, (size_t)n, &b, why, whysz) == 0)
-		rc = ocsp_judge(rv, rv->local_ocsp_url != NULL &&
-		    strcmp(url, rv->local_ocsp_url) == 0 ? NULL : req, b.p,
-		    b.len, cid, issuer, anchors, now, s, why, whysz);
-	if (rc == -1) {
-		memset(s, 0, sizeof(*s));
-		s->status = LK_RS_UNAVAILABLE;
-		s->until = now + FAIL_TTL;
-	}
-	cache_put(rv, key, s);
-	ERR_clear_error();
-	free(b.p);
-	OPENSSL_free(der);
-	OCSP_REQUEST_free(req);
-	OCSP_CERTID_free(cid);
-	return rc;
-}
-
-static void
-ocsp_check(struct lk_rev *rv, X509 *x, X509 *issuer, X509_STORE *anchors,
-    time_t now, struct lk_rev_ans *a)
-{
-	STACK_OF(OPENSSL_STRING) *urls;
-	struct slot s;
-	char why[128] = "";
-	const char *u;
-	int i;
-
-	if ((urls = X509_get1_ocsp(x)) == NULL)
-		return;		/* LK_RS_NONE */
-	for (i = 0; i < sk_OPENSSL_STRING_num(urls); i++) {
-		u = sk_OPENSSL_STRING_value(urls, i);
-		if (strncmp(u, "http://", 7) != 0)
-			continue;
-		a->status = LK_RS_UNAVAILABLE;
-		if (ocsp_ask(rv, u, x, issuer, anchors, now, &s, why,
-		    sizeof(why)) == -1) {
-			snprintf(a->source, sizeof(a->source), "ocsp %s: %s", u,
-			    why);
-			continue;
-		}
-		snprintf(a->source, sizeof(a->source), "ocsp %s", u);
-		a->status = s.status;
-		a->reason = s.reason;
-		a->rev_time = s.rev_time;
-		break;
-	}
-	X509_email_free(urls);
-	if (a->status != LK_RS_NONE)
-		atomic_fetch_add(&rv->checks[SRC_OCSP][a->status - LK_RS_GOOD],
-		    1);
 }
 
 /* ---- the check --------------------------------------------------------- */
@@ -550,7 +342,7 @@ lk_rev_check(struct lk_rev *rv, X509 *x, X509 *issuer, X509_STORE *anchors,
 		    "(lookup.insecure_no_anchors)");
 	} else {
 		if (rv->mode != LK_REVM_CRL)
-			ocsp_check(rv, x, issuer, anchors, now, a);
+			lk_rev_ocsp_check(rv, x, issuer, anchors, now, a);
 		if (rv->mode != LK_REVM_OCSP && (a->status == LK_RS_NONE ||
 		    a->status == LK_RS_UNAVAILABLE)) {
 			memset(&c, 0, sizeof(c));

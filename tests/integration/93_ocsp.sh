@@ -51,7 +51,8 @@ ca = { driver = "local"; local = { dir = "$T/ca"; key_type = "ec:P-256";
 keys = { type = "ec:P-256"; discard_passphrase = true; delivery_dir = "$T/delivery"; };
 sync = { state_dir = "$T/state"; };
 lookup = { listen = "127.0.0.1:$PORT"; pid_file = "$T/lk.pid"; drain_timeout = 1;
-  bind_dn = "$SLAPD_LOOKUP_DN"; bind_password_file = "$SLAPD_LOOKUP_PW_FILE"; };
+  bind_dn = "$SLAPD_LOOKUP_DN"; bind_password_file = "$SLAPD_LOOKUP_PW_FILE";
+  cache_ttl = 0; negative_ttl = 0; revocation = "both"; };
 EOC
 C=$T/smimepub.conf
 CA=$T/ca/ca.pem
@@ -153,6 +154,21 @@ t_ok "revocation time ($rt) within seconds of the revoke" test "$rts" -ge "$((be
 t_contains "the answer still verifies" "$out" "Response verify OK"
 t_ok "openssl ocsp for alice" ocsp "$T/alice.pem"
 t_contains "alice: still good" "$(cat "$T/ocsp.out")" "$T/alice.pem: good"
+
+# ---- lookupd's and show's own check of the local CA's certificates ----------
+# (items 3, 4: the local CA's OCSP URL is read from ca.local.dir, not asked)
+t_eq "alice served (lookup.revocation both)" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/certs/alice@example.com")" 200
+t_ok "smimepub show alice" "$SMIMEPUB" -f "$C" show alice@example.com
+t_contains "show says good, from the local CA's OCSP response" "$T_OUT" "revocation: good (ocsp $URL/ocsp)"
+t_ok "bob's revoked certificate published again by hand" \
+    "$SMIMEPUB" -f "$C" publish bob@example.com "$T/bob.pem"
+t_eq "it is not served" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/certs/bob@example.com")" 404
+t_ok "smimepub show bob" "$SMIMEPUB" -f "$C" show bob@example.com
+t_contains "show says revoked, why and where from" "$T_OUT" "revocation: revoked: keyCompromise at "
+t_contains "and not usable" "$T_OUT" "usable: no (revoked)"
+t_exit "smimepub lookup bob: 1" 1 "$SMIMEPUB" -f "$C" lookup bob@example.com
 
 # ---- the CRL at the path of ca.local.crl_url (item 2) ----------------------
 code=$(curl -s -D "$T/crl.hdr" -o "$T/crl.der" -w '%{http_code}' "$URL/crl/smimepub.crl")

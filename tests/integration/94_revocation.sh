@@ -193,6 +193,10 @@ t_ok "once the CRL says revoked, alice is no longer served" poll alice@example.c
 t_eq "counted by reason" "$(metric 'smimepub_lookupd_revoked_total{reason="keyCompromise"}')" 1
 t_ne "and as rejected: revoked" "$(metric 'smimepub_lookupd_certificates_rejected_total{reason="revoked"}')" 0
 t_exit "smimepub lookup alice: 1" 1 "$SMIMEPUB" -f "$T/crl.conf" lookup alice@example.com
+t_ok "smimepub show alice" "$SMIMEPUB" -f "$T/crl.conf" show alice@example.com
+t_contains "show says revoked, why and from which CRL" "$T_OUT" \
+    "revocation: revoked: keyCompromise at "
+t_contains "... the CRL" "$T_OUT" "(crl http://127.0.0.1:$HPORT/ext.crl)"
 
 # ---- OCSP via the AIA --------------------------------------------------------
 conf ocsp 'revocation = "ocsp";'
