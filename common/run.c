@@ -193,20 +193,124 @@ write_nosig(int fd, const void *buf, size_t len)
 	return n;
 }
 
+/* Our side of a running command: our ends of its pipes, what it is fed,
+ * and where its output goes. */
+struct run_io {
+	int		 fd[3];		/* its stdin, stdout, stderr; -1 closed */
+	const char	*in;
+	size_t		 inlen, inoff;
+	char		**dst[3];
+	size_t		*dlen[3], max[3];
+};
+
+static void
+run_io_close(struct run_io *io, int i)
+{
+	close(io->fd[i]);
+	io->fd[i] = -1;
+}
+
+/* Feed its stdin (i 0) or drain its stdout or stderr (1, 2), which poll
+ * says are ready. 0, or -1 logged (out of memory, too much on stdout). */
+static int
+run_io_step(const struct run_cmd *c, struct run_io *io, int i)
+{
+	char buf[8192];
+	ssize_t n;
+	int cut;
+
+	if (i == 0) {
+		n = write_nosig(io->fd[0], io->in + io->inoff,
+		    io->inlen - io->inoff);
+		if (n > 0)
+			io->inoff += (size_t)n;
+		/* EPIPE: it stopped reading; fine */
+		if ((n == -1 && errno != EAGAIN && errno != EINTR) ||
+		    io->inoff == io->inlen)
+			run_io_close(io, 0);
+		return 0;
+	}
+	if ((n = read(io->fd[i], buf, sizeof(buf))) == -1 &&
+	    (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0) {
+		run_io_close(io, i);
+		return 0;
+	}
+	cut = append(io->dst[i], io->dlen[i], buf, (size_t)n, io->max[i]);
+	if (cut == -1) {
+		log_err("%s: out of memory", c->what);
+		return -1;
+	}
+	if (cut && i == 1 && c->out_strict) {
+		log_err("%s: more than %zu bytes on stdout; killed", c->what,
+		    c->out_max);
+		return -1;
+	}
+	return 0;
+}
+
+/* Feed and drain the command until its pipes are closed and it has exited
+ * (0, its wait status in *st), or until c->timeout (-1 logged; the caller
+ * kills it). */
+static int
+run_pump(const struct run_cmd *c, struct run_io *io, pid_t pid, int *st)
+{
+	struct pollfd pfd[3];
+	int64_t deadline = now_ms() + (int64_t)c->timeout * 1000;
+	pid_t w;
+	int nfd, i, k, t;
+
+	for (;;) {
+		for (i = nfd = 0; i < 3; i++)
+			if (io->fd[i] != -1) {
+				pfd[nfd].fd = io->fd[i];
+				pfd[nfd++].events = i == 0 ? POLLOUT : POLLIN;
+			}
+		if (nfd == 0) {
+			/* pipes closed: wait for the exit itself */
+			if ((w = waitpid(pid, st, WNOHANG)) == pid)
+				return 0;
+			if (w == -1 && errno != EINTR) {
+				log_err("%s: waitpid: %s", c->what,
+				    strerror(errno));
+				return -1;
+			}
+		}
+		if ((t = (int)(deadline - now_ms())) <= 0) {
+			log_err("%s: no answer within %s (%d s); killed",
+			    c->what, c->timeout_key, c->timeout);
+			return -1;
+		}
+		if (poll(pfd, (nfds_t)nfd, nfd == 0 && t > 20 ? 20 : t) == -1 &&
+		    errno != EINTR) {
+			log_err("%s: poll: %s", c->what, strerror(errno));
+			return -1;
+		}
+		for (k = 0; k < nfd; k++) {
+			if (pfd[k].revents == 0)
+				continue;
+			for (i = 0; i < 2 && io->fd[i] != pfd[k].fd; i++)
+				;
+			if (run_io_step(c, io, i) == -1)
+				return -1;
+		}
+	}
+}
+
 int
 run_cmd(const struct run_cmd *c, const char *in, size_t inlen,
     struct run_out *r)
 {
-	/* p[0] its stdin, p[1] its stdout, p[2] its stderr; fd[] our ends */
-	int p[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } }, fd[3];
-	char **env = NULL, buf[8192], **dst[3] = { NULL, &r->out, &r->err };
-	size_t inoff = 0, first = 0, *dlen[3] = { NULL, &r->outlen,
-	    &r->errlen }, max[3] = { 0, c->out_max, c->err_max };
-	struct pollfd pfd[3];
-	int64_t deadline;
-	pid_t pid = -1, w;
-	ssize_t n;
-	int rc = -1, st = 0, nfd, i, k, t, reaped = 0, cut;
+	/* p[0] its stdin, p[1] its stdout, p[2] its stderr */
+	int p[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	struct run_io io = { { -1, -1, -1 }, in, inlen, 0,
+	    { NULL, &r->out, &r->err }, { NULL, &r->outlen, &r->errlen },
+	    { 0, c->out_max, c->err_max } };
+	char **env = NULL;
+	size_t first = 0;
+	pid_t pid = -1;
+	int rc = -1, st = 0, i, k, reaped = 0;
 
 	memset(r, 0, sizeof(*r));
 	if ((env = make_env(c->minimal_env, c->vars, &first)) == NULL ||
@@ -218,86 +322,19 @@ run_cmd(const struct run_cmd *c, const char *in, size_t inlen,
 	if (pid == 0)
 		child(c->path, env, p[0][0], p[1][1], p[2][1]);
 	setpgid(pid, pid);	/* also here: no race with kill(-pid) */
+	/* its ends are its own; ours move to io */
 	for (i = 0; i < 3; i++) {
 		close(p[i][i == 0 ? 0 : 1]);
-		p[i][i == 0 ? 0 : 1] = -1;
+		io.fd[i] = p[i][i == 0 ? 1 : 0];
+		p[i][0] = p[i][1] = -1;
 	}
-	fd[0] = p[0][1];
-	fd[1] = p[1][0];
-	fd[2] = p[2][0];
-	if (inlen == 0) {
-		close(fd[0]);
-		fd[0] = p[0][1] = -1;
-	} else
-		fcntl(fd[0], F_SETFL, O_NONBLOCK);
-
-	deadline = now_ms() + (int64_t)c->timeout * 1000;
-	for (;;) {
-		for (i = nfd = 0; i < 3; i++)
-			if (fd[i] != -1) {
-				pfd[nfd].fd = fd[i];
-				pfd[nfd++].events = i == 0 ? POLLOUT : POLLIN;
-			}
-		if (nfd == 0) {
-			/* pipes closed: wait for the exit itself */
-			if ((w = waitpid(pid, &st, WNOHANG)) == pid) {
-				reaped = 1;
-				break;
-			}
-			if (w == -1 && errno != EINTR) {
-				log_err("%s: waitpid: %s", c->what,
-				    strerror(errno));
-				goto out;
-			}
-		}
-		if ((t = (int)(deadline - now_ms())) <= 0) {
-			log_err("%s: no answer within %s (%d s); killed",
-			    c->what, c->timeout_key, c->timeout);
-			goto out;
-		}
-		if (poll(pfd, (nfds_t)nfd, nfd == 0 && t > 20 ? 20 : t) == -1 &&
-		    errno != EINTR) {
-			log_err("%s: poll: %s", c->what, strerror(errno));
-			goto out;
-		}
-		for (k = 0; k < nfd; k++) {
-			if (pfd[k].revents == 0)
-				continue;
-			for (i = 0; i < 2 && fd[i] != pfd[k].fd; i++)
-				;
-			if (i == 0) {
-				n = write_nosig(fd[0], in + inoff,
-				    inlen - inoff);
-				if (n > 0)
-					inoff += (size_t)n;
-				/* EPIPE: it stopped reading; fine */
-				if ((n == -1 && errno != EAGAIN &&
-				    errno != EINTR) || inoff == inlen) {
-					close(fd[0]);
-					fd[0] = p[0][1] = -1;
-				}
-				continue;
-			}
-			if ((n = read(fd[i], buf, sizeof(buf))) == -1 &&
-			    (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (n <= 0) {
-				close(fd[i]);
-				fd[i] = p[i][0] = -1;
-				continue;
-			}
-			cut = append(dst[i], dlen[i], buf, (size_t)n, max[i]);
-			if (cut == -1) {
-				log_err("%s: out of memory", c->what);
-				goto out;
-			}
-			if (cut && i == 1 && c->out_strict) {
-				log_err("%s: more than %zu bytes on stdout; "
-				    "killed", c->what, c->out_max);
-				goto out;
-			}
-		}
-	}
+	if (inlen == 0)
+		run_io_close(&io, 0);
+	else
+		fcntl(io.fd[0], F_SETFL, O_NONBLOCK);
+	if (run_pump(c, &io, pid, &st) == -1)
+		goto out;
+	reaped = 1;
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	r->sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
 	if ((r->out == NULL && (r->out = strdup("")) == NULL) ||
@@ -313,13 +350,15 @@ out:
 		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
 			;
 	}
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 3; i++) {
 		for (k = 0; k < 2; k++)
 			if (p[i][k] != -1)
 				close(p[i][k]);
+		if (io.fd[i] != -1)
+			close(io.fd[i]);
+	}
 	env_free(env, first);
 	if (rc == -1)
 		run_out_clear(r);
 	return rc;
 }
-
