@@ -35,6 +35,7 @@
 #include "common/version.h"
 #include "ldap/dir.h"
 #include "enrol/enrol.h"
+#include "sync/daemon.h"
 #include "sync/dnsq.h"
 #include "sync/lease.h"
 #include "sync/metrics.h"
@@ -42,26 +43,7 @@
 
 #define SYNC_EARLY_GAP	10	/* s between a pass and an early one */
 
-static volatile sig_atomic_t sync_quit, sync_reload;
-static int sync_dry;		/* --dry-run */
 static int sync_metrics;	/* sync.metrics_listen is served */
-static atomic_int sync_kick;	/* set by the syncrepl thread */
-
-static void
-sync_notify(void *arg)
-{
-	(void)arg;
-	atomic_store(&sync_kick, 1);
-}
-
-static void
-sync_sig(int sig)
-{
-	if (sig == SIGHUP)
-		sync_reload = 1;
-	else
-		sync_quit = 1;
-}
 
 /* --help: on stdout, exit 0; a usage error: on stderr, exit 2. */
 static void
@@ -217,70 +199,6 @@ sync_close(struct enr_ctx *e)
 	memset(e, 0, sizeof(*e));
 }
 
-/*
- * Start watching as cfg sync.watch says: the syncrepl thread (auto, where
- * offered; syncrepl, required), and the DirSync state (dirsync), primed so
- * that its first poll reports only what changes after this. -1 when the
- * required way is not available (logged).
- */
-static int
-sync_watch_start(struct enr_ctx *e, struct dir_watch **watch,
-    struct dir_dirsync **ds)
-{
-	const struct cfg *cfg = e->cfg;
-	const char *how = cfg->sync.watch;
-
-	*watch = NULL;
-	*ds = NULL;
-	if (strcmp(how, "poll") == 0) {
-		log_info("watching by polling (sync.watch = poll)");
-		return 0;
-	}
-	if (strcmp(how, "dirsync") == 0) {
-		if (e->dir == NULL ||
-		    (*ds = dir_dirsync_new(DIR_DIRSYNC_OBJECT_SECURITY)) ==
-		    NULL || dir_dirsync_poll(e->dir, *ds, NULL, NULL) == -1) {
-			log_err("sync.watch = dirsync: DirSync is not "
-			    "available (see above)");
-			return -1;
-		}
-		log_info("%s: watching by DirSync (1.2.840.113556.1.4.841)",
-		    cfg->directory.uri);
-		return 0;
-	}
-	*watch = dir_watch_start(&cfg->directory, sync_notify, NULL);
-	if (*watch == NULL && strcmp(how, "syncrepl") == 0) {
-		log_err("sync.watch = syncrepl: %s does not offer syncrepl "
-		    "(RFC 4533), or it did not start (see above)",
-		    cfg->directory.uri);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Say at start which right the bind identity lacks (dir_check_access)
- * rather than skip everyone or poll blind; the service goes on (the
- * others may be readable).
- */
-static void
-sync_check_rights(struct enr_ctx *e, int polls)
-{
-	char report[512];
-
-	if (dir_check_access(e->dir, polls, report, sizeof(report)) == 1)
-		log_err("%s: %s", e->cfg->directory.uri, report);
-}
-
-static void
-sync_watch_stop(struct dir_watch **watch, struct dir_dirsync **ds)
-{
-	dir_watch_stop(*watch);
-	*watch = NULL;
-	dir_dirsync_free(*ds);
-	*ds = NULL;
-}
-
 /* One DirSync poll and a pass over the people it reports changed. */
 static void
 sync_dirsync_look(struct enr_ctx *e, struct dir_dirsync *ds)
@@ -300,15 +218,6 @@ sync_dirsync_look(struct enr_ctx *e, struct dir_dirsync *ds)
 		log_info("changes: %s", summary);
 	}
 	free(changed);
-}
-
-static int
-write_pid(const char *path)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-
-	return file_write_atomic(path, buf, (size_t)n, 0644);
 }
 
 /*
@@ -340,116 +249,24 @@ sync_next_pass(struct enr_ctx *e)
 	return due;
 }
 
-/*
- * The lease for --once: taken at once if free; if another instance holds
- * it, wait until it is seen renewed (then this run does nothing: -1) or
- * stays unrenewed for its ttl (then it is taken over).
- */
-static int
-sync_once_lease(struct lease *l, const struct cfg *cfg)
-{
-	char who[128];
-	int waited = 0, rc;
+/* What smimepub-sync runs with: its options, then what it opened. */
+struct sync_daemon {
+	const char		*path;		/* -f */
+	const char		*pidfile;
+	int			 once, fg;
+	long			 approve;	/* --approve-leavers, or -1 */
+	struct cfg		*cfg;
+	struct enr_ctx		 e;
+	struct dir_watch	*watch;
+	struct dir_dirsync	*ds;
+	struct enr_keypool	*kp;
+	struct lease		*lease;
+	int			 watching;	/* sync.watch honoured */
+};
 
-	while ((rc = lease_step(l)) != 1) {
-		if (rc == -1) {
-			log_err("sync.lease_dn %s: the lease cannot be read "
-			    "(see above); this instance did nothing",
-			    cfg->sync.lease_dn);
-			return -1;
-		}
-		if (lease_renewed_by_other(l)) {
-			lease_holder(l, who, sizeof(who));
-			log_err("sync.lease_dn %s: held by %s, who renews it; "
-			    "this instance stands by and did nothing",
-			    cfg->sync.lease_dn, who[0] ? who : "another");
-			return -1;
-		}
-		if (sync_quit || waited > cfg->sync.lease_ttl + 5) {
-			log_err("sync.lease_dn %s: the lease was not taken "
-			    "(%s); this instance did nothing",
-			    cfg->sync.lease_dn, sync_quit ? "stopped" :
-			    "see above");
-			return -1;
-		}
-		if (waited == 0) {
-			lease_holder(l, who, sizeof(who));
-			log_info("sync.lease_dn %s: held by %s; waiting up to "
-			    "%d s to see whether it is renewed",
-			    cfg->sync.lease_dn, who, cfg->sync.lease_ttl);
-		}
-		sleep(1);
-		waited++;
-	}
-	return 0;
-}
-
-/* The lease as cfg says (none without sync.lease_dn), looked at once now
- * so that a free one is taken before the first pass. */
-static int
-sync_lease_open(const struct cfg *cfg, int once, struct lease **lease)
-{
-	if (cfg->sync.lease_dn == NULL)
-		return 0;
-	if ((*lease = lease_new(cfg)) == NULL)
-		return -1;
-	if (once && sync_once_lease(*lease, cfg) == -1)
-		return -1;
-	/* renewed by its thread, --once too: a pass may outlast the ttl */
-	(void)lease_step(*lease);
-	(void)lease_gained(*lease);	/* the first pass is next anyway */
-	return lease_start(*lease);
-}
-
-/*
- * SIGHUP, whether or not the new configuration was good: log.level again,
- * syslog reopened, and the audit file opened again by name, so that the
- * events after logrotate's rename land in the new file.
- */
+/* The command line into d; usage() exits on an error. */
 static void
-sync_reopen_logs(const struct cfg *cfg)
-{
-	int lvl = log_level_parse(cfg->log.level);
-
-	log_reopen();
-	if (lvl != -1)
-		log_set_level((enum log_level)lvl);
-	(void)audit_reopen(cfg->log.audit_file);	/* logged */
-}
-
-/* The STATUS= of systemctl status: when the last pass ended, and how. */
-static void
-sync_notify_pass(int ok, const char *summary)
-{
-	char when[32];
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		when[0] = '\0';
-	if (ok)
-		notify_status("last pass %s: %s", when, summary);
-	else
-		notify_status("last pass %s failed (see the log)", when);
-}
-
-/* After a reload: keep a held lease when its DN stays (lease_reload). */
-static int
-sync_lease_reload(const struct cfg *cfg, struct lease **lease)
-{
-	if (cfg->sync.lease_dn == NULL) {
-		lease_free(*lease);
-		*lease = NULL;
-		return 0;
-	}
-	if (*lease == NULL)
-		return sync_lease_open(cfg, 0, lease);
-	return lease_reload(*lease, cfg);
-}
-
-int
-main(int argc, char *argv[])
+sync_args(struct sync_daemon *d, int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{ "once", no_argument, NULL, 'o' },
@@ -461,236 +278,278 @@ main(int argc, char *argv[])
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = CFG_DEFAULT_PATH, *pidfile = NULL;
-	struct cfg *cfg = NULL, *ncfg;
-	struct sync_stats st;
-	struct sigaction sa;
-	struct enr_ctx e;
-	struct dir_watch *watch = NULL;
-	struct dir_dirsync *ds = NULL;
-	struct enr_keypool *kp = NULL;
-	struct lease *lease = NULL;
-	char summary[256], changed[64];
-	int ch, once = 0, fg = 0, rc = 1, have_usn, watching = 1;
-	long approve = -1;
 	char *end;
-	unsigned long long usn = 0;
-	time_t next, last;
+	int ch;
 
-	memset(&e, 0, sizeof(e));
-	log_init("smimepub-sync", 0, LOG_LVL_INFO);
-	run_harden();	/* keys and passwords in memory: no core */
-	/* a server closing the connection mid-write is an error, not a kill */
-	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
-			path = optarg;
+			d->path = optarg;
 			break;
 		case 'o':
-			once = 1;
+			d->once = 1;
 			break;
 		case 'n':
 			sync_dry = 1;
 			break;
 		case 'a':
 			/* the count the held pass reported (leavers.c) */
-			approve = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || approve < 0 ||
-			    approve > 1000000000) {
+			d->approve = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || d->approve < 0 ||
+			    d->approve > 1000000000) {
 				log_err("--approve-leavers: \"%s\" is not a "
 				    "count of leavers", optarg);
 				usage(stderr, 2);
 			}
 			break;
 		case 'F':
-			fg = 1;
+			d->fg = 1;
 			break;
 		case 'p':
-			pidfile = optarg;
+			d->pidfile = optarg;
 			break;
 		case 'h':
 			usage(stdout, 0);
 			break;
 		case 'V':
 			version_print(stdout, "smimepub-sync");
-			return 0;
+			exit(0);
 		default:
 			usage(stderr, 2);
 		}
 	}
-	if (optind != argc || ((sync_dry || approve >= 0) && !once))
+	if (optind != argc || ((sync_dry || d->approve >= 0) && !d->once))
 		usage(stderr, 2);	/* a plan is of one pass: --dry-run needs --once */
-	sync_leavers_approve(approve);
-	if ((cfg = cfg_load(path)) == NULL)
-		return 2;
-	if (ca_cfg_check(cfg) == -1) {		/* ca/ owns ca.driver */
-		cfg_free(cfg);
-		return 2;
-	}
+}
+
+/* Everything a pass needs, in order (d->cfg loaded); -1 logged. */
+static int
+sync_start(struct sync_daemon *d)
+{
+	const struct cfg *cfg = d->cfg;
+
 	log_set_level((enum log_level)log_level_parse(cfg->log.level));
-	if (!once && !fg) {
+	if (!d->once && !d->fg) {
 		if (daemon(0, 0) == -1) {
 			log_err("daemon: %s", strerror(errno));
-			goto out;
+			return -1;
 		}
 		log_init("smimepub-sync", 1,
 		    (enum log_level)log_level_parse(cfg->log.level));
 	}
-	if (pidfile != NULL && write_pid(pidfile) == -1)
-		goto out;
+	if (d->pidfile != NULL && sync_write_pid(d->pidfile) == -1)
+		return -1;
 	/* privilege separation: the key processes fork before any thread */
 	if (!sync_dry && (ca_keyproc_start(cfg) == -1 ||
 	    enr_kekproc_start(cfg) == -1))
-		goto out;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = sync_sig;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-
+		return -1;
+	sync_signals();
 	if (audit_open(cfg->log.audit_file) == -1)
-		goto out;
+		return -1;
 	/* --once has no idle time to fill a pool in */
-	if (!once && ((kp = enr_keypool_new()) == NULL || enr_keypool_config(kp, cfg->keys.type,
-	    (size_t)cfg->keys.pool_size) == -1 || enr_keypool_start(kp) == -1))
-		goto out;
+	if (!d->once && ((d->kp = enr_keypool_new()) == NULL ||
+	    enr_keypool_config(d->kp, cfg->keys.type,
+	    (size_t)cfg->keys.pool_size) == -1 ||
+	    enr_keypool_start(d->kp) == -1))
+		return -1;
 	/* a dry run takes no lease: taking it is a directory write */
-	if (!sync_dry && sync_lease_open(cfg, once, &lease) == -1)
-		goto out;
-	if (sync_open(cfg, kp, lease, &e) == -1)
-		goto out;
-	if (!once && sync_watch_start(&e, &watch, &ds) == -1)
-		goto out;
+	if (!sync_dry && sync_lease_open(cfg, d->once, &d->lease) == -1)
+		return -1;
+	if (sync_open(cfg, d->kp, d->lease, &d->e) == -1)
+		return -1;
+	if (!d->once && sync_watch_start(&d->e, &d->watch, &d->ds) == -1)
+		return -1;
 	/* looking at modifyTimestamp between passes would find nothing,
 	 * silently, if the account cannot read it */
-	sync_check_rights(&e, !once && sync_polls(cfg, watch != NULL,
-	    ds != NULL));
+	sync_check_rights(&d->e, !d->once && sync_polls(cfg, d->watch != NULL,
+	    d->ds != NULL));
 	/* after daemon(): its thread would not survive the fork */
-	if (!once && sync_metrics_start(cfg, NULL) == -1)
-		goto out;
+	if (!d->once && sync_metrics_start(cfg, NULL) == -1)
+		return -1;
 	if (sync_metrics)
-		(void)met_journal(cfg, e.jrnl);	/* before the first pass */
-	if (!once)
+		(void)met_journal(cfg, d->e.jrnl);	/* before the first pass */
+	if (!d->once)
 		notify_ready();
+	return 0;
+}
+
+/*
+ * Between full passes, look for people changed lately so a new hire is
+ * published within sync.watch_interval seconds: syncrepl's kick, DirSync,
+ * or uSNChanged on AD, modifyTimestamp elsewhere (have_usn, usn: read
+ * before the pass). Until the next pass, a signal, or a lease gained.
+ */
+static void
+sync_between(struct sync_daemon *d, int have_usn, unsigned long long usn,
+    time_t last)
+{
+	const struct cfg *cfg = d->cfg;
+	struct sync_stats st;
+	char summary[256], changed[64];
+	time_t next = sync_next_pass(&d->e);
+
+	while (!sync_quit && !sync_reload && time(NULL) < next) {
+		if (!atomic_load(&sync_kick))
+			poll(NULL, 0, 200);
+		/* taken over from a holder gone quiet: a full pass */
+		if (d->lease != NULL && lease_gained(d->lease)) {
+			sync_need_catchup = 1;
+			break;
+		}
+		/* syncrepl said something changed; else poll */
+		if (!atomic_exchange(&sync_kick, 0) && (!d->watching ||
+		    cfg->sync.watch_interval == 0 ||
+		    time(NULL) - last < cfg->sync.watch_interval))
+			continue;
+		if (d->ds != NULL) {
+			sync_dirsync_look(&d->e, d->ds);
+			last = time(NULL);
+			continue;
+		}
+		sync_watch_filter(&d->e, &have_usn, &usn, last, changed,
+		    sizeof(changed));
+		last = time(NULL);
+		if (changed[0] != '\0')
+			log_debug("watch: looking at %s", changed);
+		if (changed[0] != '\0' && sync_pass_kp(&d->e, changed, &st) == 0 &&
+		    st.enrolled + st.renewed + st.republished + st.failed > 0) {
+			sync_stats_str(&st, summary, sizeof(summary));
+			log_info("changes: %s", summary);
+		}
+	}
+}
+
+/* SIGHUP: the configuration again, the old one kept if the new is bad. */
+static void
+sync_reload_cfg(struct sync_daemon *d)
+{
+	const char *path = d->path;
+	struct cfg *ncfg;
+
+	notify_reloading();
+	if ((ncfg = cfg_load(path)) == NULL || ca_cfg_check(ncfg) == -1) {
+		cfg_free(ncfg);
+		log_err("%s: the new configuration is bad; keeping the old one",
+		    path);
+		sync_reopen_logs(d->cfg);
+		notify_ready();
+		return;
+	}
+	sync_watch_stop(&d->watch, &d->ds);
+	sync_close(&d->e);
+	/* before the old configuration goes: the lease's thread and
+	 * connection borrow it */
+	if (sync_lease_reload(ncfg, &d->lease) == -1)
+		log_err("%s: sync.lease_dn: not looked at until the next "
+		    "reload (see above)", path);
+	if (sync_metrics_start(ncfg, d->cfg) == -1)
+		log_err("%s: sync.metrics_listen: no metrics until the next "
+		    "reload", path);
+	cfg_free(d->cfg);
+	d->cfg = ncfg;
+	/* a new keys.type: the old pool is freed */
+	(void)enr_keypool_config(d->kp, ncfg->keys.type,
+	    (size_t)ncfg->keys.pool_size);
+	sync_reopen_logs(ncfg);
+	log_info("%s: configuration reloaded", path);
+	if (sync_open(ncfg, d->kp, d->lease, &d->e) == -1)
+		log_err("reconnect after reload failed; retrying next pass");
+	d->watching = sync_watch_start(&d->e, &d->watch, &d->ds) == 0;
+	if (!d->watching)
+		log_err("%s: sync.watch = %s cannot be honoured; full passes "
+		    "only until the next reload", path, ncfg->sync.watch);
+	notify_ready();
+}
+
+/*
+ * Full passes until SIGTERM (--once: one). 0, or 1 when --once found a
+ * failure, a held leaver or a stop (the pass is not done) or a pass
+ * failed as a whole.
+ */
+static int
+sync_loop(struct sync_daemon *d)
+{
+	struct sync_stats st;
+	char summary[256];
+	unsigned long long usn = 0;
+	int rc, have_usn;
+	time_t last;
+
 	for (;;) {
 		last = time(NULL);
 		/* read before the pass: what changes during it is seen next */
-		have_usn = !once && watching && ds == NULL &&
-		    cfg->sync.watch_interval > 0 &&
-		    dir_highest_usn(e.dir, &usn) == 0;
-		if ((rc = sync_full_pass(&e, &st)) != 0) {
+		have_usn = !d->once && d->watching && d->ds == NULL &&
+		    d->cfg->sync.watch_interval > 0 &&
+		    dir_highest_usn(d->e.dir, &usn) == 0;
+		if ((rc = sync_full_pass(&d->e, &st)) != 0) {
 			if (rc == -1)
 				sync_notify_pass(0, NULL);
-			rc = 1;
-			if (once)
-				goto out;
+			if (d->once)
+				return 1;
 		} else {
 			sync_stats_str(&st, summary, sizeof(summary));
 			sync_notify_pass(1, summary);
-			if (once)
+			if (d->once)
 				printf("%s%s\n", sync_dry ? "dry run, nothing "
 				    "done; would have: " : "", summary);
 			log_info("pass done: %s", summary);
-			if (once) {
-				/* stopped by a signal: the pass is not done */
-				rc = st.failed > 0 || sync_quit ||
+			/* stopped by a signal: the pass is not done */
+			if (d->once)
+				return st.failed > 0 || sync_quit ||
 				    st.leavers_held > 0 ? 1 : 0;
-				goto out;
-			}
 		}
-		/* Between full passes, look for people changed lately so a
-		 * new hire is published within sync.watch_interval seconds:
-		 * DirSync, or uSNChanged on AD, modifyTimestamp elsewhere. */
-		next = sync_next_pass(&e);
-		while (!sync_quit && !sync_reload && time(NULL) < next) {
-			if (!atomic_load(&sync_kick))
-				poll(NULL, 0, 200);
-			/* taken over from a holder gone quiet: a full pass */
-			if (lease != NULL && lease_gained(lease)) {
-				sync_need_catchup = 1;
-				break;
-			}
-			/* syncrepl said something changed; else poll */
-			if (!atomic_exchange(&sync_kick, 0) && (!watching ||
-			    cfg->sync.watch_interval == 0 ||
-			    time(NULL) - last < cfg->sync.watch_interval))
-				continue;
-			if (ds != NULL) {
-				sync_dirsync_look(&e, ds);
-				last = time(NULL);
-				continue;
-			}
-			sync_watch_filter(&e, &have_usn, &usn, last, changed,
-			    sizeof(changed));
-			last = time(NULL);
-			if (changed[0] != '\0')
-				log_debug("watch: looking at %s", changed);
-			if (changed[0] != '\0' &&
-			    sync_pass_kp(&e, changed, &st) == 0 &&
-			    st.enrolled + st.renewed + st.republished +
-			    st.failed > 0) {
-				sync_stats_str(&st, summary, sizeof(summary));
-				log_info("changes: %s", summary);
-			}
-		}
+		sync_between(d, have_usn, usn, last);
 		if (sync_quit)
-			break;
+			return 0;
 		if (sync_reload) {
 			sync_reload = 0;
-			notify_reloading();
-			if ((ncfg = cfg_load(path)) == NULL ||
-			    ca_cfg_check(ncfg) == -1) {
-				cfg_free(ncfg);
-				log_err("%s: the new configuration is bad; "
-				    "keeping the old one", path);
-				sync_reopen_logs(cfg);
-				notify_ready();
-				continue;
-			}
-			sync_watch_stop(&watch, &ds);
-			sync_close(&e);
-			/* before the old configuration goes: the lease's
-			 * thread and connection borrow it */
-			if (sync_lease_reload(ncfg, &lease) == -1)
-				log_err("%s: sync.lease_dn: not looked at until "
-				    "the next reload (see above)", path);
-			if (sync_metrics_start(ncfg, cfg) == -1)
-				log_err("%s: sync.metrics_listen: no metrics "
-				    "until the next reload", path);
-			cfg_free(cfg);
-			cfg = ncfg;
-			/* a new keys.type: the old pool is freed */
-			(void)enr_keypool_config(kp, cfg->keys.type,
-			    (size_t)cfg->keys.pool_size);
-			sync_reopen_logs(cfg);
-			log_info("%s: configuration reloaded", path);
-			if (sync_open(cfg, kp, lease, &e) == -1)
-				log_err("reconnect after reload failed; "
-				    "retrying next pass");
-			watching = sync_watch_start(&e, &watch, &ds) == 0;
-			if (!watching)
-				log_err("%s: sync.watch = %s cannot be "
-				    "honoured; full passes only until the "
-				    "next reload", path, cfg->sync.watch);
-			notify_ready();
+			sync_reload_cfg(d);
 		}
 	}
-	rc = 0;
-out:
-	if (!once)
+}
+
+static void
+sync_stop(struct sync_daemon *d)
+{
+	if (!d->once)
 		notify_stopping();
-	sync_watch_stop(&watch, &ds);
+	sync_watch_stop(&d->watch, &d->ds);
 	met_stop();
-	enr_keypool_free(kp);	/* stops the filler: a key in progress is dropped */
-	sync_close(&e);
-	lease_free(lease);	/* given up: a standby takes over at once */
+	enr_keypool_free(d->kp);	/* stops the filler: a key in progress is dropped */
+	sync_close(&d->e);
+	lease_free(d->lease);	/* given up: a standby takes over at once */
 	ca_keyproc_stop();
 	enr_kekproc_stop();
 	audit_close();
-	if (pidfile != NULL)
-		unlink(pidfile);
-	cfg_free(cfg);
+	if (d->pidfile != NULL)
+		unlink(d->pidfile);
+	cfg_free(d->cfg);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sync_daemon d;
+	int rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.path = CFG_DEFAULT_PATH;
+	d.approve = -1;
+	d.watching = 1;
+	log_init("smimepub-sync", 0, LOG_LVL_INFO);
+	run_harden();	/* keys and passwords in memory: no core */
+	/* a server closing the connection mid-write is an error, not a kill */
+	signal(SIGPIPE, SIG_IGN);
+	sync_args(&d, argc, argv);
+	sync_leavers_approve(d.approve);
+	if ((d.cfg = cfg_load(d.path)) == NULL)
+		return 2;
+	if (ca_cfg_check(d.cfg) == -1) {		/* ca/ owns ca.driver */
+		cfg_free(d.cfg);
+		return 2;
+	}
+	if (sync_start(&d) == 0)
+		rc = sync_loop(&d);
+	sync_stop(&d);
 	return rc;
 }
