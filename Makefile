@@ -26,7 +26,7 @@ WERROR   ?= 0
 BUILD    ?= build
 
 CC      ?= cc
-PKGS     = ldap libcrypto libssl libconfig lmdb libcurl jansson libmicrohttpd libsystemd ldns
+PKGS     = ldap libcrypto libssl libconfig lmdb libcurl jansson libmicrohttpd libsystemd ldns libidn2
 CFLAGS  ?= -O2 -g
 SP_CPPFLAGS = -D_GNU_SOURCE -I. $(if $(findstring _FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),,-D_FORTIFY_SOURCE=2)
 SP_CFLAGS   = -std=c11 -Wall -Wextra -Wshadow -Wformat=2 -fstack-protector-strong -fPIE \
@@ -159,9 +159,11 @@ SYSCONFDIR   ?= /etc
 DATADIR      ?= $(PREFIX)/share
 MANDIR       ?= $(DATADIR)/man
 DOCDIR       ?= $(DATADIR)/doc/smimepub
-# The administrators' guides and the alert rules, beside the sample config
+# The administrators' guides, the alert rules and the OpenAPI description of
+# lookupd's API, beside the sample config
 # (docs/BENCHMARKS.md is the developers' record of measurements: not shipped).
-GUIDES        = docs/openldap.md docs/active-directory.md docs/389ds.md docs/alerts.yml
+GUIDES        = docs/openldap.md docs/active-directory.md docs/389ds.md docs/alerts.yml \
+		docs/openapi.yaml
 UNITDIR      ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR  ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR  ?= $(PREFIX)/lib/tmpfiles.d

@@ -65,7 +65,7 @@ recover_id_cb(const struct jrnl_cert *r, void *arg)
 {
 	struct recover_pick *p = arg;
 
-	if (strcmp(r->mail, p->mail) == 0)
+	if (mail_eq(r->mail, p->mail))
 		recover_add_id(p, r->person_id);
 	return 0;
 }
@@ -75,7 +75,7 @@ recover_enr_cb(const struct jrnl_enr *e, void *arg)
 {
 	struct recover_pick *p = arg;
 
-	if (strcmp(e->mail, p->mail) == 0)
+	if (mail_eq(e->mail, p->mail))
 		recover_add_id(p, e->person_id);
 	return 0;
 }
@@ -96,7 +96,7 @@ recover_key_cb(const struct jrnl_cert *r, void *arg)
 {
 	struct recover_pick *p = arg;
 	struct recover_key *k;
-	int i, mine = strcmp(r->mail, p->mail) == 0;
+	int i, mine = mail_eq(r->mail, p->mail);
 	size_t j;
 	X509 *c;
 

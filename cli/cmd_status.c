@@ -150,7 +150,7 @@ status_find_cb(const struct jrnl_enr *e, void *arg)
 {
 	struct status_find *f = arg;
 
-	if (strcmp(e->mail, f->mail) == 0 && f->n < 8)
+	if (mail_eq(e->mail, f->mail) && f->n < 8)
 		snprintf(f->ids[f->n++], sizeof(f->ids[0]), "%s", e->person_id);
 	return 0;
 }

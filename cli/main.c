@@ -64,7 +64,7 @@ cli_mail_arg(const char *arg, char *out)
 {
 	const char *why = NULL;
 
-	if (mail_canon(arg, strlen(arg), out, &why) == -1) {
+	if (mail_canon_idn(arg, strlen(arg), out, &why) == -1) {
 		log_err("invalid mail address \"%s\": %s", arg, why);
 		return -1;
 	}

@@ -180,6 +180,8 @@ struct cfg_lookup {
 	char		*revocation_fail; /* soft | hard: no answer to be had */
 	int		 revocation_timeout; /* seconds per CRL/OCSP fetch */
 	int		 ocsp_nonce;	/* send a nonce (RFC 8954) and check it */
+	char		**trusted_proxies; /* CIDRs, "unix": Forwarded believed */
+	size_t		 n_trusted_proxies;
 };
 
 struct cfg_log {

@@ -15,6 +15,7 @@
 
 #include "common/cfg.h"
 #include "common/cfg_priv.h"
+#include "common/net.h"
 #include "common/x509.h"
 
 /* Report a bad key and fail the check (rc is the checking function's). */
@@ -245,6 +246,9 @@ static int
 cfg_check_lookup(const struct cfg *c)
 {
 	const struct cfg_lookup *l = &c->lookup;
+	struct net_cidr cidr;
+	const char *why;
+	size_t i;
 	int rc = 0;
 
 	if (l->batch_rate > 0 && l->batch_burst < l->batch_max)
@@ -260,6 +264,11 @@ cfg_check_lookup(const struct cfg *c)
 	if (l->bind_dn != NULL && l->bind_password_file == NULL)
 		KEYERR("lookup.bind_dn", "%s", "needs "
 		    "lookup.bind_password_file (secrets come from files)");
+	for (i = 0; i < l->n_trusted_proxies; i++)
+		if (strcmp(l->trusted_proxies[i], "unix") != 0 &&
+		    net_cidr_parse(l->trusted_proxies[i], &cidr, &why) == -1)
+			KEYERR("lookup.trusted_proxies", "\"%s\": %s",
+			    l->trusted_proxies[i], why);
 	return rc;
 }
 

@@ -186,6 +186,9 @@ const struct cfg_key cfg_keys[] = {
 	    revocation_fail),
 	INT("lookup.revocation_timeout", lookup.revocation_timeout, 1, 60, 5),
 	BOOL("lookup.ocsp_nonce", lookup.ocsp_nonce, 0),
+	/* peers whose Forwarded / X-Forwarded-For is believed (lk_fwd.c) */
+	LIST("lookup.trusted_proxies", lookup.trusted_proxies,
+	    lookup.n_trusted_proxies),
 
 	GROUP("dns"),
 	{ "dns.zones", T_DNSZONES, O(dns.zones), 0, 0, 0, 0, NULL, 0, NULL },

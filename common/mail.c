@@ -2,7 +2,10 @@
  * mail.c — the one validation every mail address passes before it is used
  * in a filter, a certificate or a file name (see mail.h for the rules).
  */
+#include <stdlib.h>
 #include <string.h>
+
+#include <idn2.h>
 
 #include "common/mail.h"
 
@@ -140,4 +143,62 @@ mail_canon(const char *in, size_t len, char *out, const char **why)
 	}
 	out[len] = '\0';
 	return 0;
+}
+
+int
+mail_canon_idn(const char *in, size_t len, char *out, const char **why)
+{
+	char dom[MAIL_MAX + 1], addr[MAIL_MAX + 1], *ascii = NULL;
+	const char *at;
+	size_t i, local, n;
+	int rc;
+
+	for (i = 0; i < len && (unsigned char)in[i] < 0x80; i++)
+		;
+	if (i == len || len > MAIL_MAX || memchr(in, '\0', len) != NULL ||
+	    (at = memrchr(in, '@', len)) == NULL)
+		return mail_canon(in, len, out, why);
+	local = (size_t)(at - in);
+	for (i = 0; i < local; i++)
+		if ((unsigned char)in[i] >= 0x80) {
+			*why = "non-ASCII local part (SMTPUTF8, RFC 6531): not "
+			    "supported; only the domain may be in Unicode";
+			return -1;
+		}
+	memcpy(dom, at + 1, len - local - 1);
+	dom[len - local - 1] = '\0';
+	/* UTS #46 non-transitional mapping (case folded, NFC), then the
+	 * IDNA2008 rules (RFC 5891 §5): what browsers and MTAs send */
+	rc = idn2_to_ascii_8z(dom, &ascii, IDN2_NFC_INPUT |
+	    IDN2_NONTRANSITIONAL);
+	if (rc != IDN2_OK || (n = strlen(ascii)) + local + 1 > MAIL_MAX) {
+		*why = rc != IDN2_OK ? "domain is not a valid internationalized "
+		    "domain name (IDNA2008, RFC 5891)" : "longer than 254 bytes "
+		    "(RFC 5321 4.5.3.1.3) in its A-label form";
+		idn2_free(ascii);
+		return -1;
+	}
+	memcpy(addr, in, local + 1);
+	memcpy(addr + local + 1, ascii, n);
+	idn2_free(ascii);
+	return mail_canon(addr, local + 1 + n, out, why);
+}
+
+int
+mail_eq(const char *a, const char *b)
+{
+	unsigned char x, y;
+
+	for (;; a++, b++) {
+		x = (unsigned char)*a;
+		y = (unsigned char)*b;
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y - 'A' + 'a');
+		if (x != y)
+			return 0;
+		if (x == '\0')
+			return 1;
+	}
 }

@@ -89,8 +89,8 @@ enum x509_prof	 x509_profile_check(X509 *cert, const char *const *addrs,
 /* Can name go into ca.allowed_ekus? 0, or -1 with a static *why. */
 int		 x509_profile_eku_ok(const char *name, const char **why);
 /*
- * 1 if the len bytes at a (not NUL-terminated) are the address addr: local
- * part byte for byte, domain ASCII case-insensitive (RFC 5321 §2.4).
+ * 1 if the len bytes at a (not NUL-terminated) are the address addr, ASCII
+ * case-insensitively, local part included (as mail_eq, common/mail.h).
  */
 int		 x509_addr_eq(const unsigned char *a, size_t len,
 		    const char *addr);

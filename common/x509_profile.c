@@ -20,9 +20,11 @@
  *  - every subject emailAddress repeated in subjectAltName (§7.1.4.2.1),
  *    hence one of the person's addresses too;
  *  - within its validity, of at most 825 days (§6.3.2).
- * Addresses compare with the local part byte for byte (RFC 5321 §2.4: only
- * the receiving host may fold its case) and the domain ASCII
- * case-insensitively (RFC 5321 §2.4, RFC 1035 §2.3.3).
+ * Addresses compare ASCII case-insensitively, local part included, as the
+ * directory matches mail (caseIgnoreIA5Match, RFC 4524 §2.16) and smimepub
+ * finds a person by it: RFC 5321 §2.4 lets only the receiving host fold a
+ * local part's case, and the directory is where its domain says which
+ * mailbox "Alice" is. Bytes beyond ASCII (SmtpUTF8Mailbox) compare exactly.
  * Not checked here: the chain and revocation (the caller's trust store), the
  * policy, CRL distribution point and AIA contents (a private CA may not
  * publish those), and the subject attributes other than emailAddress.
@@ -77,9 +79,9 @@ x509_addr_eq(const unsigned char *a, size_t len, const char *addr)
 	    (at_addr = memrchr(addr, '@', alen)) == NULL)
 		return 0;
 	local = (size_t)(at_a - a);
-	if (local != (size_t)(at_addr - addr) || memcmp(a, addr, local) != 0)
+	if (local != (size_t)(at_addr - addr))
 		return 0;
-	for (i = local; i < len; i++)
+	for (i = 0; i < len; i++)
 		if (prof_lower(a[i]) != prof_lower((unsigned char)addr[i]))
 			return 0;
 	return 1;

@@ -4,6 +4,9 @@
  *
  *   lk_main.c   daemon: flags, pid file, privileges, signals, drain
  *   lk_http.c   libmicrohttpd: limits, request assembly
+ *   lk_hdr.c    the header fields of answers; the client (libmicrohttpd)
+ *   lk_req.c    Accept, If-None-Match, the path's escapes, the body
+ *   lk_fwd.c    the client behind lookup.trusted_proxies (Forwarded)
  *   lk_listen.c listen sockets, TLS files (opened before privileges drop)
  *   lk_api.c    endpoints, JSON (jansson), metrics
  *   lk_cache.c  positive/negative TTL, LRU bound, one search per address
@@ -36,6 +39,7 @@
 
 #include "common/cfg.h"
 #include "common/mail.h"
+#include "common/net.h"
 #include "common/x509.h"
 #include "ldap/dir.h"
 
@@ -49,6 +53,7 @@
  */
 struct lk_blob {
 	size_t		 len;
+	char		 etag[36];	/* strong: '"', 32 hex of SHA-256, '"' */
 	unsigned char	 data[];	/* NUL-terminated after len */
 };
 
@@ -67,6 +72,7 @@ struct lk_cert_text {
 /* One usable certificate. */
 struct lk_cert {
 	X509		*x509;
+	STACK_OF(X509)	*chain;		/* its issuers, as verified (may be NULL) */
 	time_t		 not_after_t;
 	unsigned char	 sha[X509_SHA256_LEN];	/* set when n > 1: ties */
 	char		 revocation[192];	/* status and its source */
@@ -90,11 +96,13 @@ struct lk_res {
 	_Atomic(struct lk_blob *) der;	/* the best certificate */
 	_Atomic(struct lk_blob *) p7;	/* certs-only bundle of all usable */
 	_Atomic(struct lk_blob *) pem;	/* PEM of all usable, best first */
+	_Atomic(struct lk_blob *) chain; /* PEM: the best, then its chain */
 };
 
 struct lk_res	*lk_res_new(const char *mail);
-/* Add cert (a reference is taken) unless the same one is already there. */
-int		 lk_res_add(struct lk_res *, X509 *cert);
+/* Add cert (a reference is taken) with its issuers (chain, may be NULL:
+ * kept when added) unless the same one is already there. */
+int		 lk_res_add(struct lk_res *, X509 *cert, STACK_OF(X509) *chain);
 /* Sort best first (nothing is rendered until asked for). */
 int		 lk_res_finish(struct lk_res *);
 /* The bodies (n > 0), rendered the first time; NULL when out of memory. */
@@ -102,6 +110,9 @@ const struct lk_blob *lk_res_json(struct lk_res *);
 const struct lk_blob *lk_res_der(struct lk_res *);
 const struct lk_blob *lk_res_p7(struct lk_res *);
 const struct lk_blob *lk_res_pem(struct lk_res *);
+/* RFC 8555 §9.1 application/pem-certificate-chain: the best certificate,
+ * then each issuer the chain check found, up to its trust anchor. */
+const struct lk_blob *lk_res_chain(struct lk_res *);
 struct lk_res	*lk_res_ref(struct lk_res *);
 void		 lk_res_unref(struct lk_res *);
 
@@ -179,9 +190,11 @@ const char	*lk_anchors_path(const struct cfg *, char *buf, size_t len);
  * keys: a configuration error (exit 2).
  */
 int		 lk_cfg_check(const struct cfg *);
-/* 1 if x chains to an anchor (or none are configured). */
+/* 1 if x chains to an anchor (or none are configured); with chain, its
+ * issuers up to the anchor (a new stack, NULL for none) go there. */
 int		 lk_certs_chains(struct lk_certs *, X509 *x,
-		    STACK_OF(X509) *untrusted, time_t now);
+		    STACK_OF(X509) *untrusted, time_t now,
+		    STACK_OF(X509) **chain);
 /*
  * Add to res every usable certificate of p for addr (canonical), reading
  * both userCertificate and userSMIMECertificate values; count each rejected
@@ -315,6 +328,56 @@ int		 lk_work_push(struct lk_work *, struct lk_job *);
 void		 lk_work_stop(struct lk_work *);
 void		 lk_work_free(struct lk_work *);
 
+/* ---- what a request says (lk_req.c) ------------------------------------ */
+
+struct lk_span {
+	const char	*p;
+	size_t		 len;
+};
+#define LK_ACCEPT_MAX	16
+/* The index of the type (of n, "type/subtype", in the server's order of
+ * preference) that Accept (NULL: absent) prefers, or -1 for none (406). */
+int		 lk_accept_pick(const char *accept, const char *const *types,
+		    size_t n);
+/* 1 if If-None-Match (RFC 9110 §13.1.2) matches etag (with its quotes). */
+int		 lk_etag_match(const char *inm, const char *etag);
+/* The end of the list element at p (RFC 9110 §5.6.1): the next ',' outside
+ * a quoted-string, or e. */
+const char	*lk_list_next(const char *p, const char *e);
+
+/* ---- the client behind proxies (lk_fwd.c) ------------------------------ */
+
+struct lk_proxies {
+	struct net_cidr	*c;
+	size_t		 n;
+	int		 unix_ok;	/* "unix": the clients of a unix socket */
+};
+enum lk_fwd {
+	LK_FWD_NONE = 0,	/* no forwarding field */
+	LK_FWD_BELIEVED,	/* from a trusted proxy: the client found */
+	LK_FWD_UNTRUSTED,	/* from a peer not in the list: ignored */
+	LK_FWD_MALFORMED,	/* from a trusted proxy, no address in it */
+	LK_FWD_MAX
+};
+extern const char *const lk_fwd_names[LK_FWD_MAX];
+/* lookup.trusted_proxies (CIDRs, addresses, "unix"): 0, or -1 logged. */
+int		 lk_proxies_init(struct lk_proxies *, char *const *list);
+void		 lk_proxies_fini(struct lk_proxies *);
+/* 1 if peer (NULL: a unix socket) is a trusted proxy. */
+int		 lk_proxies_trust(const struct lk_proxies *,
+		    const struct sockaddr *peer);
+/*
+ * The client of a request from peer with these Forwarded and
+ * X-Forwarded-For values (NULL: absent; several field lines joined with
+ * ","): *client is set (family not 0) when someone other than the peer was
+ * found; the outcome says how, for /metrics.
+ */
+enum lk_fwd	 lk_fwd_client(const struct lk_proxies *,
+		    const struct sockaddr *peer, const char *forwarded,
+		    const char *xff, struct sockaddr_storage *client);
+/* A node of RFC 7239 §6 or X-Forwarded-For: 0 with its address, or -1. */
+int		 lk_fwd_node(const char *p, size_t len, struct net_addr *);
+
 /* ---- the daemon's state, endpoints (lk_api.c) -------------------------- */
 
 enum lk_ep {
@@ -322,7 +385,7 @@ enum lk_ep {
 	LK_EP_METRICS, LK_EP_FLUSH, LK_EP_OCSP, LK_EP_CRL, LK_EP_OTHER,
 	LK_EP_MAX
 };
-#define LK_NSTATUS	10	/* 200 400 404 405 406 413 429 500 503 other */
+#define LK_NSTATUS	11	/* 200 304 400 404 405 406 413 429 500 503 other */
 #define LK_NBUCKETS	12	/* directory latency histogram */
 
 struct lk_metrics {
@@ -336,6 +399,7 @@ struct lk_metrics {
 	atomic_ulong	 refused_per_ip;	/* lookup.max_connections_per_ip */
 	atomic_ulong	 refused_max;		/* lookup.max_connections */
 	atomic_ulong	 duplicates;	/* addresses on several entries */
+	atomic_ulong	 fwd[LK_FWD_MAX];	/* forwarding fields, by outcome */
 };
 
 #define LK_DUP_SLOTS	1024	/* addresses whose duplicate was logged */
@@ -351,6 +415,7 @@ struct lk_ctx {
 	struct lk_pool		*pool;
 	struct lk_ocsp		*ocsp;		/* NULL: nothing to publish */
 	struct lk_rev		*rev;		/* NULL: lookup.revocation files */
+	struct lk_proxies	 proxies;	/* lookup.trusted_proxies */
 	struct lk_metrics	 m;
 	time_t			 started;
 	pthread_mutex_t		 health_mu;
@@ -369,7 +434,7 @@ struct lk_reply {
 	size_t		 len;
 	int		 free_body;
 	const char	*ctype;
-	unsigned	 retry_after;	/* 429: Retry-After seconds */
+	unsigned	 retry_after;	/* 429, 503: Retry-After seconds */
 	enum lk_ep	 ep;
 	/* more header fields (lk_ocsp.c: RFC 5019 §6.2 caching) */
 	struct lk_hdr {
@@ -377,6 +442,11 @@ struct lk_reply {
 		char		 value[80];
 	}		 hdr[LK_HDR_MAX];
 	int		 nhdr;
+	const char	*allow;		/* 405: the Allow field */
+	char		 etag[36];	/* a strong ETag, "" for none */
+	int		 cacheable;	/* Cache-Control: max-age=max_age */
+	int		 max_age;
+	int		 vary;		/* Vary: Accept */
 };
 
 /* One request as lk_http.c assembled it. */
@@ -389,7 +459,8 @@ struct lk_request {
 	const char	*if_none_match;		/* may be NULL */
 	const char	*body;
 	size_t		 body_len;
-	const struct sockaddr *peer;	/* may be NULL (unix socket) */
+	const struct sockaddr *peer;	/* the client, behind trusted proxies
+					 * (lk_fwd.c); NULL: unix socket */
 	int		 admin;		/* came in on the admin socket */
 	int		 metrics;	/* on lookup.metrics_listen */
 };
@@ -398,6 +469,7 @@ struct lk_request {
 struct lk_defer {
 	char		 addr[MAIL_MAX + 1];
 	int		 fmt;
+	const char	*inm;		/* If-None-Match (the request's) */
 	enum lk_ep	 ep;
 };
 
@@ -429,6 +501,12 @@ void		 lk_api_lookup(struct lk_ctx *, const struct lk_request *,
 /* Error reply {"error": err, "detail": detail}. */
 void		 lk_api_error(struct lk_reply *, int status, const char *err,
 		    const char *detail);
+/* 503 "directory unavailable", with Retry-After. */
+void		 lk_api_unavailable(struct lk_ctx *, struct lk_reply *,
+		    const char *detail);
+/* The client's address as text for a log line ("unix" for none): a
+ * thread's own buffer. */
+const char	*lk_api_client(const struct sockaddr *);
 /* lk_metrics.c: counters, GET /metrics, GET /healthz. */
 void		 lk_metrics_count(struct lk_metrics *, enum lk_ep, int status);
 void		 lk_api_metrics(struct lk_ctx *, struct lk_reply *);

@@ -1,14 +1,17 @@
 /*
  * lk_api.c — the endpoints of smimepub-lookupd (DESIGN.md table):
- *   GET  /v1/certs/{mail}   JSON, or DER / certs-only / PEM by Accept
+ *   GET  /v1/certs/{mail}   JSON, or DER / certs-only / PEM / PEM chain by
+ *                           Accept, with a strong ETag (304 on
+ *                           If-None-Match), Cache-Control and Vary
  *   POST /v1/lookup         batch {"recipients": [...]} (lk_batch.c)
  *   GET  /v1/search?q=      autocomplete: people with a usable certificate
  *   GET  /healthz, /metrics (lk_metrics.c; /metrics only on
  *        lookup.metrics_listen and the admin socket)
  *   POST /v1/cache/flush    admin socket only
  *   POST /ocsp, GET /ocsp/..., the local CA's CRL (lk_ocsp.c)
- * Every address is validated with mail_canon() and RFC 4515-escaped before
- * it enters a filter; /v1/certs and /v1/lookup search for equality only.
+ * Every address is validated with mail_canon_idn() (a Unicode domain as its
+ * A-label) and RFC 4515-escaped before it enters a filter; /v1/certs and
+ * /v1/lookup search for equality only.
  * An uncached GET /v1/certs is answered in two steps, lk_api_begin (limits,
  * input, the cache) and lk_api_finish (the search), so that lk_http.c can
  * run the second on a directory worker (lk_work.c).
@@ -85,7 +88,8 @@ lk_ctx_init_dir(struct lk_ctx *ctx, const struct cfg *cfg,
 		lk_certs_set_rev(ctx->certs, ctx->rev);
 	}
 	if ((ctx->pool = lk_pool_new(&ctx->dircfg, l->pool_size,
-	    cfg->directory.timeout, dir)) == NULL)
+	    cfg->directory.timeout, dir)) == NULL ||
+	    lk_proxies_init(&ctx->proxies, l->trusted_proxies) == -1)
 		return -1;
 	return 0;
 }
@@ -93,6 +97,7 @@ lk_ctx_init_dir(struct lk_ctx *ctx, const struct cfg *cfg,
 void
 lk_ctx_fini(struct lk_ctx *ctx)
 {
+	lk_proxies_fini(&ctx->proxies);
 	lk_pool_free(ctx->pool);
 	lk_ocsp_free(ctx->ocsp);
 	lk_certs_free(ctx->certs);
@@ -134,6 +139,16 @@ lk_api_error(struct lk_reply *rp, int status, const char *err,
 	lk_api_reply_json(rp, status, o);
 }
 
+void
+lk_api_unavailable(struct lk_ctx *ctx, struct lk_reply *rp,
+    const char *detail)
+{
+	lk_api_error(rp, 503, "directory unavailable", detail);
+	/* a search gives up after directory.timeout: ask again after that
+	 * (RFC 9110 §10.2.3) */
+	rp->retry_after = (unsigned)ctx->cfg->directory.timeout;
+}
+
 json_t *
 lk_api_cert_json(struct lk_cert *c)
 {
@@ -150,35 +165,32 @@ lk_api_cert_json(struct lk_cert *c)
 
 /* ---- GET /v1/certs/{mail} ---------------------------------------------- */
 
-enum fmt { FMT_JSON, FMT_DER, FMT_P7, FMT_PEM, FMT_NONE };
+enum fmt { FMT_JSON, FMT_DER, FMT_P7, FMT_PEM, FMT_CHAIN, FMT_NONE };
 
-/* The supported type named earliest in Accept; JSON for none or a wildcard. */
+/*
+ * The types GET /v1/certs serves, in the order it prefers among equal
+ * weights (JSON for no Accept, or any type, or application/ any); the second
+ * pkcs7 name is the one older clients send (RFC 8551 §3.2.1 notes it).
+ */
+static const char *const lk_types[] = {
+	"application/json", "application/pkix-cert",
+	"application/pkcs7-mime", "application/x-pkcs7-mime",
+	"application/x-pem-file", "application/pem-certificate-chain",
+};
+static const enum fmt lk_type_fmt[] = {
+	FMT_JSON, FMT_DER, FMT_P7, FMT_P7, FMT_PEM, FMT_CHAIN
+};
+#define LK_TYPES_ALL	"application/json, application/pkix-cert, " \
+	"application/pkcs7-mime, application/x-pem-file, " \
+	"application/pem-certificate-chain"
+
 static enum fmt
 lk_negotiate(const char *accept)
 {
-	static const struct { const char *type; enum fmt f; } types[] = {
-		{ "application/json", FMT_JSON },
-		{ "application/pkix-cert", FMT_DER },
-		{ "application/pkcs7-mime", FMT_P7 },
-		{ "application/x-pkcs7-mime", FMT_P7 },
-		{ "application/x-pem-file", FMT_PEM },
-	};
-	const char *best = NULL, *p;
-	enum fmt f = FMT_NONE;
-	size_t i;
+	int i = lk_accept_pick(accept, lk_types, sizeof(lk_types) /
+	    sizeof(lk_types[0]));
 
-	if (accept == NULL || *accept == '\0')
-		return FMT_JSON;
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if ((p = strcasestr(accept, types[i].type)) != NULL &&
-		    (best == NULL || p < best)) {
-			best = p;
-			f = types[i].f;
-		}
-	if (f == FMT_NONE && (strstr(accept, "*/*") != NULL ||
-	    strcasestr(accept, "application/*") != NULL))
-		f = FMT_JSON;
-	return f;
+	return i < 0 ? FMT_NONE : lk_type_fmt[i];
 }
 
 /* The canonical address, or a 400 reply and -1. */
@@ -188,19 +200,48 @@ lk_addr(const char *in, size_t len, char out[MAIL_MAX + 1],
 {
 	const char *why = NULL;
 
-	if (len > MAIL_MAX || mail_canon(in, len, out, &why) == -1) {
-		lk_api_error(rp, 400, "invalid address", len > MAIL_MAX ?
-		    "longer than 254 bytes" : why);
+	if (mail_canon_idn(in, len, out, &why) == -1) {
+		lk_api_error(rp, 400, "invalid address", why);
 		return -1;
 	}
 	return 0;
 }
 
-/* The reply for res, the answer for addr, in format f. */
-static void
-certs_reply(struct lk_res *res, const char *addr, int f, struct lk_reply *rp)
+/* The body of res in format f, with its type. */
+static const struct lk_blob *
+certs_body(struct lk_res *res, int f, struct lk_reply *rp)
 {
-	const struct lk_blob *b = NULL;
+	/* only the format asked for is rendered (once per answer) */
+	switch (f) {
+	case FMT_DER:
+		rp->ctype = "application/pkix-cert";
+		return lk_res_der(res);
+	case FMT_P7:
+		rp->ctype = "application/pkcs7-mime; smime-type=certs-only";
+		return lk_res_p7(res);
+	case FMT_PEM:
+		rp->ctype = "application/x-pem-file";
+		return lk_res_pem(res);
+	case FMT_CHAIN:
+		rp->ctype = "application/pem-certificate-chain";
+		return lk_res_chain(res);
+	default:
+		rp->ctype = CT_JSON;
+		return lk_res_json(res);
+	}
+}
+
+/*
+ * The reply for res, the answer for addr, in format f: 200 with a strong
+ * ETag (the same bytes each time: RFC 9110 §8.8.3), 304 when inm
+ * (If-None-Match) names it, 404 when nothing is usable; all of them cached
+ * by a client for as long as lookupd caches the answer, per Accept.
+ */
+static void
+certs_reply(struct lk_ctx *ctx, struct lk_res *res, const char *addr, int f,
+    const char *inm, struct lk_reply *rp)
+{
+	const struct lk_blob *b;
 	char *detail = NULL;
 
 	if (res->n == 0) {
@@ -209,37 +250,29 @@ certs_reply(struct lk_res *res, const char *addr, int f, struct lk_reply *rp)
 			detail = NULL;
 		lk_api_error(rp, 404, "not found", detail);
 		free(detail);
+		rp->max_age = ctx->cfg->lookup.negative_ttl;
+		rp->cacheable = rp->vary = 1;
 		return;
 	}
-	/* only the format asked for is rendered (once per answer) */
-	switch (f) {
-	case FMT_DER:
-		rp->ctype = "application/pkix-cert";
-		b = lk_res_der(res);
-		break;
-	case FMT_P7:
-		rp->ctype = "application/pkcs7-mime; smime-type=certs-only";
-		b = lk_res_p7(res);
-		break;
-	case FMT_PEM:
-		rp->ctype = "application/x-pem-file";
-		b = lk_res_pem(res);
-		break;
-	default:
-		rp->ctype = CT_JSON;
-		b = lk_res_json(res);
-		break;
-	}
-	if (b != NULL && (rp->body = malloc(b->len + 1)) != NULL) {
+	if ((b = certs_body(res, f, rp)) != NULL && lk_etag_match(inm,
+	    b->etag)) {
+		rp->status = 304;	/* RFC 9110 §13.1.2: no body */
+		rp->body = NULL;
+		rp->len = 0;
+	} else if (b != NULL && (rp->body = malloc(b->len + 1)) != NULL) {
 		memcpy(rp->body, b->data, b->len + 1);
 		rp->len = b->len;
 		rp->status = 200;
 		rp->free_body = 1;
 	}
-	if (rp->body == NULL) {
+	if (rp->status == 0) {
 		log_err("%s: cannot render the answer", addr);
 		lk_api_error(rp, 500, "internal", "out of memory");
+		return;
 	}
+	memcpy(rp->etag, b->etag, sizeof(rp->etag));
+	rp->max_age = ctx->cfg->lookup.cache_ttl;
+	rp->cacheable = rp->vary = 1;
 }
 
 /*
@@ -257,18 +290,18 @@ api_certs(struct lk_ctx *ctx, const struct lk_request *rq, const char *raw,
 	if (lk_addr(raw, strlen(raw), addr, rp) == -1)
 		return 1;
 	if ((f = lk_negotiate(rq->accept)) == FMT_NONE) {
-		lk_api_error(rp, 406, "not acceptable", "application/json, "
-		    "application/pkix-cert, application/pkcs7-mime, "
-		    "application/x-pem-file");
+		lk_api_error(rp, 406, "not acceptable", LK_TYPES_ALL);
+		rp->vary = 1;
 		return 1;
 	}
 	if (lk_cache_peek(ctx->cache, addr, &res)) {
-		certs_reply(res, addr, f, rp);
+		certs_reply(ctx, res, addr, f, rq->if_none_match, rp);
 		lk_res_unref(res);
 		return 1;
 	}
 	memcpy(d->addr, addr, sizeof(d->addr));
 	d->fmt = f;
+	d->inm = rq->if_none_match;
 	d->ep = rp->ep;
 	return 0;
 }
@@ -291,10 +324,10 @@ lk_api_finish(struct lk_ctx *ctx, const struct lk_defer *const *d,
 		memset(rp[i], 0, sizeof(*rp[i]));
 		rp[i]->ep = d[i]->ep;
 		if (rcs[i] == -1)
-			lk_api_error(rp[i], 503, "directory unavailable",
-			    d[i]->addr);
+			lk_api_unavailable(ctx, rp[i], d[i]->addr);
 		else
-			certs_reply(res[i], d[i]->addr, d[i]->fmt, rp[i]);
+			certs_reply(ctx, res[i], d[i]->addr, d[i]->fmt,
+			    d[i]->inm, rp[i]);
 		lk_res_unref(res[i]);
 		lk_metrics_count(&ctx->m, rp[i]->ep, rp[i]->status);
 	}
@@ -413,7 +446,7 @@ api_search(struct lk_ctx *ctx, const char *q, struct lk_reply *rp)
 	json_object_set_new(out, "results", sa.results);
 	if (lk_dir_search(ctx, filter, search_cb, &sa) == -1 && !sa.full) {
 		json_decref(out);
-		lk_api_error(rp, 503, "directory unavailable", NULL);
+		lk_api_unavailable(ctx, rp, NULL);
 	} else
 		lk_api_reply_json(rp, 200, out);
 	free(filter);
@@ -421,6 +454,14 @@ api_search(struct lk_ctx *ctx, const char *q, struct lk_reply *rp)
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
+
+/* RFC 9110 §15.5.6: a 405 names the methods the resource has in Allow. */
+static void
+api_405(struct lk_reply *rp, const char *allow)
+{
+	lk_api_error(rp, 405, "method not allowed", allow);
+	rp->allow = allow;
+}
 
 static int
 lk_limited(struct lk_rate *r, const struct lk_request *rq,
@@ -432,6 +473,8 @@ lk_limited(struct lk_rate *r, const struct lk_request *rq,
 		return 0;
 	lk_api_error(rp, 429, "too many requests", "slow down");
 	rp->retry_after = retry;
+	log_debug("%s: 429, rate-limited for %u s", lk_api_client(rq->peer),
+	    retry);
 	return 1;
 }
 
@@ -464,7 +507,7 @@ lk_api_begin(struct lk_ctx *ctx, const struct lk_request *rq,
 	} else if (strncmp(path, "/v1/certs/", 10) == 0) {
 		rp->ep = LK_EP_CERTS;
 		if (!get)
-			lk_api_error(rp, 405, "method not allowed", "GET");
+			api_405(rp, "GET, HEAD");
 		else if (!lk_limited(ctx->rate, rq, rp)) {
 			lk_certs_refresh(ctx->certs, ctx->cache);
 			if (api_certs(ctx, rq, path + 10, rp, d) == 0)
@@ -473,7 +516,7 @@ lk_api_begin(struct lk_ctx *ctx, const struct lk_request *rq,
 	} else if (strcmp(path, "/v1/lookup") == 0) {
 		rp->ep = LK_EP_LOOKUP;
 		if (!post)
-			lk_api_error(rp, 405, "method not allowed", "POST");
+			api_405(rp, "POST");
 		else if (!lk_limited(ctx->rate, rq, rp)) {
 			lk_certs_refresh(ctx->certs, ctx->cache);
 			lk_api_lookup(ctx, rq, rp);
@@ -481,13 +524,13 @@ lk_api_begin(struct lk_ctx *ctx, const struct lk_request *rq,
 	} else if (strcmp(path, "/v1/search") == 0) {
 		rp->ep = LK_EP_SEARCH;
 		if (!get)
-			lk_api_error(rp, 405, "method not allowed", "GET");
+			api_405(rp, "GET, HEAD");
 		else if (!lk_limited(ctx->search_rate, rq, rp))
 			api_search(ctx, rq->q, rp);
 	} else if (strcmp(path, "/healthz") == 0) {
 		rp->ep = LK_EP_HEALTHZ;
 		if (!get)
-			lk_api_error(rp, 405, "method not allowed", "GET");
+			api_405(rp, "GET, HEAD");
 		else
 			lk_api_health(ctx, rp);
 	} else if (strcmp(path, "/metrics") == 0 &&
@@ -496,13 +539,13 @@ lk_api_begin(struct lk_ctx *ctx, const struct lk_request *rq,
 		 * tells found-but-unusable from unknown addresses */
 		rp->ep = LK_EP_METRICS;
 		if (!get)
-			lk_api_error(rp, 405, "method not allowed", "GET");
+			api_405(rp, "GET, HEAD");
 		else
 			lk_api_metrics(ctx, rp);
 	} else if (rq->admin && strcmp(path, "/v1/cache/flush") == 0) {
 		rp->ep = LK_EP_FLUSH;
 		if (!post)
-			lk_api_error(rp, 405, "method not allowed", "POST");
+			api_405(rp, "POST");
 		else {
 			lk_cache_flush(ctx->cache);
 			log_info("cache flushed (admin socket)");

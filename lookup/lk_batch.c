@@ -79,11 +79,10 @@ batch_add(struct batch *b, json_t *v, json_t *o)
 	}
 	s = json_string_value(v);
 	json_object_set_new(o, "mail", json_stringn(s, json_string_length(v)));
-	if (json_string_length(v) > MAIL_MAX || mail_canon(s,
-	    json_string_length(v), b->addr[b->n], &why) == -1) {
+	if (mail_canon_idn(s, json_string_length(v), b->addr[b->n], &why) ==
+	    -1) {
 		json_object_set_new(o, "status", json_string("invalid"));
-		json_object_set_new(o, "detail", json_string(why != NULL ?
-		    why : "longer than 254 bytes"));
+		json_object_set_new(o, "detail", json_string(why));
 		return;
 	}
 	b->o[b->n++] = o;
@@ -148,7 +147,7 @@ lk_api_lookup(struct lk_ctx *ctx, const struct lk_request *rq,
 	}
 	batch_flush(&b);
 	if (b.down > 0 && b.down == n) {
-		lk_api_error(rp, 503, "directory unavailable", NULL);
+		lk_api_unavailable(ctx, rp, NULL);
 		goto out;
 	}
 	lk_api_reply_json(rp, 200, out);

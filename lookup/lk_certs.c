@@ -23,6 +23,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "common/log.h"
@@ -53,6 +54,7 @@ lk_res_new(const char *mail)
 	atomic_init(&r->der, NULL);
 	atomic_init(&r->p7, NULL);
 	atomic_init(&r->pem, NULL);
+	atomic_init(&r->chain, NULL);
 	return r;
 }
 
@@ -85,6 +87,7 @@ lk_res_unref(struct lk_res *r)
 		return;
 	for (i = 0; i < r->n; i++) {
 		X509_free(r->certs[i].x509);
+		sk_X509_pop_free(r->certs[i].chain, X509_free);
 		lk_text_free(atomic_load(&r->certs[i].text));
 	}
 	free(r->certs);
@@ -93,6 +96,7 @@ lk_res_unref(struct lk_res *r)
 	free(atomic_load(&r->der));
 	free(atomic_load(&r->p7));
 	free(atomic_load(&r->pem));
+	free(atomic_load(&r->chain));
 	free(r);
 }
 
@@ -111,14 +115,29 @@ lk_blob_new(const void *p, size_t len)
 	return b;
 }
 
-/* Publish b in *slot unless another thread did first; what is there. */
+/*
+ * Publish b in *slot unless another thread did first; what is there. Its
+ * strong ETag (RFC 9110 §8.8.3) is kind, a letter per representation (two
+ * types may carry the same bytes), and 124 bits of the SHA-256 of the
+ * bytes: the same answer rendered again has the same ETag.
+ */
 static struct lk_blob *
-lk_blob_publish(_Atomic(struct lk_blob *) *slot, struct lk_blob *b)
+lk_blob_publish(_Atomic(struct lk_blob *) *slot, struct lk_blob *b, char kind)
 {
 	struct lk_blob *was = NULL;
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	int i;
 
 	if (b == NULL)
 		return NULL;
+	SHA256(b->data, b->len, md);
+	b->etag[0] = '"';
+	b->etag[1] = kind;
+	for (i = 0; i < 31; i++)
+		b->etag[2 + i] = "0123456789abcdef"[(md[i / 2] >> (i % 2 ?
+		    0 : 4)) & 0xf];
+	b->etag[33] = '"';
+	b->etag[34] = '\0';
 	if (atomic_compare_exchange_strong(slot, &was, b))
 		return b;
 	free(b);
@@ -203,7 +222,7 @@ lk_cert_text(struct lk_cert *c)
 }
 
 int
-lk_res_add(struct lk_res *r, X509 *x)
+lk_res_add(struct lk_res *r, X509 *x, STACK_OF(X509) *chain)
 {
 	struct lk_cert *c, *nc;
 	size_t i;
@@ -223,6 +242,7 @@ lk_res_add(struct lk_res *r, X509 *x)
 		return -1;
 	X509_up_ref(x);
 	c->x509 = x;
+	c->chain = chain;
 	r->n++;
 	return 0;
 }
@@ -272,7 +292,7 @@ lk_res_json(struct lk_res *r)
 		if (json_array_append_new(a, lk_api_cert_json(&r->certs[i])))
 			goto out;
 	if ((s = json_dumps(o, JSON_COMPACT)) != NULL)
-		b = lk_blob_publish(&r->json, lk_blob_new(s, strlen(s)));
+		b = lk_blob_publish(&r->json, lk_blob_new(s, strlen(s)), 'j');
 out:
 	free(s);
 	json_decref(o);
@@ -290,7 +310,7 @@ lk_res_der(struct lk_res *r)
 		return b;
 	if (r->n == 0 || x509_to_der(r->certs[0].x509, &der, &len) == -1)
 		return NULL;
-	b = lk_blob_publish(&r->der, lk_blob_new(der, len));
+	b = lk_blob_publish(&r->der, lk_blob_new(der, len), 'd');
 	OPENSSL_free(der);
 	return b;
 }
@@ -311,7 +331,7 @@ lk_res_p7(struct lk_res *r)
 		if (!sk_X509_push(chain, r->certs[i].x509))
 			goto out;
 	if (x509_certsonly_build(r->certs[0].x509, chain, &p7, &len) == 0)
-		b = lk_blob_publish(&r->p7, lk_blob_new(p7, len));
+		b = lk_blob_publish(&r->p7, lk_blob_new(p7, len), 's');
 out:
 	OPENSSL_free(p7);
 	sk_X509_free(chain);
@@ -340,7 +360,32 @@ lk_res_pem(struct lk_res *r)
 		memcpy(b->data + len, t->pem, n);
 		len += n;
 	}
-	return lk_blob_publish(&r->pem, b);
+	return lk_blob_publish(&r->pem, b, 'p');
+}
+
+const struct lk_blob *
+lk_res_chain(struct lk_res *r)
+{
+	struct lk_blob *b;
+	BIO *bio;
+	char *p;
+	long len;
+	int i, ok;
+
+	if ((b = atomic_load_explicit(&r->chain, memory_order_acquire)) !=
+	    NULL)
+		return b;
+	if (r->n == 0 || (bio = BIO_new(BIO_s_mem())) == NULL)
+		return NULL;
+	ok = PEM_write_bio_X509(bio, r->certs[0].x509);
+	for (i = 0; ok && i < sk_X509_num(r->certs[0].chain); i++)
+		ok = PEM_write_bio_X509(bio, sk_X509_value(r->certs[0].chain,
+		    i));
+	if (ok && (len = BIO_get_mem_data(bio, &p)) > 0)
+		b = lk_blob_publish(&r->chain, lk_blob_new(p, (size_t)len),
+		    'c');
+	BIO_free(bio);
+	return b;
 }
 
 /* ---- the usable test --------------------------------------------------- */
@@ -365,10 +410,12 @@ lk_reason(const char *why)
 	return LK_REJ_OTHER;
 }
 
-/* The checks in order; -1 usable, else the reason. */
+/* The checks in order; -1 usable (its issuers in *chain), else the
+ * reason. */
 static int
 lk_judge(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted,
-    const char *addr, time_t now, char *note, size_t notesz)
+    const char *addr, time_t now, char *note, size_t notesz,
+    STACK_OF(X509) **chain)
 {
 	const char *why = NULL;
 
@@ -381,7 +428,7 @@ lk_judge(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted,
 		return LK_REJ_UNTRUSTED;
 	if (lk_certs_revoked(lc, x))
 		return LK_REJ_REVOKED;
-	if (!lk_certs_chains(lc, x, untrusted, now))
+	if (!lk_certs_chains(lc, x, untrusted, now, chain))
 		return LK_REJ_UNTRUSTED;
 	/* the CDP and OCSP of lookup.revocation (lk_revoke.c) */
 	switch (lk_certs_revocation(lc, x, untrusted, now, note, notesz)) {
@@ -423,22 +470,25 @@ lk_consider(struct lk_certs *lc, struct seen *s, X509 *x,
     struct lk_res *res, atomic_ulong rej[LK_REJ_MAX])
 {
 	char note[sizeof(res->certs[0].revocation)] = "";
+	STACK_OF(X509) *chain = NULL;
 	size_t n = res->n;
 	int r;
 
 	if (lk_seen(s, x))
 		return 0;
 	if ((r = lk_judge(lc, x, untrusted, addr, now, note,
-	    sizeof(note))) >= 0) {
+	    sizeof(note), &chain)) >= 0) {
+		sk_X509_pop_free(chain, X509_free);	/* verified, then refused */
 		atomic_fetch_add(&rej[r], 1);
 		log_debug("%s: certificate rejected: %s%s%s", addr,
 		    lk_reject_names[r], note[0] ? ": " : "", note);
 		return 0;
 	}
-	if (lk_res_add(res, x) == -1)
-		return -1;
-	if (res->n > n)
-		memcpy(res->certs[n].revocation, note, sizeof(note));
+	if ((r = lk_res_add(res, x, chain)) == -1 || res->n == n) {
+		sk_X509_pop_free(chain, X509_free);	/* not kept */
+		return r == -1 ? -1 : 1;
+	}
+	memcpy(res->certs[n].revocation, note, sizeof(note));
 	return 1;
 }
 

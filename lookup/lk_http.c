@@ -37,6 +37,7 @@
 
 #include "common/log.h"
 #include "lookup/lk.h"
+#include "lookup/lk_mhd.h"
 
 struct lk_srv {
 	struct lk_http	*h;
@@ -93,54 +94,8 @@ struct lk_conn {
 	struct lk_defer	 d;
 	struct lk_reply	 rp;		/* the worker's answer */
 	int		 done;		/* rp is set: queue it */
+	struct sockaddr_storage client;	/* behind trusted proxies */
 };
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-size_t
-lk_unescape(char *s)
-{
-	char *w = s, *r = s;
-	int hi, lo;
-
-	while (*r != '\0') {
-		if (r[0] == '%' && (hi = hexval(r[1])) >= 0 &&
-		    (lo = hexval(r[2])) >= 0 && (hi | lo) != 0) {
-			*w++ = (char)(hi << 4 | lo);
-			r += 3;
-		} else
-			*w++ = *r++;
-	}
-	*w = '\0';
-	return (size_t)(w - s);
-}
-
-int
-lk_body_append(char **body, size_t *len, const char *data, size_t n,
-    size_t max)
-{
-	char *nb;
-
-	if (n > max || *len > max - n)
-		return -1;
-	if ((nb = realloc(*body, *len + n + 1)) == NULL)
-		return -1;
-	*body = nb;
-	memcpy(nb + *len, data, n);
-	*len += n;
-	nb[*len] = '\0';
-	return 0;
-}
 
 static size_t
 lk_mhd_unescape(void *cls, struct MHD_Connection *c, char *s)
@@ -159,39 +114,6 @@ lk_mhd_log(void *cls, const char *fmt, va_list ap)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	buf[strcspn(buf, "\n")] = '\0';
 	log_debug("libmicrohttpd: %s", buf);
-}
-
-static enum MHD_Result
-lk_queue(struct MHD_Connection *c, struct lk_reply *rp)
-{
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-	char ra[16];
-	int i;
-
-	if (rp->free_body)
-		r = MHD_create_response_from_buffer(rp->len, rp->body,
-		    MHD_RESPMEM_MUST_FREE);
-	else
-		r = MHD_create_response_from_buffer(rp->len, rp->body,
-		    MHD_RESPMEM_MUST_COPY);
-	if (r == NULL) {
-		if (rp->free_body)
-			free(rp->body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-	    rp->ctype != NULL ? rp->ctype : "application/json");
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	if (rp->retry_after > 0) {
-		snprintf(ra, sizeof(ra), "%u", rp->retry_after);
-		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
-	}
-	for (i = 0; i < rp->nhdr && i < LK_HDR_MAX; i++)
-		MHD_add_response_header(r, rp->hdr[i].name, rp->hdr[i].value);
-	ret = MHD_queue_response(c, (unsigned)rp->status, r);
-	MHD_destroy_response(r);
-	return ret;
 }
 
 static long
@@ -319,6 +241,9 @@ lk_run(struct lk_job **jobs, size_t n, int stopping, void *arg)
 			memset(rp[i], 0, sizeof(*rp[i]));
 			rp[i]->ep = d[i]->ep;
 			lk_api_error(rp[i], 503, "shutting down", NULL);
+			/* another instance behind the balancer, or this one
+			 * restarted, answers by then */
+			rp[i]->retry_after = 1;
 			lk_metrics_count(&ctx->m, rp[i]->ep, rp[i]->status);
 		}
 	}
@@ -369,7 +294,7 @@ lk_access(void *cls, struct MHD_Connection *c, const char *url,
 			    "see lookup.max_body");
 			rp.retry_after = 0;
 			lk_metrics_count(&h->ctx->m, LK_EP_OTHER, 413);
-			return lk_queue(c, &rp);
+			return lk_http_queue(c, &rp);
 		}
 		return MHD_YES;
 	}
@@ -392,7 +317,7 @@ lk_access(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (lc->done) {
 		lc->done = 0;
-		return lk_queue(c, &lc->rp);	/* lk_queue owns its body */
+		return lk_http_queue(c, &lc->rp);	/* lk_http_queue owns its body */
 	}
 	memset(&rq, 0, sizeof(rq));
 	rq.method = method;
@@ -410,12 +335,14 @@ lk_access(void *cls, struct MHD_Connection *c, const char *url,
 	rq.metrics = srv->metrics;
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	rq.peer = ci != NULL ? ci->client_addr : NULL;
+	if (srv == &h->pub)
+		rq.peer = lk_http_client(h->ctx, c, rq.peer, &lc->client);
 	if (srv != &h->pub) {
 		lk_api_handle(h->ctx, &rq, &rp);
-		return lk_queue(c, &rp);
+		return lk_http_queue(c, &rp);
 	}
 	if (lk_api_begin(h->ctx, &rq, &rp, &lc->d) == 1)
-		return lk_queue(c, &rp);
+		return lk_http_queue(c, &rp);
 	/* a search: this thread serves other clients meanwhile */
 	lc->h = h;
 	lc->c = c;

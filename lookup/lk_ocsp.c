@@ -441,9 +441,10 @@ lk_ocsp_route(struct lk_ocsp *o, const struct lk_request *rq,
 		return 0;
 	if (o->crl_route[0] != '\0' && strcmp(rq->path, o->crl_route) == 0) {
 		rp->ep = LK_EP_CRL;
-		if (!get)
+		if (!get) {
 			lk_api_error(rp, 405, "method not allowed", "GET");
-		else
+			rp->allow = "GET, HEAD";	/* RFC 9110 §15.5.6 */
+		} else
 			crl_serve(o, rq, rp);
 		return 1;
 	}
@@ -459,9 +460,11 @@ lk_ocsp_route(struct lk_ocsp *o, const struct lk_request *rq,
 			ocsp_status(rp, OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
 		else
 			lk_ocsp_answer(o, der, len, rq, time(NULL), rp);
-	} else
-		lk_api_error(rp, 405, "method not allowed", strcmp(rq->path,
-		    "/ocsp") == 0 ? "POST" : "GET");
+	} else {
+		rp->allow = strcmp(rq->path, "/ocsp") == 0 ? "POST" :
+		    "GET, HEAD";
+		lk_api_error(rp, 405, "method not allowed", rp->allow);
+	}
 	return 1;
 }
 

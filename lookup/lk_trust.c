@@ -383,11 +383,13 @@ lk_certs_revoked(struct lk_certs *lc, X509 *x)
 
 int
 lk_certs_chains(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted,
-    time_t now)
+    time_t now, STACK_OF(X509) **chain)
 {
 	X509_STORE_CTX *ctx;
 	int ok = 0;
 
+	if (chain != NULL)
+		*chain = NULL;
 	if (lc->anchors == NULL)
 		return 1;
 	if ((ctx = X509_STORE_CTX_new()) == NULL)
@@ -395,6 +397,11 @@ lk_certs_chains(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted,
 	if (X509_STORE_CTX_init(ctx, lc->anchors, x, untrusted) == 1) {
 		X509_STORE_CTX_set_time(ctx, 0, now);
 		ok = X509_verify_cert(ctx) == 1;
+		/* the verified chain less x itself: x's issuers to the
+		 * anchor */
+		if (ok && chain != NULL &&
+		    (*chain = X509_STORE_CTX_get1_chain(ctx)) != NULL)
+			X509_free(sk_X509_shift(*chain));
 	}
 	X509_STORE_CTX_free(ctx);
 	ERR_clear_error();

@@ -7,6 +7,9 @@
 # 333 MB installed (mostly the web UI's JavaScript), about 1 min here.
 # libldns-dev: RFC 2136 UPDATE and TSIG for dns.zones; bind9, knot and their
 # dnsutils: the DNS servers tests/integration/71_dns_*.sh update.
+# libidn2-dev: a Unicode domain asked of lookupd is looked up in its IDNA2008
+# A-label form. python3-jsonschema, python3-yaml: tests/openapi_check.py
+# validates lookupd's answers against docs/openapi.yaml.
 set -eu
 
 PKGS="build-essential pkg-config openssl
@@ -21,7 +24,8 @@ wrk nginx-light
 389-ds-base libnss3-tools
 dpkg-dev debhelper fakeroot lintian systemd logrotate
 libsystemd-dev prometheus
-libldns-dev bind9 bind9-dnsutils knot knot-dnsutils"
+libldns-dev bind9 bind9-dnsutils knot knot-dnsutils
+libidn2-dev python3-jsonschema python3-yaml"
 
 missing=""
 for p in $PKGS; do

@@ -456,7 +456,7 @@ fz_served(X509 *x, const char *addr)
 			break;
 	FZ_CHECK(i < C_MAX);			/* not a chain certificate */
 	FZ_CHECK(fz_certs[i].usable);
-	FZ_CHECK(strcmp(fz_certs[i].owner, addr) == 0);
+	FZ_CHECK(mail_eq(fz_certs[i].owner, addr));
 	return i;
 }
 
@@ -468,7 +468,7 @@ fz_usable(const char *addr)
 	int i;
 
 	for (i = 0; i < C_MAX; i++)
-		if (fz_certs[i].usable && strcmp(fz_certs[i].owner, addr) == 0)
+		if (fz_certs[i].usable && mail_eq(fz_certs[i].owner, addr))
 			set |= 1u << i;
 	return set;
 }
@@ -477,7 +477,7 @@ fz_usable(const char *addr)
 static unsigned
 fz_expected(const char *addr)
 {
-	return strcmp(addr, FZ_DUP) == 0 ? 0 : fz_usable(addr);
+	return mail_eq(addr, FZ_DUP) ? 0 : fz_usable(addr);
 }
 
 /* A JSON certificates array for addr: all its usable ones, best first. */
@@ -532,12 +532,12 @@ fz_check_certs(const struct lk_request *rq, const struct lk_reply *rp)
 
 	if (rp->status != 200) {
 		if (rp->status == 404 && strlen(raw) <= MAIL_MAX &&
-		    mail_canon(raw, strlen(raw), addr, &why) == 0)
+		    mail_canon_idn(raw, strlen(raw), addr, &why) == 0)
 			FZ_CHECK(fz_expected(addr) == 0);
 		return;
 	}
 	FZ_CHECK(strlen(raw) <= MAIL_MAX &&
-	    mail_canon(raw, strlen(raw), addr, &why) == 0);
+	    mail_canon_idn(raw, strlen(raw), addr, &why) == 0);
 	FZ_CHECK(fz_expected(addr) != 0);
 	if (strcmp(rp->ctype, "application/json") == 0) {
 		FZ_CHECK((o = json_loadb(rp->body, rp->len, 0, NULL)) != NULL);
@@ -600,7 +600,7 @@ fz_check_lookup(const struct lk_reply *rp)
 			continue;
 		FZ_CHECK((mail = json_string_value(json_object_get(r,
 		    "mail"))) != NULL);
-		FZ_CHECK(mail_canon(mail, json_string_length(json_object_get(r,
+		FZ_CHECK(mail_canon_idn(mail, json_string_length(json_object_get(r,
 		    "mail")), addr, &why) == 0);
 		if (strcmp(st, "found") == 0)
 			fz_check_json_certs(json_object_get(r, "certificates"),

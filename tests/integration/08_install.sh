@@ -22,7 +22,7 @@ done
 t_fail "nothing in /usr/bin" test -e "$D/usr/bin"
 # The guides and the alert rules (docs/), beside the sample configuration.
 DOC=$D/usr/share/doc/smimepub
-for f in openldap.md alerts.yml active-directory.md 389ds.md; do
+for f in openldap.md alerts.yml active-directory.md 389ds.md openapi.yaml; do
 	t_ok "docs/$f installed" cmp -s "docs/$f" "$DOC/$f"
 done
 t_fail "BENCHMARKS.md is not shipped" test -e "$DOC/BENCHMARKS.md"

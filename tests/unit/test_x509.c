@@ -462,12 +462,17 @@ START_TEST(usable_good)
 	ck_assert_int_eq(x509_usable(leaf, "alice@example.com", time(NULL),
 	    &why), 1);
 	ck_assert_int_eq(x509_usable(leaf, NULL, time(NULL), &why), 1);
-	/* Domain case-insensitive, local part exact. */
+	/* Case-insensitive, local part included, as the directory matches
+	 * mail (issue 17: Alice@Example.com was "usable: no"). */
 	ck_assert_int_eq(x509_usable(leaf, "alice@EXAMPLE.Com", time(NULL),
 	    &why), 1);
-	assert_unusable(leaf, "ALICE@example.com", time(NULL),
+	ck_assert_int_eq(x509_usable(leaf, "ALICE@example.com", time(NULL),
+	    &why), 1);
+	ck_assert_int_eq(x509_usable(leaf, "Alice@Example.com", time(NULL),
+	    &why), 1);
+	assert_unusable(leaf, "alicf@example.com", time(NULL),
 	    "address not in certificate");
-	assert_unusable(leaf, "Alice@example.com", time(NULL),
+	assert_unusable(leaf, "alice@example.con", time(NULL),
 	    "address not in certificate");
 	assert_unusable(leaf, "bob@example.com", time(NULL),
 	    "address not in certificate");

@@ -238,9 +238,12 @@ START_TEST(names)
 	    "rfc822Name mallory@example.com is not the person's");
 	bad(&(struct spec){ .san = "email:" ALICE ",otherName:"
 	    "1.3.6.1.5.5.7.8.9;UTF8:mallory@example.com" }, "mallory");
-	/* the local part is compared exactly (RFC 5321 §2.4) */
-	bad(&(struct spec){ .san = "email:" ALICE ",email:Alice@example.com" },
-	    "Alice@example.com");
+	/* the local part without regard to case, as the directory matches
+	 * mail (issue 17); another local part is another person */
+	ok(&(struct spec){ .san = "email:" ALICE ",email:Alice@example.com" });
+	ok(&(struct spec){ .san = "email:ALICE@Example.COM" });
+	bad(&(struct spec){ .san = "email:" ALICE ",email:alicf@example.com" },
+	    "alicf@example.com");
 	/* hers missing */
 	judge(&(struct spec){ .san = "email:mallory@example.com" }, NULL,
 	    X509_USE_ENCRYPT, X509_PROF_ADDRESS,
