@@ -13,6 +13,7 @@
 
 #include "common/audit.h"
 #include "common/log.h"
+#include "common/mail.h"
 #include "enrol/enrol.h"
 #include "enrol/enrol_priv.h"
 
@@ -29,7 +30,7 @@ enr_revoke_collect(const struct jrnl_cert *r, void *arg)
 	struct enr_revoke_arg *a = arg;
 	struct jrnl_cert *t;
 
-	if (strcmp(r->mail, a->mail) != 0 || r->state == JRNL_CERT_REVOKED ||
+	if (!mail_eq(r->mail, a->mail) || r->state == JRNL_CERT_REVOKED ||
 	    r->not_after < time(NULL))	/* expired: nothing to revoke */
 		return 0;
 	if (a->n == a->cap) {

@@ -82,6 +82,10 @@ st=$T_OUT
 t_contains "... her enrolment" "$st" PUBLISHED
 t_ok "status CAROL@Example.com: found too" "$SMIMEPUB" -f "$T/enrol.conf" status CAROL@Example.com
 t_eq "... the same history" "$T_OUT" "$st"
+t_ok "revoke CAROL@Example.com: her certificate, found by its address" \
+    "$SMIMEPUB" -f "$T/enrol.conf" revoke CAROL@Example.com
+t_ok "ca list" "$SMIMEPUB" -f "$T/enrol.conf" ca list
+t_contains "... lists it revoked" "$T_OUT" "revoked"
 cat >"$T/lk.conf" <<CONF
 keys = { discard_passphrase = true; };
 directory = { uri = "$SLAPD_URI"; base = "$SLAPD_PEOPLE"; timeout = 2; };
