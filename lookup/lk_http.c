@@ -290,9 +290,9 @@ lk_access(void *cls, struct MHD_Connection *c, const char *url,
 		if (cl != NULL && ((n = strtoull(cl, &end, 10)), *end != '\0' ||
 		    n > max)) {
 			/* refuse before reading it: MHD closes afterwards */
+			memset(&rp, 0, sizeof(rp));	/* no stray header */
 			lk_api_error(&rp, 413, "request body too large",
 			    "see lookup.max_body");
-			rp.retry_after = 0;
 			lk_metrics_count(&h->ctx->m, LK_EP_OTHER, 413);
 			return lk_http_queue(c, &rp);
 		}
