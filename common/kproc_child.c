@@ -56,8 +56,8 @@ static const int kproc_allowed[] = {
 	SYS_poll,
 #endif
 	SYS_ppoll, SYS_getpid, SYS_gettid, SYS_tgkill, SYS_rt_sigreturn,
-	SYS_rt_sigprocmask, SYS_sched_yield, SYS_restart_syscall, SYS_exit,
-	SYS_exit_group,
+	SYS_rt_sigprocmask, SYS_sigaltstack, SYS_sched_yield,
+	SYS_restart_syscall, SYS_exit, SYS_exit_group,
 };
 #define KPROC_NALLOWED	(sizeof(kproc_allowed) / sizeof(kproc_allowed[0]))
 
