@@ -437,7 +437,7 @@ kproc_call(struct kproc *kp, uint8_t op, const void *req, size_t len,
 		goto out;
 	}
 	if (kproc_send(kp->fd, op, req, len) == -1) {
-		kproc_lost(kp, "asked", errno);
+		kproc_lost(kp, "being asked", errno);
 		goto out;
 	}
 	kproc_deadline(&dl);
