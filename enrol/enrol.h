@@ -150,8 +150,6 @@ EVP_PKEY	*enr_keypool_take(struct enr_keypool *, const char *type);
  * type: the key is freed). The filler's way in; tests use it directly.
  */
 int		 enr_keypool_put(struct enr_keypool *, const char *type, EVP_PKEY *key);
-/* Keys ready now. */
-size_t		 enr_keypool_count(struct enr_keypool *);
 /*
  * Start the filler thread (nice 19): it generates keys while the pool is
  * below its size and not paused, and logs "key pool: N TYPE keys ready"
@@ -175,11 +173,6 @@ void		 enr_keypool_pause(struct enr_keypool *, int paused);
  * 1 set up but not locked (RLIMIT_MEMLOCK), -1 not available; logged.
  */
 int		 enr_keypool_secure_heap(size_t size);
-
-/* Whether the filler is generating a key now; how many keys in progress it
- * dropped (type changed, or shutdown) rather than finished. */
-int		 enr_keypool_busy(struct enr_keypool *);
-unsigned long	 enr_keypool_abandoned(struct enr_keypool *);
 
 /*
  * Delivery and escrow: who hands a private key over: the PKCS#12 written to

@@ -1,6 +1,7 @@
 /*
  * enrol_priv.h — inside the enrolment module only (enrol.c, enrol_step.c,
- * revoke.c): the journal steps they share.
+ * revoke.c): the journal steps they share; and the key pool's counters,
+ * for its unit test.
  */
 #ifndef SMIMEPUB_ENROL_PRIV_H
 #define SMIMEPUB_ENROL_PRIV_H
@@ -120,5 +121,17 @@ int	enr_kek_call(const char *state_dir, int seal, const char *person_id,
 int	enr_kek_request(const unsigned char *req, size_t len,
 	    const unsigned char **aad, size_t *aadlen,
 	    const unsigned char **data, size_t *datalen);
+
+/*
+ * The key pool seen from inside, for its unit test (test_keypool.c) only:
+ * nothing outside enrol/ needs them (the daemon only puts, takes and
+ * pauses), and whether the pool refills, stays paused or drops a key in
+ * progress cannot be seen through enr_keypool_take() without timing it.
+ * Keys ready now; whether the filler is generating a key now; how many keys
+ * in progress it dropped (type changed, or shutdown) rather than finished.
+ */
+size_t		 enr_keypool_count(struct enr_keypool *);
+int		 enr_keypool_busy(struct enr_keypool *);
+unsigned long	 enr_keypool_abandoned(struct enr_keypool *);
 
 #endif

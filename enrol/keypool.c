@@ -26,6 +26,7 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "enrol/enrol.h"
+#include "enrol/enrol_priv.h"
 
 #define KP_TYPE_MAX	16
 #define KP_RETRY_SEC	30	/* after a failed generation */

@@ -16,6 +16,7 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "enrol/enrol.h"
+#include "enrol/enrol_priv.h"	/* the pool's counters */
 
 static double
 now(void)
