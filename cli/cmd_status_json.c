@@ -57,12 +57,40 @@ sj_record(const struct jrnl_enr *e)
 	return o;
 }
 
+/* The person's SMIMEA records (dns.zones): null when smimepub keeps
+ * none for them. */
+static json_t *
+sj_dns(struct jrnl *j, const char *person_id)
+{
+	struct jrnl_dns d;
+	json_t *o;
+
+	if (j == NULL || jrnl_dns_get(j, person_id, &d) != 0 ||
+	    (o = json_object()) == NULL)
+		return json_null();
+	json_object_set_new(o, "pending", json_boolean(d.pending));
+	json_object_set_new(o, "attempts", json_integer(d.attempts));
+	json_object_set_new(o, "next_retry", sj_time(d.pending ?
+	    d.next_retry : 0));
+	json_object_set_new(o, "synced", sj_time(d.synced));
+	json_object_set_new(o, "reason", sj_str(d.reason));
+	return o;
+}
+
+struct sj_list {
+	json_t		*arr;
+	struct jrnl	*j;	/* the overview: each record's DNS state */
+};
+
 static int
 sj_append(const struct jrnl_enr *e, void *arg)
 {
+	struct sj_list *l = arg;
 	json_t *rec = sj_record(e);
 
-	if (rec == NULL || json_array_append_new(arg, rec) == -1) {
+	if (rec != NULL && l->j != NULL)
+		json_object_set_new(rec, "dns", sj_dns(l->j, e->person_id));
+	if (rec == NULL || json_array_append_new(l->arr, rec) == -1) {
 		log_err("status --json: out of memory");
 		return -1;
 	}
@@ -84,12 +112,13 @@ int
 status_json(struct jrnl *j, const char *mail, char (*ids)[80], int n)
 {
 	json_t *doc = json_object(), *people = json_array(), *p, *h;
+	struct sj_list l = { people, j };
 	int i, rc = -1;
 
 	if (doc == NULL || people == NULL)
 		goto out;
 	if (mail == NULL) {
-		if (jrnl_enr_each(j, sj_append, people) == -1)
+		if (jrnl_enr_each(j, sj_append, &l) == -1)
 			goto out;
 	} else {
 		json_object_set_new(doc, "mail", json_string(mail));
@@ -100,7 +129,10 @@ status_json(struct jrnl *j, const char *mail, char (*ids)[80], int n)
 				goto out;
 			json_object_set_new(p, "person", json_string(ids[i]));
 			json_object_set_new(p, "history", h);
-			if (jrnl_enr_history(j, ids[i], sj_append, h) == -1)
+			json_object_set_new(p, "dns", sj_dns(j, ids[i]));
+			l.arr = h;
+			l.j = NULL;
+			if (jrnl_enr_history(j, ids[i], sj_append, &l) == -1)
 				goto out;
 		}
 	}

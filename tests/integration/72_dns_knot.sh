@@ -81,6 +81,9 @@ t_contains "it says why" "$T_OUT" "no answer from 127.0.0.1:$P within 2 s"
 # the daemon's first full pass could not check anyone's records either
 t_contains "the summary counts everyone (4 pending)" "$T_OUT" "# dns: SMIMEA records of 4 people pending"
 t_eq "the entry has his certificate" "$(entry_rr dave | cut -c1-6)" "3 0 0 "
+t_ok "status --json" "$SMIMEPUB" -f "$C" status --json
+t_eq "status --json: dave's dns is pending" "$(printf '%s\n' "$T_OUT" |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print([p["dns"]["pending"] for p in d["people"] if p["mail"]=="dave@example.com"])')" "[True]"
 m=$(curl -s "http://127.0.0.1:$MP/metrics")
 t_contains "metrics: a failed DNS update" "$m" 'smimepub_sync_dns_updates_total{result="failed"}'
 t_contains "metrics: four people pending" "$m" "smimepub_sync_dns_pending 4"
@@ -103,6 +106,9 @@ m=$(curl -s "http://127.0.0.1:$MP/metrics")
 t_contains "metrics: nobody pending" "$m" "smimepub_sync_dns_pending 0"
 t_ok "smimepub status dave" "$SMIMEPUB" -f "$C" status dave@example.com
 t_contains "his records are in step" "$T_OUT" "# dns: SMIMEA records in step since"
+t_ok "smimepub status dave --json" "$SMIMEPUB" -f "$C" status dave@example.com --json
+t_eq "status MAIL --json: not pending, synced" "$(printf '%s\n' "$T_OUT" |
+    python3 -c 'import json,sys; d=json.load(sys.stdin)["people"][0]["dns"]; print(d["pending"], d["synced"] is not None)')" "False True"
 kill -TERM "$SPID"
 rc=0
 wait "$SPID" 2>/dev/null || rc=$?
