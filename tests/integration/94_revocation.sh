@@ -17,7 +17,7 @@ LOOKUPD=$SRCDIR/$BUILD/smimepub-lookupd
 . "$SRCDIR/tests/lib/slapd.sh"
 
 T=$(mktemp -d)
-LK_PID= HTTP_PID= OCSP_PID=
+LK_PID= HTTP_PID= OCSP_PID= BRIDGE_PID=
 stop_pid() {	# stop_pid VAR
 	eval "_p=\${$1}"
 	if [ -n "$_p" ]; then
@@ -26,7 +26,7 @@ stop_pid() {	# stop_pid VAR
 	fi
 	eval "$1="
 }
-slapd_cleanup_add 'stop_pid LK_PID; stop_pid HTTP_PID; stop_pid OCSP_PID; rm -rf "$T"'
+slapd_cleanup_add 'stop_pid LK_PID; stop_pid HTTP_PID; stop_pid OCSP_PID; stop_pid BRIDGE_PID; rm -rf "$T"'
 slapd_start
 
 free_port() {
@@ -119,12 +119,33 @@ gencrl
 
 (cd "$T/www" && exec python3 -m http.server --bind 127.0.0.1 "$HPORT" >"$T/http.log" 2>&1) &
 HTTP_PID=$!
-# (openssl ocsp -port takes a port only: it listens on every address)
-openssl ocsp -index "$E/index.txt" -port "$OPORT" -ignore_err -rsigner "$E/ca.pem" \
+# openssl ocsp -port takes a port only and listens on every address: it runs
+# in a network namespace of its own (every address there is loopback), and
+# tests/lib/netns_bridge.py forwards 127.0.0.1:OPORT here to it
+unshare --net sh -c 'ip link set lo up && exec "$@"' ocspd \
+    openssl ocsp -index "$E/index.txt" -port 8080 -ignore_err -rsigner "$E/ca.pem" \
     -rkey "$E/ca.key" -CA "$E/ca.pem" >"$T/ocspd.log" 2>&1 &
 OCSP_PID=$!
+_i=0	# until unshare has made the namespace
+while [ "$(readlink /proc/$OCSP_PID/ns/net)" = "$(readlink /proc/self/ns/net)" ] && [ "$_i" -lt 100 ]; do
+	sleep 0.05
+	_i=$((_i + 1))
+done
+python3 "$SRCDIR/tests/lib/netns_bridge.py" "$OPORT" "$OCSP_PID" 8080 2>"$T/bridge.log" &
+BRIDGE_PID=$!
+ns_listens() {	# ns_listens: openssl ocsp listens in its namespace
+	_i=0
+	while [ "$_i" -lt 100 ]; do
+		nsenter -t "$OCSP_PID" -n ss -Htln 2>/dev/null | awk '{ print $4 }' | grep -q ':8080$' && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
 t_ok "the static web server listens" wait_port "$HPORT"
-t_ok "openssl ocsp listens" wait_port "$OPORT"
+t_ok "openssl ocsp listens, in a network namespace of its own" ns_listens
+t_ok "the bridge to it listens on 127.0.0.1" wait_port "$OPORT"
+t_eq "nothing of this test listens on a wildcard address" "$(ss -Htlnp 2>/dev/null | awk '$4 ~ /^(0\.0\.0\.0|\*|\[::\]):/' | grep -c "pid=$OCSP_PID," || true)" 0
 
 # conf NAME LOOKUP-LINES...: a lookupd configuration in $T/NAME.conf
 conf() {
