@@ -7,7 +7,9 @@ PHASE is one setting of a running daemon (see 93_lookupd_http.sh):
   up       the daemon with its directory: every path, method and status
            that a well-behaved directory gives (URL: lookup.listen with
            lookup.batch_max = 3 and lookup.max_body = 1024, METRICS_URL:
-           lookup.metrics_listen, ADMIN_SOCKET: lookup.admin_socket)
+           lookup.metrics_listen, ADMIN_SOCKET: lookup.admin_socket;
+           the local CA's OCSP and CRL paths with OA_OCSP_REQUEST, a DER
+           OCSPRequest, in the environment)
   limited  a daemon with lookup.rate = 1, burst = 2: the 429s
   down     the directory stopped: the 503s
   coverage every status the file documents was seen in RECORD (except
@@ -19,8 +21,10 @@ schema (Draft 2020-12, as OpenAPI 3.1 says). Each seen
 "METHOD PATH STATUS" is appended to RECORD. Prints one line per request;
 exits 1 on the first mismatch.
 """
+import base64
 import http.client
 import json
+import os
 import re
 import socket
 import sys
@@ -217,6 +221,27 @@ def phase_up(c, url, murl, admin):
     s = UnixHTTPConnection(admin)
     c.request(s, "POST", "/v1/cache/flush", 200, body=b"")
     c.request(s, "GET", "/v1/cache/flush", 405)
+    ocsp_req = os.environ.get("OA_OCSP_REQUEST")
+    if ocsp_req:
+        phase_ocsp(c, conn_of(url), ocsp_req)
+
+
+def phase_ocsp(c, p, req_file):
+    """The local CA's OCSP responder and CRL (lk_ocsp.c): OA_OCSP_REQUEST
+    is a DER OCSPRequest for a certificate it has a response for."""
+    with open(req_file, "rb") as f:
+        der = f.read()
+    c.request(p, "POST", "/ocsp", 200, {"Content-Type": "application/ocsp-request"}, der)
+    c.request(p, "GET", "/ocsp", 405)
+    path = "/ocsp/" + urllib.parse.quote(base64.b64encode(der).decode(), safe="")
+    _, h, _ = c.request(p, "GET", path, 200)
+    c.request(p, "GET", path, 304, {"If-None-Match": h["etag"]})
+    c.request(p, "GET", "/ocsp/%25%25", 200)
+    c.request(p, "PUT", path, 405, body=b"")
+    crl = "/crl/smimepub.crl"
+    _, h, _ = c.request(p, "GET", crl, 200)
+    c.request(p, "GET", crl, 304, {"If-None-Match": h["etag"]})
+    c.request(p, "POST", crl, 405, body=b"")
 
 
 def until(c, conn, method, path, want, body=None, tries=50):

@@ -71,12 +71,19 @@ directory = {
   bind_password_file = "$SLAPD_SVC_PW_FILE";
   base = "$SLAPD_PEOPLE";
 };
-ca = { driver = "local"; local = { dir = "$T/lca"; key_type = "ec:P-256"; }; };
+ca = { driver = "local"; local = { dir = "$T/lca"; key_type = "ec:P-256";
+  crl_url = "http://127.0.0.1/crl/smimepub.crl"; ocsp_url = "http://127.0.0.1/ocsp"; }; };
 keys = { type = "ec:P-256"; discard_passphrase = true; delivery_dir = "$T/dlv"; };
 sync = { state_dir = "$T/estate"; };
 CONF
 t_ok "local CA" "$SMIMEPUB" -f "$T/enrol.conf" ca init
 t_ok "enrol carol" "$SMIMEPUB" -f "$T/enrol.conf" enrol carol@example.com
+ldap_root ldapsearch -LLL -o ldif-wrap=no -tt -T "$T" -b "$(slapd_people_dn carol)" -s base \
+    '(objectClass=*)' 'userCertificate;binary' >"$T/carol.ldif"
+openssl x509 -inform DER -in "$(sed -n 's|^[^:]*:< file://||p' "$T/carol.ldif" | head -n 1)" \
+    -out "$T/carol.pem"
+t_ok "an OCSP request for carol's certificate" openssl ocsp -issuer "$T/lca/ca.pem" \
+    -cert "$T/carol.pem" -no_nonce -reqout "$T/ocsp.req"
 t_ok "status carol@example.com" "$SMIMEPUB" -f "$T/enrol.conf" status carol@example.com
 st=$T_OUT
 t_contains "... her enrolment" "$st" PUBLISHED
@@ -134,6 +141,7 @@ start_lk() {
 			for _l in "$@"; do echo "  $_l"; done
 			echo "};"
 			echo "keys = { discard_passphrase = true; };"
+			echo "${LK_TOP:-}"
 		} >"$T/$_name.conf"
 		"$LOOKUPD" -f "$T/$_name.conf" --foreground >"$T/$_name.log" 2>&1 &
 		LK_PID=$!
@@ -154,10 +162,14 @@ start_lk() {
 	cat "$T/$_name.log" >&2
 	return 1
 }
+# the main instance also serves the local CA's OCSP responses and CRL
+LK_TOP='ca = { driver = "local"; local = { dir = "'$T/lca'";
+  crl_url = "http://127.0.0.1/crl/smimepub.crl"; ocsp_url = "http://127.0.0.1/ocsp"; }; };'
 start_lk main "rate = 0;" "search_rate = 0;" "batch_max = 3;" "max_body = 1024;" \
     "admin_socket = \"$T/admin.sock\";"
 MAIN=$URL
 MAINM=$MURL
+LK_TOP=
 # get PATH [curl args...]: the status; body in $T/body, headers in $T/hdr
 get() {
 	_p=$1
@@ -357,6 +369,8 @@ oa() {
 }
 if "$OA" -c 'import jsonschema, yaml' 2>/dev/null; then
 	rm -f "$T/oa.rec"
+	t_ok "ca crl" "$SMIMEPUB" -f "$T/enrol.conf" ca crl
+	export OA_OCSP_REQUEST="$T/ocsp.req"
 	t_ok "openapi: the statuses of a daemon with its directory" oa up "$MAIN" "$MAINM" "$T/admin.sock"
 	t_ok "openapi: 429 from a rate-limited daemon" oa limited "$PX"
 	slapd_stop
