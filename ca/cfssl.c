@@ -31,6 +31,7 @@
 
 #include "ca/ca.h"
 #include "common/cfg.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "common/x509.h"
 #include "common/version.h"
@@ -44,6 +45,7 @@
 struct cfssl {
 	char		*url;		/* without a trailing '/' */
 	char		*profile;
+	char		*signing_profile; /* keys.separate_signing */
 	char		*label;
 	char		*tls_ca_file;
 	unsigned char	*key;		/* HMAC key of /authsign, or NULL */
@@ -317,10 +319,16 @@ cfssl_enrol(void *ctx, X509_REQ *csr, const char *mail, struct ca_result *res)
 	struct buf resp = { 0 };
 	json_t *req = NULL;
 	char url[2048], *pem, *reqs = NULL, *body = NULL;
+	const char *profile = c->profile;
+	enum keys_purpose purpose = keys_csr_purpose(csr, NULL);
 	BIO *b = NULL;
 	long len, code = 0;
 	int rc = -1;
 
+	/* cfssl issues by profile: a signing request (keys.separate_signing)
+	 * names the signing one; the answer check holds both to their use */
+	if (purpose == KEYS_SIGN || purpose == KEYS_SIGN_NR)
+		profile = c->signing_profile;
 	snprintf(url, sizeof(url), "%s%s", c->url,
 	    c->key ? PATH_AUTHSIGN : PATH_SIGN);
 	if ((b = BIO_new(BIO_s_mem())) == NULL ||
@@ -332,8 +340,8 @@ cfssl_enrol(void *ctx, X509_REQ *csr, const char *mail, struct ca_result *res)
 	}
 	if ((req = json_pack("{s:s%, s:[s]}", "certificate_request", pem,
 	    (size_t)len, "hosts", mail)) == NULL ||
-	    (c->profile != NULL && json_object_set_new(req, "profile",
-	    json_string(c->profile)) == -1) ||
+	    (profile != NULL && json_object_set_new(req, "profile",
+	    json_string(profile)) == -1) ||
 	    (c->label != NULL && json_object_set_new(req, "label",
 	    json_string(c->label)) == -1) ||
 	    (reqs = json_dumps(req, JSON_COMPACT)) == NULL ||
@@ -489,6 +497,7 @@ cfssl_free(void *ctx)
 	X509_STORE_free(c->store);
 	free(c->url);
 	free(c->profile);
+	free(c->signing_profile);
 	free(c->label);
 	free(c->tls_ca_file);
 	free(c);
@@ -568,6 +577,7 @@ cfssl_new(const struct cfg *cfg)
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    dup_opt(&c->url, cc->url) == -1 ||
 	    dup_opt(&c->profile, cc->profile) == -1 ||
+	    dup_opt(&c->signing_profile, cc->signing_profile) == -1 ||
 	    dup_opt(&c->label, cc->label) == -1 ||
 	    dup_opt(&c->tls_ca_file, cc->tls_ca_file) == -1 ||
 	    (c->store = X509_STORE_new()) == NULL) {

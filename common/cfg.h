@@ -64,6 +64,7 @@ struct cfg_ca_exec {
 struct cfg_ca_cfssl {
 	char		*url;		/* e.g. http://127.0.0.1:8888 */
 	char		*profile;
+	char		*signing_profile; /* keys.separate_signing */
 	char		*label;
 	char		*auth_key_file;	/* hex HMAC key: /authsign */
 	char		*tls_ca_file;	/* for https:// */
@@ -119,6 +120,8 @@ struct cfg_keys {
 	int		 pool_size;	/* pre-generated keys; 0 = off */
 	int		 discard_passphrase; /* opt-out: no delivery command, no escrow */
 	int		 delivery_timeout; /* seconds, then the command is killed */
+	int		 separate_signing; /* two key pairs: encryption, signing */
+	int		 signing_non_repudiation; /* the signing one's KU */
 	int		 deliver_history; /* earlier keys in a renewal's PKCS#12 */
 };
 #define KEYS_HISTORY_MAX	16	/* keys.deliver_history at most */

@@ -323,6 +323,19 @@ cfg_check_keys(const struct cfg *c)
 		    "PKCS#12 passphrase would be discarded and the private keys "
 		    "lost; set one of them, or keys.discard_passphrase = true "
 		    "to accept that");
+	if (c->keys.signing_non_repudiation && !c->keys.separate_signing)
+		KEYERR("keys.signing_non_repudiation", "%s", "needs "
+		    "keys.separate_signing = true (nonRepudiation goes on the "
+		    "signing certificate only)");
+	/* cfssl signs by its profile, whatever the CSR asks for */
+	if (c->keys.separate_signing && c->ca.driver != NULL &&
+	    strcmp(c->ca.driver, "cfssl") == 0 &&
+	    c->ca.cfssl.signing_profile == NULL)
+		KEYERR("keys.separate_signing", "%s", "ca.driver = \"cfssl\" "
+		    "issues by its profile, not by the key usage the request "
+		    "asks for: set ca.cfssl.signing_profile to a profile with "
+		    "the \"digital signature\" usage only (and ca.cfssl.profile "
+		    "to one with \"key encipherment\" only)");
 	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 		if ((v = cfg_str(c, paths[i])) != NULL && v[0] != '/')
 			KEYERR(paths[i], "\"%s\" must be an absolute path", v);

@@ -89,6 +89,8 @@ const struct cfg_key cfg_keys[] = {
 	GROUP("ca.cfssl"),
 	STR("ca.cfssl.url", ca.cfssl.url, 0, NULL),
 	STR("ca.cfssl.profile", ca.cfssl.profile, 0, NULL),
+	/* keys.separate_signing: the profile of the signing certificates */
+	STR("ca.cfssl.signing_profile", ca.cfssl.signing_profile, 0, NULL),
 	STR("ca.cfssl.label", ca.cfssl.label, 0, NULL),
 	STR("ca.cfssl.auth_key_file", ca.cfssl.auth_key_file, 0, NULL),
 	STR("ca.cfssl.tls_ca_file", ca.cfssl.tls_ca_file, 0, NULL),
@@ -126,6 +128,9 @@ const struct cfg_key cfg_keys[] = {
 	INT("keys.delivery_timeout", keys.delivery_timeout, 1, 3600, 60),
 	/* pre-generated keys kept encrypted in sync.state_dir; 0 = off */
 	INT("keys.pool_size", keys.pool_size, 0, 100000, 0),
+	/* issue 20: an encryption and a signing key pair per person */
+	BOOL("keys.separate_signing", keys.separate_signing, 0),
+	BOOL("keys.signing_non_repudiation", keys.signing_non_repudiation, 0),
 	/* issue 20: earlier decryption keys in a renewal's PKCS#12 */
 	INT("keys.deliver_history", keys.deliver_history, 0, KEYS_HISTORY_MAX, 0),
 

@@ -160,6 +160,7 @@ enr_resume(struct enr_ctx *e, const struct jrnl_enr *old, const char *mail,
 	if (from < JRNL_KEY_READY || from > JRNL_DELIVERED ||
 	    strcmp(old->mail, mail) != 0) {
 		(void)enr_keystore_drop(e->jrnl, old->person_id);	/* stale: a new address */
+		enr_pair_drop(e, old->person_id);
 		return JRNL_PLANNED;
 	}
 	if (enr_keystore_take(e->cfg->sync.state_dir, e->jrnl, old->person_id, key,
@@ -215,6 +216,12 @@ struct enr_run {
 	enum jrnl_state		 from;		/* where it resumes */
 	struct ca_result	 res;
 	EVP_PKEY		*key;
+	/* keys.separate_signing: the signing key, its certificate, the
+	 * CA's answer for it (the encryption one is key, res) */
+	int			 pair;
+	EVP_PKEY		*skey;
+	X509			*scert;
+	struct ca_result	 sres;
 	char			*serial, *p12;
 	char			 why[256];	/* the CA's failure */
 	int			 asked;		/* the CA was asked, and failed */
@@ -234,22 +241,22 @@ enr_record_cert(struct enr_run *u)
 /* The CA's request failed (crc -1): journal an unfit certificate to revoke
  * it, keep the driver's reason, and say whether the CA could be asked. */
 static enum enr_outcome
-enr_ca_failed(struct enr_ctx *e, struct enr_run *u)
+enr_ca_failed(struct enr_ctx *e, struct enr_run *u, struct ca_result *res)
 {
-	if (u->res.status == CA_REJECTED && u->res.cert != NULL) {
+	if (res->status == CA_REJECTED && res->cert != NULL) {
 		/* issued but unfit: journal it to revoke it */
-		(void)jrnl_cert_put(e->jrnl, u->res.cert, u->mail, u->p->id,
+		(void)jrnl_cert_put(e->jrnl, res->cert, u->mail, u->p->id,
 		    JRNL_CERT_ISSUED);
 		(void)audit_event_at("issuance", u->p->id, u->mail,
-		    u->res.cert, ca_name(e->ca), "refused", u->res.reason,
+		    res->cert, ca_name(e->ca), "refused", res->reason,
 		    u->p->dn, NULL);
 	}
 	/* the driver logged why; keep it as the reason */
-	snprintf(u->why, sizeof(u->why), "%s", u->res.reason ?
-	    u->res.reason : log_last_err());
+	snprintf(u->why, sizeof(u->why), "%s", res->reason ?
+	    res->reason : log_last_err());
 	log_err("%s: enrolment with CA %s failed%s%s", u->mail, ca_name(e->ca),
 	    u->why[0] ? ": " : "", u->why);
-	if (u->res.status == CA_REJECTED)
+	if (res->status == CA_REJECTED)
 		return ENR_FAILED;
 	/* not asked, or no readable answer */
 	enr_ca_unreachable(e, u->why);
@@ -260,9 +267,9 @@ enr_ca_failed(struct enr_ctx *e, struct enr_run *u)
 /* The CA will answer later: the key stays sealed in the journal
  * (keystore.c); the next pass after retry_after polls. */
 static enum enr_outcome
-enr_ca_pending(struct enr_ctx *e, struct enr_run *u)
+enr_ca_pending(struct enr_ctx *e, struct enr_run *u, struct ca_result *res)
 {
-	const char *tx = u->res.txid;
+	const char *tx = res->txid;
 
 	if (tx == NULL || tx[0] == '\0' || strlen(tx) >= sizeof(u->r.txid)) {
 		log_err("%s: CA %s answered pending without a usable "
@@ -270,19 +277,105 @@ enr_ca_pending(struct enr_ctx *e, struct enr_run *u)
 		return ENR_FAILED;
 	}
 	snprintf(u->r.txid, sizeof(u->r.txid), "%s", tx);
-	u->r.next_retry = u->res.retry_after;
+	u->r.next_retry = res->retry_after;
 	if (enr_step(e, &u->r, JRNL_SUBMITTED) == -1)
 		return ENR_FAILED;
 	log_info("%s: CA %s answered pending (transaction %.64s%s); polling "
 	    "again after %lds", u->mail, ca_name(e->ca), tx, strlen(tx) > 64 ?
-	    "..." : "", (long)(u->res.retry_after - time(NULL)));
+	    "..." : "", (long)(res->retry_after - time(NULL)));
 	return ENR_PENDING;
 }
 
 /*
- * Ask the CA for the certificate of u->key, or poll it for a pending one,
- * and journal the answer: ISSUED with the certificate and its chain (and the
- * key, for a delivery after a crash) in one commit. ENR_DONE when issued;
+ * One request to the CA for key, its CSR asking for purpose: polled with
+ * txid when set (a pending request, with the key it was made for), else
+ * sent. ENR_DONE when issued (in *res); ENR_PENDING (committed),
+ * ENR_FAILED or ENR_CA_DOWN otherwise.
+ */
+static enum enr_outcome
+enr_ask_one(struct enr_ctx *e, struct enr_run *u, EVP_PKEY *key,
+    enum keys_purpose purpose, const char *txid, struct ca_result *res)
+{
+	X509_REQ *csr;
+	double t0;
+	int crc;
+
+	if ((csr = keys_csr_new_for(key, u->mail, u->p->display_name,
+	    purpose)) == NULL)
+		return ENR_FAILED;
+	if (e->ca_lock != NULL)
+		pthread_mutex_lock(e->ca_lock);
+	t0 = enr_clock();
+	if (txid != NULL && txid[0] != '\0')
+		crc = ca_poll(e->ca, txid, csr, u->mail, res);
+	else
+		crc = ca_enrol(e->ca, csr, u->mail, res);
+	enr_observe_ca(e, t0);
+	if (e->ca_lock != NULL)
+		pthread_mutex_unlock(e->ca_lock);
+	X509_REQ_free(csr);
+	/* the CA has issued, nothing of it is recorded yet */
+	enr_failpoint("CA_ANSWERED");
+	if (crc == -1)
+		return enr_ca_failed(e, u, res);
+	if (res->status == CA_REJECTED) {
+		log_err("%s: CA %s rejected the request: %s", u->mail,
+		    ca_name(e->ca), res->reason ? res->reason : "no reason");
+		return ENR_FAILED;
+	}
+	if (res->status == CA_PENDING)
+		return enr_ca_pending(e, u, res);
+	u->r.txid[0] = '\0';
+	u->r.next_retry = 0;
+	return ENR_DONE;
+}
+
+/*
+ * keys.separate_signing: the encryption certificate is journalled (ours,
+ * SUBMITTED again) before the signing one is asked for, so a crash between
+ * them asks only for the signing one; then that one, polled with the
+ * pending transaction if the encryption one was there before.
+ */
+static enum enr_outcome
+enr_ask_pair(struct enr_ctx *e, struct enr_run *u, int enc_was)
+{
+	struct enr_group g;
+	enum enr_outcome o;
+
+	if (!enc_was) {
+		memset(&g, 0, sizeof(g));
+		g.steps = fresh + 2;
+		g.nsteps = 1;
+		g.cert = u->res.cert;
+		g.cert_state = JRNL_CERT_ISSUED;
+		if (enr_group(e, &u->r, &g) == -1)
+			return ENR_FAILED;
+		(void)audit_event_at("issuance", u->p->id, u->mail,
+		    u->res.cert, ca_name(e->ca), "issued", "encryption",
+		    u->p->dn, NULL);
+		enr_failpoint("PAIR_ENCRYPTION_ISSUED");
+	}
+	if (u->scert != NULL)
+		return ENR_DONE;
+	o = enr_ask_one(e, u, u->skey, e->cfg->keys.signing_non_repudiation ?
+	    KEYS_SIGN_NR : KEYS_SIGN, u->from == JRNL_SUBMITTED && enc_was ?
+	    u->old.txid : NULL, &u->sres);
+	if (o != ENR_DONE)
+		return o;
+	u->scert = u->sres.cert;
+	u->sres.cert = NULL;
+	if (u->res.chain == NULL) {	/* the same CA's chain */
+		u->res.chain = u->sres.chain;
+		u->sres.chain = NULL;
+	}
+	return ENR_DONE;
+}
+
+/*
+ * Ask the CA for the certificate of u->key (and with keys.separate_signing
+ * the one of u->skey), or poll it for a pending one, and journal the
+ * answer: ISSUED with the certificate(s) and the chain (and the key, for a
+ * delivery after a crash) in one commit. ENR_DONE when issued;
  * ENR_PENDING, ENR_FAILED or ENR_CA_DOWN otherwise (journalled by the
  * caller).
  */
@@ -290,51 +383,26 @@ static enum enr_outcome
 enr_ask_ca(struct enr_ctx *e, struct enr_run *u)
 {
 	struct enr_group g;
-	X509_REQ *csr;
-	double t0;
-	int crc;
-	enum enr_outcome rc = ENR_FAILED;
+	enum enr_outcome o;
+	int enc_was = u->res.cert != NULL;
 
-	if ((csr = keys_csr_new(u->key, u->mail, u->p->display_name)) == NULL)
-		return ENR_FAILED;
 	/* the first outside effect is the CA request: until then one commit,
-	 * with the key sealed (a crash from here on resumes with this key) */
+	 * with the key(s) sealed (a crash from here on resumes with them) */
 	memset(&g, 0, sizeof(g));
 	g.steps = u->from == JRNL_PLANNED ? fresh : fresh + 2;
 	g.nsteps = u->from == JRNL_PLANNED ? 3 : 1;
 	g.key = u->from == JRNL_PLANNED ? u->key : NULL;
+	g.skey = u->from == JRNL_PLANNED ? u->skey : NULL;
 	if (enr_group(e, &u->r, &g) == -1)
-		goto out;
-	if (e->ca_lock != NULL)
-		pthread_mutex_lock(e->ca_lock);
-	t0 = enr_clock();
+		return ENR_FAILED;
 	/* a pending request is polled, with the key it was made for, rather
 	 * than sent again */
-	if (u->from == JRNL_SUBMITTED && u->old.txid[0] != '\0')
-		crc = ca_poll(e->ca, u->old.txid, csr, u->mail, &u->res);
-	else
-		crc = ca_enrol(e->ca, csr, u->mail, &u->res);
-	enr_observe_ca(e, t0);
-	if (e->ca_lock != NULL)
-		pthread_mutex_unlock(e->ca_lock);
-	/* the CA has issued, nothing of it is recorded yet */
-	enr_failpoint("CA_ANSWERED");
-	if (crc == -1) {
-		rc = enr_ca_failed(e, u);
-		goto out;
-	}
-	if (u->res.status == CA_REJECTED) {
-		log_err("%s: CA %s rejected the request: %s", u->mail,
-		    ca_name(e->ca), u->res.reason ? u->res.reason :
-		    "no reason");
-		goto out;
-	}
-	if (u->res.status == CA_PENDING) {
-		rc = enr_ca_pending(e, u);
-		goto out;
-	}
-	u->r.txid[0] = '\0';
-	u->r.next_retry = 0;
+	if (!enc_was && (o = enr_ask_one(e, u, u->key, u->pair ? KEYS_ENCRYPT :
+	    KEYS_BOTH, u->from == JRNL_SUBMITTED ? u->old.txid : NULL,
+	    &u->res)) != ENR_DONE)
+		return o;
+	if (u->pair && (o = enr_ask_pair(e, u, enc_was)) != ENR_DONE)
+		return o;
 	enr_record_cert(u);
 	memset(&g, 0, sizeof(g));
 	g.steps = issued;
@@ -342,15 +410,16 @@ enr_ask_ca(struct enr_ctx *e, struct enr_run *u)
 	g.key = u->key;
 	g.chain = u->res.chain;
 	g.cert = u->res.cert;
+	g.cert2 = u->scert;
 	g.cert_state = JRNL_CERT_ISSUED;
 	if (enr_group(e, &u->r, &g) == -1)
-		goto out;
+		return ENR_FAILED;
 	(void)audit_event_at("issuance", u->p->id, u->mail, u->res.cert,
 	    ca_name(e->ca), "issued", NULL, u->p->dn, NULL);
-	rc = ENR_DONE;
-out:
-	X509_REQ_free(csr);
-	return rc;
+	if (u->scert != NULL)
+		(void)audit_event_at("issuance", u->p->id, u->mail, u->scert,
+		    ca_name(e->ca), "issued", "signing", u->p->dn, NULL);
+	return ENR_DONE;
 }
 
 /* Escrow, keep for keys.deliver_history, and deliver the key, then
@@ -358,13 +427,20 @@ out:
 static int
 enr_hand_over(struct enr_ctx *e, struct enr_run *u)
 {
+	/* only the encryption key is escrowed and kept: a signing key in
+	 * escrow would let the officer sign as the person */
 	if (enr_escrow(e->cfg, u->key, u->res.cert) == -1 ||
-	    enr_history_keep(e, u->p->id, u->key, u->r.serial) == -1 ||
-	    enr_deliver_new(e, u->mail, u->p->id, u->key, u->res.cert,
-	    u->res.chain, u->r.serial, &u->p12) == -1)
+	    enr_history_keep(e, u->p->id, u->key, u->r.serial) == -1)
+		return -1;
+	if ((u->pair ? enr_deliver_pair(e, u->mail, u->p->id, u->key,
+	    u->res.cert, u->skey, u->scert, u->res.chain, u->r.serial,
+	    &u->p12) : enr_deliver_new(e, u->mail, u->p->id, u->key,
+	    u->res.cert, u->res.chain, u->r.serial, &u->p12)) == -1)
 		return -1;
 	EVP_PKEY_free(u->key);
 	u->key = NULL;
+	EVP_PKEY_free(u->skey);
+	u->skey = NULL;
 	if (enr_step(e, &u->r, JRNL_DELIVERED) == -1)
 		return -1;
 	/* keys.deliver_history's newest N stay kept (0: none) */
@@ -379,24 +455,29 @@ enr_put_on_entry(struct enr_ctx *e, struct enr_run *u)
 {
 	struct enr_group g;
 
-	if (enr_publish(e->jrnl, e->dir, u->p->id, u->res.cert,
-	    u->res.chain) == -1)
+	/* keys.separate_signing's pair in one modify: never one alone */
+	if (enr_publish_pair(e->jrnl, e->dir, u->p->id, u->res.cert,
+	    u->scert, u->res.chain) == -1)
 		return -1;
 	u->r.attempts = 0;
 	memset(&g, 0, sizeof(g));
 	g.steps = published;
 	g.nsteps = 1;
 	g.cert = u->res.cert;
+	g.cert2 = u->scert;
 	g.cert_state = JRNL_CERT_PUBLISHED;
 	if (enr_group(e, &u->r, &g) == -1)
 		return -1;
+	if (u->pair)
+		enr_pair_drop(e, u->p->id);	/* never needed again */
 	(void)audit_event_at("publication", u->p->id, u->mail, u->res.cert,
 	    ca_name(e->ca), "published", NULL, u->p->dn, NULL);
 	enr_status(e, u->p->dn, "published", &u->r);
 	enr_revoke_orphans(e, u->mail, u->p->id, u->res.cert);
-	log_info("%s: issued serial %s by %s, delivered%s%s, published on %s",
-	    u->mail, u->serial ? u->serial : "?", ca_name(e->ca), u->p12 ?
-	    " to " : " before", u->p12 ? u->p12 : "", u->p->dn);
+	log_info("%s: issued serial %s%s by %s, delivered%s%s, published on "
+	    "%s", u->mail, u->serial ? u->serial : "?", u->scert ? " and a "
+	    "signing certificate" : "", ca_name(e->ca), u->p12 ? " to " :
+	    " before", u->p12 ? u->p12 : "", u->p->dn);
 	return 0;
 }
 
@@ -424,6 +505,9 @@ enr_begin(struct enr_ctx *e, struct enr_run *u, const char *person_id)
 	enr_record_init(&u->r, &u->old, u->p, u->mail, e->jrnl);
 	u->from = enr_resume(e, &u->old, u->mail, &u->key, &u->res.cert,
 	    &u->res.chain);
+	if (u->pair)
+		u->from = enr_pair_resume(e, u->p->id, u->from, &u->key,
+		    &u->res.cert, &u->res.chain, &u->skey, &u->scert);
 	/* the step this enrolment is in: what a failure from here records as
 	 * failed_in, so the next attempt resumes there (not FAILED, the state
 	 * of the record it was read from) */
@@ -445,6 +529,10 @@ enr_steps(struct enr_ctx *e, struct enr_run *u)
 	    (u->key = enr_keypool_take(e->keypool, e->cfg->keys.type)) ==
 	    NULL && (u->key = keys_generate(e->cfg->keys.type)) == NULL)
 		return ENR_FAILED;
+	if (u->pair && u->from == JRNL_PLANNED &&
+	    (u->skey = enr_keypool_take(e->keypool, e->cfg->keys.type)) ==
+	    NULL && (u->skey = keys_generate(e->cfg->keys.type)) == NULL)
+		return ENR_FAILED;
 	if (u->from <= JRNL_SUBMITTED) {
 		if ((o = enr_ask_ca(e, u)) != ENR_DONE)
 			return o;
@@ -463,9 +551,19 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 
 	memset(&u, 0, sizeof(u));
 	u.mail = mail;
+	u.pair = e->cfg->keys.separate_signing;
 	log_clear_err();
 	if (enr_begin(e, &u, person_id) == 0)
 		rc = enr_steps(e, &u);
+	if (u.pair && rc == ENR_FAILED && u.p != NULL && u.p->id != NULL &&
+	    ((u.res.status == CA_REJECTED && u.res.cert != NULL) ||
+	    (u.sres.status == CA_REJECTED && u.sres.cert != NULL))) {
+		/* a certificate refused by the check (journalled, revoked as
+		 * an orphan later) must not be found again by its key: the
+		 * next attempt starts with two new keys */
+		(void)enr_keystore_drop(e->jrnl, u.p->id);
+		enr_pair_drop(e, u.p->id);
+	}
 	if (rc == ENR_FAILED) {
 		enr_fail(e, &u.r);
 		if (u.p != NULL)
@@ -474,7 +572,10 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	    u.asked ? u.why : NULL) && u.p != NULL)
 		enr_status(e, u.p->dn, "failed", &u.r);
 	EVP_PKEY_free(u.key);
+	EVP_PKEY_free(u.skey);
+	X509_free(u.scert);
 	ca_result_clear(&u.res);
+	ca_result_clear(&u.sres);
 	dir_person_free(u.p);
 	free(u.serial);
 	free(u.p12);

@@ -23,7 +23,38 @@ struct enr_group {
 	STACK_OF(X509)		*chain;
 	X509			*cert;		/* record: borrowed */
 	enum jrnl_cert_state	 cert_state;
+	/* keys.separate_signing: the signing certificate (recorded in
+	 * cert_state too) and the signing key (held under enr_pair_name) */
+	X509			*cert2;
+	EVP_PKEY		*skey;
 };
+
+/* keys.separate_signing (pair.c): the keystore name the signing key of an
+ * enrolment in progress is held under ("s:" and 40 hex digits). */
+int	enr_pair_name(const char *person, char out[48]);
+/* The held signing key: 0 (*skey yours), 1 none held, -1 logged. */
+int	enr_pair_take(struct enr_ctx *, const char *person, EVP_PKEY **skey);
+void	enr_pair_drop(struct enr_ctx *, const char *person);
+/* The person's journalled (not revoked) certificate for key, or NULL. */
+X509	*enr_pair_find(struct enr_ctx *, const char *person, EVP_PKEY *key);
+/*
+ * After enr_resume: the held signing key and whatever of the pair the CA
+ * already issued (found by key). The state to go on from: PLANNED when no
+ * signing key is held (*key, *cert, *chain freed: start afresh with two),
+ * SUBMITTED while a certificate is missing (*cert / *scert NULL), else
+ * from (ISSUED for a SUBMITTED whose two certificates are both there).
+ */
+enum jrnl_state enr_pair_resume(struct enr_ctx *, const char *person,
+	    enum jrnl_state from, EVP_PKEY **key, X509 **cert,
+	    STACK_OF(X509) **chain, EVP_PKEY **skey, X509 **scert);
+/* Both new keys' PKCS#12 (named), with keys.deliver_history's. */
+int	enr_deliver_pair(struct enr_ctx *, const char *mail,
+	    const char *person, EVP_PKEY *key, X509 *cert, EVP_PKEY *skey,
+	    X509 *scert, STACK_OF(X509) *chain, const char *serial,
+	    char **p12);
+/* enr_publish for the pair: enc first, then sign (publish.c). */
+int	enr_publish_pair(struct jrnl *, struct dir *, const char *id,
+	    X509 *enc, X509 *sign, STACK_OF(X509) *chain);
 
 /* Crash tests: _exit here when SMIMEPUB_TEST_FAILPOINT names the point. */
 void	enr_failpoint(const char *name);

@@ -53,6 +53,7 @@ int
 enr_group(struct enr_ctx *e, struct jrnl_enr *r, const struct enr_group *g)
 {
 	struct jrnl_tx *tx;
+	char sname[48];
 	size_t i;
 
 	if ((tx = jrnl_tx_begin(e->jrnl)) == NULL)
@@ -62,6 +63,14 @@ enr_group(struct enr_ctx *e, struct jrnl_enr *r, const struct enr_group *g)
 		goto fail;
 	if (g->key != NULL && enr_keystore_hold(e->cfg->sync.state_dir, tx,
 	    r->person_id, g->key, g->chain) == -1)
+		goto fail;
+	/* keys.separate_signing: the signing certificate and key beside */
+	if (g->cert2 != NULL && jrnl_tx_cert_put(tx, g->cert2, r->mail,
+	    r->person_id, g->cert_state) == -1)
+		goto fail;
+	if (g->skey != NULL && (enr_pair_name(r->person_id, sname) == -1 ||
+	    enr_keystore_hold(e->cfg->sync.state_dir, tx, sname, g->skey,
+	    NULL) == -1))
 		goto fail;
 	for (i = 0; i < g->nsteps; i++) {
 		r->state = g->steps[i];

@@ -27,10 +27,11 @@ enr_is_ours(X509 *cert, void *arg)
 	return jrnl_cert_is_ours(arg, cert) == 1;
 }
 
-/* Journal every certificate of ours that the entry held, other than keep,
- * as unpublished: the modify that read p took them off. */
+/* Journal every certificate of ours that the entry held, other than keep
+ * and keep2, as unpublished: the modify that read p took them off. */
 static void
-enr_mark_unpublished(struct jrnl *j, const struct dir_person *p, X509 *keep)
+enr_mark_unpublished(struct jrnl *j, const struct dir_person *p, X509 *keep,
+    X509 *keep2)
 {
 	X509 *c;
 	size_t i;
@@ -40,6 +41,7 @@ enr_mark_unpublished(struct jrnl *j, const struct dir_person *p, X509 *keep)
 		if (c == NULL)
 			continue;
 		if ((keep == NULL || X509_cmp(c, keep) != 0) &&
+		    (keep2 == NULL || X509_cmp(c, keep2) != 0) &&
 		    jrnl_cert_is_ours(j, c) == 1)
 			(void)jrnl_cert_put(j, c, NULL, NULL,
 			    JRNL_CERT_UNPUBLISHED);
@@ -51,6 +53,13 @@ int
 enr_publish(struct jrnl *j, struct dir *d, const char *id, X509 *cert,
     STACK_OF(X509) *chain)
 {
+	return enr_publish_pair(j, d, id, cert, NULL, chain);
+}
+
+int
+enr_publish_pair(struct jrnl *j, struct dir *d, const char *id, X509 *cert,
+    X509 *sign, STACK_OF(X509) *chain)
+{
 	struct dir_person *before = NULL;
 	int rc;
 
@@ -59,12 +68,12 @@ enr_publish(struct jrnl *j, struct dir *d, const char *id, X509 *cert,
 		    "id to publish by" : "no certificate");
 		return -1;
 	}
-	rc = dir_publish_id(d, id, cert, chain, enr_is_ours, j, &before,
-	    NULL);
+	rc = dir_publish_id_pair(d, id, cert, sign, chain, enr_is_ours, j,
+	    &before, NULL);
 	if (rc == 1)
 		log_err("%s: publish: no entry has this id (deleted?)", id);
 	if (rc == 0)
-		enr_mark_unpublished(j, before, cert);
+		enr_mark_unpublished(j, before, cert, sign);
 	dir_person_free(before);
 	return rc == 0 ? 0 : -1;
 }
@@ -81,7 +90,7 @@ enr_unpublish(struct jrnl *j, struct dir *d, const char *id,
 	rc = dir_publish_id(d, id, NULL, NULL, enr_is_ours, j, &before,
 	    removed);
 	if (rc == 0)
-		enr_mark_unpublished(j, before, NULL);
+		enr_mark_unpublished(j, before, NULL, NULL);
 	if (before != NULL && dn_out != NULL &&
 	    (*dn_out = strdup(before->dn)) == NULL) {
 		log_err("%s: unpublish: out of memory", id);
