@@ -240,6 +240,51 @@ dir_attrs(struct dir *d, char *attrs[DIR_NATTRS])
 typedef int (*entry_fn)(struct dir *, LDAPMessage *, void *);
 
 /*
+ * Read the answers to search msgid, handing each entry to fn, until its
+ * final result, left in *res for the caller. 0; -1 stopped and abandoned
+ * (no answer within the timeout, logged; or fn failed, as fn said); 1 the
+ * LDAP error in *rc, for the caller to report.
+ */
+static int
+dir_search_read(struct dir *d, int msgid, const char *base,
+    const char *filter, struct timeval *tv, entry_fn fn, void *arg,
+    size_t *delivered, LDAPMessage **res, int *rc)
+{
+	LDAPMessage *msg = NULL;
+	int t;
+
+	for (;;) {
+		t = ldap_result(d->ld, msgid, LDAP_MSG_ONE, tv, &msg);
+		if (t == 0) {
+			log_err("%s: search %s under %s: no answer within "
+			    "%d s", d->cfg->uri, filter, base, dir_timeout(d));
+			(void)ldap_abandon_ext(d->ld, msgid, NULL, NULL);
+			return -1;
+		}
+		if (t == -1) {
+			ldap_msgfree(msg);
+			(void)ldap_get_option(d->ld, LDAP_OPT_RESULT_CODE, rc);
+			return 1;
+		}
+		if (t == LDAP_RES_SEARCH_ENTRY) {
+			if (fn(d, msg, arg) == -1) {
+				ldap_msgfree(msg);
+				(void)ldap_abandon_ext(d->ld, msgid, NULL,
+				    NULL);
+				return -1;
+			}
+			(*delivered)++;
+		} else if (t == LDAP_RES_SEARCH_RESULT) {
+			*res = msg;
+			return 0;
+		}
+		/* References: referrals are off; ignore them. */
+		ldap_msgfree(msg);
+		msg = NULL;
+	}
+}
+
+/*
  * One search of filter under base (paged with page > 0), calling fn for
  * each entry. *delivered counts entries handed to fn. Returns 0,
  * SRCH_ERR (logged) or SRCH_LOST (nothing delivered, not logged).
@@ -258,7 +303,7 @@ dir_search_once(struct dir *d, const char *base, const char *filter,
 	LDAPMessage *msg = NULL;
 	char *attrs[DIR_NATTRS], *diag = NULL;
 	ber_int_t count;
-	int msgid = -1, rc, err, ret = SRCH_ERR, more;
+	int msgid = -1, rc, r, err, ret = SRCH_ERR, more;
 
 	dir_attrs(d, attrs);
 	if (sizelimit_hit != NULL)
@@ -281,34 +326,11 @@ dir_search_once(struct dir *d, const char *base, const char *filter,
 		pctrl = NULL;
 		if (rc != LDAP_SUCCESS)
 			goto ldap_failed;
-		for (;;) {
-			rc = ldap_result(d->ld, msgid, LDAP_MSG_ONE, &tv, &msg);
-			if (rc == 0) {
-				log_err("%s: search %s under %s: no answer "
-				    "within %d s", d->cfg->uri, filter,
-				    base, dir_timeout(d));
-				(void)ldap_abandon_ext(d->ld, msgid, NULL,
-				    NULL);
-				goto out;
-			}
-			if (rc == -1) {
-				(void)ldap_get_option(d->ld,
-				    LDAP_OPT_RESULT_CODE, &rc);
-				goto ldap_failed;
-			}
-			if (rc == LDAP_RES_SEARCH_ENTRY) {
-				if (fn(d, msg, arg) == -1) {
-					(void)ldap_abandon_ext(d->ld, msgid,
-					    NULL, NULL);
-					goto out;
-				}
-				(*delivered)++;
-			} else if (rc == LDAP_RES_SEARCH_RESULT)
-				break;
-			/* References: referrals are off; ignore them. */
-			ldap_msgfree(msg);
-			msg = NULL;
-		}
+		if ((r = dir_search_read(d, msgid, base, filter, &tv, fn, arg,
+		    delivered, &msg, &rc)) == -1)
+			goto out;
+		if (r == 1)
+			goto ldap_failed;
 		rc = ldap_parse_result(d->ld, msg, &err, NULL, &diag, NULL,
 		    &sctrls, 0);
 		if (rc != LDAP_SUCCESS)
