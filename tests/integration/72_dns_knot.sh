@@ -114,4 +114,5 @@ rc=0
 wait "$SPID" 2>/dev/null || rc=$?
 SPID=
 t_eq "SIGTERM: the daemon exits 0" "$rc" 0
+t_not_contains "its log has no sanitizer report (SANITIZE=1)" "$(cat "$T/sync.log")" "Sanitizer"
 t_done
