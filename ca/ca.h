@@ -91,8 +91,10 @@ struct ca	*ca_new(const struct cfg *);
 void		 ca_free(struct ca *);
 const char	*ca_name(const struct ca *);
 /*
- * Enrol csr for mail (canonical; the address the certificate must name,
- * whatever the CSR says). An issued certificate that fails ca_check_issued()
+ * Enrol csr for mail (canonical; the primary address the certificate must
+ * name, whatever the CSR says; the person's other addresses travel as the
+ * CSR's further rfc822Names, and the certificate must name exactly mail
+ * and those, keys_csr_new_addrs()). An issued certificate that fails ca_check_issued()
  * turns the answer into CA_REJECTED with the reason, keeps res->cert for
  * the journal and revocation, and returns -1. The caller publishes only
  * on 0 with CA_ISSUED.
@@ -128,7 +130,8 @@ const char	*ca_reason_str(int reason);
 /*
  * Check a certificate a CA returned for csr and mail at time now: public key
  * equal to the CSR's, the S/MIME profile check of x509_profile_check() for
- * encryption (rfc822Name mail and no other name, emailProtection and no
+ * encryption (rfc822Names exactly mail and the other addresses the CSR
+ * asks for, the person's aliases; no other name; emailProtection and no
  * other EKU but those of extra_ekus, ca.allowed_ekus; not a CA; key usage
  * fit for encryption; valid at now, for at most 825 days), and a chain
  * (through chain, may be NULL) to an anchor in trust, verified for the

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -312,6 +313,35 @@ out:
 	return body;
 }
 
+/*
+ * "hosts" overrides the CSR's subjectAltName in cfssl's sign: mail, then
+ * the person's other addresses as our CSR names them (the aliases).
+ * NULL when out of memory (json_pack then fails).
+ */
+static json_t *
+cfssl_hosts(X509_REQ *csr, const char *mail)
+{
+	json_t *a;
+	char **req;
+	size_t i, n = 0;
+
+	if ((a = json_array()) == NULL ||
+	    json_array_append_new(a, json_string(mail)) == -1) {
+		json_decref(a);
+		return NULL;
+	}
+	req = x509_req_addrs(csr, &n);
+	for (i = 0; i < n; i++)
+		if (strcasecmp(req[i], mail) != 0 &&
+		    json_array_append_new(a, json_string(req[i])) == -1) {
+			json_decref(a);
+			a = NULL;
+			break;
+		}
+	x509_addrs_free(req);
+	return a;
+}
+
 static int
 cfssl_enrol(void *ctx, X509_REQ *csr, const char *mail, struct ca_result *res)
 {
@@ -338,8 +368,8 @@ cfssl_enrol(void *ctx, X509_REQ *csr, const char *mail, struct ca_result *res)
 		    url, mail);
 		goto out;
 	}
-	if ((req = json_pack("{s:s%, s:[s]}", "certificate_request", pem,
-	    (size_t)len, "hosts", mail)) == NULL ||
+	if ((req = json_pack("{s:s%, s:o}", "certificate_request", pem,
+	    (size_t)len, "hosts", cfssl_hosts(csr, mail))) == NULL ||
 	    (profile != NULL && json_object_set_new(req, "profile",
 	    json_string(profile)) == -1) ||
 	    (c->label != NULL && json_object_set_new(req, "label",

@@ -3,7 +3,8 @@
  * journalled as issued or published (DESIGN.md "Certificate authorities"):
  * our key, then the one S/MIME profile check of common/x509_profile.c (the
  * CA/Browser Forum S/MIME Baseline Requirements' strict mailbox profile:
- * our address and no other name, emailProtection and no other EKU unless
+ * the person's addresses (mail and the aliases our CSR asked for), every
+ * one of them and no other name, emailProtection and no other EKU unless
  * ca.allowed_ekus allows it, not a CA, a key usage fit for encryption, a
  * current validity of at most 825 days), and a chain to the configured CA.
  */
@@ -101,6 +102,45 @@ out:
 	return rc;
 }
 
+#define CHECK_ADDRS_MAX	32	/* a CSR of ours names at most 16 */
+
+/*
+ * The person's addresses are mail and what our CSR asked for besides (the
+ * aliases, DESIGN.md): the profile check refuses a name outside that set,
+ * x509_names_all one of the set that is missing. Exactly the set.
+ */
+static int
+check_names(X509 *cert, X509_REQ *csr, const char *mail,
+    char *const *extra_ekus, enum x509_use use, time_t now, char *buf,
+    size_t sz)
+{
+	const char *set[CHECK_ADDRS_MAX];
+	char **req;
+	size_t i, n = 0, k = 1;
+	int rc = -1;
+
+	set[0] = mail;
+	req = x509_req_addrs(csr, &n);
+	for (i = 0; i < n; i++) {
+		if (strcasecmp(req[i], mail) == 0)
+			continue;
+		if (k == CHECK_ADDRS_MAX) {
+			snprintf(buf, sz, "the CSR names more than %d "
+			    "addresses", CHECK_ADDRS_MAX);
+			goto out;
+		}
+		set[k++] = req[i];
+	}
+	if (x509_profile_check(cert, set, k, extra_ekus, use, now, buf,
+	    sz) != X509_PROF_OK ||
+	    x509_names_all(cert, set, k, buf, sz) == -1)
+		goto out;
+	rc = 0;
+out:
+	x509_addrs_free(req);
+	return rc;
+}
+
 int
 ca_check_issued(X509 *cert, STACK_OF(X509) *chain, X509_REQ *csr,
     const char *mail, char *const *extra_ekus, X509_STORE *trust, time_t now,
@@ -123,9 +163,8 @@ ca_check_issued(X509 *cert, STACK_OF(X509) *chain, X509_REQ *csr,
 	/* the use the CSR asked for (keys_csr_purpose): judged for it */
 	purpose = keys_csr_purpose(csr, NULL);
 	sign = purpose == KEYS_SIGN || purpose == KEYS_SIGN_NR;
-	if (x509_profile_check(cert, &mail, 1, extra_ekus, sign ?
-	    X509_USE_SIGN : X509_USE_ENCRYPT, now, buf, sizeof(buf)) !=
-	    X509_PROF_OK)
+	if (check_names(cert, csr, mail, extra_ekus, sign ? X509_USE_SIGN :
+	    X509_USE_ENCRYPT, now, buf, sizeof(buf)) == -1)
 		return why_set(why, "%s", buf);
 	if (check_purpose(cert, purpose, why) == -1)
 		return -1;

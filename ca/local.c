@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/mail.h"
+#include "common/x509.h"
 
 #define DAY		86400
 #define PEM_MAX		(1 << 20)
@@ -173,11 +175,12 @@ leaf_ku(X509 *x, EVP_PKEY *pk, X509_REQ *csr)
 /* The extensions of the mailbox-validated strict profile (BR §7.1.2.3). */
 static int
 leaf_exts(struct local *l, X509 *x, EVP_PKEY *pk, X509_REQ *csr,
-    const char *mail, int san_critical)
+    char *const *addrs, size_t naddrs, int san_critical)
 {
 	const struct cfg_ca_local *lc = l->lc;
 	EXTENDED_KEY_USAGE *eku = NULL;
 	GENERAL_NAMES *san = NULL;
+	GENERAL_NAME *gen = NULL;
 	AUTHORITY_KEYID *aki = NULL;
 	CRL_DIST_POINTS *dps = NULL;
 	DIST_POINT *dp = NULL;
@@ -194,8 +197,16 @@ leaf_exts(struct local *l, X509 *x, EVP_PKEY *pk, X509_REQ *csr,
 	    !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_email_protect)) ||
 	    X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0, 0) != 1)
 		goto out;
-	if ((san = local_gens_one(GEN_EMAIL, mail)) == NULL ||
-	    X509_add1_ext_i2d(x, NID_subject_alt_name, san, san_critical, 0) != 1)
+	/* every address of the person, the primary first (DESIGN.md) */
+	if ((san = GENERAL_NAMES_new()) == NULL)
+		goto out;
+	for (i = 0; i < naddrs; i++) {
+		if ((gen = local_gen_ia5(GEN_EMAIL, addrs[i])) == NULL ||
+		    !sk_GENERAL_NAME_push(san, gen))
+			goto out;
+		gen = NULL;
+	}
+	if (X509_add1_ext_i2d(x, NID_subject_alt_name, san, san_critical, 0) != 1)
 		goto out;
 	if (local_add_smimecap(x) == -1)
 		goto out;
@@ -254,6 +265,7 @@ leaf_exts(struct local *l, X509 *x, EVP_PKEY *pk, X509_REQ *csr,
 	ok = 1;
 out:
 	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	GENERAL_NAME_free(gen);
 	GENERAL_NAMES_free(san);
 	AUTHORITY_KEYID_free(aki);
 	DIST_POINT_free(dp);
@@ -293,13 +305,79 @@ err:
 }
 
 #define SERIAL_TRIES	4	/* a 127-bit collision is not expected even once */
+/* The sync service asks for at most 16 (DIR_ADDRS_MAX, ldap/dir.h). */
+#define LOCAL_ADDRS_MAX	16
+
+struct local_addrs {
+	char	 v[LOCAL_ADDRS_MAX][MAIL_MAX + 1];
+	char	*p[LOCAL_ADDRS_MAX];
+	size_t	 n;
+};
+
+/* 1 if x names exactly the addresses of a. */
+static int
+local_names_exactly(X509 *x, const struct local_addrs *a)
+{
+	char why[256], **have;
+	size_t n = 0;
+
+	have = x509_cert_addrs(x, &n);
+	x509_addrs_free(have);
+	return n == a->n && x509_names_all(x, (const char *const *)a->p,
+	    a->n, why, sizeof(why)) == 0;
+}
+
+/*
+ * The addresses to certify: mail (canonical), then every other rfc822Name
+ * the CSR asks for (the person's aliases), each valid, none twice (ASCII
+ * case-insensitively). 0, or -1 with the reason to refuse in buf.
+ */
+static int
+local_addrs(X509_REQ *csr, const char *canon, struct local_addrs *a,
+    char *buf, size_t sz)
+{
+	char **req, c[MAIL_MAX + 1];
+	const char *why = NULL;
+	size_t i, j, n = 0;
+	int dup, rc = -1;
+
+	memset(a, 0, sizeof(*a));
+	snprintf(a->v[0], sizeof(a->v[0]), "%s", canon);
+	a->p[0] = a->v[0];
+	a->n = 1;
+	req = x509_req_addrs(csr, &n);
+	for (i = 0; i < n; i++) {
+		if (mail_canon(req[i], strlen(req[i]), c, &why) == -1) {
+			snprintf(buf, sz, "the CSR names \"%.254s\": %s",
+			    req[i], why);
+			goto out;
+		}
+		for (dup = 0, j = 0; j < a->n && !dup; j++)
+			dup = strcasecmp(a->v[j], c) == 0;
+		if (dup)
+			continue;
+		if (a->n == LOCAL_ADDRS_MAX) {
+			snprintf(buf, sz, "the CSR names more than %d "
+			    "addresses", LOCAL_ADDRS_MAX);
+			goto out;
+		}
+		memcpy(a->v[a->n], c, sizeof(c));
+		a->p[a->n] = a->v[a->n];
+		a->n++;
+	}
+	rc = 0;
+out:
+	x509_addrs_free(req);
+	return rc;
+}
 
 static int
 local_enrol(void *ctx, X509_REQ *csr, const char *mail,
     struct ca_result *res)
 {
 	struct local *l = ctx;
-	char canon[MAIL_MAX + 1], serial[LIDX_SERIAL_MAX];
+	char canon[MAIL_MAX + 1], serial[LIDX_SERIAL_MAX], whybuf[512];
+	struct local_addrs addrs;
 	const char *why = NULL;
 	EVP_PKEY *pk;
 	X509_NAME *subj = NULL;
@@ -322,6 +400,8 @@ local_enrol(void *ctx, X509_REQ *csr, const char *mail,
 	}
 	if ((why = key_refused(pk)) != NULL)
 		return reject(res, canon, why);
+	if (local_addrs(csr, canon, &addrs, whybuf, sizeof(whybuf)) == -1)
+		return reject(res, canon, whybuf);
 	/* A request repeated for the same key and address (the sync service
 	 * resuming after a crash that lost the first answer) gets the same
 	 * certificate: the local CA's requests are idempotent. */
@@ -337,6 +417,12 @@ local_enrol(void *ctx, X509_REQ *csr, const char *mail,
 		if (x == NULL) {
 			log_ssl("local CA: serial %s in the index", serial);
 			goto out;
+		}
+		/* the same key for another set of addresses: a new one */
+		if (!local_names_exactly(x, &addrs)) {
+			X509_free(x);
+			x = NULL;
+			break;
 		}
 		log_info("local CA: serial %s was issued to %s for this key "
 		    "already; answering with it", serial, canon);
@@ -356,7 +442,7 @@ local_enrol(void *ctx, X509_REQ *csr, const char *mail,
 		der = NULL;
 		if ((x = local_cert_base(subj, X509_get_subject_name(l->cert), pk,
 		    now, l->lc->validity_days)) == NULL ||
-		    leaf_exts(l, x, pk, csr, canon, empty) == -1) {
+		    leaf_exts(l, x, pk, csr, addrs.p, addrs.n, empty) == -1) {
 			log_ssl("local CA: cannot issue for %s", canon);
 			goto out;
 		}

@@ -54,7 +54,7 @@ cmd_publish(struct cfg *cfg, int argc, char **argv)
 	struct dir_person *p = NULL;
 	struct jrnl *j = NULL;
 	struct dir *d = NULL;
-	const char *addr = mail;
+	const char *addr = mail, *uwhy = NULL;
 	char why[512];
 	X509 *leaf;
 	int i, rc = EXIT_FAIL;
@@ -69,8 +69,9 @@ cmd_publish(struct cfg *cfg, int argc, char **argv)
 	if ((certs = x509_load_file(argv[2])) == NULL)
 		goto out;
 	leaf = sk_X509_value(certs, 0);
-	/* The one S/MIME profile check, as for a CA's answer. */
-	if (x509_profile_check(leaf, &addr, 1, cfg->ca.allowed_ekus,
+	/* The one S/MIME profile check, as for a CA's answer; the names
+	 * beside mail once the person's aliases are known (below). */
+	if (x509_profile_check(leaf, &addr, 0, cfg->ca.allowed_ekus,
 	    X509_USE_ENCRYPT, time(NULL), why, sizeof(why)) != X509_PROF_OK) {
 		log_err("%s: not published: the first certificate is not "
 		    "usable for mail to %s: %s", argv[2], mail, why);
@@ -87,6 +88,16 @@ cmd_publish(struct cfg *cfg, int argc, char **argv)
 		goto out;
 	if (dir_find_by_mail(d, mail, &p) != 0 || cli_need_id(d, p) == -1)
 		goto out;
+	/* the certificate may name the person's aliases too, and no one
+	 * else's address */
+	if (!x509_usable_set(leaf, mail, p->addrs, p->n_addrs,
+	    cfg->ca.allowed_ekus, time(NULL), &uwhy)) {
+		log_err("%s: not published: the first certificate is not "
+		    "usable for mail to %s: %s", argv[2], mail, uwhy);
+		(void)audit_event("publication", p->id, mail, leaf, "manual",
+		    "refused", uwhy);
+		goto out;
+	}
 	/* Ours before it is on the entry: a crash after the modify must not
 	 * leave a certificate of ours that the journal calls foreign. */
 	if (jrnl_cert_put(j, leaf, mail, p->id, JRNL_CERT_ISSUED) == -1 ||
@@ -197,8 +208,8 @@ show_rev_close(struct show_rev *sr)
 }
 
 static void
-show_cert(X509 *c, const char *mail, char *const *ekus, struct jrnl *j,
-    struct show_rev *sr)
+show_cert(X509 *c, const char *mail, const struct dir_person *p,
+    char *const *ekus, struct jrnl *j, struct show_rev *sr)
 {
 	char fp[X509_SHA256_HEX], *subj, *iss, *sn, rev[192];
 	const char *why = NULL;
@@ -223,7 +234,8 @@ show_cert(X509 *c, const char *mail, char *const *ekus, struct jrnl *j,
 		bad = lk_certs_revocation(sr->lc, c, sr->chain, time(NULL),
 		    rev, sizeof(rev));
 	printf("  revocation: %s\n", rev);
-	if (!x509_usable_ekus(c, mail, ekus, time(NULL), &why))
+	if (!x509_usable_set(c, mail, p->addrs, p->n_addrs, ekus, time(NULL),
+	    &why))
 		printf("  usable: no (%s)\n", why);
 	else if (bad)
 		printf("  usable: no (%s)\n", bad == 1 ? "revoked" :
@@ -272,7 +284,7 @@ cmd_show(struct cfg *cfg, int argc, char **argv)
 			    p->usercert[i].len);
 			continue;
 		}
-		show_cert(c, mail, cfg->ca.allowed_ekus, j, &sr);
+		show_cert(c, mail, p, cfg->ca.allowed_ekus, j, &sr);
 		if (i == 0 && x509_sha256_hex(c, fp0) == -1)
 			fp0[0] = '\0';
 		X509_free(c);
@@ -287,7 +299,7 @@ cmd_show(struct cfg *cfg, int argc, char **argv)
 			    p->usercert_plain[i].len);
 			continue;
 		}
-		show_cert(c, mail, cfg->ca.allowed_ekus, j, &sr);
+		show_cert(c, mail, p, cfg->ca.allowed_ekus, j, &sr);
 		X509_free(c);
 	}
 	for (i = 0; i < p->n_smime; i++) {

@@ -133,7 +133,8 @@ smimea_person(const struct dir_person *p, void *arg)
 		c = x509_from_der(p->usercert[i].data, p->usercert[i].len);
 		if (c == NULL)
 			continue;
-		if (!x509_usable_ekus(c, mail, r->ekus, r->now, &why)) {
+		if (!x509_usable_set(c, mail, p->addrs, p->n_addrs, r->ekus,
+		    r->now, &why)) {
 			log_debug("%s: %s[%zu] not usable: %s", p->dn, mail, i,
 			    why);
 			r->unusable++;

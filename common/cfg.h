@@ -12,6 +12,10 @@
 
 #define CFG_DEFAULT_PATH	"/etc/smimepub/smimepub.conf"
 
+/* directory.alias_attributes: each is asked for in every search and named
+ * in lookupd's filter; a few are all a directory needs. */
+#define CFG_ALIAS_ATTRS_MAX	8
+
 enum cfg_flavour { CFG_FLAVOUR_OPENLDAP = 0, CFG_FLAVOUR_AD, CFG_FLAVOUR_389DS };
 
 struct cfg_directory {
@@ -27,6 +31,9 @@ struct cfg_directory {
 	char		*base;
 	char		*filter;
 	char		*mail_attribute;
+	char		**alias_attributes; /* NULL: the flavour's default;
+					 * at most CFG_ALIAS_ATTRS_MAX */
+	size_t		 n_alias_attributes;
 	char		*trigger_attribute;
 	char		*status_attribute;
 	enum cfg_flavour flavour;

@@ -167,6 +167,7 @@ static int
 cfg_check_directory(const struct cfg *c)
 {
 	const struct cfg_directory *d = &c->directory;
+	size_t i;
 	int rc = 0, gssapi;
 
 	if (d->uri != NULL && !cfg_ldap_uri(d->uri))
@@ -197,6 +198,15 @@ cfg_check_directory(const struct cfg *c)
 	if (d->filter != NULL && d->filter[0] != '(')
 		KEYERR("directory.filter", "\"%s\" is not an LDAP filter in "
 		    "parentheses (RFC 4515)", d->filter);
+	/* named in every search and in lookupd's filter */
+	for (i = 0; i < d->n_alias_attributes; i++)
+		if (!cfg_attr_name_ok(d->alias_attributes[i]))
+			KEYERR("directory.alias_attributes", "\"%s\" is not an "
+			    "attribute name (RFC 4512 §1.4: a letter, then "
+			    "letters, digits, hyphens)", d->alias_attributes[i]);
+	if (d->n_alias_attributes > CFG_ALIAS_ATTRS_MAX)
+		KEYERR("directory.alias_attributes", "%zu attributes: at most "
+		    "%d", d->n_alias_attributes, CFG_ALIAS_ATTRS_MAX);
 	return rc;
 }
 

@@ -51,6 +51,9 @@ const struct cfg_key cfg_keys[] = {
 	STR("directory.base", directory.base, 1, NULL),
 	STR("directory.filter", directory.filter, 0, NULL),
 	STR("directory.mail_attribute", directory.mail_attribute, 0, "mail"),
+	/* a person's other addresses; unset: proxyAddresses on AD */
+	LIST("directory.alias_attributes", directory.alias_attributes,
+	    directory.n_alias_attributes),
 	STR("directory.trigger_attribute", directory.trigger_attribute, 0, NULL),
 	STR("directory.status_attribute", directory.status_attribute, 0, NULL),
 	INDEX("directory.flavour", directory.flavour, CFG_FLAVOUR_OPENLDAP,

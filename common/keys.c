@@ -253,24 +253,72 @@ keys_purpose_str(enum keys_purpose p)
 	}
 }
 
+/* subjectAltName: each address an rfc822Name (RFC 5280 §4.2.1.6, an
+ * IA5String addr-spec), canonical, in order. NULL logged. */
+static GENERAL_NAMES *
+keys_csr_san(const char *const *addrs, size_t n)
+{
+	GENERAL_NAMES *gens = NULL;
+	GENERAL_NAME *gen = NULL;
+	ASN1_IA5STRING *ia5 = NULL;
+	char canon[MAIL_MAX + 1];
+	const char *why = NULL;
+	size_t i;
+
+	if ((gens = GENERAL_NAMES_new()) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		if (addrs[i] == NULL || mail_canon(addrs[i], strlen(addrs[i]),
+		    canon, &why) == -1) {
+			log_err("CSR for \"%s\": invalid address: %s",
+			    addrs[i] ? addrs[i] : "(null)", why ? why :
+			    "missing");
+			goto fail;
+		}
+		if ((gen = GENERAL_NAME_new()) == NULL ||
+		    (ia5 = ASN1_IA5STRING_new()) == NULL ||
+		    !ASN1_STRING_set(ia5, canon, -1))
+			goto nomem;
+		GENERAL_NAME_set0_value(gen, GEN_EMAIL, ia5);
+		ia5 = NULL;
+		if (!sk_GENERAL_NAME_push(gens, gen))
+			goto nomem;
+		gen = NULL;
+	}
+	return gens;
+nomem:
+	log_ssl("CSR for %s: out of memory", n > 0 && addrs[0] ? addrs[0] :
+	    "(null)");
+fail:
+	ASN1_IA5STRING_free(ia5);
+	GENERAL_NAME_free(gen);
+	GENERAL_NAMES_free(gens);
+	return NULL;
+}
+
 X509_REQ *
 keys_csr_new(EVP_PKEY *key, const char *mail, const char *display_name)
 {
-	return keys_csr_new_for(key, mail, display_name, KEYS_BOTH);
+	return keys_csr_new_addrs(key, &mail, 1, display_name, KEYS_BOTH);
 }
 
 X509_REQ *
 keys_csr_new_for(EVP_PKEY *key, const char *mail, const char *display_name,
     enum keys_purpose purpose)
 {
+	return keys_csr_new_addrs(key, &mail, 1, display_name, purpose);
+}
+
+X509_REQ *
+keys_csr_new_addrs(EVP_PKEY *key, const char *const *addrs, size_t n,
+    const char *display_name, enum keys_purpose purpose)
+{
 	X509_REQ *req = NULL;
 	X509_NAME *name = NULL;
 	GENERAL_NAMES *gens = NULL;
-	GENERAL_NAME *gen = NULL;
-	ASN1_IA5STRING *ia5 = NULL;
 	STACK_OF(X509_EXTENSION) *exts = NULL;
 	char canon[MAIL_MAX + 1], cn[KEYS_CN_MAX * 4 + 1];
-	const char *why = NULL;
+	const char *why = NULL, *mail = n > 0 ? addrs[0] : NULL;
 	int ok = 0;
 
 	if (mail == NULL || mail_canon(mail, strlen(mail), canon, &why) == -1) {
@@ -294,21 +342,8 @@ keys_csr_new_for(EVP_PKEY *key, const char *mail, const char *display_name,
 		log_ssl("CSR for %s: cannot set subject or key", canon);
 		goto out;
 	}
-	/* RFC 5280 §4.2.1.6: rfc822Name is an IA5String addr-spec */
-	if ((gens = GENERAL_NAMES_new()) == NULL ||
-	    (gen = GENERAL_NAME_new()) == NULL ||
-	    (ia5 = ASN1_IA5STRING_new()) == NULL ||
-	    !ASN1_STRING_set(ia5, canon, -1)) {
-		log_ssl("CSR for %s: out of memory", canon);
+	if ((gens = keys_csr_san(addrs, n)) == NULL)
 		goto out;
-	}
-	GENERAL_NAME_set0_value(gen, GEN_EMAIL, ia5);
-	ia5 = NULL;
-	if (!sk_GENERAL_NAME_push(gens, gen)) {
-		log_ssl("CSR for %s: out of memory", canon);
-		goto out;
-	}
-	gen = NULL;
 	if (X509V3_add1_i2d(&exts, NID_subject_alt_name, gens, 0,
 	    X509V3_ADD_DEFAULT) != 1 ||
 	    keys_csr_profile(&exts, key, purpose) == -1 ||
@@ -324,8 +359,6 @@ keys_csr_new_for(EVP_PKEY *key, const char *mail, const char *display_name,
 out:
 	X509_NAME_free(name);
 	GENERAL_NAMES_free(gens);
-	GENERAL_NAME_free(gen);
-	ASN1_IA5STRING_free(ia5);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	if (!ok) {
 		X509_REQ_free(req);

@@ -49,6 +49,13 @@ X509_REQ	*keys_csr_new_for(EVP_PKEY *key, const char *mail,
 enum keys_purpose keys_csr_purpose(X509_REQ *req, uint32_t *ku);
 /* "encryption", "signing", "encryption and signing". */
 const char	*keys_purpose_str(enum keys_purpose);
+/*
+ * keys_csr_new_for() naming every address of addrs (n >= 1, addrs[0] the primary,
+ * each validated) as an rfc822Name, in that order: the set the CA's answer
+ * must name exactly (ca_check_issued).
+ */
+X509_REQ	*keys_csr_new_addrs(EVP_PKEY *key, const char *const *addrs,
+		    size_t n, const char *display_name, enum keys_purpose);
 /* The digest a key of this kind signs with: SHA-384 for P-384, else SHA-256. */
 const EVP_MD	*keys_sig_md(EVP_PKEY *key);
 

@@ -96,6 +96,22 @@ int		 x509_addr_eq(const unsigned char *a, size_t len,
 		    const char *addr);
 
 /*
+ * Address sets (x509_addrs.c). The rfc822Names a CSR's extensionRequest
+ * asks for / a certificate's subjectAltName holds, in order, as a
+ * NULL-terminated array (*n entries) freed with x509_addrs_free(); NULL
+ * when there are none (or out of memory).
+ */
+char		**x509_req_addrs(X509_REQ *csr, size_t *n);
+char		**x509_cert_addrs(X509 *cert, size_t *n);
+void		 x509_addrs_free(char **addrs);
+/* 0 if cert names every address of addrs; -1 with the first one missing
+ * in why. */
+int		 x509_names_all(X509 *cert, const char *const *addrs, size_t n,
+		    char *why, size_t whysz);
+/* 1 if a and b name the same rfc822Names (in any order), else 0. */
+int		 x509_addrs_same(X509 *a, X509 *b);
+
+/*
  * Usable for encrypting mail to addr (already canonical) at time now: the
  * profile check above, for encryption, with the EKUs of extra_ekus allowed.
  * Returns 1 usable, 0 not, with *why the reason, in a buffer of the calling
@@ -109,5 +125,15 @@ int		 x509_usable_ekus(X509 *cert, const char *addr,
 		    char *const *extra_ekus, time_t now, const char **why);
 int		 x509_usable(X509 *cert, const char *addr, time_t now,
 		    const char **why);
+/*
+ * The same for a person with several addresses: addr must be named, and
+ * every other name must be addr or one of set (n entries; the person's
+ * addresses as the directory holds them). Addresses compare ASCII
+ * case-insensitively here: addr takes the spelling of the set's entry it
+ * equals, so a lookup in any case finds the certificate of that address.
+ */
+int		 x509_usable_set(X509 *cert, const char *addr,
+		    char *const *set, size_t n, char *const *extra_ekus,
+		    time_t now, const char **why);
 
 #endif

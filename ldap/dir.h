@@ -41,6 +41,10 @@ struct dir_flavour {
 	const char	*attr_role_owner; /* NULL, or fSMORoleOwner: the PDC */
 	const char	*attr_sync_point; /* contextCSN, highestCommittedUSN */
 	int		 sync_point_per_dc; /* USNs: one DC's own numbering */
+	const char	*alias_default;	 /* directory.alias_attributes unset:
+					  * proxyAddresses on AD, else none */
+	const char	*alias_typed;	 /* values "type:address": only smtp:
+					  * is mail, SMTP: the primary */
 };
 const struct dir_flavour *dir_flavour_get(enum cfg_flavour);
 
@@ -57,6 +61,11 @@ struct dir_person {
 					 * NULL when unreadable: see id_bad */
 	int		 id_bad;	/* DIR_ID_MISSING, DIR_ID_MALFORMED, or 0 */
 	char		*mail;		/* as stored (first value) */
+	char		**addrs;	/* every address, canonical: mail first,
+					 * then the aliases (dir_addrs.c);
+					 * n_addrs 0 when mail is missing or
+					 * invalid */
+	size_t		 n_addrs;
 	char		*display_name;	/* displayName, else cn; may be NULL */
 	char		*trigger;	/* directory.trigger_attribute; may be NULL */
 	int		 disabled;
@@ -165,6 +174,50 @@ int		 dir_search_few(struct dir *, struct dir_query *q, size_t n);
 #define DIR_AMBIGUOUS	(-3)
 int		 dir_find_by_mail(struct dir *, const char *addr,
 		    struct dir_person **out);
+
+/*
+ * A person's addresses (dir_addrs.c, DESIGN.md): mail, then the values of
+ * directory.alias_attributes (default: the flavour's, proxyAddresses on AD,
+ * whose smtp:/SMTP: values only are addresses), each through mail_canon(),
+ * deduplicated ASCII case-insensitively, the aliases sorted so that the
+ * set and its cap do not depend on the order the server returns values in.
+ * At most DIR_ADDRS_MAX: every address is an rfc822Name of one
+ * certificate, and the certificate, its chain and the userSMIMECertificate
+ * bundle must stay well within AD's 32,768 bytes a value (16 addresses of
+ * up to 254 bytes add at most ~4.3 KB); Exchange's own address policies
+ * seldom give anyone more than a handful. Aliases beyond the cap are left
+ * out, with a warning.
+ */
+#define DIR_ADDRS_MAX		16
+#define DIR_ALIAS_ATTRS_MAX	CFG_ALIAS_ATTRS_MAX
+/* The alias attributes in effect (NULL-terminated, borrowed from cfg or
+ * the flavour table); their number. */
+size_t		 dir_alias_attrs(const struct cfg_directory *,
+		    const char *out[DIR_ALIAS_ATTRS_MAX + 1]);
+/*
+ * The filter matching an entry that holds addr (canonical) as its mail or
+ * as an alias: "(|(mail=A)(mailLocalAddress=A)(proxyAddresses=smtp:A))",
+ * addr RFC 4515-escaped; equality matching of these attributes is
+ * case-insensitive. malloc'd, NULL when out of memory.
+ */
+char		*dir_addr_filter(const struct cfg_directory *, const char *addr);
+/*
+ * Which of p's addresses another entry under base (within the filter)
+ * claims too, as its mail or an alias: contested[i] set for p->addrs[i]
+ * (n_addrs bytes), and *other (may be NULL; caller frees) the DN of the
+ * first such entry. 0, or -1 when the search failed (logged).
+ */
+int		 dir_addrs_contested(struct dir *, const struct dir_person *p,
+		    unsigned char *contested, char **other);
+/*
+ * A stable digest of an address set, for the journal to see it change:
+ * "" for a set of just one address (as every enrolment before aliases
+ * was), else 32 hex digits of SHA-256 over the addresses lower-cased,
+ * sorted and joined by newlines. out holds DIR_ADDRS_DIGEST bytes.
+ */
+#define DIR_ADDRS_DIGEST	33
+void		 dir_addrs_digest(char *const *addrs, size_t n,
+		    char out[DIR_ADDRS_DIGEST]);
 
 /*
  * Change watching by syncrepl refreshAndPersist (RFC 4533) on a connection

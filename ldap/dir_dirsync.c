@@ -175,14 +175,20 @@ ds_round(struct dir *d, struct dir_dirsync *ds, const char *nc,
 	LDAPControl *resp;
 	LDAPMessage *res = NULL, *e;
 	struct berval **v = NULL;
-	char *attrs[6], *dn = NULL;
+	char *attrs[6 + DIR_ALIAS_ATTRS_MAX], *dn = NULL;
+	const char *aliases[DIR_ALIAS_ATTRS_MAX + 1];
 	int rc, err = LDAP_SUCCESS, k = 0;
+	size_t i, na;
 
 	*more = 0;
 	attrs[k++] = (char *)d->fl->attr_id;
 	attrs[k++] = (char *)(d->cfg->mail_attribute != NULL ?
 	    d->cfg->mail_attribute : "mail");
 	attrs[k++] = "name";	/* changes on a rename or move */
+	/* an alias added or removed is a change of the person's addresses */
+	na = dir_alias_attrs(d->cfg, aliases);
+	for (i = 0; i < na; i++)
+		attrs[k++] = (char *)aliases[i];
 	if (d->fl->attr_disabled != NULL)
 		attrs[k++] = (char *)d->fl->attr_disabled;
 	if (d->cfg->trigger_attribute != NULL)

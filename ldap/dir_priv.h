@@ -48,7 +48,7 @@ int	dir_naming_context(struct dir *, char **nc);
 /* dir_search.c: the attributes a dir_person is read from (NULL-terminated),
  * and the person built from one entry (*guard: the lost-update guard value,
  * when guard is not NULL). 0, or -1 logged. */
-#define DIR_NATTRS	12
+#define DIR_NATTRS	(12 + CFG_ALIAS_ATTRS_MAX)
 void	dir_attrs(struct dir *, char *attrs[DIR_NATTRS]);
 int	dir_person_from_entry(struct dir *, LDAPMessage *e,
 	    struct dir_person **out, char **guard);
@@ -68,6 +68,9 @@ int	dir_id_read(struct dir *, const struct dir_entry_src *src,
 	    struct dir_person *p);
 int	dir_person_parse(struct dir *, const struct dir_entry_src *,
 	    struct dir_person **out, char **guard);
+/* dir_addrs.c: p->addrs from src (p->mail read already); -1 on ENOMEM. */
+int	dir_person_addrs(struct dir *, const struct dir_entry_src *src,
+	    struct dir_person *p);
 /*
  * dir_lease.c: the lease attribute's values v (may be NULL) as the one
  * lease value into *val (NULL: none); -1 logged for several values, an

@@ -37,6 +37,9 @@ dir_person_free(struct dir_person *p)
 	free(p->dn);
 	free(p->id);
 	free(p->mail);
+	for (i = 0; i < p->n_addrs; i++)
+		free(p->addrs[i]);
+	free(p->addrs);
 	free(p->display_name);
 	free(p->trigger);
 	for (i = 0; i < p->n_usercert; i++)
@@ -171,6 +174,7 @@ dir_person_parse(struct dir *d, const struct dir_entry_src *src,
 	if (dir_id_read(d, src, p) == -1)
 		goto nomem;
 	if (first_str(src, mailattr, &p->mail) == -1 ||
+	    dir_person_addrs(d, src, p) == -1 ||
 	    first_str(src, "displayName", &p->display_name) == -1)
 		goto nomem;
 	if (p->display_name == NULL &&
@@ -216,10 +220,15 @@ void
 dir_attrs(struct dir *d, char *attrs[DIR_NATTRS])
 {
 	const struct dir_flavour *fl = d->fl;
+	const char *aliases[DIR_ALIAS_ATTRS_MAX + 1];
+	size_t i, na;
 	int n = 0;
 
 	attrs[n++] = (char *)(d->cfg->mail_attribute != NULL ?
 	    d->cfg->mail_attribute : "mail");
+	na = dir_alias_attrs(d->cfg, aliases);
+	for (i = 0; i < na; i++)
+		attrs[n++] = (char *)aliases[i];
 	attrs[n++] = "displayName";
 	attrs[n++] = "cn";
 	if (d->attr_id != NULL)

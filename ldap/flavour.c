@@ -4,8 +4,9 @@
  * directory"): attribute spellings,
  * the stable identity, the disabled flag, the lost-update guard, the
  * default people filter, the largest page the server allows, the
- * class of a lease entry smimepub-sync makes, the default lease authority
- * and how a replica is known to have caught up (dir_replica.c).
+ * class of a lease entry smimepub-sync makes, the default lease authority,
+ * how a replica is known to have caught up (dir_replica.c) and where a
+ * person's alias addresses are (dir_addrs.c).
  * Nothing else in ldap/ may test which flavour it talks to.
  */
 #include <stddef.h>
@@ -59,6 +60,10 @@ static const struct dir_flavour flavours[] = {
 		/* per DC: compared through replUpToDateVector */
 		.attr_sync_point = "highestCommittedUSN",
 		.sync_point_per_dc = 1,
+		/* Exchange's addresses: "SMTP:primary", "smtp:alias",
+		 * "X500:/o=...", "SIP:..." (MS-ADA3 proxyAddresses) */
+		.alias_default = "proxyAddresses",
+		.alias_typed = "proxyAddresses",
 	},
 	[CFG_FLAVOUR_389DS] = {
 		.name = "389ds",

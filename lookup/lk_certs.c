@@ -414,12 +414,17 @@ lk_reason(const char *why)
  * reason. */
 static int
 lk_judge(struct lk_certs *lc, X509 *x, STACK_OF(X509) *untrusted,
-    const char *addr, time_t now, char *note, size_t notesz,
-    STACK_OF(X509) **chain)
+    const struct dir_person *p, const char *addr, time_t now, char *note,
+    size_t notesz, STACK_OF(X509) **chain)
 {
+	/* the certificate names the person's addresses (mail, aliases):
+	 * every name must be one of them, addr among them */
+	char *const *set = p->addrs;
+	size_t nset = p->n_addrs;
 	const char *why = NULL;
 
-	if (x509_usable_ekus(x, addr, lk_certs_ekus(lc), now, &why) != 1)
+	if (x509_usable_set(x, addr, set, nset, lk_certs_ekus(lc), now,
+	    &why) != 1)
 		return (int)lk_reason(why);
 	/* self-issued (subject = issuer) or self-signed: nobody vouches for
 	 * it, whatever the anchors (issue 15); an anchor is a CA, never the
@@ -466,7 +471,8 @@ lk_seen(struct seen *s, X509 *x)
 
 static int
 lk_consider(struct lk_certs *lc, struct seen *s, X509 *x,
-    STACK_OF(X509) *untrusted, const char *addr, time_t now,
+    STACK_OF(X509) *untrusted, const struct dir_person *p, const char *addr,
+    time_t now,
     struct lk_res *res, atomic_ulong rej[LK_REJ_MAX])
 {
 	char note[sizeof(res->certs[0].revocation)] = "";
@@ -476,7 +482,7 @@ lk_consider(struct lk_certs *lc, struct seen *s, X509 *x,
 
 	if (lk_seen(s, x))
 		return 0;
-	if ((r = lk_judge(lc, x, untrusted, addr, now, note,
+	if ((r = lk_judge(lc, x, untrusted, p, addr, now, note,
 	    sizeof(note), &chain)) >= 0) {
 		sk_X509_pop_free(chain, X509_free);	/* verified, then refused */
 		atomic_fetch_add(&rej[r], 1);
@@ -533,7 +539,7 @@ lk_certs_collect(struct lk_certs *lc, const struct dir_person *p,
 			atomic_fetch_add(&rej[LK_REJ_UNPARSABLE], 1);
 			continue;
 		}
-		r = lk_consider(lc, &s, x, chain, addr, now, res, rej);
+		r = lk_consider(lc, &s, x, chain, p, addr, now, res, rej);
 		X509_free(x);
 		if (r == -1) {
 			n = -1;
@@ -543,7 +549,7 @@ lk_certs_collect(struct lk_certs *lc, const struct dir_person *p,
 	}
 	for (r = 0; r < sk_X509_num(leaves); r++) {
 		switch (lk_consider(lc, &s, sk_X509_value(leaves, r), chain,
-		    addr, now, res, rej)) {
+		    p, addr, now, res, rej)) {
 		case -1:
 			n = -1;
 			goto out;

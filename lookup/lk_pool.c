@@ -276,11 +276,11 @@ lk_fill_many(const char *const *keys, size_t n, void *arg,
 		filter[i] = NULL;
 		fa[i] = (struct fill_arg){ ctx, NULL, keys[i], 0, 0,
 		    { NULL, NULL } };
-		esc = dir_filter_escape(keys[i], strlen(keys[i]));
+		/* mail or any alias (DESIGN.md), each value escaped */
+		esc = dir_addr_filter(&ctx->cfg->directory, keys[i]);
 		if (esc == NULL || (fa[i].res = lk_res_new(keys[i])) == NULL ||
-		    asprintf(&filter[i], "(&%s(%s=%s))",
-		    ctx->cfg->directory.filter,
-		    ctx->cfg->directory.mail_attribute, esc) == -1) {
+		    asprintf(&filter[i], "(&%s%s)",
+		    ctx->cfg->directory.filter, esc) == -1) {
 			filter[i] = NULL;
 			log_err("%s: out of memory", keys[i]);
 		} else {

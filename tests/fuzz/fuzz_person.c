@@ -7,7 +7,11 @@
  * give the entry's values, in order, any bytes. No crash, no leak; an id
  * that is read is well-formed (printable, no space); every certificate
  * value comes back byte for byte, and its serial is read as the pass reads
- * it (x509_der_serial_hex, then x509_from_der).
+ * it (x509_der_serial_hex, then x509_from_der). The person's addresses
+ * (mail, then the aliases of proxyAddresses or mailLocalAddress, 64 in the
+ * first byte: configured rather than the flavour's default) are at most
+ * DIR_ADDRS_MAX, each canonical, none twice, mail first; their filter and
+ * digest are made without a crash.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,6 +23,7 @@
 
 #include "common/cfg.h"
 #include "common/log.h"
+#include "common/mail.h"
 #include "common/x509.h"
 #include "ldap/dir.h"
 #include "ldap/dir_priv.h"
@@ -29,7 +34,9 @@ static const char *const attrs[] = { "mail", "displayName", "cn",
     "entryUUID", "objectGUID", "nsUniqueId", "userCertificate;binary",
     "userCertificate", "userSMIMECertificate", "userAccountControl",
     "entryCSN", "uSNChanged", "smimepubTrigger", "MAIL", "otherMail",
-    "nsAccountLock" };
+    "nsAccountLock", "proxyAddresses", "mailLocalAddress",
+    "proxyaddresses" };
+static char *aliases[] = { "mailLocalAddress", "proxyAddresses", NULL };
 #define NATTRS	(sizeof(attrs) / sizeof(attrs[0]))
 
 struct rec {
@@ -81,6 +88,37 @@ check_certs(const struct dir_val *v, size_t n)
 	}
 }
 
+/* The address set's invariants. */
+static void
+check_addrs(struct dir *d, const struct cfg_directory *cfg,
+    const struct dir_person *p)
+{
+	char canon[MAIL_MAX + 1], digest[DIR_ADDRS_DIGEST], *f;
+	const char *why;
+	size_t i, j;
+
+	(void)d;
+	if (p->n_addrs > DIR_ADDRS_MAX || (p->n_addrs > 0 && (p->mail == NULL ||
+	    mail_canon(p->mail, strlen(p->mail), canon, &why) == -1 ||
+	    strcmp(canon, p->addrs[0]) != 0)))
+		abort();
+	for (i = 0; i < p->n_addrs; i++) {
+		if (mail_canon(p->addrs[i], strlen(p->addrs[i]), canon,
+		    &why) == -1 || strcmp(canon, p->addrs[i]) != 0)
+			abort();
+		for (j = 0; j < i; j++)
+			if (strcasecmp(p->addrs[i], p->addrs[j]) == 0)
+				abort();
+		if ((f = dir_addr_filter(cfg, p->addrs[i])) == NULL ||
+		    f[0] != '(')
+			abort();
+		free(f);
+	}
+	dir_addrs_digest(p->addrs, p->n_addrs, digest);
+	if (p->n_addrs > 1 && strlen(digest) != 32)
+		abort();
+}
+
 /* The values of attr come back byte for byte, in order. */
 static void
 same_vals(struct entry *e, const char *attr, const struct dir_val *v,
@@ -124,6 +162,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	    CFG_FLAVOUR_389DS : CFG_FLAVOUR_OPENLDAP;
 	cfg.trigger_attribute = data[0] & 2 ? "smimepubTrigger" : NULL;
 	cfg.mail_attribute = data[0] & 4 ? "otherMail" : NULL;
+	if (data[0] & 64) {
+		cfg.alias_attributes = aliases;
+		cfg.n_alias_attributes = 2;
+	}
 	if ((d = dir_new(&cfg)) == NULL)
 		return 0;
 	if ((data[0] & 8) && cfg.flavour == CFG_FLAVOUR_389DS)
@@ -154,6 +196,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		    p->usercert, p->n_usercert);
 		check_certs(p->usercert, p->n_usercert);
 		check_certs(p->smime, p->n_smime);
+		check_addrs(d, &cfg, p);
 	}
 	free(guard);
 	dir_person_free(p);

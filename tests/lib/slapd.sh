@@ -234,6 +234,10 @@ include: file:///etc/ldap/schema/cosine.ldif
 
 include: file:///etc/ldap/schema/inetorgperson.ldif
 
+# mailLocalAddress (inetLocalMailRecipient): the alias attribute of the
+# tests of directory.alias_attributes
+include: file:///etc/ldap/schema/misc.ldif
+
 dn: olcDatabase={-1}frontend,cn=config
 objectClass: olcDatabaseConfig
 objectClass: olcFrontendConfig
@@ -257,6 +261,7 @@ olcDbMaxSize: 268435456
 olcDbNoSync: TRUE
 olcDbIndex: objectClass eq
 olcDbIndex: mail eq
+olcDbIndex: mailLocalAddress eq
 olcDbIndex: entryUUID eq
 olcLastMod: TRUE
 olcAccess: {0}to attrs=userPassword $_mgr by self =xw by anonymous auth by * none

@@ -467,12 +467,14 @@ START_TEST(refuses_bad_requests)
 	ck_assert_int_eq(ca_local_init(&cfg), 0);
 	ck_assert_ptr_nonnull(ca = ca_new(&cfg));
 	ck_assert_ptr_nonnull(key = keys_generate("ec:P-256"));
-	/* the address comes from the caller, not from the CSR */
+	/* the primary address comes from the caller, whatever the CSR
+	 * says; the CSR's other addresses follow it (the aliases) */
 	ck_assert_ptr_nonnull(csr = keys_csr_new(key, "bob@example.com",
 	    "Bob"));
 	ck_assert_int_eq(ca_enrol(ca, csr, MAIL, &res), 0);
 	ck_assert_int_eq(res.status, CA_ISSUED);
 	gens = X509_get_ext_d2i(res.cert, NID_subject_alt_name, NULL, NULL);
+	ck_assert_int_eq(sk_GENERAL_NAME_num(gens), 2);
 	gen = sk_GENERAL_NAME_value(gens, 0);
 	ck_assert_str_eq((const char *)ASN1_STRING_get0_data(
 	    gen->d.rfc822Name), MAIL);
@@ -499,6 +501,90 @@ START_TEST(refuses_bad_requests)
 	/* an unknown driver names the key and the value */
 	cfg.ca.driver = (char *)"cmp";
 	ck_assert_ptr_null(ca_new(&cfg));
+}
+END_TEST
+
+/* The rfc822Names of x, in order, joined by spaces. */
+static void
+sans(X509 *x, char *buf, size_t sz)
+{
+	GENERAL_NAMES *gens;
+	GENERAL_NAME *gen;
+	int i;
+
+	buf[0] = '\0';
+	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	ck_assert_ptr_nonnull(gens);
+	for (i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+		gen = sk_GENERAL_NAME_value(gens, i);
+		ck_assert_int_eq(gen->type, GEN_EMAIL);
+		snprintf(buf + strlen(buf), sz - strlen(buf), "%s%s",
+		    i ? " " : "", ASN1_STRING_get0_data(gen->d.rfc822Name));
+	}
+	GENERAL_NAMES_free(gens);
+}
+
+/*
+ * A person with aliases (issue 20 item 1): one certificate names every
+ * address, the primary first, canonical, each once; the answer check wants
+ * exactly the CSR's set: one missing fails it. A CSR naming an invalid
+ * address is refused; the same key for another set gets a new certificate.
+ */
+START_TEST(aliases)
+{
+	static const char *const set[] = { MAIL, "Alias.One@Example.COM",
+	    "two@example.org", "ALICE@example.com" };
+	static const char *const more[] = { MAIL, "Alias.One@example.com",
+	    "two@example.org", "three@example.org" };
+	static const char *const bad[] = { MAIL, "not an address" };
+	struct ca_result res, res2;
+	struct ca *ca;
+	EVP_PKEY *key;
+	X509_REQ *csr, *csr2;
+	X509 *cax;
+	X509_STORE *st;
+	char *why = NULL, buf[512];
+
+	ck_assert_int_eq(ca_local_init(&cfg), 0);
+	ck_assert_ptr_nonnull(ca = ca_new(&cfg));
+	ck_assert_ptr_nonnull(key = keys_generate("ec:P-256"));
+	ck_assert_ptr_nonnull(csr = keys_csr_new_addrs(key, set, 4, NULL, KEYS_BOTH));
+	ck_assert_int_eq(ca_enrol(ca, csr, MAIL, &res), 0);
+	ck_assert_int_eq(res.status, CA_ISSUED);
+	sans(res.cert, buf, sizeof(buf));
+	/* ALICE@example.com is alice@example.com, ASCII case-insensitively */
+	ck_assert_str_eq(buf, MAIL " Alias.One@example.com two@example.org");
+	cax = ca_cert();
+	st = store_of(cax);
+	ck_assert_msg(ca_check_issued(res.cert, res.chain, csr, MAIL, NULL, st,
+	    time(NULL), &why) == 0, "check: %s", why);
+	/* asked for one more address than it names: refused */
+	ck_assert_ptr_nonnull(csr2 = keys_csr_new_addrs(key, more, 4, NULL, KEYS_BOTH));
+	ck_assert_int_eq(ca_check_issued(res.cert, res.chain, csr2, MAIL, NULL,
+	    st, time(NULL), &why), -1);
+	ck_assert_msg(strstr(why, "three@example.org") != NULL, "%s", why);
+	free(why);
+	why = NULL;
+	/* the same key for that other set: a new certificate naming it */
+	ck_assert_int_eq(ca_enrol(ca, csr2, MAIL, &res2), 0);
+	ck_assert_int_eq(res2.status, CA_ISSUED);
+	ck_assert_int_ne(X509_cmp(res.cert, res2.cert), 0);
+	sans(res2.cert, buf, sizeof(buf));
+	ck_assert_str_eq(buf, MAIL " Alias.One@example.com two@example.org "
+	    "three@example.org");
+	ca_result_clear(&res2);
+	X509_REQ_free(csr2);
+	/* an invalid address in the CSR: refused, naming it */
+	ck_assert_ptr_null(keys_csr_new_addrs(key, bad, 2, NULL, KEYS_BOTH));
+	ck_assert_ptr_nonnull(csr2 = keys_csr_new(key, "x@example.com",
+	    NULL));
+	X509_REQ_free(csr2);
+	X509_STORE_free(st);
+	X509_free(cax);
+	ca_result_clear(&res);
+	X509_REQ_free(csr);
+	EVP_PKEY_free(key);
+	ca_free(ca);
 }
 END_TEST
 
@@ -830,6 +916,7 @@ main(void)
 	tcase_add_test(tc, check_rejects);
 	tcase_add_test(tc, refuses_bad_requests);
 	tcase_add_test(tc, long_address);
+	tcase_add_test(tc, aliases);
 	tcase_add_test(tc, repeated_request);
 	tcase_add_test(tc, keyproc_checks);
 	tcase_add_test(tc, revoke_crl_list);

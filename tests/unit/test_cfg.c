@@ -243,6 +243,14 @@ START_TEST(test_errors)
 	    "starttls = 1; };\n", "directory.starttls: must be a boolean");
 	expect_error("directory = { uri = \"\"; base = \"dc=x\"; };\n",
 	    "directory.uri: must not be empty");
+	/* an alias attribute is named in filters: an attribute name only */
+	expect_error("directory = { uri = \"ldap://x\"; base = \"dc=x\"; "
+	    "alias_attributes = [ \"mail)(uid=*\" ]; };\n",
+	    "directory.alias_attributes: \"mail)(uid=*\" is not an attribute");
+	expect_error("directory = { uri = \"ldap://x\"; base = \"dc=x\"; "
+	    "alias_attributes = [ \"a\", \"b\", \"c\", \"d\", \"e\", \"f\", "
+	    "\"g\", \"h\", \"i\" ]; };\n",
+	    "directory.alias_attributes: 9 attributes: at most 8");
 	expect_error(MINIMAL "ca = { driver = \"acme\"; };\n"
 	    "keys = { discard_passphrase = true; };\n",
 	    "ca.driver: \"acme\" is not");

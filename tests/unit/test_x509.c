@@ -604,6 +604,63 @@ START_TEST(usable_san)
 }
 END_TEST
 
+/*
+ * A person with aliases (issue 20 item 1): a certificate naming all three
+ * is usable for each, looked up in any case, when the caller gives the
+ * person's set; without the set the other names are someone else's. An
+ * address outside the set, or a set member the certificate lacks, is not
+ * served. x509_names_all wants every member; x509_addrs_same compares sets.
+ */
+START_TEST(usable_set)
+{
+	static const struct ext three[] = { EKU_EMAIL, KU_AGREE,
+	    { NID_subject_alt_name, "email:alice@example.com,"
+	    "email:Alice.Smith@example.com,email:as@example.org" }, END };
+	static const struct ext two[] = { EKU_EMAIL, KU_AGREE,
+	    { NID_subject_alt_name, "email:as@example.org,"
+	    "email:alice@example.com" }, END };
+	char *set[] = { "alice@example.com", "Alice.Smith@example.com",
+	    "as@example.org" };
+	const char *want[] = { "alice@example.com", "Alice.Smith@example.com",
+	    "as@example.org", "new@example.org" };
+	char why[256], **v;
+	const char *w;
+	size_t n = 0;
+	X509 *x, *y;
+
+	x = mkcert("Alice", leaf_key, inter, int_key, 240, -DAY, DAY, three);
+	ck_assert_int_eq(x509_usable_set(x, "as@example.org", set, 3, NULL,
+	    time(NULL), &w), 1);
+	ck_assert_int_eq(x509_usable_set(x, "alice.smith@example.com", set, 3,
+	    NULL, time(NULL), &w), 1);
+	ck_assert_int_eq(x509_usable_set(x, "ALICE@example.com", set, 3, NULL,
+	    time(NULL), &w), 1);
+	/* no set: the aliases are names of someone else */
+	ck_assert_int_eq(x509_usable(x, "alice@example.com", time(NULL), &w),
+	    0);
+	/* an address outside the set, or a set that lacks a name */
+	ck_assert_int_eq(x509_usable_set(x, "bob@example.com", set, 3, NULL,
+	    time(NULL), &w), 0);
+	ck_assert_str_eq(w, "address not in certificate");
+	ck_assert_int_eq(x509_usable_set(x, "alice@example.com", set, 2, NULL,
+	    time(NULL), &w), 0);
+	ck_assert_int_eq(x509_names_all(x, (const char *const *)set, 3, why,
+	    sizeof(why)), 0);
+	ck_assert_int_eq(x509_names_all(x, want, 4, why, sizeof(why)), -1);
+	ck_assert_ptr_nonnull(strstr(why, "new@example.org"));
+	ck_assert_ptr_nonnull(v = x509_cert_addrs(x, &n));
+	ck_assert_int_eq(n, 3);
+	ck_assert_str_eq(v[1], "Alice.Smith@example.com");
+	ck_assert_ptr_null(v[3]);
+	x509_addrs_free(v);
+	y = mkcert("Alice", leaf_key, inter, int_key, 241, -DAY, DAY, two);
+	ck_assert_int_eq(x509_addrs_same(x, x), 1);
+	ck_assert_int_eq(x509_addrs_same(x, y), 0);
+	X509_free(y);
+	X509_free(x);
+}
+END_TEST
+
 /* Write len bytes to a new temporary file; its path into path. */
 static void
 write_tmp(char *path, size_t pathsz, const void *data, size_t len)
@@ -748,6 +805,7 @@ x509_suite(void)
 	tcase_add_test(tc, usable_eku);
 	tcase_add_test(tc, usable_key_usage);
 	tcase_add_test(tc, usable_san);
+	tcase_add_test(tc, usable_set);
 	tcase_add_test(tc, load_file_pem_der_empty);
 	tcase_add_test(tc, der_serial_hex);
 	suite_add_tcase(s, tc);
