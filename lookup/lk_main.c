@@ -208,8 +208,10 @@ drop:
 	notify_ready();
 }
 
-int
-main(int argc, char **argv)
+/* The command line: the config path (-f) and --foreground; --help and
+ * --version answer and exit. */
+static const char *
+lk_args(int argc, char **argv, int *fg)
 {
 	static const struct option opts[] = {
 		{ "foreground", no_argument, NULL, 'F' },
@@ -218,12 +220,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = CFG_DEFAULT_PATH;
-	struct lk_ctx *ctx = NULL;
-	struct lk_http *h = NULL;
-	struct cfg *cfg;
-	sigset_t set;
-	int c, fg = 0, sig, report = -1, pidfile = 0, rc = 1, lvl;
-	char st, pidpath[PATH_MAX];
+	int c;
 
 	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -231,24 +228,35 @@ main(int argc, char **argv)
 			path = optarg;
 			break;
 		case 'F':
-			fg = 1;
+			*fg = 1;
 			break;
 		case 'h':
 			usage(stdout, 0);
 			break;
 		case 'V':
 			version_print(stdout, "smimepub-lookupd");
-			return 0;
+			exit(0);
 		default:
 			usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
 		usage(stderr, 2);
+	return path;
+}
+
+/* Load and check the configuration and set up logging: NULL (logged) is
+ * a configuration error, exit 2. */
+static struct cfg *
+lk_config(const char *path, int fg)
+{
+	struct cfg *cfg;
+	int lvl;
+
 	log_init("smimepub-lookupd", 0, LOG_LVL_INFO);
 	run_harden();	/* passwords in memory: no core */
 	if ((cfg = cfg_load(path)) == NULL)
-		return 2;
+		return NULL;
 	if ((lvl = log_level_parse(cfg->log.level)) != -1)
 		log_set_level((enum log_level)lvl);
 	if (!fg || cfg->log.syslog)
@@ -256,10 +264,47 @@ main(int argc, char **argv)
 		    (enum log_level)lvl);
 	if (lk_cfg_check(cfg) == -1) {	/* its own bind, trust anchors */
 		cfg_free(cfg);
-		return 2;
+		return NULL;
 	}
+	return cfg;
+}
 
-	/* Signals are taken by sigwait() below, in this thread only. */
+/* Wait for SIGTERM or SIGINT, reloading on SIGHUP; signals are taken
+ * by sigwait() here, in this thread only. */
+static void
+lk_wait(const char *path, const sigset_t *set, struct cfg **cfg,
+    struct lk_ctx **ctx, struct lk_http **h)
+{
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			lk_reload(path, cfg, ctx, h);
+			continue;
+		}
+		log_info("signal %d: draining (up to %d s)", sig,
+		    (*cfg)->lookup.drain_timeout);
+		notify_stopping();
+		return;
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path;
+	struct lk_ctx *ctx = NULL;
+	struct lk_http *h = NULL;
+	struct cfg *cfg;
+	sigset_t set;
+	int fg = 0, report = -1, pidfile = 0, rc = 1;
+	char st, pidpath[PATH_MAX];
+
+	path = lk_args(argc, argv, &fg);
+	if ((cfg = lk_config(path, fg)) == NULL)
+		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -296,18 +341,7 @@ main(int argc, char **argv)
 		close(report);
 		report = -1;
 	}
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			lk_reload(path, &cfg, &ctx, &h);
-			continue;
-		}
-		log_info("signal %d: draining (up to %d s)", sig,
-		    cfg->lookup.drain_timeout);
-		notify_stopping();
-		break;
-	}
+	lk_wait(path, &set, &cfg, &ctx, &h);
 	lk_http_stop(h, cfg->lookup.drain_timeout);
 	h = NULL;
 	rc = 0;
