@@ -57,11 +57,11 @@ doc_line(struct doc *d, const char *st, const char *name, const char *fmt,
 	    d->nfail++ ? ", " : "", name);
 }
 
-/* The last error logged, for a line ("see above" if none). */
+/* The last error logged, for a line: the check's reason, on its line. */
 static const char *
 doc_err(void)
 {
-	return log_last_err()[0] ? log_last_err() : "see above";
+	return log_last_err()[0] ? log_last_err() : "no reason given";
 }
 
 static void
@@ -388,7 +388,7 @@ doc_dns(struct doc *d, const struct cfg *cfg)
 		dns_key_clear(&key);
 		if (srv == NULL) {
 			doc_line(d, "FAIL", "dns", "zone %s: server %s cannot be "
-			    "used (see above)", z->zone, z->server);
+			    "used: %s", z->zone, z->server, doc_err());
 			continue;
 		}
 		memset(&set, 0, sizeof(set));

@@ -36,14 +36,14 @@ zone_open(struct dns_zone *z, const struct cfg_dns_zone *cz, size_t i,
 	}
 	snprintf(what, sizeof(what), "dns.zones[%zu].tsig_key_file", i);
 	if (dns_key_load(cz->tsig_key_file, what, &key) == -1) {
-		snprintf(z->why, sizeof(z->why), "%s %s cannot be used (see "
-		    "the log)", what, cz->tsig_key_file);
+		snprintf(z->why, sizeof(z->why), "%s %s cannot be used: %s",
+		    what, cz->tsig_key_file, log_last_err());
 		return;
 	}
 	if ((z->srv = dns_server_new(z->name, cz->server, &key,
 	    timeout)) == NULL)
 		snprintf(z->why, sizeof(z->why), "dns.zones[%zu] server %s "
-		    "cannot be used (see the log)", i, cz->server);
+		    "cannot be used: %s", i, cz->server, log_last_err());
 	dns_key_clear(&key);
 }
 

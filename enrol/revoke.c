@@ -141,7 +141,7 @@ enr_unpublish_moved(struct enr_ctx *e, const char *mail, const char *id,
 		snprintf(r->reason, sizeof(r->reason), "revoked; unpublish "
 		    "%s at %s: %s", rc == DIR_REFUSED ? "refused" : "failed",
 		    dn != NULL ? dn : id, rc == DIR_REFUSED ? "no write access "
-		    "to the certificate attributes there" : "see the log");
+		    "to the certificate attributes there" : log_last_err());
 		r->failed_in = JRNL_UNPUBLISHED;
 		r->attempts = again ? r->attempts + 1 : 1;
 		r->next_retry = enr_backoff(r->attempts);

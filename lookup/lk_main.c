@@ -167,16 +167,22 @@ lk_reload(const char *path, struct cfg **cfg, struct lk_ctx **ctx,
 		    "one", path);
 		goto drop;
 	}
-	if ((nctx = calloc(1, sizeof(*nctx))) == NULL ||
-	    lk_ctx_init(nctx, ncfg) == -1) {
-		log_err("%s: the new configuration cannot be put in use (see "
-		    "above); keeping the old one", path);
+	if ((nctx = calloc(1, sizeof(*nctx))) == NULL) {
+		log_err("%s: reload: out of memory; keeping the old "
+		    "configuration", path);
+		goto drop;
+	}
+	if (lk_ctx_init(nctx, ncfg) == -1) {
+		/* lk_ctx_init logged why */
+		log_warn("%s: the new configuration cannot be put in use; "
+		    "keeping the old one", path);
 		goto drop;
 	}
 	lk_http_stop(*h, (*cfg)->lookup.drain_timeout);
 	if ((nh = lk_serve(nctx)) == NULL) {
-		log_err("%s: the new configuration cannot serve (see above); "
-		    "keeping the old one", path);
+		/* lk_serve logged why */
+		log_warn("%s: the new configuration cannot serve; keeping "
+		    "the old one", path);
 		if ((*h = lk_serve(*ctx)) == NULL)
 			log_err("%s: the old configuration cannot serve "
 			    "again either; not serving until the next reload",

@@ -78,8 +78,9 @@ sync_watch_start(struct enr_ctx *e, struct dir_watch **watch,
 		if (e->dir == NULL ||
 		    (*ds = dir_dirsync_new(DIR_DIRSYNC_OBJECT_SECURITY)) ==
 		    NULL || dir_dirsync_poll(e->dir, *ds, NULL, NULL) == -1) {
+			/* the directory client logged why */
 			log_err("sync.watch = dirsync: DirSync is not "
-			    "available (see above)");
+			    "available");
 			return -1;
 		}
 		log_info("%s: watching by DirSync (1.2.840.113556.1.4.841)",
@@ -89,7 +90,7 @@ sync_watch_start(struct enr_ctx *e, struct dir_watch **watch,
 	*watch = dir_watch_start(&cfg->directory, sync_notify, NULL);
 	if (*watch == NULL && strcmp(how, "syncrepl") == 0) {
 		log_err("sync.watch = syncrepl: %s does not offer syncrepl "
-		    "(RFC 4533), or it did not start (see above)",
+		    "(RFC 4533), or it did not start",
 		    cfg->directory.uri);
 		return -1;
 	}
@@ -141,8 +142,9 @@ sync_once_lease(struct lease *l, const struct cfg *cfg)
 
 	while ((rc = lease_step(l)) != 1) {
 		if (rc == -1) {
-			log_err("sync.lease_dn %s: the lease cannot be read "
-			    "(see above); this instance did nothing",
+			/* lease_step logged why */
+			log_err("sync.lease_dn %s: the lease cannot be read; "
+			    "this instance did nothing",
 			    cfg->sync.lease_dn);
 			return -1;
 		}
@@ -157,7 +159,7 @@ sync_once_lease(struct lease *l, const struct cfg *cfg)
 			log_err("sync.lease_dn %s: the lease was not taken "
 			    "(%s); this instance did nothing",
 			    cfg->sync.lease_dn, sync_quit ? "stopped" :
-			    "see above");
+			    "not free within sync.lease_ttl");
 			return -1;
 		}
 		if (waited == 0) {

@@ -112,7 +112,7 @@ sync_catch_up(struct enr_ctx *e)
 			    "authority %s before the first pass (%s)",
 			    e->cfg->directory.uri, auth,
 			    rc == 0 ? "it has not received everything yet" :
-			    "cannot compare: see above");
+			    "cannot compare them now");
 			told = time(NULL);
 		}
 		poll(NULL, 0, 500);
@@ -441,7 +441,7 @@ sync_reload_cfg(struct sync_daemon *d)
 	 * connection borrow it */
 	if (sync_lease_reload(ncfg, &d->lease) == -1)
 		log_err("%s: sync.lease_dn: not looked at until the next "
-		    "reload (see above)", path);
+		    "reload", path);	/* sync_lease_reload said why */
 	if (sync_metrics_start(ncfg, d->cfg) == -1)
 		log_err("%s: sync.metrics_listen: no metrics until the next "
 		    "reload", path);

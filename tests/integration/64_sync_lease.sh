@@ -192,6 +192,6 @@ description: $big
 EOL
 t_exit "--once with a lease value that is no lease" 1 "$SYNC" -f "$A" --once
 t_contains "says the value is not a lease" "$T_OUT" "is not a lease smimepub-sync wrote (600 bytes)"
-t_contains "and that it did nothing" "$T_OUT" "the lease cannot be read (see above); this instance did nothing"
+t_contains "and that it did nothing" "$T_OUT" "the lease cannot be read; this instance did nothing"
 t_eq "the value is left as it was" "$(lease)" "$big"
 t_done
