@@ -1,8 +1,9 @@
 /*
  * daemon.c — smimepub-sync's plumbing around its passes (main.c): the
  * signals (SIGTERM, SIGINT stop; SIGHUP reloads), the pid file, the change
- * watch as sync.watch says, the lease at start and after a reload, the
- * logs reopened and the STATUS= systemd shows.
+ * watch as sync.watch says and the filters of a look between passes
+ * (modifyTimestamp or uSNChanged), the lease at start and after a reload,
+ * the logs reopened and the STATUS= systemd shows.
  */
 #include <signal.h>
 #include <stdatomic.h>
@@ -21,6 +22,7 @@
 #include "ldap/dir.h"
 #include "sync/daemon.h"
 #include "sync/lease.h"
+#include "sync/sync.h"
 
 volatile sig_atomic_t sync_quit, sync_reload;
 int sync_dry;
@@ -236,4 +238,58 @@ sync_lease_reload(const struct cfg *cfg, struct lease **lease)
 	if (*lease == NULL)
 		return sync_lease_open(cfg, 0, lease);
 	return lease_reload(*lease, cfg);
+}
+
+void
+sync_changed_filter(time_t since, char *buf, size_t sz)
+{
+	struct tm tm;
+	char ts[32];
+
+	gmtime_r(&since, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%d%H%M%SZ", &tm);
+	snprintf(buf, sz, "(modifyTimestamp>=%s)", ts);
+}
+
+/*
+ * What changed since the last look. Where the root DSE has
+ * highestCommittedUSN (Active Directory) that is every entry whose
+ * uSNChanged is above the value read before the last look: *changed is
+ * "" (nothing changed: no search at all) or "(uSNChanged>=N)". Elsewhere,
+ * or when the USN went backwards (another DC answered after a reconnect),
+ * modifyTimestamp since last, overlapping by a minute: repeating a person
+ * is a no-op, missing one (clock skew) is not. *usn is updated.
+ */
+void
+sync_watch_filter(struct enr_ctx *e, int *have_usn, unsigned long long *usn,
+    time_t last, char *changed, size_t sz)
+{
+	unsigned long long cur;
+
+	if (*have_usn && dir_highest_usn(e->dir, &cur) == 0) {
+		if (cur >= *usn) {
+			if (cur == *usn)
+				changed[0] = '\0';
+			else
+				snprintf(changed, sz, "(uSNChanged>=%llu)",
+				    *usn + 1);
+			*usn = cur;
+			return;
+		}
+		log_info("highestCommittedUSN went back from %llu to %llu "
+		    "(another domain controller?); looking at modifyTimestamp "
+		    "this time", *usn, cur);
+		*usn = cur;
+	}
+	sync_changed_filter(last - 60, changed, sz);
+}
+
+int
+sync_polls(const struct cfg *cfg, int syncrepl, int dirsync)
+{
+	/* a look between passes filters by modifyTimestamp, whether timed
+	 * or kicked by syncrepl (sync_watch_filter); AD is looked at by
+	 * uSNChanged (highestCommittedUSN) or DirSync instead */
+	return !dirsync && cfg->directory.flavour != CFG_FLAVOUR_AD &&
+	    (syncrepl || cfg->sync.watch_interval > 0);
 }

@@ -193,14 +193,73 @@ plan_moved(char *buf, size_t sz, const char *old_mail)
 	return buf;
 }
 
+/* Someone the journal has never seen: adopted, held for the trigger, or
+ * enrolled. */
+static int
+plan_new(struct sync_plan *pl, const struct dir_person *p, const char *mail)
+{
+	int adopted;
+
+	if (p->disabled)
+		return 0;
+	if ((adopted = plan_adopt(pl, p, mail, NULL)) != 0)
+		return adopted == 1 ? 0 : -1;
+	/* HR asks for enrolment by setting the trigger attribute */
+	if (pl->e->cfg->sync.require_trigger &&
+	    (p->trigger == NULL || p->trigger[0] == '\0')) {
+		pl->st->skipped++;
+		return 0;
+	}
+	return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL, "new");
+}
+
+/* A certificate of ours is out (PUBLISHED or DELIVERED): a new address,
+ * a renewal due, or an entry to put right; first is the serial of the
+ * entry's first certificate. */
+static int
+plan_published(struct sync_plan *pl, const struct dir_person *p,
+    const char *mail, const struct jrnl_enr *r, const char *first)
+{
+	char why[512], due[16], na[16];
+	int renew_s = pl->e->cfg->sync.renew_before_days * 86400;
+
+	if (strcmp(r->mail, mail) != 0)
+		return plan_add(pl, ACT_REENROL, p->id, mail, r->mail, NULL,
+		    plan_moved(why, sizeof(why), r->mail));
+	if (r->not_after - pl->now < renew_s) {
+		plan_date(due, sizeof(due), r->not_after - renew_s);
+		plan_date(na, sizeof(na), r->not_after);
+		snprintf(why, sizeof(why), "renewal due on %s (serial %s "
+		    "expires %s)", due, r->serial, na);
+		return plan_add(pl, ACT_RENEW, p->id, mail, NULL, NULL, why);
+	}
+	if (r->state == JRNL_DELIVERED)
+		snprintf(why, sizeof(why), "republish because serial %s was "
+		    "delivered but never published", r->serial);
+	else if (strcmp(first, r->serial) != 0)
+		snprintf(why, sizeof(why), "republish because the entry's "
+		    "first certificate is %s, not ours (%s)", first[0] ?
+		    first : "none", r->serial);
+	else if (entry_untidy(pl->e->jrnl, p))
+		snprintf(why, sizeof(why), "republish because "
+		    "userSMIMECertificate lacks serial %s or a stale value of "
+		    "ours is on the entry", r->serial);
+	else
+		why[0] = '\0';
+	if (why[0] != '\0')
+		return plan_add(pl, ACT_REPUBLISH, p->id, mail, NULL,
+		    r->serial, why);
+	pl->st->unchanged++;
+	return 0;
+}
+
 static int
 plan_person(const struct dir_person *p, void *arg)
 {
 	struct sync_plan *pl = arg;
-	char mail[MAIL_MAX + 1], first[80], why[512], due[16], na[16];
+	char mail[MAIL_MAX + 1], first[80], why[512];
 	const char *bad = NULL;
 	struct jrnl_enr r;
-	int renew_s = pl->e->cfg->sync.renew_before_days * 86400;
 	int adopted;
 
 	if (p->id == NULL) {
@@ -223,18 +282,7 @@ plan_person(const struct dir_person *p, void *arg)
 	}
 	switch (jrnl_enr_get(pl->e->jrnl, p->id, &r)) {
 	case 1:
-		if (p->disabled)
-			return 0;
-		if ((adopted = plan_adopt(pl, p, mail, NULL)) != 0)
-			return adopted == 1 ? 0 : -1;
-		/* HR asks for enrolment by setting the trigger attribute */
-		if (pl->e->cfg->sync.require_trigger &&
-		    (p->trigger == NULL || p->trigger[0] == '\0')) {
-			pl->st->skipped++;
-			return 0;
-		}
-		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL,
-		    "new");
+		return plan_new(pl, p, mail);
 	case 0:
 		break;
 	default:
@@ -271,35 +319,7 @@ plan_person(const struct dir_person *p, void *arg)
 		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL, why);
 	case JRNL_PUBLISHED:
 	case JRNL_DELIVERED:
-		if (strcmp(r.mail, mail) != 0)
-			return plan_add(pl, ACT_REENROL, p->id, mail, r.mail,
-			    NULL, plan_moved(why, sizeof(why), r.mail));
-		if (r.not_after - pl->now < renew_s) {
-			plan_date(due, sizeof(due), r.not_after - renew_s);
-			plan_date(na, sizeof(na), r.not_after);
-			snprintf(why, sizeof(why), "renewal due on %s (serial "
-			    "%s expires %s)", due, r.serial, na);
-			return plan_add(pl, ACT_RENEW, p->id, mail, NULL, NULL,
-			    why);
-		}
-		if (r.state == JRNL_DELIVERED)
-			snprintf(why, sizeof(why), "republish because serial %s "
-			    "was delivered but never published", r.serial);
-		else if (strcmp(first, r.serial) != 0)
-			snprintf(why, sizeof(why), "republish because the "
-			    "entry's first certificate is %s, not ours (%s)",
-			    first[0] ? first : "none", r.serial);
-		else if (entry_untidy(pl->e->jrnl, p))
-			snprintf(why, sizeof(why), "republish because "
-			    "userSMIMECertificate lacks serial %s or a stale "
-			    "value of ours is on the entry", r.serial);
-		else
-			why[0] = '\0';
-		if (why[0] != '\0')
-			return plan_add(pl, ACT_REPUBLISH, p->id, mail, NULL,
-			    r.serial, why);
-		pl->st->unchanged++;
-		return 0;
+		return plan_published(pl, p, mail, &r, first);
 	case JRNL_REVOKE_PENDING:
 		/* back (in the filter, enabled) before the grace ran out */
 		if (r.serial[0] != '\0' && r.not_after > pl->now &&
@@ -441,60 +461,6 @@ plan_print(struct sync_plan *pl)
 			break;
 		}
 	}
-}
-
-void
-sync_changed_filter(time_t since, char *buf, size_t sz)
-{
-	struct tm tm;
-	char ts[32];
-
-	gmtime_r(&since, &tm);
-	strftime(ts, sizeof(ts), "%Y%m%d%H%M%SZ", &tm);
-	snprintf(buf, sz, "(modifyTimestamp>=%s)", ts);
-}
-
-/*
- * What changed since the last look. Where the root DSE has
- * highestCommittedUSN (Active Directory) that is every entry whose
- * uSNChanged is above the value read before the last look: *changed is
- * "" (nothing changed: no search at all) or "(uSNChanged>=N)". Elsewhere,
- * or when the USN went backwards (another DC answered after a reconnect),
- * modifyTimestamp since last, overlapping by a minute: repeating a person
- * is a no-op, missing one (clock skew) is not. *usn is updated.
- */
-void
-sync_watch_filter(struct enr_ctx *e, int *have_usn, unsigned long long *usn,
-    time_t last, char *changed, size_t sz)
-{
-	unsigned long long cur;
-
-	if (*have_usn && dir_highest_usn(e->dir, &cur) == 0) {
-		if (cur >= *usn) {
-			if (cur == *usn)
-				changed[0] = '\0';
-			else
-				snprintf(changed, sz, "(uSNChanged>=%llu)",
-				    *usn + 1);
-			*usn = cur;
-			return;
-		}
-		log_info("highestCommittedUSN went back from %llu to %llu "
-		    "(another domain controller?); looking at modifyTimestamp "
-		    "this time", *usn, cur);
-		*usn = cur;
-	}
-	sync_changed_filter(last - 60, changed, sz);
-}
-
-int
-sync_polls(const struct cfg *cfg, int syncrepl, int dirsync)
-{
-	/* a look between passes filters by modifyTimestamp, whether timed
-	 * or kicked by syncrepl (sync_watch_filter); AD is looked at by
-	 * uSNChanged (highestCommittedUSN) or DirSync instead */
-	return !dirsync && cfg->directory.flavour != CFG_FLAVOUR_AD &&
-	    (syncrepl || cfg->sync.watch_interval > 0);
 }
 
 int
