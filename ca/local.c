@@ -371,85 +371,77 @@ out:
 	return rc;
 }
 
+/*
+ * The certificate this CA already issued to canon for this key and this
+ * set of addresses, if any (the local CA's requests are idempotent: the
+ * sync service resuming after a crash that lost the first answer gets the
+ * same one). 0 and *x, 1 none, -1 logged.
+ */
 static int
-local_enrol(void *ctx, X509_REQ *csr, const char *mail,
-    struct ca_result *res)
+local_reissue(struct local *l, const char *canon,
+    const unsigned char *keyid, const struct local_addrs *addrs, time_t now,
+    X509 **x, char *serial)
 {
-	struct local *l = ctx;
-	char canon[MAIL_MAX + 1], serial[LIDX_SERIAL_MAX], whybuf[512];
-	struct local_addrs addrs;
-	const char *why = NULL;
-	EVP_PKEY *pk;
-	X509_NAME *subj = NULL;
-	X509 *x = NULL;
-	unsigned char *der = NULL, keyid[LIDX_KEYID_LEN];
+	unsigned char *der = NULL;
 	const unsigned char *p;
 	size_t dlen = 0;
-	time_t now = time(NULL);
-	int empty = 0, len, tries, rc = -1, added = 1;
+	int rc;
 
-	if (mail == NULL || mail_canon(mail, strlen(mail), canon, &why) == -1)
-		return reject(res, mail ? mail : "(null)", why ? why :
-		    "no address");
-	if ((pk = X509_REQ_get0_pubkey(csr)) == NULL)
-		return reject(res, canon, "CSR without a readable public key");
-	/* proof of possession: the CSR is signed by its own key */
-	if (X509_REQ_verify(csr, pk) != 1) {
-		ERR_clear_error();
-		return reject(res, canon, "CSR signature does not verify");
+	*x = NULL;
+	if ((rc = lidx_find_key(l->idx, canon, keyid, now, serial, &der,
+	    &dlen)) != 0)
+		return rc == 1 ? 1 : -1;
+	p = der;
+	*x = d2i_X509(NULL, &p, (long)dlen);
+	free(der);
+	if (*x == NULL) {
+		log_ssl("local CA: serial %s in the index", serial);
+		return -1;
 	}
-	if ((why = key_refused(pk)) != NULL)
-		return reject(res, canon, why);
-	if (local_addrs(csr, canon, &addrs, whybuf, sizeof(whybuf)) == -1)
-		return reject(res, canon, whybuf);
-	/* A request repeated for the same key and address (the sync service
-	 * resuming after a crash that lost the first answer) gets the same
-	 * certificate: the local CA's requests are idempotent. */
-	if (lidx_keyid(pk, keyid) == -1)
-		goto out;
-	switch (lidx_find_key(l->idx, canon, keyid, now, serial, &der,
-	    &dlen)) {
-	case 0:
-		p = der;
-		x = d2i_X509(NULL, &p, (long)dlen);
-		free(der);
-		der = NULL;
-		if (x == NULL) {
-			log_ssl("local CA: serial %s in the index", serial);
-			goto out;
-		}
-		/* the same key for another set of addresses: a new one */
-		if (!local_names_exactly(x, &addrs)) {
-			X509_free(x);
-			x = NULL;
-			break;
-		}
-		log_info("local CA: serial %s was issued to %s for this key "
-		    "already; answering with it", serial, canon);
-		goto answer;
-	case 1:
-		break;
-	default:
-		goto out;
+	/* the same key for another set of addresses: a new one */
+	if (!local_names_exactly(*x, addrs)) {
+		X509_free(*x);
+		*x = NULL;
+		return 1;
 	}
+	log_info("local CA: serial %s was issued to %s for this key already; "
+	    "answering with it", serial, canon);
+	return 0;
+}
+
+/*
+ * Issue a new certificate for pk and addrs (signed by the key process),
+ * under a random serial not in the index yet, and index it: 0 and *x,
+ * -1 logged.
+ */
+static int
+local_issue(struct local *l, X509_REQ *csr, EVP_PKEY *pk, const char *canon,
+    const struct local_addrs *addrs, const unsigned char *keyid, time_t now,
+    X509 **x, char *serial)
+{
+	X509_NAME *subj;
+	unsigned char *der = NULL;
+	int empty = 0, len = 0, tries, added = 1, rc = -1;
+
+	*x = NULL;
 	if ((subj = leaf_subject(l->lc, canon, &empty)) == NULL) {
 		log_ssl("local CA: subject for %s", canon);
-		goto out;
+		return -1;
 	}
 	for (tries = 0; added == 1 && tries < SERIAL_TRIES; tries++) {
-		X509_free(x);
+		X509_free(*x);
 		OPENSSL_free(der);
 		der = NULL;
-		if ((x = local_cert_base(subj, X509_get_subject_name(l->cert), pk,
-		    now, l->lc->validity_days)) == NULL ||
-		    leaf_exts(l, x, pk, csr, addrs.p, addrs.n, empty) == -1) {
+		if ((*x = local_cert_base(subj, X509_get_subject_name(l->cert),
+		    pk, now, l->lc->validity_days)) == NULL ||
+		    leaf_exts(l, *x, pk, csr, addrs->p, addrs->n, empty) == -1) {
 			log_ssl("local CA: cannot issue for %s", canon);
 			goto out;
 		}
-		if (local_kp_sign_cert(l, &x) == -1)
+		if (local_kp_sign_cert(l, x) == -1)
 			goto out;	/* logged, naming the key process */
-		if ((len = i2d_X509(x, &der)) <= 0 ||
-		    local_serial_hex(X509_get0_serialNumber(x), serial) == -1) {
+		if ((len = i2d_X509(*x, &der)) <= 0 ||
+		    local_serial_hex(X509_get0_serialNumber(*x), serial) == -1) {
 			log_ssl("local CA: cannot issue for %s", canon);
 			goto out;
 		}
@@ -469,7 +461,52 @@ local_enrol(void *ctx, X509_REQ *csr, const char *mail,
 
 		(void)local_ocsp_one(l, &r, now);	/* OCSP at once */
 	}
-answer:
+	rc = 0;
+out:
+	if (rc == -1) {
+		X509_free(*x);
+		*x = NULL;
+	}
+	OPENSSL_free(der);
+	X509_NAME_free(subj);
+	return rc;
+}
+
+static int
+local_enrol(void *ctx, X509_REQ *csr, const char *mail,
+    struct ca_result *res)
+{
+	struct local *l = ctx;
+	char canon[MAIL_MAX + 1], serial[LIDX_SERIAL_MAX], whybuf[512];
+	struct local_addrs addrs;
+	const char *why = NULL;
+	EVP_PKEY *pk;
+	X509 *x = NULL;
+	unsigned char keyid[LIDX_KEYID_LEN];
+	time_t now = time(NULL);
+	int rc = -1, found;
+
+	if (mail == NULL || mail_canon(mail, strlen(mail), canon, &why) == -1)
+		return reject(res, mail ? mail : "(null)", why ? why :
+		    "no address");
+	if ((pk = X509_REQ_get0_pubkey(csr)) == NULL)
+		return reject(res, canon, "CSR without a readable public key");
+	/* proof of possession: the CSR is signed by its own key */
+	if (X509_REQ_verify(csr, pk) != 1) {
+		ERR_clear_error();
+		return reject(res, canon, "CSR signature does not verify");
+	}
+	if ((why = key_refused(pk)) != NULL)
+		return reject(res, canon, why);
+	if (local_addrs(csr, canon, &addrs, whybuf, sizeof(whybuf)) == -1)
+		return reject(res, canon, whybuf);
+	if (lidx_keyid(pk, keyid) == -1 ||
+	    (found = local_reissue(l, canon, keyid, &addrs, now, &x,
+	    serial)) == -1)
+		goto out;
+	if (found == 1 && local_issue(l, csr, pk, canon, &addrs, keyid, now,
+	    &x, serial) == -1)
+		goto out;
 	if ((res->chain = sk_X509_new_null()) == NULL ||
 	    !sk_X509_push(res->chain, l->cert)) {
 		log_err("local CA: out of memory");
@@ -481,9 +518,7 @@ answer:
 	x = NULL;
 	rc = 0;
 out:
-	OPENSSL_free(der);
 	X509_free(x);
-	X509_NAME_free(subj);
 	return rc;
 }
 
