@@ -253,106 +253,168 @@ new_list(const struct dir_val *cur, size_t n, const struct dir_val *mine,
 	return out;
 }
 
-/*
- * publish (leaf != NULL) or unpublish (leaf == NULL) on the person with
- * mail addr under base, or (id != NULL, unpublish) on the entry with that
- * stable id anywhere in the naming context: then 1 when there is none and
- * DIR_REFUSED for insufficientAccessRights.
- */
-static int
-dir_apply(struct dir *d, const char *addr, const char *id, X509 *const *leaf,
-    STACK_OF(X509) *chain, dir_is_ours_fn is_ours, void *arg,
-    struct dir_person **person_out, size_t *nremoved)
+/* One attempt at a publish: the entry as read, and the values it gets. */
+struct dir_plan {
+	struct dir_person *p;
+	char		*guard;		/* the lost-update guard read with it */
+	int		*ouc, *osm;	/* which values are ours */
+	struct dir_val	*nuc, *nsm;	/* the values after the modify */
+	size_t		 n_nuc, n_nsm;
+	STACK_OF(X509)	*removed;	/* ours the modify takes off */
+};
+
+static void
+dir_plan_clear(struct dir_plan *pl)
 {
-	struct dir_person *p = NULL;
-	struct dir_val mine_uc[2], mine_sm[2];
-	struct dir_val *nuc = NULL, *nsm = NULL;
-	STACK_OF(X509) *removed = NULL;
-	size_t n_nuc = 0, n_nsm = 0, i;
-	int *ouc = NULL, *osm = NULL, attempt, rc = -1, lrc = 0;
-	int reconnected = 0;
-	char *guard = NULL;
-	const char *verb = leaf != NULL ? "publish" : "unpublish";
+	dir_person_free(pl->p);
+	free(pl->guard);
+	free(pl->ouc);
+	free(pl->osm);
+	free(pl->nuc);
+	free(pl->nsm);
+	if (pl->removed != NULL)
+		sk_X509_pop_free(pl->removed, X509_free);
+	memset(pl, 0, sizeof(*pl));
+}
 
-	if (person_out != NULL)
-		*person_out = NULL;
-	if (nremoved != NULL)
-		*nremoved = 0;
-	memset(mine_uc, 0, sizeof(mine_uc));
-	memset(mine_sm, 0, sizeof(mine_sm));
+/* The DER and certs-only bundle of each leaf (at most two: encryption,
+ * then signing). 0, or -1 logged. */
+static int
+dir_mine(X509 *const *leaf, STACK_OF(X509) *chain, struct dir_val *mine_uc,
+    struct dir_val *mine_sm, const char *addr, const char *verb)
+{
+	unsigned char *der, *bundle;
+	size_t i;
+
 	for (i = 0; leaf != NULL && i < 2 && leaf[i] != NULL; i++) {
-		unsigned char *der = NULL, *bundle = NULL;
-
+		der = bundle = NULL;
 		if (x509_to_der(leaf[i], &der, &mine_uc[i].len) == -1 ||
 		    x509_certsonly_build(leaf[i], chain, &bundle,
 		    &mine_sm[i].len) == -1) {
 			OPENSSL_free(der);
 			log_ssl("%s: %s: cannot encode the certificate", addr,
 			    verb);
-			goto out;
+			return -1;
 		}
 		mine_uc[i].data = der;
 		mine_sm[i].data = bundle;
 	}
+	return 0;
+}
+
+/*
+ * Read the entry (by id, or by mail addr under base) with its guard and
+ * plan the values: ours first, then the foreign ones byte for byte, every
+ * other value of ours marked for removal. 0, 1 no such entry, -1 logged.
+ */
+static int
+dir_plan_read(struct dir *d, const char *addr, const char *id,
+    X509 *const *leaf, const struct dir_val *mine_uc,
+    const struct dir_val *mine_sm, dir_is_ours_fn is_ours, void *arg,
+    struct dir_plan *pl)
+{
+	struct dir_person *p;
+	size_t i;
+	int lrc;
+
+	if ((pl->removed = sk_X509_new_null()) == NULL)
+		goto nomem;
+	lrc = id != NULL ? dir_find_id_guarded(d, id, &pl->p, &pl->guard) :
+	    dir_find_guarded(d, addr, &pl->p, &pl->guard);
+	if (lrc != 0)
+		return lrc == 1 ? 1 : -1;
+	p = pl->p;
+	if ((pl->ouc = calloc(p->n_usercert + 1, sizeof(int))) == NULL ||
+	    (pl->osm = calloc(p->n_smime + 1, sizeof(int))) == NULL)
+		goto nomem;
+	for (i = 0; i < p->n_usercert; i++)
+		pl->ouc[i] = uc_ours(&p->usercert[i], leaf, mine_uc, is_ours,
+		    arg, pl->removed);
+	for (i = 0; i < p->n_smime; i++)
+		pl->osm[i] = sm_ours(&p->smime[i], leaf, is_ours, arg,
+		    pl->removed);
+	if ((pl->nuc = new_list(p->usercert, p->n_usercert,
+	    leaf != NULL ? mine_uc : NULL, pl->ouc, &pl->n_nuc)) == NULL ||
+	    (pl->nsm = new_list(p->smime, p->n_smime,
+	    leaf != NULL ? mine_sm : NULL, pl->osm, &pl->n_nsm)) == NULL)
+		goto nomem;
+	return 0;
+nomem:
+	log_err("%s: out of memory", addr);
+	return -1;
+}
+
+/* The plan already holds: nothing to write. */
+static int
+dir_plan_done(const struct dir_plan *pl)
+{
+	const struct dir_person *p = pl->p;
+
+	return vals_equal(p->usercert, p->n_usercert, pl->nuc, pl->n_nuc) &&
+	    vals_equal(p->smime, p->n_smime, pl->nsm, pl->n_nsm);
+}
+
+/* The modify of one attempt, as planned; its LDAP result. */
+static int
+dir_plan_write(struct dir *d, const struct dir_plan *pl, int attempt)
+{
+	const struct dir_person *p = pl->p;
+
+	if (pl->guard == NULL)
+		log_debug("%s: no %s on the entry: exact-value deletes only",
+		    p->dn, d->fl->attr_guard != NULL ? d->fl->attr_guard :
+		    "lost-update guard");
+	else if (!d->has_assert)
+		log_debug("%s: the server lacks the assertion control: "
+		    "exact-value deletes only", d->cfg->uri);
+	if (dir_test_before_modify != NULL)
+		dir_test_before_modify(p->dn, attempt,
+		    dir_test_before_modify_arg);
+	return dir_modify_certs(d, p->dn, pl->guard, p->usercert,
+	    p->n_usercert, pl->nuc, pl->n_nuc, p->smime, p->n_smime, pl->nsm,
+	    pl->n_nsm);
+}
+
+/*
+ * publish (leaf != NULL) or unpublish (leaf == NULL) on the person with
+ * mail addr under base, or (id != NULL) on the entry with that stable id
+ * anywhere in the naming context: then 1 when there is none, and
+ * DIR_REFUSED for insufficientAccessRights on an unpublish. A concurrent
+ * change is read again, up to DIR_MAX_RETRY times; a lost connection is
+ * reconnected once.
+ */
+static int
+dir_apply(struct dir *d, const char *addr, const char *id, X509 *const *leaf,
+    STACK_OF(X509) *chain, dir_is_ours_fn is_ours, void *arg,
+    struct dir_person **person_out, size_t *nremoved)
+{
+	struct dir_plan pl;
+	struct dir_val mine_uc[2], mine_sm[2];
+	size_t i;
+	int attempt, rc = -1, lrc, reconnected = 0;
+	const char *verb = leaf != NULL ? "publish" : "unpublish";
+
+	if (person_out != NULL)
+		*person_out = NULL;
+	if (nremoved != NULL)
+		*nremoved = 0;
+	memset(&pl, 0, sizeof(pl));
+	memset(mine_uc, 0, sizeof(mine_uc));
+	memset(mine_sm, 0, sizeof(mine_sm));
+	if (dir_mine(leaf, chain, mine_uc, mine_sm, addr, verb) == -1)
+		goto out;
 	for (attempt = 0; ; attempt++) {
-		dir_person_free(p);
-		p = NULL;
-		free(guard);
-		guard = NULL;
-		free(ouc);
-		free(osm);
-		free(nuc);
-		free(nsm);
-		ouc = osm = NULL;
-		nuc = nsm = NULL;
-		if (removed != NULL)
-			sk_X509_pop_free(removed, X509_free);
-		if ((removed = sk_X509_new_null()) == NULL)
-			goto nomem;
-		if (id != NULL) {
-			if ((lrc = dir_find_id_guarded(d, id, &p, &guard)) ==
-			    1)
-				rc = 1;
-			if (lrc != 0)
-				goto out;
-		} else if ((lrc = dir_find_guarded(d, addr, &p, &guard)) != 0) {
-			if (lrc == 1)
-				rc = 1;
+		dir_plan_clear(&pl);
+		if ((lrc = dir_plan_read(d, addr, id, leaf, mine_uc, mine_sm,
+		    is_ours, arg, &pl)) != 0) {
+			rc = lrc == 1 ? 1 : -1;
 			goto out;
 		}
-		if ((ouc = calloc(p->n_usercert + 1, sizeof(int))) == NULL ||
-		    (osm = calloc(p->n_smime + 1, sizeof(int))) == NULL)
-			goto nomem;
-		for (i = 0; i < p->n_usercert; i++)
-			ouc[i] = uc_ours(&p->usercert[i], leaf, mine_uc,
-			    is_ours, arg, removed);
-		for (i = 0; i < p->n_smime; i++)
-			osm[i] = sm_ours(&p->smime[i], leaf, is_ours, arg,
-			    removed);
-		if ((nuc = new_list(p->usercert, p->n_usercert,
-		    leaf != NULL ? mine_uc : NULL, ouc, &n_nuc)) == NULL ||
-		    (nsm = new_list(p->smime, p->n_smime,
-		    leaf != NULL ? mine_sm : NULL, osm, &n_nsm)) == NULL)
-			goto nomem;
-		if (vals_equal(p->usercert, p->n_usercert, nuc, n_nuc) &&
-		    vals_equal(p->smime, p->n_smime, nsm, n_nsm)) {
-			log_debug("%s: %s: nothing to change", p->dn, verb);
+		if (dir_plan_done(&pl)) {
+			log_debug("%s: %s: nothing to change", pl.p->dn, verb);
 			break;
 		}
-		if (guard == NULL)
-			log_debug("%s: no %s on the entry: exact-value deletes "
-			    "only", p->dn, d->fl->attr_guard != NULL ?
-			    d->fl->attr_guard : "lost-update guard");
-		else if (!d->has_assert)
-			log_debug("%s: the server lacks the assertion control: "
-			    "exact-value deletes only", d->cfg->uri);
-		if (dir_test_before_modify != NULL)
-			dir_test_before_modify(p->dn, attempt,
-			    dir_test_before_modify_arg);
-		lrc = dir_modify_certs(d, p->dn, guard, p->usercert,
-		    p->n_usercert, nuc, n_nuc, p->smime, p->n_smime, nsm,
-		    n_nsm);
-		if (lrc == LDAP_SUCCESS)
+		if ((lrc = dir_plan_write(d, &pl, attempt)) == LDAP_SUCCESS)
 			break;
 		if (dir_conn_lost(lrc) && !reconnected) {
 			log_warn("%s: connection lost; reconnecting",
@@ -368,50 +430,37 @@ dir_apply(struct dir *d, const char *addr, const char *id, X509 *const *leaf,
 			dir_log_ldap(d, lrc, "%s %s: modify %s refused: the "
 			    "bind identity may not write %s and %s there "
 			    "(delegate that right on the parent of every OU "
-			    "people move between)", verb, addr, p->dn,
+			    "people move between)", verb, addr, pl.p->dn,
 			    d->fl->attr_usercert, d->fl->attr_smime);
-			if (person_out != NULL) {
-				*person_out = p;
-				p = NULL;
-			}
 			rc = DIR_REFUSED;
-			goto out;
+			goto give;
 		}
 		if (lrc != LDAP_NO_SUCH_ATTRIBUTE &&
 		    lrc != LDAP_TYPE_OR_VALUE_EXISTS &&
 		    lrc != LDAP_ASSERTION_FAILED) {
 			dir_log_ldap(d, lrc, "%s %s: modify %s", verb, addr,
-			    p->dn);
+			    pl.p->dn);
 			goto out;
 		}
 		if (attempt + 1 >= DIR_MAX_RETRY) {
 			dir_log_ldap(d, lrc, "%s %s: modify %s: the entry "
 			    "changed under every one of %d attempts", verb,
-			    addr, p->dn, DIR_MAX_RETRY);
+			    addr, pl.p->dn, DIR_MAX_RETRY);
 			goto out;
 		}
 		log_info("%s: changed since it was read (%s); reading it "
-		    "again", p->dn, ldap_err2string(lrc));
+		    "again", pl.p->dn, ldap_err2string(lrc));
 	}
 	if (nremoved != NULL)
-		*nremoved = (size_t)sk_X509_num(removed);
-	if (person_out != NULL) {
-		*person_out = p;
-		p = NULL;
-	}
+		*nremoved = (size_t)sk_X509_num(pl.removed);
 	rc = 0;
-	goto out;
-nomem:
-	log_err("%s: %s: out of memory", addr, verb);
+give:
+	if (person_out != NULL) {
+		*person_out = pl.p;
+		pl.p = NULL;
+	}
 out:
-	if (removed != NULL)
-		sk_X509_pop_free(removed, X509_free);
-	dir_person_free(p);
-	free(guard);
-	free(ouc);
-	free(osm);
-	free(nuc);
-	free(nsm);
+	dir_plan_clear(&pl);
 	for (i = 0; i < 2; i++) {
 		OPENSSL_free(mine_uc[i].data);
 		OPENSSL_free(mine_sm[i].data);
