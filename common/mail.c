@@ -28,11 +28,109 @@ mail_is_ldh(unsigned char c)
 	    (c >= '0' && c <= '9') || c == '-';
 }
 
+/* Every byte printable ASCII, exactly one '@': its offset, or -1 with
+ * *why. */
+static long
+mail_scan(const char *in, size_t len, const char **why)
+{
+	const char *at = NULL;
+	unsigned char c;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)in[i];
+		if (c == '\0')
+			*why = "contains a NUL byte";
+		else if (c < 0x20 || c == 0x7f)
+			*why = "contains a control character";
+		else if (c == ' ')
+			*why = "contains a space";
+		else if (c >= 0x80)
+			*why = "contains a non-ASCII byte";
+		else if (c == '@' && at != NULL)
+			*why = "more than one '@'";
+		else if (c == '@')
+			at = in + i;
+		if (*why != NULL)
+			return -1;
+	}
+	if (at == NULL) {
+		*why = "no '@'";
+		return -1;
+	}
+	return (long)(at - in);
+}
+
+/* The local part, in[0..local): a dot-atom of at most 64 bytes. */
+static int
+mail_local_ok(const char *in, size_t local, const char **why)
+{
+	unsigned char c;
+	size_t i;
+
+	if (local == 0)
+		*why = "empty local part";
+	else if (local > MAIL_LOCAL_MAX)
+		*why = "local part longer than 64 bytes (RFC 5321 4.5.3.1.1)";
+	/* dot-atom: atext runs separated by single dots (RFC 5322 3.2.3) */
+	for (i = 0; *why == NULL && i < local; i++) {
+		c = (unsigned char)in[i];
+		if (c == '.') {
+			if (i == 0 || i == local - 1 || in[i - 1] == '.')
+				*why = "local part has a leading, trailing or "
+				    "double dot";
+		} else if (!mail_is_atext(c))
+			*why = "local part has a character outside dot-atom";
+	}
+	return *why == NULL ? 0 : -1;
+}
+
+/* The domain, d[0..n): LDH labels of 1..63 bytes (RFC 1035 2.3.4), at
+ * least one dot. */
+static int
+mail_domain_ok(const char *d, size_t n, const char **why)
+{
+	size_t i, lablen = 0, dots = 0;
+	unsigned char c;
+
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)d[i];
+		if (c == '.') {
+			if (lablen == 0 || d[i - 1] == '-') {
+				*why = "domain has an empty label or one ending "
+				    "in '-'";
+				return -1;
+			}
+			dots++;
+			lablen = 0;
+		} else if (!mail_is_ldh(c)) {
+			*why = "domain has a character other than letters, "
+			    "digits, '-' and '.'";
+			return -1;
+		} else if (lablen == 0 && c == '-') {
+			*why = "domain label starts with '-'";
+			return -1;
+		} else if (++lablen > 63) {
+			*why = "domain label longer than 63 bytes";
+			return -1;
+		}
+	}
+	if (lablen == 0 || d[n - 1] == '-') {
+		*why = n == 0 ? "empty domain" : "domain ends in '.' or '-'";
+		return -1;
+	}
+	if (dots == 0) {
+		*why = "domain has no dot";
+		return -1;
+	}
+	return 0;
+}
+
 int
 mail_canon(const char *in, size_t len, char *out, const char **why)
 {
-	const char *at = NULL;
-	size_t i, local, lablen, dots;
+	size_t i, local;
+	long at;
 	unsigned char c;
 
 	*why = NULL;
@@ -44,97 +142,12 @@ mail_canon(const char *in, size_t len, char *out, const char **why)
 		*why = "longer than 254 bytes (RFC 5321 4.5.3.1.3)";
 		return -1;
 	}
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)in[i];
-		if (c == '\0') {
-			*why = "contains a NUL byte";
-			return -1;
-		}
-		if (c < 0x20 || c == 0x7f) {
-			*why = "contains a control character";
-			return -1;
-		}
-		if (c == ' ') {
-			*why = "contains a space";
-			return -1;
-		}
-		if (c >= 0x80) {
-			*why = "contains a non-ASCII byte";
-			return -1;
-		}
-		if (c == '@') {
-			if (at != NULL) {
-				*why = "more than one '@'";
-				return -1;
-			}
-			at = in + i;
-		}
-	}
-	if (at == NULL) {
-		*why = "no '@'";
+	if ((at = mail_scan(in, len, why)) == -1)
 		return -1;
-	}
-	local = (size_t)(at - in);
-	if (local == 0) {
-		*why = "empty local part";
+	local = (size_t)at;
+	if (mail_local_ok(in, local, why) == -1 ||
+	    mail_domain_ok(in + local + 1, len - local - 1, why) == -1)
 		return -1;
-	}
-	if (local > MAIL_LOCAL_MAX) {
-		*why = "local part longer than 64 bytes (RFC 5321 4.5.3.1.1)";
-		return -1;
-	}
-	/* dot-atom: atext runs separated by single dots (RFC 5322 3.2.3) */
-	for (i = 0; i < local; i++) {
-		c = (unsigned char)in[i];
-		if (c == '.') {
-			if (i == 0 || i == local - 1 || in[i - 1] == '.') {
-				*why = "local part has a leading, trailing or "
-				    "double dot";
-				return -1;
-			}
-		} else if (!mail_is_atext(c)) {
-			*why = "local part has a character outside dot-atom";
-			return -1;
-		}
-	}
-	/* domain: LDH labels of 1..63 (RFC 1035 2.3.4), at least one dot */
-	lablen = 0;
-	dots = 0;
-	for (i = local + 1; i < len; i++) {
-		c = (unsigned char)in[i];
-		if (c == '.') {
-			if (lablen == 0 || in[i - 1] == '-') {
-				*why = "domain has an empty label or one ending "
-				    "in '-'";
-				return -1;
-			}
-			dots++;
-			lablen = 0;
-			continue;
-		}
-		if (!mail_is_ldh(c)) {
-			*why = "domain has a character other than letters, "
-			    "digits, '-' and '.'";
-			return -1;
-		}
-		if (lablen == 0 && c == '-') {
-			*why = "domain label starts with '-'";
-			return -1;
-		}
-		if (++lablen > 63) {
-			*why = "domain label longer than 63 bytes";
-			return -1;
-		}
-	}
-	if (lablen == 0 || in[len - 1] == '-') {
-		*why = local + 1 == len ? "empty domain" :
-		    "domain ends in '.' or '-'";
-		return -1;
-	}
-	if (dots == 0) {
-		*why = "domain has no dot";
-		return -1;
-	}
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)in[i];
 		if (i > local && c >= 'A' && c <= 'Z')
