@@ -45,6 +45,17 @@ int	dir_dn_under(const char *dn, const char *base);
  * lost, as a search does.
  */
 int	dir_naming_context(struct dir *, char **nc);
+/* An entry of a search's answer, handed to a caller's fn; 0 or -1 (stop). */
+typedef int (*entry_fn)(struct dir *, LDAPMessage *, void *);
+/*
+ * Search under base (NULL: cfg base) with filter, page entries a page (0:
+ * not paged), at most sizelimit (0: any; *sizelimit_hit, may be NULL, says
+ * it was reached), each entry to fn; reconnecting and retrying once if the
+ * server went away first. 0, or -1 logged.
+ */
+int	dir_search(struct dir *d, const char *base, const char *filter,
+	    int page, int sizelimit, entry_fn fn, void *arg,
+	    int *sizelimit_hit);
 /* dir_search.c: the attributes a dir_person is read from (NULL-terminated),
  * and the person built from one entry (*guard: the lost-update guard value,
  * when guard is not NULL). 0, or -1 logged. */
