@@ -59,6 +59,18 @@ int		 local_add_ku(X509 *, int bit1, int bit2);
 int		 local_add_ski(X509 *);
 /* smimeCapabilities (RFC 4262): AES-256/192/128-CBC; 0 or -1. */
 int		 local_add_smimecap(X509 *);
+/*
+ * An end-entity's extensions (local_cert.c): basicConstraints, the
+ * keyUsage the CSR's purpose asks for, EKU emailProtection, the SAN of the
+ * n addresses (critical when the subject is empty), SKI/AKI, the CRL
+ * distribution point and OCSP AIA, smimeCapabilities. 0, or -1 (OpenSSL's
+ * error queue says why).
+ */
+int		 local_leaf_exts(struct local *, X509 *, EVP_PKEY *, X509_REQ *,
+		    char *const *addrs, size_t naddrs, int san_critical);
+/* The subject of mail's certificate; *empty when nothing fits in it. */
+X509_NAME	*local_leaf_subject(const struct cfg_ca_local *, const char *mail,
+		    int *empty);
 /* keyUsage bits, RFC 5280 §4.2.1.3 */
 #define KU_BIT_DIGITAL_SIGNATURE	0
 #define KU_BIT_NON_REPUDIATION		1

@@ -2,8 +2,8 @@
  * local_cert.c — the building blocks of the local CA's certificates, for
  * its own (local_admin.c) and the leaves it issues (local.c): a random
  * serial, the validity, basicConstraints, keyUsage, the key identifiers
- * (RFC 5280 §4.2.1), smimeCapabilities (RFC 4262), and the GeneralNames
- * of SANs and URLs.
+ * (RFC 5280 §4.2.1), smimeCapabilities (RFC 4262), the GeneralNames of
+ * SANs and URLs; and a leaf's subject and whole set of extensions.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca/local.h"
+#include "common/keys.h"
 #include "common/log.h"
 
 #define SERIAL_BYTES	16	/* 128 bits; S/MIME BR §7.1: >= 64 from a CSPRNG */
@@ -231,4 +232,162 @@ local_cert_base(const X509_NAME *subj, const X509_NAME *issuer, EVP_PKEY *pub,
 		return NULL;
 	}
 	return x;
+}
+
+/*
+ * keyUsage by the purpose the CSR asks for (keys_csr_purpose): both uses,
+ * encryption only (RSA keyEncipherment, EC keyAgreement) or signing only
+ * (digitalSignature, nonRepudiation if asked): keys.separate_signing's two
+ * certificates. Nothing else a CSR asks for is taken from it.
+ */
+static int
+leaf_ku(X509 *x, EVP_PKEY *pk, X509_REQ *csr)
+{
+	int enc = EVP_PKEY_is_a(pk, "RSA") ? KU_BIT_KEY_ENCIPHERMENT :
+	    KU_BIT_KEY_AGREEMENT;
+
+	switch (keys_csr_purpose(csr, NULL)) {
+	case KEYS_ENCRYPT:
+		return local_add_ku(x, enc, enc);
+	case KEYS_SIGN:
+		return local_add_ku(x, KU_BIT_DIGITAL_SIGNATURE,
+		    KU_BIT_DIGITAL_SIGNATURE);
+	case KEYS_SIGN_NR:
+		return local_add_ku(x, KU_BIT_DIGITAL_SIGNATURE,
+		    KU_BIT_NON_REPUDIATION);
+	default:
+		return local_add_ku(x, KU_BIT_DIGITAL_SIGNATURE, enc);
+	}
+}
+
+/* The extensions of the mailbox-validated strict profile (BR §7.1.2.3). */
+int
+local_leaf_exts(struct local *l, X509 *x, EVP_PKEY *pk, X509_REQ *csr,
+    char *const *addrs, size_t naddrs, int san_critical)
+{
+	const struct cfg_ca_local *lc = l->lc;
+	EXTENDED_KEY_USAGE *eku = NULL;
+	GENERAL_NAMES *san = NULL;
+	GENERAL_NAME *gen = NULL;
+	AUTHORITY_KEYID *aki = NULL;
+	CRL_DIST_POINTS *dps = NULL;
+	DIST_POINT *dp = NULL;
+	AUTHORITY_INFO_ACCESS *aia = NULL;
+	ACCESS_DESCRIPTION *ad = NULL;
+	CERTIFICATEPOLICIES *pols = NULL;
+	POLICYINFO *pi = NULL;
+	size_t i;
+	int ok = 0;
+
+	if (local_add_basic(x, 0) == -1 || leaf_ku(x, pk, csr) == -1)
+		goto out;
+	if ((eku = sk_ASN1_OBJECT_new_null()) == NULL ||
+	    !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_email_protect)) ||
+	    X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0, 0) != 1)
+		goto out;
+	/* every address of the person, the primary first (DESIGN.md) */
+	if ((san = GENERAL_NAMES_new()) == NULL)
+		goto out;
+	for (i = 0; i < naddrs; i++) {
+		if ((gen = local_gen_ia5(GEN_EMAIL, addrs[i])) == NULL ||
+		    !sk_GENERAL_NAME_push(san, gen))
+			goto out;
+		gen = NULL;
+	}
+	if (X509_add1_ext_i2d(x, NID_subject_alt_name, san, san_critical, 0) != 1)
+		goto out;
+	if (local_add_smimecap(x) == -1)
+		goto out;
+	if (local_add_ski(x) == -1 || (aki = local_aki(l->cert)) == NULL ||
+	    X509_add1_ext_i2d(x, NID_authority_key_identifier, aki, 0, 0) != 1)
+		goto out;
+	if (lc->crl_url != NULL) {
+		if ((dps = sk_DIST_POINT_new_null()) == NULL ||
+		    (dp = DIST_POINT_new()) == NULL ||
+		    (dp->distpoint = DIST_POINT_NAME_new()) == NULL ||
+		    (dp->distpoint->name.fullname = local_gens_one(GEN_URI,
+		    lc->crl_url)) == NULL || !sk_DIST_POINT_push(dps, dp))
+			goto out;
+		dp->distpoint->type = 0;	/* fullName */
+		dp = NULL;
+		if (X509_add1_ext_i2d(x, NID_crl_distribution_points, dps, 0,
+		    0) != 1)
+			goto out;
+	}
+	/* AIA (RFC 5280 §4.2.2.1): the OCSP responder, then caIssuers */
+	for (i = 0; i < 2; i++) {
+		const char *url = i == 0 ? lc->ocsp_url : lc->aia_url;
+
+		if (url == NULL)
+			continue;
+		if ((aia == NULL && (aia = sk_ACCESS_DESCRIPTION_new_null()) ==
+		    NULL) || (ad = ACCESS_DESCRIPTION_new()) == NULL)
+			goto out;
+		ASN1_OBJECT_free(ad->method);
+		ad->method = OBJ_nid2obj(i == 0 ? NID_ad_OCSP :
+		    NID_ad_ca_issuers);
+		GENERAL_NAME_free(ad->location);
+		if ((ad->location = local_gen_ia5(GEN_URI, url)) == NULL ||
+		    !sk_ACCESS_DESCRIPTION_push(aia, ad))
+			goto out;
+		ad = NULL;
+	}
+	if (aia != NULL && X509_add1_ext_i2d(x, NID_info_access, aia, 0,
+	    0) != 1)
+		goto out;
+	if (lc->n_policies > 0) {
+		if ((pols = sk_POLICYINFO_new_null()) == NULL)
+			goto out;
+		for (i = 0; i < lc->n_policies; i++) {
+			if ((pi = POLICYINFO_new()) == NULL)
+				goto out;
+			ASN1_OBJECT_free(pi->policyid);
+			if ((pi->policyid = OBJ_txt2obj(lc->policies[i],
+			    1)) == NULL || !sk_POLICYINFO_push(pols, pi))
+				goto out;
+			pi = NULL;
+		}
+		if (X509_add1_ext_i2d(x, NID_certificate_policies, pols, 0, 0) != 1)
+			goto out;
+	}
+	ok = 1;
+out:
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	GENERAL_NAME_free(gen);
+	GENERAL_NAMES_free(san);
+	AUTHORITY_KEYID_free(aki);
+	DIST_POINT_free(dp);
+	CRL_DIST_POINTS_free(dps);
+	ACCESS_DESCRIPTION_free(ad);
+	AUTHORITY_INFO_ACCESS_free(aia);
+	POLICYINFO_free(pi);
+	CERTIFICATEPOLICIES_free(pols);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Subject: CN = the address (BR §7.1.4.2.2: a mailbox-validated CN holds
+ * only the mailbox) when it fits ub-common-name, plus emailAddress if
+ * configured. *empty when nothing fits: the SAN is then critical.
+ */
+X509_NAME *
+local_leaf_subject(const struct cfg_ca_local *lc, const char *mail, int *empty)
+{
+	X509_NAME *n = NULL;
+
+	if ((n = X509_NAME_new()) == NULL)
+		return NULL;
+	if (strlen(mail) <= KEYS_CN_MAX && !X509_NAME_add_entry_by_NID(n,
+	    NID_commonName, MBSTRING_UTF8, (const unsigned char *)mail, -1,
+	    -1, 0))
+		goto err;
+	if (lc->subject_email && !X509_NAME_add_entry_by_NID(n,
+	    NID_pkcs9_emailAddress, MBSTRING_ASC, (const unsigned char *)mail,
+	    -1, -1, 0))
+		goto err;
+	*empty = X509_NAME_entry_count(n) == 0;
+	return n;
+err:
+	X509_NAME_free(n);
+	return NULL;
 }
