@@ -260,6 +260,71 @@ leaf_ku(X509 *x, EVP_PKEY *pk, X509_REQ *csr)
 	}
 }
 
+/* AIA (RFC 5280 §4.2.2.1): the OCSP responder, then caIssuers, each if
+ * configured. 0, or -1 (OpenSSL's error queue). */
+static int
+leaf_aia(X509 *x, const struct cfg_ca_local *lc)
+{
+	AUTHORITY_INFO_ACCESS *aia = NULL;
+	ACCESS_DESCRIPTION *ad = NULL;
+	const char *url;
+	int i, rc = -1;
+
+	for (i = 0; i < 2; i++) {
+		if ((url = i == 0 ? lc->ocsp_url : lc->aia_url) == NULL)
+			continue;
+		if ((aia == NULL && (aia = sk_ACCESS_DESCRIPTION_new_null()) ==
+		    NULL) || (ad = ACCESS_DESCRIPTION_new()) == NULL)
+			goto out;
+		ASN1_OBJECT_free(ad->method);
+		ad->method = OBJ_nid2obj(i == 0 ? NID_ad_OCSP :
+		    NID_ad_ca_issuers);
+		GENERAL_NAME_free(ad->location);
+		if ((ad->location = local_gen_ia5(GEN_URI, url)) == NULL ||
+		    !sk_ACCESS_DESCRIPTION_push(aia, ad))
+			goto out;
+		ad = NULL;
+	}
+	if (aia != NULL && X509_add1_ext_i2d(x, NID_info_access, aia, 0,
+	    0) != 1)
+		goto out;
+	rc = 0;
+out:
+	ACCESS_DESCRIPTION_free(ad);
+	AUTHORITY_INFO_ACCESS_free(aia);
+	return rc;
+}
+
+/* certificatePolicies of ca.local.policies, if any. 0, or -1. */
+static int
+leaf_policies(X509 *x, const struct cfg_ca_local *lc)
+{
+	CERTIFICATEPOLICIES *pols = NULL;
+	POLICYINFO *pi = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (lc->n_policies == 0)
+		return 0;
+	if ((pols = sk_POLICYINFO_new_null()) == NULL)
+		goto out;
+	for (i = 0; i < lc->n_policies; i++) {
+		if ((pi = POLICYINFO_new()) == NULL)
+			goto out;
+		ASN1_OBJECT_free(pi->policyid);
+		if ((pi->policyid = OBJ_txt2obj(lc->policies[i], 1)) == NULL ||
+		    !sk_POLICYINFO_push(pols, pi))
+			goto out;
+		pi = NULL;
+	}
+	if (X509_add1_ext_i2d(x, NID_certificate_policies, pols, 0, 0) == 1)
+		rc = 0;
+out:
+	POLICYINFO_free(pi);
+	CERTIFICATEPOLICIES_free(pols);
+	return rc;
+}
+
 /* The extensions of the mailbox-validated strict profile (BR §7.1.2.3). */
 int
 local_leaf_exts(struct local *l, X509 *x, EVP_PKEY *pk, X509_REQ *csr,
@@ -272,10 +337,6 @@ local_leaf_exts(struct local *l, X509 *x, EVP_PKEY *pk, X509_REQ *csr,
 	AUTHORITY_KEYID *aki = NULL;
 	CRL_DIST_POINTS *dps = NULL;
 	DIST_POINT *dp = NULL;
-	AUTHORITY_INFO_ACCESS *aia = NULL;
-	ACCESS_DESCRIPTION *ad = NULL;
-	CERTIFICATEPOLICIES *pols = NULL;
-	POLICYINFO *pi = NULL;
 	size_t i;
 	int ok = 0;
 
@@ -314,42 +375,8 @@ local_leaf_exts(struct local *l, X509 *x, EVP_PKEY *pk, X509_REQ *csr,
 		    0) != 1)
 			goto out;
 	}
-	/* AIA (RFC 5280 §4.2.2.1): the OCSP responder, then caIssuers */
-	for (i = 0; i < 2; i++) {
-		const char *url = i == 0 ? lc->ocsp_url : lc->aia_url;
-
-		if (url == NULL)
-			continue;
-		if ((aia == NULL && (aia = sk_ACCESS_DESCRIPTION_new_null()) ==
-		    NULL) || (ad = ACCESS_DESCRIPTION_new()) == NULL)
-			goto out;
-		ASN1_OBJECT_free(ad->method);
-		ad->method = OBJ_nid2obj(i == 0 ? NID_ad_OCSP :
-		    NID_ad_ca_issuers);
-		GENERAL_NAME_free(ad->location);
-		if ((ad->location = local_gen_ia5(GEN_URI, url)) == NULL ||
-		    !sk_ACCESS_DESCRIPTION_push(aia, ad))
-			goto out;
-		ad = NULL;
-	}
-	if (aia != NULL && X509_add1_ext_i2d(x, NID_info_access, aia, 0,
-	    0) != 1)
+	if (leaf_aia(x, lc) == -1 || leaf_policies(x, lc) == -1)
 		goto out;
-	if (lc->n_policies > 0) {
-		if ((pols = sk_POLICYINFO_new_null()) == NULL)
-			goto out;
-		for (i = 0; i < lc->n_policies; i++) {
-			if ((pi = POLICYINFO_new()) == NULL)
-				goto out;
-			ASN1_OBJECT_free(pi->policyid);
-			if ((pi->policyid = OBJ_txt2obj(lc->policies[i],
-			    1)) == NULL || !sk_POLICYINFO_push(pols, pi))
-				goto out;
-			pi = NULL;
-		}
-		if (X509_add1_ext_i2d(x, NID_certificate_policies, pols, 0, 0) != 1)
-			goto out;
-	}
 	ok = 1;
 out:
 	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
@@ -358,10 +385,6 @@ out:
 	AUTHORITY_KEYID_free(aki);
 	DIST_POINT_free(dp);
 	CRL_DIST_POINTS_free(dps);
-	ACCESS_DESCRIPTION_free(ad);
-	AUTHORITY_INFO_ACCESS_free(aia);
-	POLICYINFO_free(pi);
-	CERTIFICATEPOLICIES_free(pols);
 	return ok ? 0 : -1;
 }
 
