@@ -309,18 +309,7 @@ int		 dir_dirsync_poll(struct dir *, struct dir_dirsync *,
  */
 int		 dir_find_by_id(struct dir *, const char *id,
 		    struct dir_person **out);
-/*
- * dir_unpublish on the entry with stable id id, wherever it is in the
- * naming context (dir_find_by_id). Returns 0 (*removed certificates of
- * ours taken off), 1 when there is no such entry, DIR_REFUSED when the
- * server refused the modify for lack of access rights (logged, naming the
- * DN and the rights needed), -1 on any other error (logged). *dn_out (may
- * be NULL) receives the entry's DN, malloc'd, when it was found.
- */
-#define DIR_REFUSED	(-2)
-int		 dir_unpublish_id(struct dir *, const char *id,
-		    dir_is_ours_fn is_ours, void *arg, size_t *removed,
-		    char **dn_out);
+#define DIR_REFUSED	(-2)	/* the server refused the modify: no write access */
 /*
  * dir_publish (leaf NULL: dir_unpublish) on the entry whose stable id is
  * id, wherever it is in the naming context (dir_find_by_id): an enrolment

@@ -495,22 +495,6 @@ dir_unpublish(struct dir *d, const char *addr, dir_is_ours_fn is_ours,
 }
 
 int
-dir_unpublish_id(struct dir *d, const char *id, dir_is_ours_fn is_ours,
-    void *arg, size_t *removed, char **dn_out)
-{
-	struct dir_person *p = NULL;
-	int rc;
-
-	if (dn_out != NULL)
-		*dn_out = NULL;
-	rc = dir_apply(d, id, id, NULL, NULL, is_ours, arg, &p, removed);
-	if (p != NULL && dn_out != NULL && (*dn_out = strdup(p->dn)) == NULL)
-		rc = -1;
-	dir_person_free(p);
-	return rc;
-}
-
-int
 dir_publish_id(struct dir *d, const char *id, X509 *leaf,
     STACK_OF(X509) *chain, dir_is_ours_fn is_ours, void *arg,
     struct dir_person **before, size_t *removed)
