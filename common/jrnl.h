@@ -94,6 +94,15 @@ struct jrnl_enr {
 	time_t		 next_retry;
 	char		 txid[4096];	/* CA transaction of a pending request (EST: the CSR) */
 	time_t		 updated;
+	/*
+	 * The person's address set at the last enrolment (dir_addrs_digest:
+	 * "" for mail alone), and the set the certificate names: the same
+	 * but for aliases left out because another entry claims them too.
+	 * "?" in both for a record written before address sets (format e1):
+	 * unknown, so no re-enrolment is planned on its account.
+	 */
+	char		 addrs[40];
+	char		 named[40];
 };
 
 const char	*jrnl_state_str(enum jrnl_state);

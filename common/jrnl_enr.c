@@ -13,7 +13,7 @@
 #include "common/log.h"
 
 #define ENR_LINE	8192
-#define ENR_FIELDS	11
+#define ENR_FIELDS	13	/* e2; e1 had 11: no addrs, named */
 
 static const char *const jrnl_state_names[] = {
 	"?", "PLANNED", "KEY_READY", "SUBMITTED", "ISSUED", "DELIVERED",
@@ -39,40 +39,58 @@ enr_field(char *dst, size_t sz, const char *src)
 	dst[i] = '\0';
 }
 
-/* "e1 id mail state failed_in serial not_after attempts next updated txid reason" */
+/*
+ * "e2 id mail state failed_in serial not_after attempts next updated addrs
+ * named txid reason" ("-" for an empty addrs or named). e1 records, written
+ * before address sets, lack addrs and named.
+ */
 static int
 enr_format(const struct jrnl_enr *e, char *buf, size_t sz)
 {
 	char id[80], mail[256], serial[80], txid[4096], reason[256];
+	char addrs[40], named[40];
 	int n;
 
 	enr_field(id, sizeof(id), e->person_id);
 	enr_field(mail, sizeof(mail), e->mail);
 	enr_field(serial, sizeof(serial), e->serial[0] ? e->serial : "-");
+	enr_field(addrs, sizeof(addrs), e->addrs[0] ? e->addrs : "-");
+	enr_field(named, sizeof(named), e->named[0] ? e->named : "-");
 	enr_field(txid, sizeof(txid), e->txid[0] ? e->txid : "-");
 	enr_field(reason, sizeof(reason), e->reason);
-	n = snprintf(buf, sz, "e1\t%s\t%s\t%d\t%d\t%s\t%lld\t%d\t%lld\t%lld\t%s\t%s",
-	    id, mail, (int)e->state, (int)e->failed_in, serial,
-	    (long long)e->not_after, e->attempts, (long long)e->next_retry,
-	    (long long)e->updated, txid, reason);
+	n = snprintf(buf, sz, "e2\t%s\t%s\t%d\t%d\t%s\t%lld\t%d\t%lld\t%lld"
+	    "\t%s\t%s\t%s\t%s", id, mail, (int)e->state, (int)e->failed_in,
+	    serial, (long long)e->not_after, e->attempts,
+	    (long long)e->next_retry, (long long)e->updated, addrs, named, txid,
+	    reason);
 	return (n < 0 || (size_t)n >= sz) ? -1 : n;
+}
+
+/* The field's value, "" for "-". */
+static const char *
+enr_opt(const char *f)
+{
+	return strcmp(f, "-") ? f : "";
 }
 
 static int
 enr_parse(const char *v, size_t len, struct jrnl_enr *e)
 {
 	char buf[ENR_LINE], *f[ENR_FIELDS + 1], *p;
-	int i, st, fi;
+	int i, st, fi, nf, x;
 
-	if (len >= sizeof(buf) || len < 3 || memcmp(v, "e1\t", 3) != 0)
+	if (len >= sizeof(buf) || len < 3 || (memcmp(v, "e1\t", 3) != 0 &&
+	    memcmp(v, "e2\t", 3) != 0))
 		return -1;
+	nf = v[1] == '1' ? ENR_FIELDS - 2 : ENR_FIELDS;
+	x = v[1] == '1' ? 0 : 2;	/* e2's addrs and named before txid */
 	memcpy(buf, v, len);
 	buf[len] = '\0';
 	/* split on every tab (empty fields allowed: the reason may be "") */
 	p = buf + 3;
-	for (i = 0; i < ENR_FIELDS; i++) {
+	for (i = 0; i < nf; i++) {
 		f[i] = p;
-		if (i == ENR_FIELDS - 1)
+		if (i == nf - 1)
 			break;
 		if ((p = strchr(p, '\t')) == NULL)
 			return -1;
@@ -87,13 +105,15 @@ enr_parse(const char *v, size_t len, struct jrnl_enr *e)
 	enr_field(e->mail, sizeof(e->mail), f[1]);
 	e->state = (enum jrnl_state)st;
 	e->failed_in = (enum jrnl_state)fi;
-	enr_field(e->serial, sizeof(e->serial), strcmp(f[4], "-") ? f[4] : "");
+	enr_field(e->serial, sizeof(e->serial), enr_opt(f[4]));
 	e->not_after = (time_t)atoll(f[5]);
 	e->attempts = atoi(f[6]);
 	e->next_retry = (time_t)atoll(f[7]);
 	e->updated = (time_t)atoll(f[8]);
-	enr_field(e->txid, sizeof(e->txid), strcmp(f[9], "-") ? f[9] : "");
-	enr_field(e->reason, sizeof(e->reason), f[10]);
+	enr_field(e->addrs, sizeof(e->addrs), x ? enr_opt(f[9]) : "?");
+	enr_field(e->named, sizeof(e->named), x ? enr_opt(f[10]) : "?");
+	enr_field(e->txid, sizeof(e->txid), enr_opt(f[9 + x]));
+	enr_field(e->reason, sizeof(e->reason), f[10 + x]);
 	return 0;
 }
 

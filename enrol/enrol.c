@@ -31,27 +31,36 @@ struct enr_orphans {
 	X509		*keep;
 	struct jrnl	*j;
 	X509		*found[16];
-	int		 moved[16];	/* for an address no longer theirs */
+	int		 why[16];	/* ORPHAN_* */
 	int		 n;
+};
+
+enum { ORPHAN_UNPUBLISHED, ORPHAN_MOVED, ORPHAN_ADDRS };
+static const char *const orphan_why[] = {
+	"issued but never published",
+	"a former address",
+	"the addresses changed",
 };
 
 static int
 enr_orphan_cb(const struct jrnl_cert *r, void *arg)
 {
 	struct enr_orphans *o = arg;
-	int moved = strcmp(r->mail, o->mail) != 0;
+	int why = strcmp(r->mail, o->mail) != 0 ? ORPHAN_MOVED :
+	    r->state == JRNL_CERT_ISSUED ? ORPHAN_UNPUBLISHED : ORPHAN_ADDRS;
 	X509 *c;
 
-	if (r->state == JRNL_CERT_REVOKED || (r->state != JRNL_CERT_ISSUED &&
-	    !moved) || strcmp(r->person_id, o->person) || o->n == 16 ||
-	    r->not_after < time(NULL))
+	if (r->state == JRNL_CERT_REVOKED || strcmp(r->person_id, o->person) ||
+	    o->n == 16 || r->not_after < time(NULL))
 		return 0;
 	if ((c = jrnl_cert_x509(o->j, r)) == NULL)
 		return 0;
-	if (X509_cmp(c, o->keep) == 0)
+	/* a renewal's predecessor naming the same addresses stays valid */
+	if (X509_cmp(c, o->keep) == 0 || (why == ORPHAN_ADDRS &&
+	    x509_addrs_same(c, o->keep)))
 		X509_free(c);
 	else {
-		o->moved[o->n] = moved;
+		o->why[o->n] = why;
 		o->found[o->n++] = c;
 	}
 	return 0;
@@ -76,14 +85,17 @@ enr_ca_unreachable(struct enr_ctx *e, const char *why)
  * interrupted after the CA answered, an answer that failed the check), and
  * any still valid for an address that is no longer the person's (an
  * address change, however the enrolment for the new one came about: a
- * pending CA, a failed renewal first). A renewal's predecessor at the same
- * address is not revoked: it stays valid for what was encrypted to it.
+ * pending CA, a failed renewal first), or naming another set of addresses
+ * (an alias added, removed, or left out as contested). A renewal's
+ * predecessor naming the same addresses is not revoked: it stays valid for
+ * what was encrypted to it.
  */
 static void
 enr_revoke_orphans(struct enr_ctx *e, const char *mail, const char *person,
     X509 *keep)
 {
 	struct enr_orphans o;
+	char why[96];
 	int i;
 
 	memset(&o, 0, sizeof(o));
@@ -98,13 +110,11 @@ enr_revoke_orphans(struct enr_ctx *e, const char *mail, const char *person,
 		if (enr_ca_revoke(e, o.found[i], CA_REASON_SUPERSEDED) == 0 &&
 		    jrnl_cert_put(e->jrnl, o.found[i], NULL, NULL,
 		    JRNL_CERT_REVOKED) == 0) {
-			log_info("%s: revoked a certificate %s", mail,
-			    o.moved[i] ? "for the person's former address" :
-			    "issued but never published");
+			snprintf(why, sizeof(why), "superseded: %s",
+			    orphan_why[o.why[i]]);
+			log_info("%s: revoked a certificate, %s", mail, why);
 			(void)audit_event("revocation", person, mail,
-			    o.found[i], ca_name(e->ca), "revoked",
-			    o.moved[i] ? "superseded: a former address" :
-			    "superseded: issued but never published");
+			    o.found[i], ca_name(e->ca), "revoked", why);
 		}
 		X509_free(o.found[i]);
 	}
@@ -149,7 +159,7 @@ enr_find_cb(const struct jrnl_cert *r, void *arg)
  */
 static enum jrnl_state
 enr_resume(struct enr_ctx *e, const struct jrnl_enr *old, const char *mail,
-    EVP_PKEY **key, X509 **cert, STACK_OF(X509) **chain)
+    const char *named, EVP_PKEY **key, X509 **cert, STACK_OF(X509) **chain)
 {
 	enum jrnl_state from;
 	struct enr_find f;
@@ -157,9 +167,12 @@ enr_resume(struct enr_ctx *e, const struct jrnl_enr *old, const char *mail,
 	from = old->state == JRNL_FAILED ? old->failed_in : old->state;
 	if (old->person_id[0] == '\0')
 		return JRNL_PLANNED;
+	/* a record from before address sets ("?") named mail alone */
 	if (from < JRNL_KEY_READY || from > JRNL_DELIVERED ||
-	    strcmp(old->mail, mail) != 0) {
-		(void)enr_keystore_drop(e->jrnl, old->person_id);	/* stale: a new address */
+	    strcmp(old->mail, mail) != 0 || strcmp(strcmp(old->named, "?") ?
+	    old->named : "", named) != 0) {
+		/* stale: a new address, or another set of them */
+		(void)enr_keystore_drop(e->jrnl, old->person_id);
 		enr_pair_drop(e, old->person_id);
 		return JRNL_PLANNED;
 	}
@@ -211,6 +224,7 @@ enr_deliver_new(struct enr_ctx *e, const char *mail, const char *person,
 struct enr_run {
 	const char		*mail;
 	struct dir_person	*p;		/* the entry, found by mail */
+	struct enr_claim	 cl;		/* the addresses to name */
 	struct jrnl_enr		 r;		/* the record being written */
 	struct jrnl_enr		 old;		/* as it was read */
 	enum jrnl_state		 from;		/* where it resumes */
@@ -300,8 +314,8 @@ enr_ask_one(struct enr_ctx *e, struct enr_run *u, EVP_PKEY *key,
 	double t0;
 	int crc;
 
-	if ((csr = keys_csr_new_for(key, u->mail, u->p->display_name,
-	    purpose)) == NULL)
+	if ((csr = keys_csr_new_addrs(key, u->cl.addrs, u->cl.n,
+	    u->p->display_name, purpose)) == NULL)
 		return ENR_FAILED;
 	if (e->ca_lock != NULL)
 		pthread_mutex_lock(e->ca_lock);
@@ -503,8 +517,10 @@ enr_begin(struct enr_ctx *e, struct enr_run *u, const char *person_id)
 		return -1;
 	}
 	enr_record_init(&u->r, &u->old, u->p, u->mail, e->jrnl);
-	u->from = enr_resume(e, &u->old, u->mail, &u->key, &u->res.cert,
-	    &u->res.chain);
+	if (enr_addrs_claim(e, u->p, u->mail, &u->cl, &u->r) == -1)
+		return -1;
+	u->from = enr_resume(e, &u->old, u->mail, u->r.named, &u->key,
+	    &u->res.cert, &u->res.chain);
 	if (u->pair)
 		u->from = enr_pair_resume(e, u->p->id, u->from, &u->key,
 		    &u->res.cert, &u->res.chain, &u->skey, &u->scert);

@@ -56,6 +56,16 @@ int	enr_deliver_pair(struct enr_ctx *, const char *mail,
 int	enr_publish_pair(struct jrnl *, struct dir *, const char *id,
 	    X509 *enc, X509 *sign, STACK_OF(X509) *chain);
 
+/* The addresses a certificate is to name (addrs.c): borrowed from the
+ * person and the caller's mail; left_out aliases another entry claims. */
+struct enr_claim {
+	const char	*addrs[DIR_ADDRS_MAX];
+	size_t		 n;
+	size_t		 left_out;
+};
+int	enr_addrs_claim(struct enr_ctx *, const struct dir_person *p,
+	    const char *mail, struct enr_claim *c, struct jrnl_enr *r);
+
 /* Crash tests: _exit here when SMIMEPUB_TEST_FAILPOINT names the point. */
 void	enr_failpoint(const char *name);
 /* Commit r in state st (a failure reason cleared unless FAILED). */

@@ -64,6 +64,9 @@ sync_adopt(struct enr_ctx *e, const struct dir_person *p, const char *mail,
 	rec.failed_in = 0;
 	rec.not_after = na;
 	rec.reason[0] = rec.txid[0] = '\0';
+	/* the set it names is not ours to know: no re-enrolment for it */
+	snprintf(rec.addrs, sizeof(rec.addrs), "?");
+	snprintf(rec.named, sizeof(rec.named), "?");
 	rec.attempts = 0;
 	rec.next_retry = 0;
 	if ((tx = jrnl_tx_begin(e->jrnl)) == NULL ||

@@ -48,6 +48,7 @@ static struct {
 	unsigned long	 ca_count;
 	double		 ca_sum;
 	unsigned long	 leavers_held;
+	unsigned long	 contested;	/* addresses two entries hold */
 	unsigned long	 dns_ok, dns_failed, dns_conflict, dns_pending;
 	int		 dns_seen;
 	int		 journal_seen;
@@ -154,6 +155,14 @@ met_leavers_held(unsigned long n)
 {
 	pthread_mutex_lock(&met.mu);
 	met.leavers_held = n;
+	pthread_mutex_unlock(&met.mu);
+}
+
+void
+met_addresses_contested(size_t n)
+{
+	pthread_mutex_lock(&met.mu);
+	met.contested = n;
 	pthread_mutex_unlock(&met.mu);
 }
 
@@ -345,7 +354,13 @@ met_render(size_t *len)
 	fprintf(fp, "# HELP smimepub_sync_leavers_held Leavers whose "
 	    "revocation waits for an operator (sync.max_leavers).\n"
 	    "# TYPE smimepub_sync_leavers_held gauge\n"
-	    "smimepub_sync_leavers_held %lu\n", met.leavers_held);
+	    "smimepub_sync_leavers_held %lu\n"
+	    "# HELP smimepub_sync_addresses_contested Addresses more than "
+	    "one entry held at the last full pass: no certificate names "
+	    "them.\n"
+	    "# TYPE smimepub_sync_addresses_contested gauge\n"
+	    "smimepub_sync_addresses_contested %lu\n", met.leavers_held,
+	    met.contested);
 	if (met.crl_next != 0)
 		fprintf(fp, "# HELP smimepub_sync_crl_next_update_timestamp_"
 		    "seconds nextUpdate of the local CA's CRL.\n"

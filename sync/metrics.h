@@ -51,6 +51,8 @@ extern const struct enr_observer met_observer;
 double	met_clock(void);
 /* For the max_leavers guard: how many leavers wait for approval. */
 void	met_leavers_held(unsigned long n);
+/* Addresses more than one entry held at the last full pass. */
+void	met_addresses_contested(size_t n);
 /* DNS (sync/dnsq.c): UPDATEs done, failed, refused for a concurrent
  * change since the last call; people whose records are pending now. */
 void	met_dns(unsigned long ok, unsigned long failed, unsigned long conflict,

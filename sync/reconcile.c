@@ -26,6 +26,7 @@ struct sync_plan {
 	char		(*seen)[80];
 	size_t		 nseen, capseen;
 	time_t		 now;
+	struct sync_contest *contest;	/* full passes: addresses held twice */
 };
 
 static int
@@ -220,12 +221,20 @@ static int
 plan_published(struct sync_plan *pl, const struct dir_person *p,
     const char *mail, const struct jrnl_enr *r, const char *first)
 {
-	char why[512], due[16], na[16];
+	char why[512], due[16], na[16], digest[DIR_ADDRS_DIGEST];
 	int renew_s = pl->e->cfg->sync.renew_before_days * 86400;
 
 	if (strcmp(r->mail, mail) != 0)
 		return plan_add(pl, ACT_REENROL, p->id, mail, r->mail, NULL,
 		    plan_moved(why, sizeof(why), r->mail));
+	/* an alias added or removed; "?": a record from before address
+	 * sets, whose certificate gets the aliases at its renewal */
+	dir_addrs_digest(p->addrs, p->n_addrs, digest);
+	if (strcmp(r->addrs, "?") != 0 && strcmp(r->addrs, digest) != 0) {
+		snprintf(why, sizeof(why), "the addresses changed (%zu now)",
+		    p->n_addrs);
+		return plan_add(pl, ACT_RENEW, p->id, mail, NULL, NULL, why);
+	}
 	if (r->not_after - pl->now < renew_s) {
 		plan_date(due, sizeof(due), r->not_after - renew_s);
 		plan_date(na, sizeof(na), r->not_after);
@@ -280,6 +289,8 @@ plan_person(const struct dir_person *p, void *arg)
 		pl->st->skipped++;
 		return 0;
 	}
+	if (pl->contest != NULL && sync_contest_add(pl->contest, p, mail) == -1)
+		return -1;
 	switch (jrnl_enr_get(pl->e->jrnl, p->id, &r)) {
 	case 1:
 		return plan_new(pl, p, mail);
@@ -288,6 +299,7 @@ plan_person(const struct dir_person *p, void *arg)
 	default:
 		return -1;
 	}
+	sync_contest_record(pl->contest, &r, p->disabled);
 	if (p->disabled) {
 		if (leaver_due(pl, &r))
 			return plan_add(pl, ACT_LEAVE, p->id, r.mail, NULL,
@@ -463,6 +475,22 @@ plan_print(struct sync_plan *pl)
 	}
 }
 
+/* A renewal sync_contest_plan asks for, unless the person is already in
+ * the plan (one action per person and pass). */
+static int
+plan_contest(const char *id, const char *mail, const char *why, void *arg)
+{
+	struct sync_plan *pl = arg;
+	size_t i;
+
+	for (i = 0; i < pl->n; i++)
+		if (strcmp(pl->items[i].id, id) == 0)
+			return 0;
+	if (pl->st->unchanged > 0)	/* counted so by plan_published */
+		pl->st->unchanged--;
+	return plan_add(pl, ACT_RENEW, id, mail, NULL, NULL, why);
+}
+
 int
 sync_pass(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 {
@@ -476,6 +504,10 @@ sync_pass(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 	pl.e = e;
 	pl.st = st;
 	pl.now = time(NULL);
+	if (changed == NULL && (pl.contest = sync_contest_new()) == NULL) {
+		log_err("sync: out of memory planning the pass");
+		goto out;
+	}
 	if (changed != NULL) {
 		flen = strlen(e->cfg->directory.filter) + strlen(changed) + 8;
 		if ((filter = malloc(flen)) == NULL)
@@ -489,6 +521,9 @@ sync_pass(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 	}
 	if (pl.nseen > 0)	/* qsort/bsearch want a non-NULL array */
 		qsort(pl.seen, pl.nseen, sizeof(pl.seen[0]), seen_cmp);
+	if (pl.contest != NULL && sync_contest_plan(pl.contest, plan_contest,
+	    &pl) == (size_t)-1)
+		goto out;
 	/* only a full pass knows who is gone */
 	if (changed == NULL && (jrnl_enr_each(e->jrnl, plan_leaver, &pl) == -1 ||
 	    sync_leavers_guard(e, pl.items, &pl.n, pl.nseen, st) == -1))
@@ -511,6 +546,7 @@ sync_pass(struct enr_ctx *e, const char *changed, struct sync_stats *st)
 		(void)ca_crl_refresh(e->ca);
 	rc = 0;
 out:
+	sync_contest_free(pl.contest);
 	free(filter);
 	free(pl.items);
 	free(pl.seen);

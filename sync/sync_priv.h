@@ -68,4 +68,24 @@ void	sync_noid_seen(struct enr_ctx *e, const struct dir_person *p,
 	    struct sync_stats *st);
 void	sync_noid_record(struct enr_ctx *e, const struct sync_stats *st);
 
+/*
+ * Addresses more than one entry holds, over a full pass (contest.c): note
+ * each entry the search returns (sync_contest_add, with its canonical
+ * mail), then its journal record when it has one (sync_contest_record,
+ * for the entry noted last); after the search, sync_contest_plan reports
+ * every address held twice and calls plan for each person whose
+ * certificate must change for it (-1 from plan stops it). It returns how
+ * many addresses are contested, or (size_t)-1.
+ */
+struct sync_contest;
+struct sync_contest *sync_contest_new(void);
+void	sync_contest_free(struct sync_contest *);
+int	sync_contest_add(struct sync_contest *, const struct dir_person *p,
+	    const char *mail);
+void	sync_contest_record(struct sync_contest *, const struct jrnl_enr *r,
+	    int disabled);
+size_t	sync_contest_plan(struct sync_contest *,
+	    int (*plan)(const char *id, const char *mail, const char *why,
+	    void *), void *arg);
+
 #endif

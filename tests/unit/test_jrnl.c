@@ -196,6 +196,73 @@ START_TEST(test_enrolments)
 END_TEST
 
 /*
+ * Address sets (issue 20): addrs and named survive a reopen, "" as "";
+ * an e1 record (written before address sets) reads with both "?", so the
+ * sync pass plans no re-enrolment on its account; and it is rewritten as
+ * e2 by the next put.
+ */
+START_TEST(test_enr_addrs)
+{
+	static const char e1[] = "e1\tuuid-old\tbob@example.com\t6\t0\t0DEF"
+	    "\t1900000000\t0\t0\t1800000000\t-\t";
+	struct jrnl_enr e, got;
+	struct jrnl *j;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, v;
+
+	ck_assert_ptr_nonnull(j = jrnl_open(tmpdir));
+	memset(&e, 0, sizeof(e));
+	strcpy(e.person_id, "uuid-a");
+	strcpy(e.mail, "alice@example.com");
+	e.state = JRNL_PUBLISHED;
+	strcpy(e.addrs, "0123456789abcdef0123456789abcdef");
+	strcpy(e.named, "");
+	strcpy(e.txid, "tx\t1");
+	strcpy(e.reason, "a reason");
+	ck_assert_int_eq(jrnl_enr_put(j, &e), 0);
+	jrnl_close(j);
+
+	/* an e1 record as an earlier version wrote it */
+	ck_assert_int_eq(mdb_env_create(&env), 0);
+	ck_assert_int_eq(mdb_env_set_maxdbs(env, 16), 0);
+	ck_assert_int_eq(mdb_env_open(env, tmpdir, MDB_NOTLS, 0600), 0);
+	ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_dbi_open(txn, "enrol", 0, &dbi), 0);
+	k.mv_data = "uuid-old";
+	k.mv_size = strlen("uuid-old");
+	v.mv_data = (void *)e1;
+	v.mv_size = strlen(e1);
+	ck_assert_int_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	ck_assert_ptr_nonnull(j = jrnl_open(tmpdir));
+	ck_assert_int_eq(jrnl_enr_get(j, "uuid-a", &got), 0);
+	ck_assert_str_eq(got.addrs, "0123456789abcdef0123456789abcdef");
+	ck_assert_str_eq(got.named, "");
+	ck_assert_str_eq(got.txid, "tx 1");
+	ck_assert_str_eq(got.reason, "a reason");
+	ck_assert_int_eq(jrnl_enr_get(j, "uuid-old", &got), 0);
+	ck_assert_str_eq(got.mail, "bob@example.com");
+	ck_assert_int_eq(got.state, JRNL_PUBLISHED);
+	ck_assert_str_eq(got.serial, "0DEF");
+	ck_assert_str_eq(got.addrs, "?");
+	ck_assert_str_eq(got.named, "?");
+	ck_assert_str_eq(got.txid, "");
+	ck_assert_str_eq(got.reason, "");
+	/* written back as e2 */
+	strcpy(got.named, "");
+	ck_assert_int_eq(jrnl_enr_put(j, &got), 0);
+	ck_assert_int_eq(jrnl_enr_get(j, "uuid-old", &got), 0);
+	ck_assert_str_eq(got.addrs, "?");
+	ck_assert_str_eq(got.named, "");
+	jrnl_close(j);
+}
+END_TEST
+
+/*
  * A group of puts commits all or nothing: aborted, or with one put that
  * failed (a bad person id), none of its records is there afterwards; a
  * committed group holds every record and each transition in the history.
@@ -312,6 +379,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_certs);
 	tcase_add_test(tc, test_enrolments);
+	tcase_add_test(tc, test_enr_addrs);
 	tcase_add_test(tc, test_grouped);
 	tcase_add_test(tc, test_dns_state);
 	suite_add_tcase(s, tc);
