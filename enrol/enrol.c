@@ -26,46 +26,6 @@ static const enum jrnl_state fresh[] = { JRNL_PLANNED, JRNL_KEY_READY,
 static const enum jrnl_state issued[] = { JRNL_ISSUED };
 static const enum jrnl_state published[] = { JRNL_PUBLISHED };
 
-struct enr_orphans {
-	const char	*person, *mail;
-	X509		*keep;
-	struct jrnl	*j;
-	X509		*found[16];
-	int		 why[16];	/* ORPHAN_* */
-	int		 n;
-};
-
-enum { ORPHAN_UNPUBLISHED, ORPHAN_MOVED, ORPHAN_ADDRS };
-static const char *const orphan_why[] = {
-	"issued but never published",
-	"a former address",
-	"the addresses changed",
-};
-
-static int
-enr_orphan_cb(const struct jrnl_cert *r, void *arg)
-{
-	struct enr_orphans *o = arg;
-	int why = strcmp(r->mail, o->mail) != 0 ? ORPHAN_MOVED :
-	    r->state == JRNL_CERT_ISSUED ? ORPHAN_UNPUBLISHED : ORPHAN_ADDRS;
-	X509 *c;
-
-	if (r->state == JRNL_CERT_REVOKED || strcmp(r->person_id, o->person) ||
-	    o->n == 16 || r->not_after < time(NULL))
-		return 0;
-	if ((c = jrnl_cert_x509(o->j, r)) == NULL)
-		return 0;
-	/* a renewal's predecessor naming the same addresses stays valid */
-	if (X509_cmp(c, o->keep) == 0 || (why == ORPHAN_ADDRS &&
-	    x509_addrs_same(c, o->keep)))
-		X509_free(c);
-	else {
-		o->why[o->n] = why;
-		o->found[o->n++] = c;
-	}
-	return 0;
-}
-
 /* The first enrolment of a pass that found the CA unreachable says so once
  * for the pass, and the rest of the pass does not ask it. */
 static void
@@ -76,48 +36,6 @@ enr_ca_unreachable(struct enr_ctx *e, const char *why)
 	log_warn("CA %s is unreachable (%s): the rest of this pass does not "
 	    "ask it; those people are due again at the next pass, and none "
 	    "of this counts towards sync.max_attempts", ca_name(e->ca), why);
-}
-
-/*
- * Certificates of this person that the new one supersedes, revoked so that
- * no unaccounted certificate stays valid (DESIGN.md: "found and
- * revoked"): those issued but never published (an enrolment a crash
- * interrupted after the CA answered, an answer that failed the check), and
- * any still valid for an address that is no longer the person's (an
- * address change, however the enrolment for the new one came about: a
- * pending CA, a failed renewal first), or naming another set of addresses
- * (an alias added, removed, or left out as contested). A renewal's
- * predecessor naming the same addresses is not revoked: it stays valid for
- * what was encrypted to it.
- */
-static void
-enr_revoke_orphans(struct enr_ctx *e, const char *mail, const char *person,
-    X509 *keep)
-{
-	struct enr_orphans o;
-	char why[96];
-	int i;
-
-	memset(&o, 0, sizeof(o));
-	o.person = person;
-	o.mail = mail;
-	o.keep = keep;
-	o.j = e->jrnl;
-	if (jrnl_cert_each_person(e->jrnl, person, enr_orphan_cb,
-	    &o) == -1)
-		return;
-	for (i = 0; i < o.n; i++) {
-		if (enr_ca_revoke(e, o.found[i], CA_REASON_SUPERSEDED) == 0 &&
-		    jrnl_cert_put(e->jrnl, o.found[i], NULL, NULL,
-		    JRNL_CERT_REVOKED) == 0) {
-			snprintf(why, sizeof(why), "superseded: %s",
-			    orphan_why[o.why[i]]);
-			log_info("%s: revoked a certificate, %s", mail, why);
-			(void)audit_event("revocation", person, mail,
-			    o.found[i], ca_name(e->ca), "revoked", why);
-		}
-		X509_free(o.found[i]);
-	}
 }
 
 static time_t

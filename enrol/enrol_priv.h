@@ -56,6 +56,13 @@ int	enr_deliver_pair(struct enr_ctx *, const char *mail,
 int	enr_publish_pair(struct jrnl *, struct dir *, const char *id,
 	    X509 *enc, X509 *sign, STACK_OF(X509) *chain);
 
+/*
+ * Revoke (superseded) the person's certificates that keep, just
+ * published for mail, replaces and that must not stay valid (revoke.c).
+ */
+void	enr_revoke_orphans(struct enr_ctx *, const char *mail,
+	    const char *person, X509 *keep);
+
 /* The addresses a certificate is to name (addrs.c): borrowed from the
  * person and the caller's mail; left_out aliases another entry claims. */
 struct enr_claim {

@@ -2,7 +2,8 @@
  * revoke.c — a revocation through the journal: every certificate of ours
  * for the address revoked at the CA (REVOKE_PENDING, REVOKED), then taken
  * off the entry (UNPUBLISHED), found by its stable id when the person has
- * moved out of the base. The CLI's revoke and the sync pass's leavers.
+ * moved out of the base. The CLI's revoke and the sync pass's leavers;
+ * and, after an enrolment, the certificates the new one supersedes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "common/audit.h"
 #include "common/log.h"
 #include "common/mail.h"
+#include "common/x509.h"
 #include "enrol/enrol.h"
 #include "enrol/enrol_priv.h"
 
@@ -263,4 +265,90 @@ out:
 	free(a.todo);
 	dir_person_free(p);
 	return rc;
+}
+
+struct enr_orphans {
+	const char	*person, *mail;
+	X509		*keep;
+	struct jrnl	*j;
+	struct ca	*ca;
+	X509		*found[16];
+	int		 why[16];	/* ORPHAN_* */
+	int		 n;
+};
+
+enum { ORPHAN_UNPUBLISHED, ORPHAN_MOVED, ORPHAN_ADDRS };
+static const char *const orphan_why[] = {
+	"issued but never published",
+	"a former address",
+	"the addresses changed",
+};
+
+static int
+enr_orphan_cb(const struct jrnl_cert *r, void *arg)
+{
+	struct enr_orphans *o = arg;
+	int why = strcmp(r->mail, o->mail) != 0 ? ORPHAN_MOVED :
+	    r->state == JRNL_CERT_ISSUED ? ORPHAN_UNPUBLISHED : ORPHAN_ADDRS;
+	X509 *c;
+
+	if (r->state == JRNL_CERT_REVOKED || strcmp(r->person_id, o->person) ||
+	    o->n == 16 || r->not_after < time(NULL))
+		return 0;
+	if ((c = jrnl_cert_x509(o->j, r)) == NULL)
+		return 0;
+	/* a renewal's predecessor naming the same addresses stays valid, and
+	 * one `smimepub publish` put there from another CA is not ours to
+	 * revoke */
+	if (X509_cmp(c, o->keep) == 0 || (why == ORPHAN_ADDRS &&
+	    (x509_addrs_same(c, o->keep) || !ca_issued_here(o->ca, c))))
+		X509_free(c);
+	else {
+		o->why[o->n] = why;
+		o->found[o->n++] = c;
+	}
+	return 0;
+}
+
+/*
+ * Certificates of this person that the new one supersedes, revoked so that
+ * no unaccounted certificate stays valid (DESIGN.md: "found and
+ * revoked"): those issued but never published (an enrolment a crash
+ * interrupted after the CA answered, an answer that failed the check), and
+ * any still valid for an address that is no longer the person's (an
+ * address change, however the enrolment for the new one came about: a
+ * pending CA, a failed renewal first), or naming another set of addresses
+ * (an alias added, removed, or left out as contested). A renewal's
+ * predecessor naming the same addresses is not revoked: it stays valid for
+ * what was encrypted to it.
+ */
+void
+enr_revoke_orphans(struct enr_ctx *e, const char *mail, const char *person,
+    X509 *keep)
+{
+	struct enr_orphans o;
+	char why[96];
+	int i;
+
+	memset(&o, 0, sizeof(o));
+	o.person = person;
+	o.mail = mail;
+	o.keep = keep;
+	o.j = e->jrnl;
+	o.ca = e->ca;
+	if (jrnl_cert_each_person(e->jrnl, person, enr_orphan_cb,
+	    &o) == -1)
+		return;
+	for (i = 0; i < o.n; i++) {
+		if (enr_ca_revoke(e, o.found[i], CA_REASON_SUPERSEDED) == 0 &&
+		    jrnl_cert_put(e->jrnl, o.found[i], NULL, NULL,
+		    JRNL_CERT_REVOKED) == 0) {
+			snprintf(why, sizeof(why), "superseded: %s",
+			    orphan_why[o.why[i]]);
+			log_info("%s: revoked a certificate, %s", mail, why);
+			(void)audit_event("revocation", person, mail,
+			    o.found[i], ca_name(e->ca), "revoked", why);
+		}
+		X509_free(o.found[i]);
+	}
 }

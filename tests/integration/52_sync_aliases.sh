@@ -7,8 +7,8 @@
 # alias removed re-enrols and revokes the old certificate as superseded; an
 # alias added re-enrols; an alias two people claim goes to neither, both
 # are reported (log and metric), and when one lets it go the other gets it
-# at the next full pass; a mail that is another person's alias is refused;
-# a journal from before address sets re-enrols nobody.
+# at the next full pass; a mail that is another person's alias is refused.
+# (A journal record from before address sets: test_jrnl.)
 set -eu
 SRCDIR=${SRCDIR:-$(pwd)}
 BUILD=${BUILD:-build}

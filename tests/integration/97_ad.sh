@@ -18,7 +18,10 @@
 # a second instance with sync.lease_dn takes the lease (values swapped in
 # one modify: Samba has no assertion control) on the PDC emulator (found
 # from fSMORoleOwner, the lease authority) and adopts what the first one
-# issued instead of enrolling again.
+# issued instead of enrolling again. Aliases from proxyAddresses (SMTP:
+# and smtp: values only): one certificate names them all, lookupd finds it
+# by each; an alias removed re-enrols and revokes the old certificate as
+# superseded; an alias two users claim goes to neither, both reported.
 set -eu
 SRCDIR=${SRCDIR:-$(pwd)}
 BUILD=${BUILD:-build}
@@ -412,4 +415,66 @@ printf 'dn: %s\nchangetype: modify\nreplace: description\ndescription: smimepub-
 t_ok "held by another that does not renew it: taken over after the ttl" "$SYNC" -f "$K" --once
 t_contains "from whom" "$T_OUT" "lease taken over from elsewhere/1/x"
 t_eq "given up again" "$(adlease)" "smimepub-sync free"
+
+# --- aliases: proxyAddresses (issue 20), the AD flavour's default -----------
+# proxy WHO OP VALUE...: add, delete or replace proxyAddresses values
+proxy() {
+	_who=$1 _op=$2
+	shift 2
+	{
+		echo "dn: $(samba_user_dn "$_who")"
+		echo "changetype: modify"
+		echo "$_op: proxyAddresses"
+		for _v in "$@"; do echo "proxyAddresses: $_v"; done
+	} | ad_admin ldapmodify >/dev/null
+}
+# the rfc822Names of WHO's first userCertificate, in order, one line
+adsan() {
+	f=$(vals "$1" userCertificate | head -n 1)
+	[ -n "$f" ] || return 0
+	openssl x509 -inform DER -in "$f" -noout -ext subjectAltName 2>/dev/null | tail -n 1 |
+	    sed 's/^ *//; s/email://g'
+}
+adserial() {
+	openssl x509 -inform DER -in "$(vals "$1" userCertificate | head -n 1)" -noout -serial |
+	    cut -d= -f2
+}
+samba_user_create erin erin@example.com
+samba_user_create frank frank@example.com
+t_ok "erin: SMTP: primary, two smtp: aliases and an X500: value" proxy erin add \
+    SMTP:erin@example.com smtp:e.smith@example.com smtp:erin@example.org \
+    "X500:/o=Example/ou=Exchange Administrative Group/cn=Recipients/cn=erin"
+t_ok "frank: his SMTP: primary only" proxy frank add SMTP:frank@example.com
+t_ok "a pass with erin's aliases" "$SYNC" -f "$Y" --once
+t_eq "erin's certificate names exactly the three addresses, mail first" "$(adsan erin)" \
+    "erin@example.com, e.smith@example.com, erin@example.org"
+t_eq "frank's names his one" "$(adsan frank)" "frank@example.com"
+es1=$(adserial erin)
+"$SRCDIR/$BUILD/smimepub-lookupd" -f "$T/lookupd.conf" --foreground >"$T/lookupd2.log" 2>&1 &
+SPID=$!
+i=0
+until curl -s -o /dev/null "http://$SAMBA_IP:8080/metrics" || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+fp=$(openssl x509 -inform DER -in "$(vals erin userCertificate | head -n 1)" -noout -fingerprint \
+    -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
+for a in erin@example.com e.smith@example.com ERIN@example.org; do
+	t_eq "lookupd: $a 200" "$(code "$a")" 200
+	t_contains "lookupd: $a is erin's certificate" "$(cat "$T/body")" "$fp"
+done
+kill -TERM "$SPID"
+wait "$SPID" || :
+SPID=
+t_ok "an alias removed" proxy erin delete smtp:erin@example.org
+t_ok "the pass after" "$SYNC" -f "$Y" --once
+t_contains "erin is enrolled again" "$T_OUT" "renewed 1"
+t_eq "her new certificate names the two left" "$(adsan erin)" "erin@example.com, e.smith@example.com"
+t_ok "ca list" "$SMIMEPUB" -f "$Y" ca list
+t_contains "the old one is revoked" "$T_OUT" "$es1 erin@example.com revoked"
+t_contains "as superseded: the addresses changed" "$(grep "\"$es1\"" "$A" | grep '"revoked"' || true)" \
+    "superseded: the addresses changed"
+t_ok "frank claims erin's alias too" proxy frank add smtp:e.smith@example.com
+t_ok "the pass after" "$SYNC" -f "$Y" --once
+t_contains "the conflict is reported naming frank" "$T_OUT" "CN=frank,$SAMBA_PEOPLE"
+t_contains "and erin" "$T_OUT" "CN=erin,$SAMBA_PEOPLE"
+t_eq "erin's certificate no longer names it" "$(adsan erin)" "erin@example.com"
+t_eq "frank's does not either" "$(adsan frank)" "frank@example.com"
 t_done
