@@ -1,7 +1,9 @@
 /*
  * exec.c — the exec driver (ca.driver = "exec"), the way certmonger reaches
  * any CA: run ca.exec.command (no shell) with the CSR PEM on stdin and
- * SMIMEPUB_OPERATION, SMIMEPUB_MAIL, SMIMEPUB_DISPLAY_NAME,
+ * SMIMEPUB_OPERATION, SMIMEPUB_MAIL, SMIMEPUB_ADDRESSES (every address the
+ * certificate must name, space-separated, SMIMEPUB_MAIL first: with
+ * directory.alias_attributes, the aliases follow), SMIMEPUB_DISPLAY_NAME,
  * SMIMEPUB_KEY_PURPOSE ("encryption and signing", or with
  * keys.separate_signing "encryption" or "signing": what the CSR's keyUsage
  * request asks for) and SMIMEPUB_REQUEST_ID in its environment. Its exit status is the answer:
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -175,6 +178,36 @@ out:
 	return s;
 }
 
+/*
+ * mail, then every other rfc822Name the CSR asks for, space-separated (an
+ * address holds no space: mail_canon refuses quoted local parts): what the
+ * certificate must name (ca_check_issued). NULL when out of memory.
+ */
+static char *
+exec_addresses(X509_REQ *csr, const char *mail)
+{
+	char **v, *s = NULL, *t;
+	size_t n = 0, i;
+
+	v = x509_req_addrs(csr, &n);
+	if ((s = strdup(mail)) == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (strcasecmp(v[i], mail) == 0 || strchr(v[i], ' ') != NULL)
+			continue;
+		if (asprintf(&t, "%s %s", s, v[i]) == -1) {
+			free(s);
+			s = NULL;
+			goto out;
+		}
+		free(s);
+		s = t;
+	}
+out:
+	x509_addrs_free(v);
+	return s;
+}
+
 static int
 exec_enrol(void *ctx, X509_REQ *csr, const char *mail, struct ca_result *res)
 {
@@ -182,10 +215,11 @@ exec_enrol(void *ctx, X509_REQ *csr, const char *mail, struct ca_result *res)
 	struct run_out r = { 0 };
 	const char *vars[] = { "SMIMEPUB_MAIL", mail,
 	    "SMIMEPUB_DISPLAY_NAME", NULL, "SMIMEPUB_KEY_PURPOSE",
-	    keys_purpose_str(keys_csr_purpose(csr, NULL)), NULL };
+	    keys_purpose_str(keys_csr_purpose(csr, NULL)),
+	    "SMIMEPUB_ADDRESSES", NULL, NULL };
 	const char *cmvars[] = { "CERTMONGER_OPERATION", "SUBMIT",
 	    "CERTMONGER_CSR", NULL, "CERTMONGER_REQ_EMAIL", NULL, NULL };
-	char *pem, *cn = NULL, *csrenv = NULL;
+	char *pem, *cn = NULL, *csrenv = NULL, *addrs = NULL;
 	BIO *b = NULL;
 	long len;
 	int rc = -1;
@@ -198,6 +232,11 @@ exec_enrol(void *ctx, X509_REQ *csr, const char *mail, struct ca_result *res)
 		goto out;
 	}
 	vars[3] = cn = csr_cn(csr);
+	if ((vars[7] = addrs = exec_addresses(csr, mail)) == NULL) {
+		log_err("ca.exec.command %s: enrol %s: out of memory",
+		    x->command, mail);
+		goto out;
+	}
 	if (x->certmonger) {
 		/* certmonger's helpers read the CSR from the environment */
 		if ((csrenv = strndup(pem, (size_t)len)) == NULL)
@@ -215,6 +254,7 @@ exec_enrol(void *ctx, X509_REQ *csr, const char *mail, struct ca_result *res)
 out:
 	exec_run_clear(&r);
 	free(csrenv);
+	free(addrs);
 	free(cn);
 	BIO_free(b);
 	return rc;

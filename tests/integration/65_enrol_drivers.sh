@@ -198,6 +198,34 @@ t_contains "est: FAILED with the reason" "$(printf '%s\n' "$T_OUT" | tail -n 1)"
 t_ok "est: unpublish by hand" sp -f "$T/est.conf" unpublish "$MAIL"
 t_not_contains "est: then the entry no longer holds it" "$(entry_fps est.u)" "$FP"
 
+# --- aliases through every driver (issue 20) ------------------------------
+# alice gets an alias: each driver's CA must name both addresses, mail
+# first, or the answer check refuses the certificate
+ldap_root ldapmodify >/dev/null <<EOL
+dn: $ALICE
+changetype: modify
+add: objectClass
+objectClass: inetLocalMailRecipient
+-
+add: mailLocalAddress
+mailLocalAddress: liddell@example.org
+EOL
+for d in local cmp cfssl exec est; do
+	[ -f "$T/$d.conf" ] || continue
+	sed "s|base = \"$SLAPD_PEOPLE\";|&\n  alias_attributes = [ \"mailLocalAddress\" ];|; s|$T/$d.state|$T/${d}a.state|; s|$T/$d.delivery|$T/${d}a.delivery|" \
+	    "$T/$d.conf" >"$T/${d}a.conf"
+	t_ok "$d: enrol $MAIL with an alias" sp -f "$T/${d}a.conf" enrol "$MAIL"
+	t_eq "$d: the certificate names mail, then the alias" \
+	    "$(openssl x509 -inform DER -in "$(entry_certs "${d}a" | head -n 1)" -noout \
+	    -ext subjectAltName 2>&1 | tail -n 1 | sed 's/^ *//')" \
+	    "email:$MAIL, email:liddell@example.org"
+done
+ldap_root ldapmodify >/dev/null <<EOL
+dn: $ALICE
+changetype: modify
+delete: mailLocalAddress
+EOL
+
 # --- bad CAs through the command line -------------------------------------
 # alice holds a good certificate that each failure must leave in place
 t_ok "bad CAs: alice holds a certificate first" sp -f "$T/local.conf" enrol "$MAIL"

@@ -297,6 +297,7 @@ poll)
 	[ -s "$D/pending/$SMIMEPUB_POLL_ID.csr" ] || { echo "unknown poll id $SMIMEPUB_POLL_ID" >&2; exit 3; }
 	cp "$D/pending/$SMIMEPUB_POLL_ID.csr" "$W/in.pem"
 	SMIMEPUB_MAIL=$(cat "$D/pending/$SMIMEPUB_POLL_ID.mail")	# a poll names only the id
+	SMIMEPUB_ADDRESSES=$(cat "$D/pending/$SMIMEPUB_POLL_ID.addrs" 2>/dev/null || true)
 	MODE=ok ;;
 *) echo "operation ${SMIMEPUB_OPERATION} is not supported" >&2; exit 3 ;;
 esac
@@ -306,6 +307,7 @@ pending)
 	id=$(openssl rand -hex 8)
 	cp "$W/in.pem" "$D/pending/$id.csr"
 	echo "$SMIMEPUB_MAIL" >"$D/pending/$id.mail"
+	echo "${SMIMEPUB_ADDRESSES:-}" >"$D/pending/$id.addrs"
 	printf '%s\n5\n' "$id"	# poll id; poll again after 5 s
 	exit 2 ;;
 hang) echo $$ >"$D/hang.pid"; exec sleep 600 ;;
@@ -320,9 +322,13 @@ else
 	KU=digitalSignature,keyEncipherment
 fi
 MAIL=$SMIMEPUB_MAIL EKU=emailProtection DAYS=365 CA=$D BC=CA:FALSE SAN=
+# every address smimepub asks for (mail, then the aliases), as a CA would
+for _a in ${SMIMEPUB_ADDRESSES:-}; do
+	[ "$_a" = "$MAIL" ] || SAN="$SAN,email:$_a"
+done
 SUBJ=
 case $MODE in
-othermail) MAIL=mallory@example.com ;;
+othermail) MAIL=mallory@example.com SAN= ;;
 noeku) EKU=clientAuth ;;
 long) DAYS=900 ;;
 otherca) CA=$D/other ;;
