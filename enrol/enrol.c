@@ -157,6 +157,7 @@ struct enr_run {
 	char			*serial, *p12;
 	char			 why[256];	/* the CA's failure */
 	int			 asked;		/* the CA was asked, and failed */
+	int			 addrs_only;	/* enr_enrol_addrs */
 };
 
 /* The serial and expiry of the certificate in hand, on the record. */
@@ -449,11 +450,37 @@ enr_begin(struct enr_ctx *e, struct enr_run *u, const char *person_id)
 	return 0;
 }
 
+/*
+ * enr_enrol_addrs: the certificate out (PUBLISHED or DELIVERED, for the
+ * same mail) names what it is to name still; the record takes the new
+ * set's digest and nothing is issued. 1 so, 0 go on, -1 journal error.
+ */
+static int
+enr_addrs_unchanged(struct enr_ctx *e, struct enr_run *u)
+{
+	if (!u->addrs_only || (u->old.state != JRNL_PUBLISHED &&
+	    u->old.state != JRNL_DELIVERED) || u->old.serial[0] == '\0' ||
+	    strcmp(u->old.mail, u->mail) != 0 ||
+	    strcmp(u->old.named, "?") == 0 ||
+	    strcmp(u->old.named, u->r.named) != 0)
+		return 0;
+	u->r.state = u->old.state;
+	if (jrnl_enr_put(e->jrnl, &u->r) == -1)
+		return -1;
+	log_info("%s: the addresses changed, but not those serial %s names: "
+	    "nothing to issue", u->mail, u->old.serial);
+	return 1;
+}
+
 /* The steps from where the enrolment resumes to PUBLISHED. */
 static enum enr_outcome
 enr_steps(struct enr_ctx *e, struct enr_run *u)
 {
 	enum enr_outcome o;
+	int same;
+
+	if ((same = enr_addrs_unchanged(e, u)) != 0)
+		return same == 1 ? ENR_NOTHING : ENR_FAILED;
 
 	if (u->from <= JRNL_SUBMITTED && e->ca_down != NULL &&
 	    atomic_load(e->ca_down))
@@ -477,14 +504,16 @@ enr_steps(struct enr_ctx *e, struct enr_run *u)
 	return enr_put_on_entry(e, u) == -1 ? ENR_FAILED : ENR_DONE;
 }
 
-enum enr_outcome
-enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
+static enum enr_outcome
+enr_enrol_run(struct enr_ctx *e, const char *mail, const char *person_id,
+    int addrs_only)
 {
 	struct enr_run u;
 	enum enr_outcome rc = ENR_FAILED;
 
 	memset(&u, 0, sizeof(u));
 	u.mail = mail;
+	u.addrs_only = addrs_only;
 	u.pair = e->cfg->keys.separate_signing;
 	log_clear_err();
 	if (enr_begin(e, &u, person_id) == 0)
@@ -514,4 +543,16 @@ enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
 	free(u.serial);
 	free(u.p12);
 	return rc;
+}
+
+enum enr_outcome
+enr_enrol(struct enr_ctx *e, const char *mail, const char *person_id)
+{
+	return enr_enrol_run(e, mail, person_id, 0);
+}
+
+enum enr_outcome
+enr_enrol_addrs(struct enr_ctx *e, const char *mail, const char *person_id)
+{
+	return enr_enrol_run(e, mail, person_id, 1);
 }

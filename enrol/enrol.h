@@ -69,7 +69,8 @@ enum enr_outcome {
 	ENR_DONE = 0,		/* issued, delivered and published */
 	ENR_PENDING,		/* the CA will answer later */
 	ENR_FAILED,		/* reason logged; nothing unchecked published */
-	ENR_NOTHING,		/* revoke: no certificate of ours to revoke */
+	ENR_NOTHING,		/* revoke: no certificate of ours to revoke;
+				 * enr_enrol_addrs: nothing to issue */
 	ENR_CA_DOWN,		/* the CA could not be asked (or not this pass):
 				 * journalled FAILED, not counted as an attempt */
 };
@@ -80,6 +81,15 @@ enum enr_outcome {
  * to even find the person is journalled; NULL from the command line.
  */
 enum enr_outcome enr_enrol(struct enr_ctx *, const char *mail,
+	    const char *person_id);
+/*
+ * enr_enrol for a change of the person's address set (an alias added,
+ * removed, or now another entry's): ENR_NOTHING, with the new set
+ * recorded, when the addresses the certificate is to name are still those
+ * it names (an alias that changed is one left out as contested), so
+ * nobody gets a new key for someone else's directory mistake.
+ */
+enum enr_outcome enr_enrol_addrs(struct enr_ctx *, const char *mail,
 	    const char *person_id);
 /* Revoke every certificate of ours for mail at the CA and unpublish it. */
 /* person_id as for enr_enrol: the record closed when no entry is found. */

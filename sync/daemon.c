@@ -293,3 +293,39 @@ sync_polls(const struct cfg *cfg, int syncrepl, int dirsync)
 	return !dirsync && cfg->directory.flavour != CFG_FLAVOUR_AD &&
 	    (syncrepl || cfg->sync.watch_interval > 0);
 }
+
+/* When the next record is due (a retry, a poll, the end of a grace
+ * period), for the daemon's sleep: sync_next_due. */
+struct next_due {
+	time_t	now, when;
+	int	max_attempts;
+};
+
+static int
+next_due_cb(const struct jrnl_enr *r, void *arg)
+{
+	struct next_due *d = arg;
+
+	if (r->next_retry <= d->now)
+		return 0;
+	if ((r->state == JRNL_FAILED && r->attempts < d->max_attempts) ||
+	    (r->state == JRNL_SUBMITTED && r->txid[0] != '\0') ||
+	    r->state == JRNL_REVOKE_PENDING) {
+		if (d->when == 0 || r->next_retry < d->when)
+			d->when = r->next_retry;
+	}
+	return 0;
+}
+
+time_t
+sync_next_due(struct enr_ctx *e, time_t now)
+{
+	struct next_due d;
+
+	memset(&d, 0, sizeof(d));
+	d.now = now;
+	d.max_attempts = e->cfg->sync.max_attempts;
+	if (jrnl_enr_each(e->jrnl, next_due_cb, &d) == -1)
+		return 0;
+	return d.when;
+}

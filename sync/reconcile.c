@@ -233,7 +233,10 @@ plan_published(struct sync_plan *pl, const struct dir_person *p,
 	if (strcmp(r->addrs, "?") != 0 && strcmp(r->addrs, digest) != 0) {
 		snprintf(why, sizeof(why), "the addresses changed (%zu now)",
 		    p->n_addrs);
-		return plan_add(pl, ACT_RENEW, p->id, mail, NULL, NULL, why);
+		if (plan_add(pl, ACT_RENEW, p->id, mail, NULL, NULL, why) == -1)
+			return -1;
+		pl->items[pl->n - 1].addrs_only = 1;
+		return 0;
 	}
 	if (r->not_after - pl->now < renew_s) {
 		plan_date(due, sizeof(due), r->not_after - renew_s);
@@ -488,7 +491,10 @@ plan_contest(const char *id, const char *mail, const char *why, void *arg)
 			return 0;
 	if (pl->st->unchanged > 0)	/* counted so by plan_published */
 		pl->st->unchanged--;
-	return plan_add(pl, ACT_RENEW, id, mail, NULL, NULL, why);
+	if (plan_add(pl, ACT_RENEW, id, mail, NULL, NULL, why) == -1)
+		return -1;
+	pl->items[pl->n - 1].addrs_only = 1;
+	return 0;
 }
 
 int
@@ -566,38 +572,4 @@ sync_stats_str(const struct sync_stats *st, char *buf, size_t sz)
 	if (st->leavers_held > 0)
 		snprintf(buf + strlen(buf), sz - strlen(buf), ", leavers held "
 		    "%d (sync.max_leavers)", st->leavers_held);
-}
-
-struct next_due {
-	time_t	now, when;
-	int	max_attempts;
-};
-
-static int
-next_due_cb(const struct jrnl_enr *r, void *arg)
-{
-	struct next_due *d = arg;
-
-	if (r->next_retry <= d->now)
-		return 0;
-	if ((r->state == JRNL_FAILED && r->attempts < d->max_attempts) ||
-	    (r->state == JRNL_SUBMITTED && r->txid[0] != '\0') ||
-	    r->state == JRNL_REVOKE_PENDING) {
-		if (d->when == 0 || r->next_retry < d->when)
-			d->when = r->next_retry;
-	}
-	return 0;
-}
-
-time_t
-sync_next_due(struct enr_ctx *e, time_t now)
-{
-	struct next_due d;
-
-	memset(&d, 0, sizeof(d));
-	d.now = now;
-	d.max_attempts = e->cfg->sync.max_attempts;
-	if (jrnl_enr_each(e->jrnl, next_due_cb, &d) == -1)
-		return 0;
-	return d.when;
 }

@@ -26,6 +26,9 @@ struct sync_item {
 	/* why, for the dry run's plan and the audit log ("new",
 	 * "left: disabled", ...) */
 	char		 why[192];
+	/* ACT_RENEW for a change of the address set only: nothing is issued
+	 * when what the certificate names stays (enr_enrol_addrs) */
+	int		 addrs_only;
 };
 
 /* The name of an action in the dry run's plan ("enrol", "leave", ...). */

@@ -161,10 +161,14 @@ do_item(struct enr_ctx *e, const struct sync_item *it, struct sync_stats *st)
 	switch (it->act) {
 	case ACT_ENROL:
 	case ACT_RENEW:
-		switch (enr_enrol(e, it->mail, it->id)) {
+		switch (it->addrs_only ? enr_enrol_addrs(e, it->mail, it->id) :
+		    enr_enrol(e, it->mail, it->id)) {
 		case ENR_DONE:
 			ok = 1;
 			break;
+		case ENR_NOTHING:
+			st->unchanged++;	/* the same addresses named */
+			return 1;
 		case ENR_PENDING:
 			st->skipped++;	/* waiting for the CA, not failed */
 			return 1;

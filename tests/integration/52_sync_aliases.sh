@@ -136,6 +136,10 @@ t_exit "a pass with an alias claimed twice: the pass reports it" 0 "$SYNC" -f "$
 t_contains "the conflict is logged with both entries" "$T_OUT" "ali@example.com"
 t_contains "naming carol" "$T_OUT" "uid=carol"
 t_contains "and alice" "$T_OUT" "uid=alice"
+t_contains "alice is renewed without it; carol, whose certificate names the same, is not" \
+    "$T_OUT" "renewed 1,"
+t_contains "carol: nothing to issue" "$T_OUT" \
+    "carol@example.com: the addresses changed, but not those serial"
 t_eq "alice's certificate no longer names it" "$(san alice)" "alice@example.com"
 t_eq "carol's does not either" "$(san carol)" "carol@example.com"
 t_exit "nobody is served for it" 1 "$SMIMEPUB" -f "$C" lookup ali@example.com
@@ -143,9 +147,12 @@ t_ok "a pass with the conflict unchanged" "$SYNC" -f "$C" --once
 t_contains "issues nothing" "$T_OUT" "enrolled 0, renewed 0"
 
 aliases carol delete ali@example.com
+cs=$(first_serial carol)
 t_ok "a pass after carol let it go" "$SYNC" -f "$C" --once
+t_contains "alice is renewed with it (at the next full pass)" "$T_OUT" "renewed 1,"
 t_eq "alice's certificate names it again" "$(san alice)" "alice@example.com, Ali@example.com"
 t_eq "carol's is unchanged" "$(san carol)" "carol@example.com"
+t_eq "carol keeps her certificate (no new key for alice's alias)" "$(first_serial carol)" "$cs"
 
 # a mail that is someone else's alias: refused, as a duplicate mail is
 aliases bob add carol@example.com
