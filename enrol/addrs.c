@@ -55,8 +55,9 @@ enr_addrs_claim(struct enr_ctx *e, const struct dir_person *p,
 		}
 		c->left_out++;
 		log_warn("%s: alias %s of %s is also claimed by another entry "
-		    "(%s): left out of the certificate, as it is of the "
-		    "other's", mail, p->addrs[i], p->dn, other ? other : "?");
+		    "(%s%s): left out of the certificate, as it is of the "
+		    "other's", mail, p->addrs[i], p->dn, c->left_out > 1 ?
+		    "the first found: " : "", other ? other : "?");
 	}
 	dir_addrs_digest(p->addrs, p->n_addrs, r->addrs);
 	dir_addrs_digest((char *const *)c->addrs, c->n, r->named);
