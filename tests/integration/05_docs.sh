@@ -2,9 +2,7 @@
 # The man pages format without warnings, and the sample configuration is a
 # valid configuration (check-config accepts it once its paths exist).
 set -u
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 
 for m in "$SRCDIR"/docs/*.[1-8]; do
 	out=$(LC_ALL=C.UTF-8 groff -ww -man -Tutf8 -z "$m" 2>&1)

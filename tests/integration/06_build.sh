@@ -4,9 +4,7 @@
 # dependencies are tracked. Asked of make without changing the tree:
 # `make -n -W FILE` says what make would rebuild were FILE just changed.
 set -u
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 cd "$SRCDIR" || exit 2
 
 out=$(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"][^">]*\.c[">]' \

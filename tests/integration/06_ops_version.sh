@@ -5,9 +5,7 @@
 # including smimepub's HTTP User-Agent towards a CA (cfssl, caught here by
 # a listener that records the request's headers).
 set -u
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 
 V=$(cat "$SRCDIR/VERSION")
 T=$(mktemp -d)

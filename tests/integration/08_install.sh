@@ -4,9 +4,7 @@
 # them, in a root that holds what the install put there), sysusers.d,
 # tmpfiles.d, a logrotate file; make uninstall removes all of it.
 set -u
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 cd "$SRCDIR" || exit 2
 san=0
 [ "$BUILD" = build-san ] && san=1

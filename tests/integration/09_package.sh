@@ -6,9 +6,7 @@
 # purged. Builds everything once more (a few minutes on 2 busy cores): only
 # in the plain pass, not under SANITIZE=1.
 set -u
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 cd "$SRCDIR" || exit 2
 
 if [ "$BUILD" != build ]; then

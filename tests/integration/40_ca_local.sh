@@ -4,10 +4,7 @@
 # init over an existing CA, an empty list, and CRLs that verify against the
 # CA certificate and carry increasing CRL numbers.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT INT TERM

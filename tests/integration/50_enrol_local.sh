@@ -4,15 +4,10 @@
 # the delivered PKCS#12's key decrypts; escrow gives back the same key;
 # revocation shows in `ca list`, in the CRL and on the entry.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
-T=$(mktemp -d)
-slapd_cleanup_add 'rm -rf "$T"'
-slapd_start
+slapd_test_start
 
 # key-recovery certificate and a delivery command that keeps the passphrase
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/kra.key" -out "$T/kra.pem" \
@@ -26,11 +21,7 @@ EOS
 chmod 0700 "$T/hand-over"
 
 cat >"$T/smimepub.conf" <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; key_type = "ec:P-384"; validity_days = 30; }; };
 keys = {

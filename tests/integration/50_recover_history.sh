@@ -8,15 +8,10 @@
 # second renewal's PKCS#12 holds the new key and the two earlier ones, each
 # opening the mail of its own certificate; a leaver's kept keys are dropped.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
-T=$(mktemp -d)
-slapd_cleanup_add 'rm -rf "$T"'
-slapd_start
+slapd_test_start
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/kra.key" -out "$T/kra.pem" \
     -days 30 -subj /CN=KRA 2>/dev/null
@@ -28,11 +23,7 @@ EOH
 chmod 0700 "$T/hand-over"
 
 cat >"$T/smimepub.conf" <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; key_type = "ec:P-256"; validity_days = 30; }; };
 keys = {

@@ -11,15 +11,10 @@
 # failpoints, one between the two issuances) never leaves one on the entry
 # without the other, and the CA issues exactly two.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
-T=$(mktemp -d)
-slapd_cleanup_add 'rm -rf "$T"'
-slapd_start
+slapd_test_start
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/kra.key" -out "$T/kra.pem" \
     -days 30 -subj /CN=KRA 2>/dev/null
@@ -30,11 +25,7 @@ cat > "$T/pass.\$(basename "\$SMIMEPUB_P12")"
 EOH
 chmod 0700 "$T/hand-over"
 cat >"$T/smimepub.conf" <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; key_type = "ec:P-256"; validity_days = 30; }; };
 keys = {

@@ -5,25 +5,15 @@
 # pass neither fails nor retries it (before: FAILED in REVOKE_PENDING,
 # "not issued by this CA", retried forever).
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-SYNC=$SRCDIR/$BUILD/smimepub-sync
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/certs.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
-T=$(mktemp -d)
-slapd_cleanup_add 'rm -rf "$T"'
-slapd_start
+slapd_test_start
 ldap_root ldapdelete "$(slapd_people_dn dup1)" "$(slapd_people_dn dup2)"
 
 cat >"$T/smimepub.conf" <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
   filter = "(&(objectClass=inetOrgPerson)(mail=*)(!(description=left)))";
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; validity_days = 60; }; };

@@ -3,17 +3,11 @@
 # userSMIMECertificate names the same one; a second pass asks the CA for
 # nothing and writes nothing to the directory.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-SYNC=$SRCDIR/$BUILD/smimepub-sync
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
 N=200
-T=$(mktemp -d)
-slapd_cleanup_add 'rm -rf "$T"'
-slapd_start
+slapd_test_start
 ldap_root ldapdelete "$(slapd_people_dn dup1)" "$(slapd_people_dn dup2)"
 i=1
 while [ $i -le $N ]; do
@@ -24,11 +18,7 @@ done >"$T/people.ldif"
 ldap_root ldapadd -f "$T/people.ldif" >/dev/null
 
 cat >"$T/smimepub.conf" <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
   page_size = 50;
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; }; };

@@ -6,24 +6,14 @@
 # smimepub-sync or `smimepub enrol` runs it; `smimepub publish` and
 # `unpublish` likewise. slapd's stats log counts the searches.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-SYNC=$SRCDIR/$BUILD/smimepub-sync
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 SLAPD_DEBUG=stats
 . "$SRCDIR/tests/lib/slapd.sh"
 
-T=$(mktemp -d)
-slapd_cleanup_add 'rm -rf "$T"'
-slapd_start
+slapd_test_start
 C=$T/smimepub.conf
 cat >"$C" <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
   filter = "(&(objectClass=inetOrgPerson)(mail=*)(!(uid=dup*)))";
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; validity_days = 60; }; };

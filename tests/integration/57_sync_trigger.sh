@@ -3,23 +3,13 @@
 # sync.require_trigger only people HR marked with smimepubTrigger are
 # enrolled, and smimepub writes a one-line smimepubStatus back on the entry.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-SYNC=$SRCDIR/$BUILD/smimepub-sync
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
-T=$(mktemp -d)
-slapd_cleanup_add 'rm -rf "$T"'
-slapd_start
+slapd_test_start
 
 cat >"$T/smimepub.conf" <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
   trigger_attribute = "smimepubTrigger";
   status_attribute = "smimepubStatus";
 };

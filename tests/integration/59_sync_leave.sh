@@ -3,25 +3,15 @@
 # no longer matches the filter: "unpublish" takes ours off the entry and
 # keeps it valid at the CA, "keep" leaves it, "revoke" revokes and unpublishes.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-SYNC=$SRCDIR/$BUILD/smimepub-sync
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
-T=$(mktemp -d)
-slapd_cleanup_add 'rm -rf "$T"'
-slapd_start
+slapd_test_start
 ldap_root ldapdelete "$(slapd_people_dn dup1)" "$(slapd_people_dn dup2)"
 
 conf() {
 	cat >"$T/$1.conf" <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
   filter = "(&(objectClass=inetOrgPerson)(mail=*)(!(employeeType=left)))";
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; }; };

@@ -7,10 +7,8 @@
 # tests/helpers/ca_drive.c: ca_new() + ca_enrol(), whose answer check must
 # pass, and ca_revoke(). Also over https with ca.cfssl.tls_ca_file.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 DRIVE=$SRCDIR/$BUILD/tests/ca_drive
-. "$SRCDIR/tests/lib/testlib.sh"
 . "$SRCDIR/tests/lib/capeers.sh"
 
 for p in cfssl sqlite3 curl openssl; do

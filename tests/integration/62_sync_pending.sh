@@ -6,17 +6,11 @@
 # certificate issued for that same key is delivered and published. The CA is
 # asked once to enrol and once to poll; nobody is enrolled twice.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-SYNC=$SRCDIR/$BUILD/smimepub-sync
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 . "$SRCDIR/tests/lib/capeers.sh"
 
-T=$(mktemp -d)
-slapd_cleanup_add 'rm -rf "$T"'
-slapd_start
+slapd_test_start
 ldap_root ldapdelete "$(slapd_people_dn dup1)" "$(slapd_people_dn dup2)" \
     "$(slapd_people_dn bob)" "$(slapd_people_dn carol)" 2>/dev/null || :
 peer_exec "$T/peer" pending
@@ -29,11 +23,7 @@ EOS
 chmod 0700 "$T/hand-over"
 {
 	cat <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
 };
 keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; delivery_command = "$T/hand-over";
   pkcs12_iterations = 10000; };

@@ -10,11 +10,7 @@
 # by another stops, and takes it back only once that one goes unrenewed; a
 # value that is no lease is never overwritten.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-SYNC=$SRCDIR/$BUILD/smimepub-sync
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
 T=$(mktemp -d)
@@ -25,11 +21,7 @@ slapd_start
 LEASE="cn=lease,$SLAPD_SVC_DN"
 conf() {	# conf NAME: instance NAME's configuration, the CA shared
 	cat >"$T/$1.conf" <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
   filter = "(&(objectClass=inetOrgPerson)(mail=*)(!(uid=dup*)))";
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; }; };

@@ -10,11 +10,7 @@
 # its replica to catch up with the authority before its first pass, and
 # enrols nobody the former holder had enrolled.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-SYNC=$SRCDIR/$BUILD/smimepub-sync
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
 N=${REPLICAS_PEOPLE:-150}	# people per round

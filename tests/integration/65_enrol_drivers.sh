@@ -12,10 +12,7 @@
 # the reason in `smimepub status`, delivers no PKCS#12 and leaves no
 # private key unencrypted in the state, delivery or temp dirs.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 . "$SRCDIR/tests/lib/capeers.sh"
 
@@ -24,9 +21,7 @@ for p in cfssl sqlite3 curl; do
 	command -v "$p" >/dev/null 2>&1 || HAVE_CFSSL=0
 done
 
-T=$(mktemp -d)
-slapd_cleanup_add 'rm -rf "$T"'
-slapd_start
+slapd_test_start
 mkdir "$T/tmp" "$T/pass" "$T/work"
 MAIL=alice@example.com
 ALICE=$(slapd_people_dn alice)
@@ -47,11 +42,7 @@ sp() { TMPDIR=$T/tmp "$SMIMEPUB" "$@"; }
 conf() {
 	{
 		cat <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
 };
 keys = {
   type = "${3:-ec:P-256}";

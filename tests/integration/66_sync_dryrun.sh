@@ -6,24 +6,14 @@
 # journal, the CA's files and the audit log byte for byte as they were.
 # --dry-run without --once is a usage error.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-SYNC=$SRCDIR/$BUILD/smimepub-sync
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
-T=$(mktemp -d)
-slapd_cleanup_add 'rm -rf "$T"'
-slapd_start
+slapd_test_start
 
 conf() {
 	cat >"$1" <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
   filter = "(&(objectClass=inetOrgPerson)(mail=*)(!(description=gone)))";
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; validity_days = 60; }; };

@@ -8,11 +8,7 @@
 # address, --once serving nothing. docs/alerts.yml passes promtool check
 # rules and its unit tests (tests/alerts_test.yml).
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-SYNC=$SRCDIR/$BUILD/smimepub-sync
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 
 if command -v promtool >/dev/null; then
 	t_ok "promtool check rules docs/alerts.yml" promtool check rules "$SRCDIR/docs/alerts.yml"
@@ -41,11 +37,7 @@ free_port() {
 }
 sconf() {	# sconf METRICS_LISTEN
 	cat <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
 };
 # certificates of 20 days, renewed 30 days ahead: due as soon as issued
 ca = { driver = "local"; local = { dir = "$T/ca"; validity_days = 20; }; };

@@ -13,12 +13,7 @@
 #   old one keeps serving; a good one is put in use (it serves on the new
 #   port, the old one is closed), log.level re-applied, READY=1 again.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-SYNC=$SRCDIR/$BUILD/smimepub-sync
-LOOKUPD=$SRCDIR/$BUILD/smimepub-lookupd
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
 T=$(mktemp -d)
@@ -46,11 +41,7 @@ wait_for "$T/notify.log" LISTENING
 
 sconf() {	# sconf LEVEL: the sync configuration at log.level LEVEL
 	cat <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; }; };
 keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; pkcs12_iterations = 10000;

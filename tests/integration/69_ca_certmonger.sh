@@ -13,10 +13,7 @@
 # exit 2 and the waits are tested with a two-line script beside it. The
 # default protocol stays smimepub's; an unknown protocol is a config error.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
 LS=/usr/lib/certmonger/local-submit
@@ -25,9 +22,7 @@ if [ ! -x "$LS" ]; then
 	t_done
 fi
 
-T=$(mktemp -d)
-slapd_cleanup_add 'rm -rf "$T"'
-slapd_start
+slapd_test_start
 MAIL=alice@example.com
 ALICE=$(slapd_people_dn alice)
 
@@ -51,11 +46,7 @@ helper cm-unconf 'echo "no CA URL configured"; exit 4'
 
 conf() {
 	cat >"$T/$1.conf" <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
 };
 keys = { type = "${3:-ec:P-256}"; delivery_dir = "$T/$1.delivery"; discard_passphrase = true; };
 sync = { state_dir = "$T/$1.state"; };

@@ -13,28 +13,19 @@
 # nothing, and leaves an audit line. check-config refuses serverAuth in
 # ca.allowed_ekus (exit 2).
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 . "$SRCDIR/tests/lib/capeers.sh"
 . "$SRCDIR/tests/lib/certs.sh"
 
-T=$(mktemp -d)
-slapd_cleanup_add 'rm -rf "$T"'
-slapd_start
+slapd_test_start
 MAIL=alice@example.com
 ALICE=$(slapd_people_dn alice)
 
 # conf NAME CA-FRAGMENT: $T/NAME.conf, state and audit per NAME
 conf() {
 	cat >"$T/$1.conf" <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
 };
 keys = {
   type = "ec:P-256";

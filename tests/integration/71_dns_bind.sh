@@ -10,17 +10,11 @@
 # the read and the UPDATE fails it as a whole (tests/helpers/dns_race); a
 # key file others may read is refused, naming it.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-SYNC=$SRCDIR/$BUILD/smimepub-sync
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 . "$SRCDIR/tests/lib/dns.sh"
 
-T=$(mktemp -d)
-slapd_cleanup_add 'rm -rf "$T"'
-slapd_start
+slapd_test_start
 ldap_root ldapdelete "$(slapd_people_dn dup1)" "$(slapd_people_dn dup2)"
 
 dns_key "$T/dns.key"
@@ -39,11 +33,7 @@ P=$NAMED_PORT
 
 conf() {
 	cat >"$1" <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; validity_days = 60; }; };
 keys = { type = "ec:P-256"; delivery_dir = "$T/delivery"; discard_passphrase = true; };

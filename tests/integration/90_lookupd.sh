@@ -8,11 +8,7 @@
 # away and coming back, CRLs that do not verify refused, SIGHUP, the admin
 # socket, SIGTERM, and the background mode with its pid file.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-LOOKUPD=$SRCDIR/$BUILD/smimepub-lookupd
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/certs.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
@@ -65,11 +61,7 @@ t_contains "the CRL lists the revoked certificate" \
 
 # ---- publish: usable ones with smimepub, the rest as the rootdn ----------
 cat >"$T/pub.conf" <<EOF
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
 };
 keys = { discard_passphrase = true; };
 sync = { state_dir = "$T/state"; };

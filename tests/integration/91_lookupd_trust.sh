@@ -11,11 +11,7 @@
 # lookup.metrics_listen; HTTPS offers TLS 1.2+ with AEAD ciphers only and
 # its key is read like a secret. `smimepub lookup` applies the same rules.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-LOOKUPD=$SRCDIR/$BUILD/smimepub-lookupd
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/certs.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
@@ -51,11 +47,7 @@ selfsigned "$T/mallory" alice@example.com
 selfsigned "$T/selfie" selfie@example.com
 
 cat >"$T/pub.conf" <<EOF
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
 };
 keys = { discard_passphrase = true; };
 sync = { state_dir = "$T/state"; };

@@ -6,16 +6,11 @@
 # the expired one is never returned, DER and PEM are the usable ones best
 # first; exit 1 for none usable, 2 for an invalid address or format.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/certs.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
-T=$(mktemp -d)
-slapd_cleanup_add 'rm -rf "$T"'
-slapd_start
+slapd_test_start
 
 certs_ca "$T/ca" "cli lookup CA"
 certs_leaf "$T/ca" "$T/alice" alice@example.com
@@ -24,11 +19,7 @@ certs_leaf "$T/ca" "$T/exp" alice@example.com "" start="$(certs_time -30)" end="
 certs_leaf "$T/ca" "$T/cexp" carol@example.com "" start="$(certs_time -30)" end="$(certs_time -1)"
 
 cat >"$T/pub.conf" <<EOF
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
 };
 keys = { discard_passphrase = true; };
 sync = { state_dir = "$T/state"; };

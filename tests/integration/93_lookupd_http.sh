@@ -11,11 +11,7 @@
 # status of docs/openapi.yaml against the running daemon, each JSON answer
 # validated against the schema there (tests/openapi_check.py).
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-LOOKUPD=$SRCDIR/$BUILD/smimepub-lookupd
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/certs.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
@@ -36,11 +32,7 @@ certs_leaf "$T/ca" "$T/bob" bob@example.com "" ec
 IDN=xn--bcher-kva.example	# bücher.example
 certs_leaf "$T/ca" "$T/jurgen" "jurgen@$IDN"
 cat >"$T/pub.conf" <<CONF
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
 };
 keys = { discard_passphrase = true; };
 sync = { state_dir = "$T/state"; };
@@ -65,11 +57,7 @@ t_not_contains "show Alice@Example.com: not 'usable: no'" "$T_OUT" "usable: no"
 # carol enrolled with the local CA (EC keys: quick), so the journal holds
 # her by her address; status finds her however it is written
 cat >"$T/enrol.conf" <<CONF
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
 };
 ca = { driver = "local"; local = { dir = "$T/lca"; key_type = "ec:P-256";
   crl_url = "http://127.0.0.1/crl/smimepub.crl"; ocsp_url = "http://127.0.0.1/ocsp"; }; };

@@ -9,11 +9,7 @@
 # with RFC 5019 caching headers; and it serves the CRL at the path of
 # ca.local.crl_url with Last-Modified and 304 on a conditional GET.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-LOOKUPD=$SRCDIR/$BUILD/smimepub-lookupd
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/certs.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
@@ -40,11 +36,7 @@ free_port() {
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 cat >"$T/smimepub.conf" <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; key_type = "ec:P-256";
   crl_url = "$URL/crl/smimepub.crl"; ocsp_url = "$URL/ocsp"; }; };

@@ -8,11 +8,7 @@
 # it (counted) and "hard" does not. `smimepub lookup` says the status and
 # where it came from (item 4).
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-LOOKUPD=$SRCDIR/$BUILD/smimepub-lookupd
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/certs.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 

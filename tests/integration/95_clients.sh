@@ -13,10 +13,7 @@
 #     checked against the certificates.
 # A foreign certificate (another CA) sits on alice's entry throughout.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/certs.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
 
@@ -140,11 +137,7 @@ EOS
 chmod 0700 "$T/hand-over"
 # RSA throughout: gpgsm 2.2 cannot encrypt to EC (ECDH) certificates
 cat >"$T/smimepub.conf" <<EOC
-directory = {
-  uri = "$SLAPD_URI";
-  bind_dn = "$SLAPD_SVC_DN";
-  bind_password_file = "$SLAPD_SVC_PW_FILE";
-  base = "$SLAPD_PEOPLE";
+$(slapd_conf_directory)
 };
 ca = { driver = "local"; local = { dir = "$T/ca"; key_type = "rsa:2048"; validity_days = 30; }; };
 keys = {

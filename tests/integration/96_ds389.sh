@@ -9,11 +9,7 @@
 # syncrepl, on the Retro Changelog; one restart), the lookup reader, and a
 # missing right named at start. Slow (instance creation): only in the build pass, not SANITIZE.
 set -eu
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-SMIMEPUB=$SRCDIR/$BUILD/smimepub
-SYNC=$SRCDIR/$BUILD/smimepub-sync
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/certs.sh"
 
 if [ "$BUILD" != build ]; then

@@ -2,9 +2,7 @@
 # make demo's script runs end to end: sync, lookupd, encryption to the
 # looked-up certificate, decryption with the delivered key.
 set -u
-SRCDIR=${SRCDIR:-$(pwd)}
-BUILD=${BUILD:-build}
-. "$SRCDIR/tests/lib/testlib.sh"
+. "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 out=$(BUILD=$BUILD sh "$SRCDIR/scripts/demo.sh" 2>&1)
 rc=$?
 t_eq "scripts/demo.sh exits 0" "$rc" 0

@@ -378,6 +378,25 @@ slapd_start() {
 	_slapd_create
 }
 
+# slapd_test_start: what most tests begin with: T, a temporary directory
+# removed at exit, and a started slapd.
+slapd_test_start() {
+	T=$(mktemp -d)
+	slapd_cleanup_add 'rm -rf "$T"'
+	slapd_start
+}
+
+# slapd_conf_directory: the opening of a smimepub.conf directory block for
+# this slapd (its URI, the service account, the people OU as base), for a
+# here-document: "$(slapd_conf_directory)", then the test's own directory
+# settings and the closing "};".
+slapd_conf_directory() {
+	printf 'directory = {\n  uri = "%s";\n  bind_dn = "%s";\n' \
+	    "$SLAPD_URI" "$SLAPD_SVC_DN"
+	printf '  bind_password_file = "%s";\n  base = "%s";\n' \
+	    "$SLAPD_SVC_PW_FILE" "$SLAPD_PEOPLE"
+}
+
 _slapd_create() {
 	SLAPD_DIR=$(mktemp -d "${TMPDIR:-/tmp}/slapd.XXXXXX") || return 1
 	SLAPD_LOG=$SLAPD_DIR/slapd.log
