@@ -147,7 +147,10 @@ t_eq "carol keeps her certificate (no new key for alice's alias)" "$(first_seria
 # a mail that is someone else's alias: refused, as a duplicate mail is
 aliases bob add carol@example.com
 t_exit "a pass with carol's mail as bob's alias fails" 1 "$SYNC" -f "$C" --once
-t_contains "bob's alias is reported" "$T_OUT" "carol@example.com"
+t_contains "carol is refused, naming both entries" "$T_OUT" \
+    "carol@example.com: not enrolled: the mail of uid=carol,$SLAPD_PEOPLE is also an address of uid=bob,$SLAPD_PEOPLE"
+t_contains "bob's alias is left out, naming carol" "$T_OUT" \
+    "alias carol@example.com of uid=bob,$SLAPD_PEOPLE is also claimed by another entry (uid=carol,$SLAPD_PEOPLE)"
 t_eq "bob's certificate does not name carol" "$(san bob)" "bob@example.com, bob.builder@example.net"
 aliases bob delete carol@example.com
 
