@@ -149,6 +149,37 @@ for fp in SUBMITTED CA_ANSWERED PAIR_ENCRYPTION_ISSUED ISSUED DELIVERED; do
 	t_eq "[$fp] the CA issued exactly two for $u" "$(ncas $u)" 2
 done
 
+# aliases (issue 20): both certificates of the pair name every address;
+# the pair that named fewer is revoked together, as superseded
+ldap_root ldapmodify >/dev/null <<EOL
+dn: $(slapd_people_dn pair1)
+changetype: modify
+add: objectClass
+objectClass: inetLocalMailRecipient
+-
+add: mailLocalAddress
+mailLocalAddress: p1.alias@example.org
+EOL
+sed "s|base = \"$SLAPD_PEOPLE\";|&\n  alias_attributes = [ \"mailLocalAddress\" ];|" "$C" >"$T/alias.conf"
+i=0
+for f in $(values pair1 'userCertificate;binary'); do
+	i=$((i + 1)); openssl x509 -inform DER -in "$f" -out "$T/a$i.pem"
+done
+t_ok "pair1 renewed with an alias" "$SMIMEPUB" -f "$T/alias.conf" renew pair1@example.com
+i=0
+for f in $(values pair1 'userCertificate;binary'); do
+	i=$((i + 1)); openssl x509 -inform DER -in "$f" -out "$T/b$i.pem"
+done
+san() { openssl x509 -in "$1" -noout -ext subjectAltName | tail -n 1 | sed 's/^ *//'; }
+t_eq "the encryption certificate names both addresses" "$(san "$T/b1.pem")" \
+    "email:pair1@example.com, email:p1.alias@example.org"
+t_eq "the signing certificate too" "$(san "$T/b2.pem")" \
+    "email:pair1@example.com, email:p1.alias@example.org"
+t_eq "encryption first still" "$(ku "$T/b1.pem")" "Key Encipherment"
+t_eq "both of the old pair are revoked (they named fewer addresses)" \
+    "$("$SMIMEPUB" -f "$C" ca list | grep -E "^($(serial "$T/a1.pem")|$(serial "$T/a2.pem")) " | \
+    grep -c revoked)" 2
+
 # configurations that cannot do it are refused at start
 sed 's|signing_non_repudiation = true;|signing_non_repudiation = true; separate_signing = false;|; s|  separate_signing = true;||' \
     "$C" >"$T/nr.conf"
