@@ -22,14 +22,17 @@
 
 struct contest_person {
 	char		*id, *mail, *dn;
-	unsigned	 eligible:1;	/* a certificate of ours is out */
-	unsigned	 left_out:1;	/* it left a contested alias out */
+	int		 eligible;	/* a certificate of ours is out */
+	char		 named[40];	/* the digest of what it names */
 	const char	*contested;	/* the first of theirs held twice */
+	int		 mail_contested;
+	size_t		 nmine, off;	/* their uncontested addresses */
 };
 
 struct contest_addr {
 	char		*addr;
 	size_t		 who;
+	int		 contested;	/* more than one entry holds it */
 };
 
 struct sync_contest {
@@ -107,6 +110,7 @@ sync_contest_add(struct sync_contest *c, const struct dir_person *p,
 		    sizeof(*c->a)) == -1 ||
 		    (c->a[c->na].addr = strdup(p->addrs[i])) == NULL)
 			goto nomem;
+		c->a[c->na].contested = 0;
 		c->a[c->na++].who = c->np - 1;
 	}
 	return 0;
@@ -129,7 +133,7 @@ sync_contest_record(struct sync_contest *c, const struct jrnl_enr *r,
 	    (r->state != JRNL_PUBLISHED && r->state != JRNL_DELIVERED))
 		return;
 	cp->eligible = 1;
-	cp->left_out = strcmp(r->addrs, r->named) != 0;
+	snprintf(cp->named, sizeof(cp->named), "%s", r->named);
 }
 
 static int
@@ -147,6 +151,7 @@ contest_cmp(const void *x, const void *y)
 static size_t
 contest_run(struct sync_contest *c, size_t i, size_t *ncontested)
 {
+	struct contest_person *cp;
 	size_t j, k, holders = 1;
 
 	for (j = i + 1; j < c->na && strcasecmp(c->a[i].addr,
@@ -161,10 +166,58 @@ contest_run(struct sync_contest *c, size_t i, size_t *ncontested)
 	    c->a[i].addr,
 	    holders, c->p[c->a[i].who].dn, c->p[c->a[j - 1].who].dn,
 	    holders > 2 ? ", and more" : "");
-	for (k = i; k < j; k++)
-		if (c->p[c->a[k].who].contested == NULL)
-			c->p[c->a[k].who].contested = c->a[k].addr;
+	for (k = i; k < j; k++) {
+		cp = &c->p[c->a[k].who];
+		c->a[k].contested = 1;
+		if (cp->contested == NULL)
+			cp->contested = c->a[k].addr;
+		if (strcasecmp(cp->mail, c->a[k].addr) == 0)
+			cp->mail_contested = 1;
+	}
 	return j;
+}
+
+/*
+ * Whether cp's certificate names other addresses than it is to: its
+ * uncontested addresses (mine, nmine of them) against the digest of those
+ * it names; or its mail is contested, which fails its enrolment (reported
+ * by enrol/addrs.c). 1 yes.
+ */
+static int
+contest_changed(const struct contest_person *cp, char *const *mine)
+{
+	char digest[DIR_ADDRS_DIGEST];
+
+	if (cp->mail_contested)
+		return 1;
+	dir_addrs_digest(mine, cp->nmine, digest);
+	return strcmp(digest, cp->named) != 0;
+}
+
+/* Each person's uncontested addresses, grouped in *mine (borrowed from
+ * c->a; caller frees the array): cp->off and cp->nmine. -1 out of memory. */
+static int
+contest_group(struct sync_contest *c, char ***mine)
+{
+	size_t i, off = 0;
+
+	if ((*mine = calloc(c->na + 1, sizeof(**mine))) == NULL)
+		return -1;
+	for (i = 0; i < c->na; i++)
+		if (!c->a[i].contested)
+			c->p[c->a[i].who].nmine++;
+	for (i = 0; i < c->np; i++) {
+		c->p[i].off = off;
+		off += c->p[i].nmine;
+		c->p[i].nmine = 0;
+	}
+	for (i = 0; i < c->na; i++)
+		if (!c->a[i].contested) {
+			struct contest_person *cp = &c->p[c->a[i].who];
+
+			(*mine)[cp->off + cp->nmine++] = c->a[i].addr;
+		}
+	return 0;
 }
 
 size_t
@@ -173,18 +226,22 @@ sync_contest_plan(struct sync_contest *c,
     void *arg)
 {
 	struct contest_person *cp;
-	size_t i, ncontested = 0;
-	char why[192];
+	size_t i, ncontested = 0, rc = (size_t)-1;
+	char why[192], **mine = NULL;
 
 	if (c->na > 0)
 		qsort(c->a, c->na, sizeof(*c->a), contest_cmp);
 	for (i = 0; i < c->na; )
 		i = contest_run(c, i, &ncontested);
 	met_addresses_contested(ncontested);
+	if (contest_group(c, &mine) == -1) {
+		log_err("sync: out of memory planning the pass");
+		goto out;
+	}
 	for (i = 0; i < c->np; i++) {
 		cp = &c->p[i];
 		if (!cp->eligible || cp->id == NULL ||
-		    (cp->contested != NULL) == cp->left_out)
+		    !contest_changed(cp, mine + cp->off))
 			continue;
 		if (cp->contested != NULL)
 			snprintf(why, sizeof(why), "address %.120s is now "
@@ -193,7 +250,10 @@ sync_contest_plan(struct sync_contest *c,
 			snprintf(why, sizeof(why), "an alias left out as "
 			    "another entry's is theirs alone again");
 		if (plan(cp->id, cp->mail, why, arg) == -1)
-			return (size_t)-1;
+			goto out;
 	}
-	return ncontested;
+	rc = ncontested;
+out:
+	free(mine);
+	return rc;
 }

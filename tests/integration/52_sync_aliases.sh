@@ -136,6 +136,20 @@ t_exit "nobody is served for it" 1 "$SMIMEPUB" -f "$C" lookup ali@example.com
 t_ok "a pass with the conflict unchanged" "$SYNC" -f "$C" --once
 t_contains "issues nothing" "$T_OUT" "enrolled 0, renewed 0"
 
+# alice's other alias taken by bob while the first is still contested
+aliases alice add liddell@example.net
+t_ok "alice gets another alias" "$SYNC" -f "$C" --once
+t_eq "her certificate names it, not the contested one" "$(san alice)" \
+    "alice@example.com, liddell@example.net"
+aliases bob add liddell@example.net
+t_ok "bob claims that one too" "$SYNC" -f "$C" --once
+t_contains "alice is renewed without it, bob issued nothing" "$T_OUT" "renewed 1,"
+t_eq "alice's certificate names her mail alone" "$(san alice)" "alice@example.com"
+aliases bob delete liddell@example.net
+aliases alice delete liddell@example.net
+t_ok "both let it go" "$SYNC" -f "$C" --once
+t_contains "nothing to issue for either" "$T_OUT" "enrolled 0, renewed 0"
+
 aliases carol delete ali@example.com
 cs=$(first_serial carol)
 t_ok "a pass after carol let it go" "$SYNC" -f "$C" --once
