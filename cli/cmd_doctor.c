@@ -259,6 +259,43 @@ doc_rights(struct doc *d, const struct cfg *cfg, struct dir *dir)
 	}
 }
 
+/*
+ * Each alias attribute (directory.alias_attributes, or the flavour's):
+ * shown on some person, or a warning, as an attribute the server does not
+ * know, or the account may not read, only ever matches nothing, and the
+ * aliases would be left out of every certificate without a word.
+ */
+static void
+doc_aliases(struct doc *d, const struct cfg *cfg, struct dir *dir)
+{
+	const char *attrs[DIR_ALIAS_ATTRS_MAX + 1], *who =
+	    cfg->directory.bind_dn ? cfg->directory.bind_dn : "anonymous";
+	char *dn = NULL;
+	size_t i, n;
+
+	n = dir_alias_attrs(&cfg->directory, attrs);
+	for (i = 0; i < n; i++) {
+		log_clear_err();
+		switch (dir_alias_seen(dir, attrs[i], &dn)) {
+		case 1:
+			doc_line(d, "ok", "aliases", "%s can read %s (on %s, "
+			    "among others)", who, attrs[i], dn);
+			break;
+		case 0:
+			doc_line(d, "warn", "aliases", "no person under %s "
+			    "shows %s to %s: the server does not know it, the "
+			    "account may not read it, or nobody has an alias "
+			    "yet", cfg->directory.base, attrs[i], who);
+			break;
+		default:
+			doc_line(d, "FAIL", "aliases", "the search for %s "
+			    "failed: %s", attrs[i], doc_err());
+		}
+		free(dn);
+		dn = NULL;
+	}
+}
+
 static void
 doc_ca(struct doc *d, const struct cfg *cfg)
 {
@@ -432,6 +469,7 @@ cmd_doctor(struct cfg *cfg, int argc, char **argv)
 	if (dir != NULL) {
 		doc_people(&d, cfg, dir, &cnt);
 		doc_rights(&d, cfg, dir);
+		doc_aliases(&d, cfg, dir);
 		doc_write(&d, cfg, dir, cnt.first_dn);
 		doc_clock(&d, dir);
 	}

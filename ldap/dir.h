@@ -118,6 +118,13 @@ int		 dir_probe_id_attr(struct dir *, const char **attr);
  * attributes, the entry and the right to grant; -1 the search failed
  * (logged).
  */
+/*
+ * Whether some person under base (within the filter) shows attr, an alias
+ * attribute, to the bind identity: 1 (*dn, malloc'd, one of them), 0 none
+ * (unknown to the server's schema, not readable, or nobody has a value),
+ * -1 the search failed (logged).
+ */
+int		 dir_alias_seen(struct dir *, const char *attr, char **dn);
 int		 dir_check_access(struct dir *, int polls, char *report,
 		    size_t sz);
 /*

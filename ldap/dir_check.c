@@ -146,3 +146,23 @@ out:
 	ldap_msgfree(res);
 	return rc;
 }
+
+int
+dir_alias_seen(struct dir *d, const char *attr, char **dn)
+{
+	LDAPMessage *res = NULL, *e;
+	char *s;
+	int rc = -1;
+
+	*dn = NULL;
+	if (first_person(d, attr, &res, &e) == -1)
+		goto out;
+	rc = e != NULL;
+	if (e != NULL && (s = ldap_get_dn(d->ld, e)) != NULL) {
+		*dn = strdup(s);
+		ldap_memfree(s);
+	}
+out:
+	ldap_msgfree(res);
+	return rc;
+}

@@ -6,7 +6,8 @@
 # do: a wrong password (the bind), a read-only account (the write right),
 # a cfssl URL on a closed loopback port (the CA), a state directory open to
 # others (the directories), an olcAccess rule hiding entryUUID from the
-# sync account (the read rights).
+# sync account (the read rights); a warning for an alias attribute no
+# person shows (misspelt, or nobody has one yet), ok once one does.
 set -eu
 . "${SRCDIR:-$(pwd)}/tests/lib/itest.sh"
 . "$SRCDIR/tests/lib/slapd.sh"
@@ -72,6 +73,21 @@ t_contains "the summary names only it" "$T_OUT" "doctor: 1 check failed: write r
 t_exit "doctor is red when the CA is unreachable" 1 "$SMIMEPUB" -f "$T/cfssl.conf" doctor
 t_contains "it names the CA and its URL" "$T_OUT" "FAIL ca               http://127.0.0.1:$PORT/api/v1/cfssl/info"
 t_contains "the summary names it" "$T_OUT" "doctor: 1 check failed: ca"
+
+# alias attributes: one the server does not know, one nobody has yet, and
+# one a person has (a warning is no failure)
+sed 's|  base = "'"$SLAPD_PEOPLE"'";|&\n  alias_attributes = [ "mailAlternateAdress", "mailLocalAddress" ];|' \
+    "$T/ok.conf" >"$T/alias.conf"
+t_ok "doctor with alias attributes nobody shows: warnings only" "$SMIMEPUB" -f "$T/alias.conf" doctor
+t_contains "a misspelt attribute is a warning" "$T_OUT" \
+    "warn aliases          no person under $SLAPD_PEOPLE shows mailAlternateAdress to $SLAPD_SVC_DN"
+t_contains "so is one nobody has" "$T_OUT" "shows mailLocalAddress to $SLAPD_SVC_DN: the server does not know it"
+printf 'dn: %s\nchangetype: modify\nadd: objectClass\nobjectClass: inetLocalMailRecipient\n-\nadd: mailLocalAddress\nmailLocalAddress: ali@example.org\n' \
+    "$(slapd_people_dn alice)" | ldap_root ldapmodify >/dev/null
+t_ok "doctor once alice has an alias" "$SMIMEPUB" -f "$T/alias.conf" doctor
+t_contains "the attribute is seen on her" "$T_OUT" \
+    "ok   aliases          $SLAPD_SVC_DN can read mailLocalAddress (on $(slapd_people_dn alice), among others)"
+dump >"$T/before"
 
 chmod 0755 "$T/state"
 t_exit "doctor is red for a state directory open to others" 1 "$SMIMEPUB" -f "$T/ok.conf" doctor
