@@ -227,8 +227,16 @@ plan_published(struct sync_plan *pl, const struct dir_person *p,
 	if (strcmp(r->mail, mail) != 0)
 		return plan_add(pl, ACT_REENROL, p->id, mail, r->mail, NULL,
 		    plan_moved(why, sizeof(why), r->mail));
+	if (r->not_after - pl->now < renew_s) {
+		plan_date(due, sizeof(due), r->not_after - renew_s);
+		plan_date(na, sizeof(na), r->not_after);
+		snprintf(why, sizeof(why), "renewal due on %s (serial %s "
+		    "expires %s)", due, r->serial, na);
+		return plan_add(pl, ACT_RENEW, p->id, mail, NULL, NULL, why);
+	}
 	/* an alias added or removed; "?": a record from before address
-	 * sets, whose certificate gets the aliases at its renewal */
+	 * sets, whose certificate gets the aliases at its renewal (a renewal due
+	 * names the new set anyway) */
 	dir_addrs_digest(p->addrs, p->n_addrs, digest);
 	if (strcmp(r->addrs, "?") != 0 && strcmp(r->addrs, digest) != 0) {
 		snprintf(why, sizeof(why), "the addresses changed (%zu now)",
@@ -237,13 +245,6 @@ plan_published(struct sync_plan *pl, const struct dir_person *p,
 			return -1;
 		pl->items[pl->n - 1].addrs_only = 1;
 		return 0;
-	}
-	if (r->not_after - pl->now < renew_s) {
-		plan_date(due, sizeof(due), r->not_after - renew_s);
-		plan_date(na, sizeof(na), r->not_after);
-		snprintf(why, sizeof(why), "renewal due on %s (serial %s "
-		    "expires %s)", due, r->serial, na);
-		return plan_add(pl, ACT_RENEW, p->id, mail, NULL, NULL, why);
 	}
 	if (r->state == JRNL_DELIVERED)
 		snprintf(why, sizeof(why), "republish because serial %s was "
