@@ -266,6 +266,29 @@ plan_published(struct sync_plan *pl, const struct dir_person *p,
 	return 0;
 }
 
+/* A failed enrolment: retried once its backoff is over, up to
+ * sync.max_attempts (past them only `smimepub enrol` retries). */
+static int
+plan_failed(struct sync_plan *pl, const struct dir_person *p,
+    const char *mail, const struct jrnl_enr *r)
+{
+	char why[512];
+
+	if (r->next_retry > pl->now ||
+	    r->attempts >= pl->e->cfg->sync.max_attempts) {
+		pl->st->skipped++;
+		return 0;
+	}
+	/* a renewal that failed, and meanwhile a new address: the old
+	 * address's certificate goes too (as for PUBLISHED) */
+	snprintf(why, sizeof(why), "retry after a failure in %s: %s",
+	    jrnl_state_str(r->failed_in), r->reason);
+	if (r->serial[0] != '\0' && strcmp(r->mail, mail) != 0)
+		return plan_add(pl, ACT_REENROL, p->id, mail, r->mail, NULL,
+		    plan_moved(why, sizeof(why), r->mail));
+	return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL, why);
+}
+
 static int
 plan_person(const struct dir_person *p, void *arg)
 {
@@ -319,20 +342,7 @@ plan_person(const struct dir_person *p, void *arg)
 		return adopted == 1 ? 0 : -1;
 	switch (r.state) {
 	case JRNL_FAILED:
-		if (r.next_retry > pl->now ||
-		    r.attempts >= pl->e->cfg->sync.max_attempts) {
-			/* past max_attempts only `smimepub enrol` retries */
-			pl->st->skipped++;
-			return 0;
-		}
-		/* a renewal that failed, and meanwhile a new address: the
-		 * old address's certificate goes too (as for PUBLISHED) */
-		snprintf(why, sizeof(why), "retry after a failure in %s: %s",
-		    jrnl_state_str(r.failed_in), r.reason);
-		if (r.serial[0] != '\0' && strcmp(r.mail, mail) != 0)
-			return plan_add(pl, ACT_REENROL, p->id, mail, r.mail,
-			    NULL, plan_moved(why, sizeof(why), r.mail));
-		return plan_add(pl, ACT_ENROL, p->id, mail, NULL, NULL, why);
+		return plan_failed(pl, p, mail, &r);
 	case JRNL_PUBLISHED:
 	case JRNL_DELIVERED:
 		return plan_published(pl, p, mail, &r, first);
